@@ -1,0 +1,150 @@
+"""Engine settings: ``SWITCHBOARD_*`` environment variables over a TOML file over defaults.
+
+The TOML file lives in the platform config dir (``switchboard config`` prints its path) or
+wherever ``SWITCHBOARD_CONFIG_FILE`` points. :func:`describe` reports each effective value and
+where it came from, so a user can see why the engine behaves as it does.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from app.engine.errors import BadInput
+
+__all__ = ["Settings", "config_file_path", "describe", "load_settings", "repo_root"]
+
+ENV_PREFIX = "SWITCHBOARD_"
+
+
+def repo_root() -> Path:
+    """The source checkout (holds ``specialists/``); the engine ships inside it."""
+    return Path(__file__).resolve().parents[2]
+
+
+def config_file_path() -> Path:
+    """Path of the user's TOML config file (may not exist)."""
+    override = os.environ.get(ENV_PREFIX + "CONFIG_FILE")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir("switchboard")) / "config.toml"
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("switchboard"))
+
+
+class Settings(BaseSettings):
+    """Every knob of the engine, validated once at start."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Where the database, files and sockets live")
+    database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite file in data_dir (WAL)")
+    specialists_dir: Path = Field(default_factory=lambda: repo_root() / "specialists", description="Folder of specialist manifests")
+    docker_url: str = Field("", description="Docker engine URL; empty = DOCKER_HOST or the local socket")
+    docker_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one Docker API call")
+    base_image: str = Field("switchboard-base:bookworm-py311-1", description="Base image (offline build, or python:3.12-slim with a registry)")
+    pip_trust_host_ca: bool = Field(True, description="Copy the host CA bundle into image builds for pip")
+    ollama_host: str = Field("http://127.0.0.1:11435", description="Ollama server URL")
+    ollama_model: str = Field("smollm2-135m", description="Base Ollama model for routing and planning")
+    ollama_timeout_s: float = Field(20.0, gt=0, le=600, description="Timeout of one Ollama call")
+    ollama_autostart: bool = Field(True, description="Start the installed Ollama server when none answers")
+    queue_size: int = Field(1000, ge=1, le=1_000_000, description="Tasks accepted but not yet running")
+    workers: int = Field(32, ge=1, le=512, description="Dispatcher worker threads")
+    task_timeout_s: float = Field(120.0, gt=0, le=86_400, description="Default per-task timeout")
+    max_input_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest accepted input file")
+    max_inputs_per_task: int = Field(16, ge=1, le=1000, description="Most files one task may carry")
+    budget_max_containers: int = Field(12, ge=1, le=500, description="Most containers running at once")
+    budget_max_memory_mb: int = Field(8192, ge=64, description="Sum of container memory limits allowed")
+    cost_per_cpu_hour: float = Field(0.05, ge=0, description="Notional cost of one CPU-hour, for cost charts")
+    cost_per_gb_hour: float = Field(0.01, ge=0, description="Notional cost of one GB-hour of memory")
+    stats_interval_s: float = Field(2.0, ge=0.2, le=60, description="Container stats sampling interval")
+    route_confidence_threshold: float = Field(0.0, ge=0, le=1, description="Below this fast-router confidence ask the LLM; 0 = the tuned value")
+    theme: str = Field("system", pattern="^(system|dark|light)$", description="GUI theme")
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _host_has_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            value = "http://" + value
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init kwargs win, then environment, then the TOML file."""
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file_path()),
+        )
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL actually used (SQLite in ``data_dir`` by default)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'switchboard.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings or raise :class:`BadInput` naming the bad field and source."""
+    path = config_file_path()
+    if path.exists():
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise BadInput(f"invalid settings ({problems}); check {ENV_PREFIX}* variables and {path}") from exc
+
+
+def describe(settings: Settings) -> list[dict[str, Any]]:
+    """Each setting with its effective value and its source (env, file or default)."""
+    path = config_file_path()
+    file_values: dict[str, Any] = {}
+    if path.exists():
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            file_values = {}
+    rows: list[dict[str, Any]] = []
+    for name, info in Settings.model_fields.items():
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in os.environ:
+            source = f"env {env_name}"
+        elif name in file_values:
+            source = f"file {path}"
+        else:
+            source = "default"
+        value = getattr(settings, name)
+        rows.append(
+            {
+                "name": name,
+                "value": str(value) if isinstance(value, Path) else value,
+                "source": source,
+                "description": info.description or "",
+            }
+        )
+    return rows
