@@ -1,0 +1,306 @@
+"""The Unix-socket server every specialist container runs (``python -m switchboard_runtime``).
+
+One thread per connection, one request in flight per connection, newline-delimited JSON as
+``docs/ARCHITECTURE.md`` ("Wire protocol") specifies. The handler module is loaded from
+``$SWITCHBOARD_HANDLER``; nothing heavy is imported here so an idle container stays small.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from switchboard_runtime.api import InputFile, SpecialistError, Task
+from switchboard_runtime.jsonsafe import dumps
+from switchboard_runtime.results import error_message, result_message
+
+__all__ = ["Server", "load_handler", "main"]
+
+PROTOCOL_VERSION = 1
+MAX_LINE_BYTES = 8 * 1024 * 1024
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_OUTPUT = 1024 * 1024
+
+
+def load_handler(path: str) -> ModuleType:
+    """Import the handler file as module ``handler``; its folder joins ``sys.path``.
+
+    The folder goes on the path so a handler split into sibling modules can import them.
+    """
+    file = Path(path)
+    folder = str(file.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location("handler", file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load handler from {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["handler"] = module
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "handle", None)):
+        raise ImportError(f"{file} defines no handle(task) function")
+    return module
+
+
+def rss_kb() -> int:
+    """Resident set size of this process in KiB, read from /proc (0 when unavailable)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Server:
+    """Serve ping and task requests for one handler module on one Unix socket."""
+
+    def __init__(self, socket_path: str, handler: ModuleType, specialist: str) -> None:
+        self.socket_path = socket_path
+        self.handler = handler
+        self.specialist = specialist
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self.inflight = 0
+        self.served = 0
+        self._listener: socket.socket | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def bind(self) -> None:
+        """Bind the socket, replacing a stale socket file left by a previous run."""
+        path = Path(self.socket_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.socket_path)
+        os.chmod(self.socket_path, 0o666)
+        listener.listen(64)
+        listener.settimeout(0.5)
+        self._listener = listener
+
+    def serve_forever(self) -> None:
+        """Accept connections until :attr:`stop_event` is set (SIGTERM/SIGINT)."""
+        assert self._listener is not None, "bind() first"
+        while not self.stop_event.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self.stop_event.is_set():
+                    break
+                raise
+            conn.settimeout(None)
+            threading.Thread(target=self._serve_connection, args=(conn,), daemon=True).start()
+        self.close()
+
+    def close(self) -> None:
+        """Stop listening and remove the socket file so the next start is clean."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        try:
+            os.unlink(self.socket_path)
+        except OSError:
+            pass
+
+    # -- connections -----------------------------------------------------------------------
+    def _serve_connection(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as reader:
+            while not self.stop_event.is_set():
+                line = reader.readline(MAX_LINE_BYTES + 1)
+                if not line:
+                    return
+                if len(line) > MAX_LINE_BYTES:
+                    conn.sendall(dumps(error_message(None, "bad_input", "Request line too long.")))
+                    return
+                if not line.strip():
+                    continue
+                try:
+                    conn.sendall(dumps(self.respond(line)))
+                except OSError:
+                    return
+
+    def respond(self, line: bytes) -> dict[str, Any]:
+        """Answer one request line; never raises."""
+        import json
+
+        try:
+            request = json.loads(line)
+        except ValueError as exc:
+            return error_message(None, "bad_input", f"Request is not valid JSON: {exc}.")
+        if not isinstance(request, dict):
+            return error_message(None, "bad_input", "Request must be a JSON object.")
+        version = request.get("v")
+        if version != PROTOCOL_VERSION:
+            return error_message(
+                request.get("id"),
+                "version",
+                f"Protocol version {version!r} is not supported; this runtime speaks v1.",
+            )
+        kind = request.get("kind")
+        if kind == "ping":
+            return self.pong()
+        if kind == "task":
+            return self.run_task(request)
+        return error_message(request.get("id"), "unsupported", f"Unknown request kind {kind!r}.")
+
+    def pong(self) -> dict[str, Any]:
+        """The readiness and health answer."""
+        return {
+            "v": PROTOCOL_VERSION,
+            "ok": True,
+            "kind": "pong",
+            "specialist": self.specialist,
+            "pid": os.getpid(),
+            "rss_kb": rss_kb(),
+            "inflight": self.inflight,
+            "served": self.served,
+        }
+
+    # -- tasks -----------------------------------------------------------------------------
+    def run_task(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Build a :class:`Task`, run the handler under a wall-clock timeout, wrap the result."""
+        started = time.perf_counter()
+        task_id = str(request.get("id") or "")
+        try:
+            task = build_task(request)
+        except (TypeError, ValueError, KeyError) as exc:
+            return error_message(task_id, "bad_input", f"Malformed task request: {exc}.")
+        with self._lock:
+            self.inflight += 1
+        try:
+            outcome = self._call_with_timeout(task)
+        finally:
+            with self._lock:
+                self.inflight -= 1
+                self.served += 1
+        handler_ms = (time.perf_counter() - started) * 1000.0
+        if isinstance(outcome, dict):  # an error message already
+            outcome["timings"] = {"handler_ms": round(handler_ms, 3)}
+            return outcome
+        message = result_message(task, outcome)
+        message["timings"] = {
+            "handler_ms": round(handler_ms, 3),
+            "total_ms": round((time.perf_counter() - started) * 1000.0, 3),
+        }
+        return message
+
+    def _call_with_timeout(self, task: Task) -> Any:
+        """Run ``handle(task)`` in a worker thread; give up waiting after ``timeout_s``.
+
+        Python cannot kill a thread, so a handler that may run away must also bound its own
+        work (code-execution runs user code in a subprocess with rlimits).
+        """
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["result"] = self.handler.handle(task)
+            except BaseException as exc:  # noqa: BLE001 - mapped to an error kind below
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name=f"task-{task.id}", daemon=True)
+        worker.start()
+        worker.join(task.timeout_s)
+        if worker.is_alive():
+            return error_message(
+                task.id, "timeout", f"The task did not finish within {task.timeout_s:g} s."
+            )
+        if "error" in box:
+            return map_exception(task.id, box["error"])
+        return box.get("result")
+
+
+def build_task(request: dict[str, Any]) -> Task:
+    """Turn a wire ``task`` request into the handler's :class:`Task`."""
+    inputs = [
+        InputFile(
+            name=str(item["name"]),
+            path=Path(item["path"]),
+            bytes=int(item.get("bytes") or 0),
+            sha256=str(item.get("sha256") or ""),
+        )
+        for item in request.get("inputs") or []
+    ]
+    plan = request.get("plan")
+    if plan is not None and not isinstance(plan, dict):
+        raise ValueError("plan must be an object or null")
+    task_id = str(request.get("id") or "task")
+    return Task(
+        id=task_id,
+        text=str(request.get("text") or ""),
+        inputs=inputs,
+        plan=plan,
+        output_dir=Path(request.get("output_dir") or f"/tmp/out/{task_id}"),
+        timeout_s=float(request.get("timeout_s") or DEFAULT_TIMEOUT_S),
+        max_output_bytes=int(request.get("max_output_bytes") or DEFAULT_MAX_OUTPUT),
+        data_dir=Path(os.environ.get("SWITCHBOARD_DATA_DIR", "/data")),
+    )
+
+
+def map_exception(task_id: str, exc: BaseException) -> dict[str, Any]:
+    """Map a handler exception to a wire error with a short message (no traceback)."""
+    if isinstance(exc, SpecialistError):
+        return error_message(task_id, exc.kind, exc.message)
+    if isinstance(exc, MemoryError):
+        return error_message(task_id, "limit", "The task ran out of memory.")
+    if isinstance(exc, RecursionError):
+        return error_message(task_id, "limit", "The task recursed too deeply.")
+    if isinstance(exc, TimeoutError):
+        return error_message(task_id, "timeout", f"The task timed out: {exc}".rstrip(": "))
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {Path(last[0].filename).name}:{last[0].lineno})" if last else ""
+    print(f"task {task_id}: {type(exc).__name__}: {exc}{where}", file=sys.stderr, flush=True)
+    text = str(exc)[:300] or "no message"
+    return error_message(task_id, "internal", f"{type(exc).__name__}: {text}{where}")
+
+
+def _start_warm(handler: ModuleType) -> None:
+    warm = getattr(handler, "warm", None)
+    if not callable(warm):
+        return
+
+    def run() -> None:
+        try:
+            warm()
+        except Exception as exc:  # noqa: BLE001 - warming is best effort
+            print(f"warm() failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=run, name="warm", daemon=True).start()
+
+
+def main() -> int:
+    """Entry point: load the handler, listen, print ``READY <specialist>``, serve until TERM."""
+    socket_path = os.environ.get("SWITCHBOARD_SOCKET", "/run/switchboard/specialist.sock")
+    handler_path = os.environ.get("SWITCHBOARD_HANDLER", "/opt/specialist/handler.py")
+    specialist = os.environ.get("SWITCHBOARD_SPECIALIST", "unknown")
+    try:
+        handler = load_handler(handler_path)
+    except Exception as exc:  # noqa: BLE001 - reported once, then exit non-zero
+        print(f"cannot load handler {handler_path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    server = Server(socket_path, handler, specialist)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        server.stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.bind()
+    _start_warm(handler)
+    print(f"READY {specialist}", flush=True)
+    server.serve_forever()
+    return 0
