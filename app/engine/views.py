@@ -1,0 +1,144 @@
+"""Plain, frozen snapshots the facade hands to the CLI and the GUI (no SDK or ORM objects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ArtifactView",
+    "ContainerView",
+    "DoctorCheck",
+    "FeedbackKind",
+    "HealthView",
+    "RouteView",
+    "SeriesPoint",
+    "SpecialistView",
+    "TaskView",
+]
+
+FeedbackKind = str  # "correct" | "wrong_specialist" | "bad_answer"
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """One running (or stopped) container of ours."""
+
+    name: str
+    specialist: str
+    status: str
+    image: str
+    started_at: str = ""
+    cpu_percent: float | None = None
+    memory_bytes: int | None = None
+    memory_limit_bytes: int | None = None
+    pids: int | None = None
+    inflight: int = 0
+    healthy: bool = True
+
+
+@dataclass(frozen=True)
+class SpecialistView:
+    """A catalogue entry with its live state and today's figures."""
+
+    id: str
+    title: str
+    description: str
+    icon: str
+    accepted_inputs: tuple[str, ...]
+    example_tasks: tuple[str, ...]
+    state: str  # not_built | building | stopped | starting | running | unhealthy
+    image: str | None
+    replicas: int
+    max_replicas: int
+    cpu_percent: float = 0.0
+    memory_bytes: int = 0
+    last_latency_ms: float | None = None
+    tasks_today: int = 0
+    success_rate: float | None = None
+    cost_today: float = 0.0
+    hardening_score: str = ""  # e.g. "9/9"
+    needs_network: bool = False
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    """A file a task produced, stored content-addressed."""
+
+    name: str
+    path: str
+    bytes: int
+    mime: str
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task and, when finished, its result."""
+
+    id: str
+    state: str  # queued | routed | running | succeeded | failed | cancelled
+    text: str
+    specialist: str | None
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_ms: float | None = None
+    attempt: int = 0
+    container: str | None = None
+    router: str | None = None
+    route_confidence: float | None = None
+    path: str | None = None
+    answer: str = ""
+    data: dict[str, Any] | None = None
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    operation: dict[str, str] = field(default_factory=dict)
+    stdout: str = ""
+    stderr: str = ""
+    error_kind: str | None = None
+    error: str | None = None
+    cost: float = 0.0
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[ArtifactView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RouteView:
+    """A routing decision, explained."""
+
+    chosen: str  # a specialist id, "none" or "clarify"
+    scores: dict[str, float]
+    router: str  # fast | llm | fallback | override | explicit
+    confidence: float
+    latency_ms: float
+    rationale: str
+    question: str = ""
+    schema_violation: bool = False
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    """One line of ``switchboard doctor``."""
+
+    component: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class HealthView:
+    """Status of one dependency for the status bar."""
+
+    component: str  # docker | ollama | database
+    status: str  # ok | degraded | down | unknown
+    detail: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """A stored figure for charts."""
+
+    ts: float
+    value: float
+    subject: str = ""
