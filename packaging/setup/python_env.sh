@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create or update the project venv (.venv) with `pip install -e '.[dev]'`.
 # pip runs only when pyproject.toml changed since the last successful install: .venv/.stamp
-# holds its sha256. A lock keeps two concurrent `make` runs from installing at once.
+# holds its sha256 (and the checkout path). A lock keeps two concurrent `make` runs from installing at once.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${SWITCHBOARD_VENV:-$ROOT/.venv}"
@@ -21,7 +21,8 @@ find_python() {
   return 1
 }
 
-want="$(sha256sum < "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+# The checkout path is part of the stamp: the editable install points at one checkout.
+want="$(sha256sum < "$ROOT/pyproject.toml" | cut -d' ' -f1) $ROOT"
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ] \
    && "$VENV/bin/python" -c pass 2>/dev/null; then
   say "python venv ok ($VENV)"; exit 0
