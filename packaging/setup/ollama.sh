@@ -145,6 +145,7 @@ cmd_start() {
     export LD_LIBRARY_PATH="$R/lib/ollama:$V/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export OLLAMA_HOST="$ADDR" OLLAMA_NUM_GPU=0 OLLAMA_MODELS="$MODELS"
     export OLLAMA_KEEP_ALIVE="${OLLAMA_KEEP_ALIVE:-30m}"
+    # shellcheck disable=SC2016  # $$ is the inner shell's pid, on purpose
     cd / && exec setsid bash -c 'echo $$ > "$1"; exec "$2" serve' _ "$PIDFILE" "$R/bin/ollama"
   ) >> "$LOG" 2>&1 < /dev/null &
   local deadline=$(( SECONDS + START_TIMEOUT )) pid=""

@@ -14,6 +14,7 @@ SB_HOME="${SWITCHBOARD_HOME:-$HOME/.local/share/switchboard}"
 PORT="${SWITCHBOARD_POSTGRES_PORT:-55432}"
 DB="switchboard_test"
 LOG="${SWITCHBOARD_POSTGRES_LOG:-/tmp/switchboard-postgres.log}"
+# shellcheck disable=SC2012  # version-numbered folders, newest last
 PG_BIN="${SWITCHBOARD_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}"
 LINK="$SB_HOME/postgres"
 

@@ -41,7 +41,7 @@ flock 9
 if [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then say "python venv ok ($VENV)"; exit 0; fi
 start=$SECONDS
 say "installing switchboard[dev] into $VENV (pyproject.toml changed)"
-if ! "$VENV/bin/python" -m pip install -e "$ROOT[dev]" > "$VENV/pip.log" 2>&1; then
+if ! "$VENV/bin/python" -m pip install -e "${ROOT}[dev]" > "$VENV/pip.log" 2>&1; then
   grep -v '^WARNING: Location' "$VENV/pip.log" | tail -n 20 >&2
   die "pip install -e '.[dev]' failed (log $VENV/pip.log)"
 fi
