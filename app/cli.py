@@ -1,0 +1,130 @@
+"""``switchboard``: headless commands over the same orchestrator the GUI uses.
+
+Exit codes: 0 ok, 1 task failed, 2 usage or bad input, 3 environment (Docker, Ollama or the
+database unavailable). Every command takes ``--json`` and then prints exactly one JSON
+document; the field names are documented in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.cli_output import emit, table
+from app.engine.config import config_file_path, describe, load_settings
+from app.engine.errors import BadInput, EngineError, EnvironmentUnavailable
+from app.engine.orchestrator import Orchestrator
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
+Handler = Callable[[Orchestrator, argparse.Namespace], int]
+_COMMANDS: dict[str, tuple[Handler, bool]] = {}  # name -> (handler, needs docker)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # usage errors exit 2 with a JSON body when asked
+        if "--json" in sys.argv:
+            emit({"ok": False, "error": message, "exit_code": EXIT_USAGE}, as_json=True)
+            raise SystemExit(EXIT_USAGE)
+        super().error(message)
+
+
+def command(name: str, *, docker: bool = False) -> Callable[[Handler], Handler]:
+    """Register a sub-command handler."""
+
+    def wrap(fn: Handler) -> Handler:
+        _COMMANDS[name] = (fn, docker)
+        return fn
+
+    return wrap
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = _Parser(prog="switchboard", description="Control panel for AI specialist containers.")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log engine activity to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--json", action="store_true", help="print one JSON document")
+        return p
+
+    add("doctor", "check Docker, base image, Ollama, model and database; say how to fix each")
+    add("config", "show effective settings and where each came from")
+    add("specialists", "the catalogue with state")
+    p = add("build", "build a specialist's image"); p.add_argument("specialist")
+    p = add("up", "build if needed and start containers"); p.add_argument("specialist"); p.add_argument("--replicas", type=int, default=1)
+    p = add("scale", "run exactly N containers"); p.add_argument("specialist"); p.add_argument("replicas", type=int)
+    p = add("down", "remove a container, or all of a specialist"); p.add_argument("name")
+    add("ps", "running containers")
+    p = add("logs", "a container's output"); p.add_argument("name"); p.add_argument("--tail", type=int, default=200)
+    p = add("inspect", "hardening checklist of a container"); p.add_argument("name")
+    p = add("submit", "submit a task"); p.add_argument("text"); p.add_argument("--specialist", "-s")
+    p.add_argument("--file", "-f", action="append", default=[], help="input file (repeatable)")
+    p.add_argument("--wait", action="store_true", help="wait for the result"); p.add_argument("--timeout", type=float)
+    p = add("route", "explain which specialist would get a task"); p.add_argument("text"); p.add_argument("--file", "-f", action="append", default=[])
+    p = add("tasks", "recent tasks"); p.add_argument("--state"); p.add_argument("--specialist"); p.add_argument("--search"); p.add_argument("--limit", type=int, default=30)
+    p = add("task", "one task with its result"); p.add_argument("id")
+    p = add("cancel", "cancel a task"); p.add_argument("id")
+    p = add("feedback", "correct / wrong_specialist / bad_answer"); p.add_argument("id"); p.add_argument("kind"); p.add_argument("--specialist"); p.add_argument("--note", default="")
+    p = add("models", "Ollama models"); p.add_argument("--ensure", action="store_true", help="create the base and derived models"); p.add_argument("--delete")
+    p = add("eval", "run an evaluation"); p.add_argument("what", choices=["golden", "routing"]); p.add_argument("file", nargs="?"); p.add_argument("--specialist"); p.add_argument("--path", choices=["explicit", "planned", "all"], default="all")
+    p = add("gui", "open the control panel"); p.add_argument("--screenshot", type=Path); p.add_argument("--after", type=float, default=8.0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``switchboard`` script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.json = bool(args.json)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    import app.cli_commands  # noqa: F401  (registers handlers)
+
+    try:
+        settings = load_settings()
+    except BadInput as exc:
+        return _fail(args, exc, EXIT_USAGE)
+    if args.command == "config":
+        rows = describe(settings)
+        emit({"ok": True, "config_file": str(config_file_path()), "settings": rows}, as_json=args.json,
+             text=f"config file: {config_file_path()}\n" + table([[r["name"], r["value"], r["source"]] for r in rows], ["name", "value", "source"]))
+        return EXIT_OK
+    if args.command == "gui":
+        from app.ui.launch import run_gui
+
+        return run_gui(settings, screenshot=args.screenshot, after_s=args.after)
+    handler, needs_docker = _COMMANDS[args.command]
+    orch = Orchestrator(settings)
+    try:
+        if needs_docker:
+            orch.runtime.ping()
+        return handler(orch, args)
+    except EnvironmentUnavailable as exc:
+        return _fail(args, exc, EXIT_ENV)
+    except BadInput as exc:
+        return _fail(args, exc, EXIT_USAGE)
+    except EngineError as exc:
+        return _fail(args, exc, exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail(args, EngineError("interrupted"), EXIT_FAILED)
+    finally:
+        orch.close()
+
+
+def _fail(args: argparse.Namespace, exc: EngineError, code: int) -> int:
+    message = str(exc)
+    if args.json:
+        emit({"ok": False, "error": message, "error_type": type(exc).__name__, "exit_code": code}, as_json=True)
+    else:
+        sys.stderr.write(f"switchboard: {message}\n")
+    return code
+
+

@@ -1,0 +1,222 @@
+"""Handlers of the ``switchboard`` sub-commands (registered on import)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from app.cli import EXIT_FAILED, EXIT_OK, command
+from app.cli_output import emit, table, to_jsonable
+from app.engine.orchestrator import Orchestrator
+from app.engine.views import TaskView
+
+__all__: list[str] = []
+
+
+def _task_doc(view: TaskView) -> dict[str, Any]:
+    doc: dict[str, Any] = to_jsonable(view)
+    return doc
+
+
+def _task_text(view: TaskView) -> str:
+    lines = [f"task {view.id}  {view.state}  specialist={view.specialist}  attempt={view.attempt}"]
+    if view.duration_ms is not None:
+        lines.append(f"duration {view.duration_ms:.1f} ms  cost {view.cost:.6f}")
+    if view.answer:
+        lines.append(f"answer: {view.answer}")
+    if view.operation.get("text"):
+        lines.append(f"operation ({view.operation.get('kind', '')}): {view.operation['text']}")
+    for tbl in view.tables[:3]:
+        lines.append(table([list(r) for r in tbl["rows"][:20]], list(tbl["columns"])))
+    if view.stdout:
+        lines.append("stdout:\n" + view.stdout.rstrip())
+    if view.stderr:
+        lines.append("stderr:\n" + view.stderr.rstrip())
+    for art in view.artifacts:
+        lines.append(f"artifact {art.name} ({art.bytes} bytes) -> {art.path}")
+    if view.error:
+        lines.append(f"error ({view.error_kind}): {view.error}")
+    return "\n".join(lines)
+
+
+@command("doctor")
+def _doctor(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(docker=False, reconcile=False)
+    checks = orch.doctor()
+    ok = all(c.ok for c in checks)
+    text = "\n".join(f"[{'ok' if c.ok else 'FAIL'}] {c.component}: {c.detail}" + (f"\n       fix: {c.fix}" if c.fix and not c.ok else "") for c in checks)
+    emit({"ok": ok, "checks": checks}, as_json=args.json, text=text)
+    return EXIT_OK if ok else 3
+
+
+@command("specialists")
+def _specialists(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(docker=True, reconcile=False)
+    orch.wait_started()
+    views = orch.specialists()
+    rows = [[v.id, v.state, f"{v.replicas}/{v.max_replicas}", v.image or "-", ", ".join(v.accepted_inputs) or "-"] for v in views]
+    text = table(rows, ["id", "state", "replicas", "image", "accepts"])
+    if orch.manifest_errors():
+        text += "\nbroken manifests:\n" + "\n".join(orch.manifest_errors())
+    emit({"ok": True, "specialists": views, "manifest_errors": orch.manifest_errors()}, as_json=args.json, text=text)
+    return EXIT_OK
+
+
+@command("build", docker=True)
+def _build(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.spec(args.specialist)
+    tag = orch.build_sync(args.specialist)
+    emit({"ok": True, "specialist": args.specialist, "image": tag}, as_json=args.json, text=f"{args.specialist}: {tag}")
+    return EXIT_OK
+
+
+@command("up", docker=True)
+def _up(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.spec(args.specialist)
+    orch.start(reconcile=False)
+    views = orch.up(args.specialist, args.replicas).result()
+    emit({"ok": True, "specialist": args.specialist, "containers": views}, as_json=args.json,
+         text="\n".join(f"{c.name}  {c.status}  {c.image}" for c in views))
+    return EXIT_OK
+
+
+@command("scale", docker=True)
+def _scale(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.spec(args.specialist)
+    orch.start(reconcile=False)
+    views = orch.scale(args.specialist, args.replicas).result()
+    emit({"ok": True, "specialist": args.specialist, "containers": views}, as_json=args.json,
+         text=f"{args.specialist}: {len(views)} running")
+    return EXIT_OK
+
+
+@command("down", docker=True)
+def _down(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(reconcile=False)
+    removed = orch.down(args.name).result()
+    emit({"ok": True, "name": args.name, "removed": removed}, as_json=args.json, text=f"removed {removed} container(s)")
+    return EXIT_OK
+
+
+@command("ps", docker=True)
+def _ps(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(reconcile=False)
+    orch.wait_started()
+    views = orch.containers()
+    rows = [[c.name, c.specialist, c.status, c.image, c.inflight] for c in views]
+    emit({"ok": True, "containers": views}, as_json=args.json, text=table(rows, ["name", "specialist", "status", "image", "inflight"]))
+    return EXIT_OK
+
+
+@command("logs", docker=True)
+def _logs(orch: Orchestrator, args: argparse.Namespace) -> int:
+    text = orch.logs(args.name, tail=args.tail)
+    emit({"ok": True, "name": args.name, "logs": text}, as_json=args.json, text=text.rstrip())
+    return EXIT_OK
+
+
+@command("inspect", docker=True)
+def _inspect(orch: Orchestrator, args: argparse.Namespace) -> int:
+    doc = orch.inspect(args.name)
+    lines = [f"{doc['container']} ({doc['specialist']}, {doc['status']}) hardening {doc['score']}"]
+    lines += [f"  [{'pass' if h['passed'] else 'FAIL'}] {h['item']}: {h['detail']}" for h in doc["hardening"]]
+    ok = all(h["passed"] for h in doc["hardening"])
+    emit({"ok": ok, **doc}, as_json=args.json, text="\n".join(lines))
+    return EXIT_OK
+
+
+@command("submit")
+def _submit(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start()
+    if args.specialist is not None or args.wait:
+        orch.runtime.ping()
+    handle = orch.submit(args.text, specialist=args.specialist, files=args.file, timeout_s=args.timeout)
+    if not args.wait:
+        # The engine lives in this process: wait anyway so the task is not orphaned, but
+        # print only the id and state.
+        view = handle.future.result()
+        emit({"ok": view.state == "succeeded", "id": handle.id, "state": view.state, "specialist": handle.specialist,
+              "route": handle.route}, as_json=args.json, text=f"{handle.id} {view.state} ({handle.specialist})")
+        return EXIT_OK if view.state == "succeeded" else EXIT_FAILED
+    view = handle.future.result()
+    emit({"ok": view.state == "succeeded", "task": _task_doc(view), "route": handle.route}, as_json=args.json, text=_task_text(view))
+    return EXIT_OK if view.state == "succeeded" else EXIT_FAILED
+
+
+@command("route")
+def _route(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(docker=False, reconcile=False)
+    orch.wait_started()
+    view = orch.route(args.text, args.file)
+    top = sorted(view.scores.items(), key=lambda kv: -kv[1])[:3]
+    text = f"-> {view.chosen} · {view.confidence:.2f} · {view.router} router · {view.latency_ms:.2f} ms\n{view.rationale}"
+    text += "\n" + "  ".join(f"{k} {v:.2f}" for k, v in top)
+    emit({"ok": True, **to_jsonable(view)}, as_json=args.json, text=text)
+    return EXIT_OK
+
+
+@command("tasks")
+def _tasks(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(docker=False, reconcile=False)
+    views = orch.tasks(limit=args.limit, state=args.state, specialist=args.specialist, search=args.search)
+    rows = [[v.id[:12], time.strftime("%H:%M:%S", time.localtime(v.created_at)), v.state, v.specialist or "-",
+             f"{v.duration_ms:.0f} ms" if v.duration_ms else "-", v.text[:50]] for v in views]
+    emit({"ok": True, "tasks": [_task_doc(v) for v in views]}, as_json=args.json,
+         text=table(rows, ["id", "created", "state", "specialist", "duration", "text"]))
+    return EXIT_OK
+
+
+@command("task")
+def _task(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(docker=False, reconcile=False)
+    view = _find_task(orch, args.id)
+    emit({"ok": True, "task": _task_doc(view)}, as_json=args.json, text=_task_text(view))
+    return EXIT_OK
+
+
+def _find_task(orch: Orchestrator, prefix: str) -> TaskView:
+    """A task by full id or unique prefix (as ``tasks`` prints 12 characters)."""
+    if len(prefix) >= 32:
+        return orch.task(prefix)
+    matches = [v for v in orch.tasks(limit=5000) if v.id.startswith(prefix)]
+    if len(matches) == 1:
+        return matches[0]
+    return orch.task(prefix)
+
+
+@command("cancel")
+def _cancel(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(docker=False, reconcile=False)
+    done = orch.cancel(args.id)
+    emit({"ok": done, "id": args.id, "cancelled": done}, as_json=args.json,
+         text="cancelled" if done else "not running in this process (tasks run inside the engine that accepted them)")
+    return EXIT_OK if done else EXIT_FAILED
+
+
+@command("feedback")
+def _feedback(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.start(docker=False, reconcile=False)
+    view = _find_task(orch, args.id)
+    orch.feedback(view.id, args.kind, specialist=args.specialist, note=args.note)
+    emit({"ok": True, "id": view.id, "kind": args.kind}, as_json=args.json, text="feedback stored")
+    return EXIT_OK
+
+
+@command("models")
+def _models(orch: Orchestrator, args: argparse.Namespace) -> int:
+    from app.engine.model_admin import models_command
+
+    doc = models_command(orch, ensure=args.ensure, delete=args.delete)
+    rows = [[m["name"], m.get("size_mb", ""), m.get("modified", ""), m.get("loaded", "")] for m in doc["models"]]
+    emit(doc, as_json=args.json, text=table(rows, ["name", "size MB", "modified", "loaded"]))
+    return EXIT_OK
+
+
+@command("eval")
+def _eval(orch: Orchestrator, args: argparse.Namespace) -> int:
+    from app.engine.evaluation.runner import run_eval
+
+    doc = run_eval(orch, args.what, file=args.file, specialist=args.specialist, path=args.path)
+    emit(doc, as_json=args.json, text=doc.get("summary_text"))
+    return EXIT_OK if doc.get("ok", True) else EXIT_FAILED

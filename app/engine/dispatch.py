@@ -1,0 +1,357 @@
+"""Dispatcher: bounded queue, per-specialist workers, timeouts, cancellation, one retry.
+
+Threads: :meth:`Dispatcher.submit` runs on the caller's thread and only enqueues. Each
+specialist has its own worker pool (so a saturated specialist never starves another); task
+events (:class:`~app.engine.events.TaskStateChanged`) are published on those worker threads.
+A task is already stored (state ``routed``) before it reaches the dispatcher.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from app.engine.config import Settings
+from app.engine.errors import Busy, EngineError, TaskFailed
+from app.engine.events import Decision, EventBus, TaskStateChanged
+from app.engine.exchange import safe_output_files
+from app.engine.lifecycle import Lifecycle, Replica
+from app.engine.specs import SpecialistSpec
+from app.engine.store import BlobStore, Store
+from app.engine.transport import ConnectionLost
+from app.engine.views import ArtifactView, TaskView
+from app.engine.wire import TaskRequest, TaskResponse
+
+__all__ = ["Dispatcher", "InputRecord", "Job", "PlannerLike"]
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2  # one automatic retry when a container dies mid-task
+TIMEOUT_GRACE_S = 5.0
+
+
+class PlannerLike(Protocol):
+    """What the dispatcher needs from the planner (``app.engine.planner.Planner``)."""
+
+    def plan(self, spec: SpecialistSpec, text: str, inputs_meta: list[dict[str, Any]], feedback: str = "") -> dict[str, Any]:
+        """A schema-valid plan for ``text`` or ``TaskFailed(kind="bad_plan")``."""
+        ...
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """A stored input file of a task."""
+
+    name: str
+    sha256: str
+    bytes: int
+
+
+@dataclass
+class Job:
+    """A task on its way through the dispatcher."""
+
+    task_id: str
+    text: str
+    spec: SpecialistSpec
+    inputs: list[InputRecord]
+    timeout_s: float
+    created_at: float
+    future: Future[TaskView] = field(default_factory=Future)
+    router: str | None = None
+    route_confidence: float | None = None
+    attempt: int = 0
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    started_at: float | None = None
+
+
+class _ContainerGone(Exception):
+    def __init__(self, container: str, reason: str) -> None:
+        super().__init__(reason)
+        self.container = container
+        self.reason = reason
+
+
+class Dispatcher:
+    """Runs stored tasks on specialist containers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        lifecycle: Lifecycle,
+        store: Store,
+        blobs: BlobStore,
+        bus: EventBus,
+        planner: PlannerLike | None = None,
+        on_finished: Callable[[Job, TaskView], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.store = store
+        self.blobs = blobs
+        self.bus = bus
+        self.planner = planner
+        self.on_finished = on_finished
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._closed = False
+
+    # ----------------------------------------------------------------- queue
+    def _executor(self, spec: SpecialistSpec) -> ThreadPoolExecutor:
+        with self._lock:
+            pool = self._pools.get(spec.id)
+            if pool is None:
+                workers = spec.scaling.max_replicas * (1 if spec.scaling.fresh_per_task else spec.scaling.concurrency)
+                pool = ThreadPoolExecutor(max_workers=max(1, min(workers, self.settings.workers)), thread_name_prefix=f"sb-{spec.id}")
+                self._pools[spec.id] = pool
+            return pool
+
+    @property
+    def pending(self) -> int:
+        """Tasks accepted and not finished."""
+        return self._pending
+
+    def submit(self, job: Job) -> Future[TaskView]:
+        """Enqueue a stored task; ``Busy`` when the queue is full (nothing is dropped)."""
+        with self._lock:
+            if self._closed:
+                raise EngineError("the engine is shutting down")
+            if self._pending >= self.settings.queue_size:
+                raise Busy(f"busy: {self._pending} tasks are waiting (queue size {self.settings.queue_size}); try again shortly")
+            self._pending += 1
+            self._jobs[job.task_id] = job
+        try:
+            self._executor(job.spec).submit(self._run, job)
+        except RuntimeError as exc:
+            with self._lock:
+                self._pending -= 1
+                self._jobs.pop(job.task_id, None)
+            raise EngineError(f"the engine is shutting down: {exc}") from exc
+        return job.future
+
+    def cancel(self, task_id: str) -> bool:
+        """Ask a queued or running task to stop; its result, if any, is discarded."""
+        with self._lock:
+            job = self._jobs.get(task_id)
+        if job is None:
+            return False
+        job.cancelled.set()
+        return True
+
+    def close(self, wait: bool = True) -> None:
+        """Stop accepting tasks; with ``wait`` let running ones finish."""
+        with self._lock:
+            self._closed = True
+            pools = list(self._pools.values())
+        for job in list(self._jobs.values()):
+            if job.started_at is None:
+                job.cancelled.set()
+        for pool in pools:
+            pool.shutdown(wait=wait, cancel_futures=False)
+
+    # ----------------------------------------------------------------- running
+    def _publish(self, job: Job, state: str, **extra: Any) -> None:
+        self.bus.publish(TaskStateChanged(task_id=job.task_id, state=state, specialist=job.spec.id, **extra))
+
+    def _run(self, job: Job) -> None:
+        view: TaskView | None = None
+        try:
+            view = self._run_attempts(job)
+        except BaseException as exc:  # the future must always resolve
+            log.exception("task %s crashed the dispatcher", job.task_id)
+            view = self._finish(job, "failed", error_kind="internal", error=f"engine error: {exc}")
+        finally:
+            with self._lock:
+                self._pending -= 1
+                self._jobs.pop(job.task_id, None)
+            if view is not None:
+                if self.on_finished is not None:
+                    try:
+                        self.on_finished(job, view)
+                    except Exception:
+                        log.exception("on_finished hook failed")
+                if not job.future.done():
+                    job.future.set_result(view)
+
+    def _run_attempts(self, job: Job) -> TaskView:
+        if job.cancelled.is_set():
+            return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled before it ran")
+        job.started_at = time.time()
+        last_reason = ""
+        while job.attempt < MAX_ATTEMPTS:
+            job.attempt += 1
+            try:
+                replica = self.lifecycle.acquire(job.spec.id, timeout_s=job.timeout_s)
+            except EngineError as exc:
+                return self._finish(job, "failed", error_kind="unavailable", error=str(exc))
+            self.store.update_task(job.task_id, state="running", container=replica.name, attempt=job.attempt, started_at=job.started_at, updated_at=time.time())
+            self._publish(job, "running", container=replica.name)
+            try:
+                return self._execute(job, replica)
+            except _ContainerGone as gone:
+                last_reason = gone.reason
+                self.lifecycle.mark_dead(gone.container, gone.reason)
+                self.bus.publish(Decision(kind="retry", subject=job.task_id, reason=f"container {gone.container} died: {gone.reason}", data={"attempt": job.attempt}))
+            finally:
+                self.lifecycle.release(replica)
+            if job.cancelled.is_set():
+                return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled")
+        return self._finish(
+            job, "failed", error_kind="container_died",
+            error=f"the container died during the task {MAX_ATTEMPTS} times (last: {last_reason})",
+        )
+
+    def _stage_inputs(self, job: Job, replica: Replica) -> list[dict[str, Any]]:
+        replica.exchange.prepare_task(job.task_id)
+        refs = []
+        for item in job.inputs:
+            dest = replica.exchange.task_in(job.task_id) / item.name
+            self.blobs.link_into(item.sha256, dest)
+            refs.append({"name": item.name, "path": f"/input/{job.task_id}/{item.name}", "bytes": item.bytes, "sha256": item.sha256})
+        return refs
+
+    def _call(self, job: Job, replica: Replica, request: TaskRequest) -> TaskResponse:
+        try:
+            raw = replica.client.call(request.model_dump(), timeout_s=request.timeout_s + TIMEOUT_GRACE_S)
+        except TimeoutError as exc:
+            # The container did not enforce its own timeout: reclaim it.
+            self.lifecycle.mark_dead(replica.name, "stuck past the task timeout")
+            raise TaskFailed(f"the task exceeded its {job.timeout_s:g} s time limit", kind="timeout") from exc
+        except ConnectionLost as exc:
+            running = self.lifecycle.is_running(replica.name)
+            raise _ContainerGone(replica.name, str(exc) if running else f"container stopped ({exc})") from exc
+        try:
+            return TaskResponse.model_validate(raw)
+        except ValidationError as exc:
+            raise TaskFailed(f"the specialist sent a malformed answer: {exc.errors()[0]['msg']}", kind="internal") from exc
+
+    def _execute(self, job: Job, replica: Replica) -> TaskView:
+        refs = self._stage_inputs(job, replica)
+        try:
+            request = TaskRequest(
+                id=job.task_id, text=job.text, inputs=refs, output_dir=f"/output/{job.task_id}",
+                timeout_s=job.timeout_s, max_output_bytes=job.spec.limits.max_output_bytes,
+            )
+            try:
+                response = self._call(job, replica, request)
+                response = self._plan_if_needed(job, replica, request, response)
+            except TaskFailed as exc:
+                return self._finish(job, "failed", error_kind=exc.kind, error=exc.message, container=replica.name)
+            if job.cancelled.is_set():
+                return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled while running", container=replica.name)
+            artifacts = self._collect(job, replica, response)
+            if not response.ok:
+                err = response.error
+                return self._finish(
+                    job, "failed", response=response, artifacts=artifacts, container=replica.name,
+                    error_kind=err.kind if err else "internal", error=err.message if err else "the specialist reported a failure",
+                )
+            return self._finish(job, "succeeded", response=response, artifacts=artifacts, container=replica.name)
+        finally:
+            replica.exchange.clear_task(job.task_id)
+
+    def _plan_if_needed(self, job: Job, replica: Replica, request: TaskRequest, response: TaskResponse) -> TaskResponse:
+        if response.ok or response.error is None or response.error.kind != "needs_plan":
+            return response
+        if self.planner is None or job.spec.planner is None:
+            raise TaskFailed(
+                f"{job.spec.id} needs an explicit operation for this task ({response.error.message}); "
+                "the planner model is not available", kind="needs_plan",
+            )
+        meta = [{"name": r.name, "bytes": r.bytes} for r in request.inputs]
+        feedback = ""
+        for _ in range(2):  # one retry when the container rejects the plan
+            plan = self.planner.plan(job.spec, job.text, meta, feedback)
+            planned = request.model_copy(update={"plan": plan})
+            response = self._call(job, replica, planned)
+            if response.ok or response.error is None or response.error.kind != "bad_plan":
+                return response.model_copy(update={"path": "planned"})
+            feedback = response.error.message
+            self.store.add_metric("schema_violations", job.spec.id, 1.0)
+        raise TaskFailed(f"the planner's plan was rejected twice: {feedback}", kind="bad_plan")
+
+    def _collect(self, job: Job, replica: Replica, response: TaskResponse) -> list[tuple[ArtifactView, str]]:
+        out_dir = replica.exchange.task_out(job.task_id)
+        artifacts: list[tuple[ArtifactView, str]] = []
+        for path in safe_output_files(out_dir):
+            ref = self.blobs.put_file(path)
+            rel = path.relative_to(out_dir.resolve()).as_posix()
+            mime = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+            view = ArtifactView(name=rel, path=str(self.blobs.path(ref.sha256)), bytes=ref.bytes, mime=mime)
+            artifacts.append((view, ref.sha256))
+        return artifacts
+
+    def _cost(self, job: Job, duration_ms: float) -> float:
+        limits = job.spec.limits
+        per_hour = limits.cpus * self.settings.cost_per_cpu_hour + limits.memory_mb / 1024 * self.settings.cost_per_gb_hour
+        return duration_ms / 3_600_000 * per_hour
+
+    def _finish(
+        self,
+        job: Job,
+        state: str,
+        *,
+        response: TaskResponse | None = None,
+        artifacts: list[tuple[ArtifactView, str]] | None = None,
+        container: str | None = None,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> TaskView:
+        now = time.time()
+        started = job.started_at or now
+        duration_ms = (now - started) * 1000.0
+        cost = self._cost(job, duration_ms) if job.started_at else 0.0
+        result: dict[str, Any] = {}
+        if response is not None:
+            result = {
+                "data": response.data,
+                "tables": [t.model_dump() for t in response.tables],
+                "operation": response.operation.model_dump(),
+                "stdout": response.stdout,
+                "stderr": response.stderr,
+                "truncated": response.truncated,
+                "timings": response.timings,
+            }
+        fields: dict[str, Any] = {
+            "state": state,
+            "finished_at": now,
+            "updated_at": now,
+            "duration_ms": duration_ms,
+            "attempt": job.attempt,
+            "cost": cost,
+            "path": response.path if response else None,
+            "answer": response.answer if response else "",
+            "error_kind": error_kind,
+            "error_message": error,
+            "result_json": json.dumps(result, default=str),
+        }
+        if container:
+            fields["container"] = container
+        art_rows = [{"name": a.name, "sha256": sha, "bytes": a.bytes, "mime": a.mime} for a, sha in artifacts or []]
+        try:
+            self.store.finish_task(job.task_id, fields, art_rows).result(timeout=60)
+        except Exception:
+            log.exception("could not store the result of task %s", job.task_id)
+        view = TaskView(
+            id=job.task_id, state=state, text=job.text, specialist=job.spec.id, created_at=job.created_at,
+            started_at=job.started_at, finished_at=now, duration_ms=duration_ms, attempt=job.attempt,
+            container=container, router=job.router, route_confidence=job.route_confidence,
+            path=fields["path"], answer=fields["answer"], data=result.get("data"), tables=result.get("tables", []),
+            operation=result.get("operation", {}), stdout=result.get("stdout", ""), stderr=result.get("stderr", ""),
+            error_kind=error_kind, error=error, cost=cost,
+            inputs=[{"name": i.name, "sha256": i.sha256, "bytes": i.bytes} for i in job.inputs],
+            artifacts=[a for a, _ in artifacts or []],
+        )
+        self._publish(job, state, container=container, error=error, duration_ms=duration_ms)
+        return view

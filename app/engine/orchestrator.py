@@ -1,0 +1,436 @@
+"""The facade the CLI and the GUI use (see docs/ARCHITECTURE.md, "The facade").
+
+Nothing here blocks in ``__init__``. :meth:`Orchestrator.start` connects in the background;
+until it finishes, calls that need the store wait for it (bounded). Docker being down is a
+health status, not a crash: the engine keeps serving what it can and recovers when Docker
+returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.engine import recovery, reporting
+from app.engine.config import Settings, load_settings
+from app.engine.dispatch import Dispatcher, InputRecord, Job
+from app.engine.errors import BadInput, Busy, EngineError, NotFound
+from app.engine.events import ContainerStatsSampled, EventBus, ImageBuildProgress, TaskStateChanged
+from app.engine.health import HealthMonitor
+from app.engine.images import ImageBuilder
+from app.engine.instance_lock import InstanceLock
+from app.engine.intake import check_files, check_text, check_types
+from app.engine.lifecycle import Lifecycle
+from app.engine.probes import Probes
+from app.engine.routing_glue import RoutingGlue
+from app.engine.runtime.docker_runtime import DockerRuntime
+from app.engine.runtime.monitor import StatsMonitor
+from app.engine.runtime.protocol import ContainerRuntime
+from app.engine.specs import Catalogue, SpecialistSpec, load_catalogue
+from app.engine.store import BlobStore, Store
+from app.engine.views import (
+    ContainerView,
+    DoctorCheck,
+    HealthView,
+    RouteView,
+    SeriesPoint,
+    SpecialistView,
+    TaskView,
+)
+
+__all__ = ["Orchestrator", "TaskHandle"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+START_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class TaskHandle:
+    """A submitted task: its id now, its finished view later."""
+
+    id: str
+    future: Future[TaskView]
+    specialist: str
+    route: RouteView | None = None
+
+
+class Orchestrator:
+    """Owns the engine's parts and threads; the one object callers talk to."""
+
+    def __init__(self, settings: Settings | None = None, *, runtime: ContainerRuntime | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.bus = EventBus()
+        self.instance_id = secrets.token_hex(6)
+        self.catalogue: Catalogue = load_catalogue(self.settings.specialists_dir)
+        self.runtime: ContainerRuntime = runtime or DockerRuntime(self.settings)
+        self.images = ImageBuilder(self.settings, self.runtime)
+        self.lifecycle = Lifecycle(self.settings, self.runtime, self.catalogue.specs, self.bus, self._image_for, self.instance_id)
+        self.routing = RoutingGlue(self.settings, self.catalogue, self.bus)
+        self.store: Store | None = None
+        self.blobs = BlobStore(self.settings.data_dir / "blobs")
+        self.dispatcher: Dispatcher | None = None
+        self.probes = Probes(self)
+        self.health_monitor = HealthMonitor(self.bus, self.probes.all())
+        self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sb-io")
+        self._started: Future[None] = Future()
+        self._start_lock = threading.Lock()
+        self._start_thread: threading.Thread | None = None
+        self._monitor: StatsMonitor | None = None
+        self._latest_stats: dict[str, ContainerStatsSampled] = {}
+        self._building: set[str] = set()
+        self._closed = False
+        self.lock = InstanceLock(self.settings.data_dir)
+        self.primary = False
+        self.bus.subscribe(ContainerStatsSampled, self._on_stats)
+
+    # ================================================================ start / close
+    def start(self, *, docker: bool = True, reconcile: bool = True) -> Future[None]:
+        """Connect in the background: store, Docker, reattach, reconcile, monitors."""
+        with self._start_lock:
+            if self._start_thread is None:
+                self._start_thread = threading.Thread(
+                    target=self._start_body, args=(docker, reconcile), name="switchboard-start", daemon=True
+                )
+                self._start_thread.start()
+        return self._started
+
+    def _start_body(self, docker: bool, reconcile: bool) -> None:
+        try:
+            self.store = Store(self.settings.effective_database_url, data_dir=self.settings.data_dir)
+            planner = self.routing.planner(self.store)
+            self.dispatcher = Dispatcher(
+                self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self.routing.on_finished
+            )
+            self.routing.attach_store(self.store)
+            self.primary = self.lock.try_acquire()
+            docker_ok = False
+            if docker:
+                try:
+                    self.runtime.ping()
+                    docker_ok = True
+                except EngineError as exc:
+                    log.warning("Docker unavailable at start: %s", exc)
+            if docker_ok:
+                self.lifecycle.reattach()
+            if reconcile and self.primary:
+                recovery.reconcile(self)
+            if self.primary:
+                self.lifecycle.start_reaper()
+            self._monitor = StatsMonitor(
+                self.runtime, self.bus, self.settings.stats_interval_s,
+                names_provider=lambda: [(r.name, r.specialist) for r in self.lifecycle.replicas()],
+                on_samples=self._persist_samples,
+            )
+            self._monitor.start()
+            self.health_monitor.start()
+            self._started.set_result(None)
+        except BaseException as exc:
+            log.exception("engine start failed")
+            self._started.set_exception(exc)
+
+    def wait_started(self, timeout_s: float = START_WAIT_S) -> Store:
+        """Block until :meth:`start` finished (starting it if needed); return the store."""
+        self.start()
+        try:
+            self._started.result(timeout=timeout_s)
+        except TimeoutError:
+            raise EngineError(f"the engine did not finish starting within {timeout_s:g} s") from None
+        assert self.store is not None
+        return self.store
+
+    def close(self, *, remove_containers: bool = False) -> None:
+        """Stop every thread the engine started; containers keep running unless asked."""
+        if self._closed:
+            return
+        self._closed = True
+        self.health_monitor.stop()
+        if self._monitor is not None:
+            self._monitor.stop()
+        if self._start_thread is not None:
+            self._start_thread.join(timeout=START_WAIT_S)
+        if self.dispatcher is not None:
+            self.dispatcher.close(wait=True)
+        try:
+            self.lifecycle.close(remove_containers=remove_containers)
+        except EngineError as exc:
+            log.warning("closing containers: %s", exc)
+        self.routing.close()
+        self._io.shutdown(wait=True, cancel_futures=True)
+        if self.store is not None:
+            self.store.close()
+        self.lock.release()
+
+    def _bg(self, fn: Any, *args: Any) -> Future[Any]:
+        return self._io.submit(fn, *args)
+
+    # ================================================================ catalogue
+    def spec(self, specialist: str) -> SpecialistSpec:
+        """A specialist's manifest; ``NotFound`` lists the known ids."""
+        try:
+            return self.catalogue.specs[specialist]
+        except KeyError:
+            known = ", ".join(self.catalogue.ids()) or "none"
+            raise NotFound(f"unknown specialist {specialist!r}; known: {known}") from None
+
+    def manifest_errors(self) -> list[str]:
+        """Manifests that did not load, with file, field and problem."""
+        return [str(e) for e in self.catalogue.errors]
+
+    def specialists(self) -> list[SpecialistView]:
+        """The catalogue with live state and today's figures."""
+        return reporting.specialist_views(self)
+
+    # ================================================================ tasks
+    def route(self, text: str, files: Sequence[Path | str] = ()) -> RouteView:
+        """Explain which specialist would get ``text`` (nothing runs)."""
+        clean = check_text(text, has_files=bool(files))
+        return self.routing.decide(clean, [Path(f).name for f in files], reporting.route_state(self))
+
+    def submit(
+        self,
+        text: str,
+        *,
+        specialist: str | None = None,
+        files: Sequence[Path | str] = (),
+        timeout_s: float | None = None,
+    ) -> TaskHandle:
+        """Store a task, route it when no specialist is given, and dispatch it."""
+        clean = check_text(text, has_files=bool(files))
+        paths = check_files(files, self.settings)
+        spec = self.spec(specialist) if specialist else None
+        if spec is not None:
+            check_types(paths, spec)
+        store = self.wait_started()
+        assert self.dispatcher is not None
+        if self.dispatcher.pending >= self.settings.queue_size:
+            raise Busy(f"busy: {self.dispatcher.pending} tasks are waiting; try again shortly")
+        inputs: list[InputRecord] = []
+        for path in paths:
+            ref = self.blobs.put_file(path)
+            inputs.append(InputRecord(name=path.name, sha256=ref.sha256, bytes=ref.bytes))
+        task_id = uuid.uuid4().hex
+        now = time.time()
+        stored = store.insert_task(
+            {"id": task_id, "created_at": now, "updated_at": now, "state": "queued", "text": clean,
+             "requested_specialist": specialist, "attempt": 0, "timeout_s": timeout_s}
+        )
+        if inputs:
+            stored = store.add_inputs(task_id, [{"name": i.name, "sha256": i.sha256, "bytes": i.bytes} for i in inputs])
+        stored.result(timeout=60)
+        self.bus.publish(TaskStateChanged(task_id=task_id, state="queued", specialist=specialist))
+        route: RouteView | None = None
+        if spec is None:
+            route = self.routing.decide(clean, [p.name for p in paths], reporting.route_state(self), task_id=task_id)
+            if route.chosen not in self.catalogue.specs:
+                message = route.question or route.rationale
+                store.update_task(task_id, state="failed", error_kind="not_routed", error_message=message, finished_at=time.time())
+                self.bus.publish(TaskStateChanged(task_id=task_id, state="failed", error=message))
+                kind = "needs clarification" if route.chosen == "clarify" else "out of scope"
+                raise BadInput(f"no specialist takes this task ({kind}): {message}")
+            spec = self.catalogue.specs[route.chosen]
+            try:
+                check_types(paths, spec)
+            except BadInput as exc:
+                store.update_task(task_id, state="failed", error_kind="bad_input", error_message=str(exc), finished_at=time.time())
+                raise
+        return self._dispatch(task_id, clean, spec, inputs, now, timeout_s, route)
+
+    def _dispatch(
+        self, task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord],
+        created_at: float, timeout_s: float | None, route: RouteView | None, attempt: int = 0,
+    ) -> TaskHandle:
+        assert self.store is not None and self.dispatcher is not None
+        router = route.router if route else "explicit"
+        confidence = route.confidence if route else 1.0
+        self.store.update_task(task_id, state="routed", specialist=spec.id, router=router, route_confidence=confidence, updated_at=time.time())
+        self.bus.publish(TaskStateChanged(task_id=task_id, state="routed", specialist=spec.id))
+        job = Job(
+            task_id=task_id, text=text, spec=spec, inputs=inputs,
+            timeout_s=timeout_s or min(spec.limits.task_timeout_s, self.settings.task_timeout_s),
+            created_at=created_at, router=router, route_confidence=confidence, attempt=attempt,
+        )
+        try:
+            future = self.dispatcher.submit(job)
+        except Busy:
+            self.store.update_task(task_id, state="failed", error_kind="busy", error_message="queue full", finished_at=time.time())
+            raise
+        return TaskHandle(id=task_id, future=future, specialist=spec.id, route=route)
+
+    def rerun(self, task_id: str, specialist: str) -> TaskHandle:
+        """Run a stored task again on ``specialist`` and record the override as feedback."""
+        original = self.task(task_id)
+        self.feedback(task_id, "wrong_specialist", specialist=specialist)
+        files = [Path(self.blobs.path(i["sha256"])) for i in original.inputs]
+        named = recovery.stage_named_copies(self, task_id, original.inputs, files)
+        return self.submit(original.text, specialist=specialist, files=named)
+
+    def feedback(self, task_id: str, kind: str, specialist: str | None = None, note: str = "") -> None:
+        """Store feedback; overrides and outcomes teach the fast router and the bandit."""
+        if kind not in ("correct", "wrong_specialist", "bad_answer"):
+            raise BadInput(f"feedback kind must be correct, wrong_specialist or bad_answer, not {kind!r}")
+        if specialist is not None:
+            self.spec(specialist)
+        task = self.task(task_id)
+        store = self.wait_started()
+        store.add_feedback(task_id=task_id, kind=kind, specialist=specialist or task.specialist, note=note).result(timeout=30)
+        self.routing.learn_feedback(task.text, kind, task.specialist, specialist)
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a queued or running task."""
+        self.wait_started()
+        assert self.dispatcher is not None
+        return self.dispatcher.cancel(task_id)
+
+    def task(self, task_id: str) -> TaskView:
+        """A stored task (``NotFound`` when unknown)."""
+        row = self.wait_started().get_task(task_id).result(timeout=30)
+        if row is None:
+            raise NotFound(f"no task with id {task_id!r}")
+        return reporting.task_view(row, self.blobs)
+
+    def tasks(self, limit: int = 200, state: str | None = None, specialist: str | None = None, search: str | None = None) -> list[TaskView]:
+        """Recent tasks, newest first, filtered."""
+        rows = self.wait_started().list_tasks(limit=limit, state=state, specialist=specialist, search=search).result(timeout=30)
+        return [reporting.task_view(r, self.blobs) for r in rows]
+
+    def artifact_path(self, task_id: str, name: str) -> Path:
+        """Where a task's artifact is stored."""
+        for art in self.task(task_id).artifacts:
+            if art.name == name:
+                return Path(art.path)
+        raise NotFound(f"task {task_id} has no artifact {name!r}")
+
+    # ================================================================ lifecycle
+    def _image_for(self, spec: SpecialistSpec) -> str:
+        return self.build_sync(spec.id)
+
+    def build_sync(self, specialist: str) -> str:
+        """Build (or reuse) the specialist's image on this thread; progress goes to the bus."""
+        spec = self.spec(specialist)
+        self._building.add(specialist)
+
+        try:
+            tag = self.images.ensure_specialist_image(spec, self.bus.publish)
+        except EngineError as exc:
+            self.bus.publish(ImageBuildProgress(specialist=specialist, line=str(exc), done=True, error=str(exc)))
+            raise
+        finally:
+            self._building.discard(specialist)
+        self.bus.publish(ImageBuildProgress(specialist=specialist, line=f"image {tag} ready", fraction=1.0, done=True))
+        return tag
+
+    def build(self, specialist: str) -> Future[str]:
+        """Build the image in the background."""
+        self.spec(specialist)
+        return self._bg(self.build_sync, specialist)
+
+    def up(self, specialist: str, replicas: int = 1) -> Future[list[ContainerView]]:
+        """Build if needed and run ``replicas`` containers."""
+        self.spec(specialist)
+
+        def body() -> list[ContainerView]:
+            self.wait_started()
+            self.lifecycle.scale(specialist, max(replicas, len(self.lifecycle.replicas(specialist))))
+            return [c for c in self.containers() if c.specialist == specialist]
+
+        return self._bg(body)
+
+    def scale(self, specialist: str, replicas: int) -> Future[list[ContainerView]]:
+        """Run exactly ``replicas`` containers of a specialist."""
+        self.spec(specialist)
+
+        def body() -> list[ContainerView]:
+            self.wait_started()
+            self.lifecycle.scale(specialist, replicas)
+            return [c for c in self.containers() if c.specialist == specialist]
+
+        return self._bg(body)
+
+    def down(self, name_or_specialist: str) -> Future[int]:
+        """Remove one container by name, or every container of a specialist."""
+
+        def body() -> int:
+            self.wait_started()
+            if name_or_specialist in self.catalogue.specs:
+                return self.lifecycle.remove_all(name_or_specialist)
+            if self.lifecycle.find(name_or_specialist) is None:
+                raise NotFound(f"no container or specialist named {name_or_specialist!r}")
+            self.lifecycle.remove(name_or_specialist)
+            return 1
+
+        return self._bg(body)
+
+    def restart(self, container: str) -> Future[ContainerView]:
+        """Replace a container by a fresh one of the same specialist."""
+
+        def body() -> ContainerView:
+            self.wait_started()
+            replica = self.lifecycle.find(container)
+            if replica is None:
+                raise NotFound(f"no container named {container!r}")
+            self.lifecycle.remove(container, reason="restart")
+            new = self.lifecycle.start(replica.specialist, reason=f"restart of {container}")
+            return next(c for c in self.containers() if c.name == new.name)
+
+        return self._bg(body)
+
+    def containers(self) -> list[ContainerView]:
+        """Our containers with their latest stats."""
+        return reporting.container_views(self)
+
+    def logs(self, container: str, tail: int = 200) -> str:
+        """The last lines a container printed."""
+        return self.runtime.logs(container, tail=tail)
+
+    def follow_logs(self, container: str, stop: threading.Event) -> Iterator[str]:
+        """Log lines as they come, until ``stop`` is set."""
+        return self.runtime.follow_logs(container, stop)
+
+    def inspect(self, container: str) -> dict[str, Any]:
+        """Hardening checklist and limits of a container."""
+        return reporting.inspect(self, container)
+
+    # ================================================================ health & figures
+    def doctor(self) -> list[DoctorCheck]:
+        """Check every dependency and say how to fix what is missing."""
+        return self.probes.doctor()
+
+    def health(self) -> list[HealthView]:
+        """Latest status of Docker, Ollama and the database."""
+        return self.health_monitor.snapshot()
+
+    def series(self, metric: str, since_ts: float, specialist: str | None = None) -> list[SeriesPoint]:
+        """Stored figures for charts."""
+        rows = self.wait_started().series(metric, since_ts, subject=specialist).result(timeout=30)
+        return [SeriesPoint(ts=float(r[0]), value=float(r[1]), subject=str(r[2] or "")) for r in rows]
+
+    def _on_stats(self, event: ContainerStatsSampled) -> None:
+        self._latest_stats[event.container] = event
+
+    def latest_stats(self, container: str) -> ContainerStatsSampled | None:
+        """The last sample of a container, if any."""
+        return self._latest_stats.get(container)
+
+    def is_building(self, specialist: str) -> bool:
+        """Whether an image build of ``specialist`` is under way."""
+        return specialist in self._building
+
+    def _persist_samples(self, samples: list[ContainerStatsSampled]) -> None:
+        if self.store is None or not samples:
+            return
+        self.store.add_samples(
+            [
+                {"ts": s.ts, "container": s.container, "specialist": s.specialist, "cpu_percent": s.cpu_percent,
+                 "memory_bytes": s.memory_bytes, "pids": s.pids}
+                for s in samples
+            ]
+        )

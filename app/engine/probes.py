@@ -1,0 +1,99 @@
+"""Probes of Docker, Ollama and the database for ``doctor`` and the status bar."""
+
+from __future__ import annotations
+
+import shutil
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+
+from app.engine.errors import EngineError
+from app.engine.health import Probe
+from app.engine.views import DoctorCheck, HealthView
+
+if TYPE_CHECKING:
+    from app.engine.orchestrator import Orchestrator
+
+__all__ = ["Probes"]
+
+DOCKER_FIX = "install and start the engine: `make setup` (or `sudo apt-get install docker.io && sudo dockerd &`)"
+BASE_FIX = "build it offline: `packaging/setup/base_image.sh` (part of `make setup`)"
+OLLAMA_FIX = "install and start it: `packaging/setup/ollama.sh install start model` (part of `make setup`)"
+
+
+class Probes:
+    """Each probe is quick (bounded by the clients' timeouts) and never raises."""
+
+    def __init__(self, orch: Orchestrator) -> None:
+        self.orch = orch
+
+    def all(self) -> dict[str, Probe]:
+        """Probes for the health monitor, by component."""
+        return {"docker": self.docker, "ollama": self.ollama, "database": self.database}
+
+    def docker(self) -> HealthView:
+        """Docker engine reachable?"""
+        try:
+            info = self.orch.runtime.ping()
+        except EngineError as exc:
+            fix = DOCKER_FIX if shutil.which("dockerd") is None else "start the engine: `packaging/setup/dockerd.sh`"
+            return HealthView("docker", "down", str(exc.message), fix)
+        return HealthView("docker", "ok", f"{info.backend} {info.version} (API {info.api_version})")
+
+    def ollama(self) -> HealthView:
+        """Ollama server and base model present?"""
+        return self.orch.routing.health()
+
+    def database(self) -> HealthView:
+        """Database open and answering?"""
+        store = self.orch.store
+        if store is None:
+            return HealthView("database", "unknown", "opening…")
+        try:
+            store.run(lambda conn: conn.execute(text("select 1")).scalar()).result(timeout=10)
+        except Exception as exc:
+            return HealthView("database", "down", str(exc), "check database_url (`switchboard config`)")
+        return HealthView("database", "ok", store.where)
+
+    def doctor(self) -> list[DoctorCheck]:
+        """Every check with a fix for what fails."""
+        checks: list[DoctorCheck] = []
+        docker = self.docker()
+        checks.append(DoctorCheck("docker", docker.status == "ok", docker.detail, docker.fix))
+        if docker.status == "ok":
+            base = self.orch.settings.base_image
+            present = self.orch.runtime.image_exists(base)
+            checks.append(DoctorCheck("base image", present, f"{base} {'present' if present else 'missing'}", "" if present else BASE_FIX))
+            built = []
+            for spec in self.orch.catalogue.specs.values():
+                try:
+                    _, ok = self.orch.images.image_state(spec)
+                except EngineError:
+                    ok = False
+                if ok:
+                    built.append(spec.id)
+            n = len(self.orch.catalogue.specs)
+            checks.append(
+                DoctorCheck(
+                    "specialist images", True, f"{len(built)}/{n} built ({', '.join(built) or 'none yet'})",
+                    "" if len(built) == n else "build on first use, or `switchboard up ID`",
+                )
+            )
+        else:
+            checks.append(DoctorCheck("base image", False, "cannot check: Docker is down", docker.fix))
+        checks.extend(self.orch.routing.doctor())
+        try:
+            self.orch.wait_started(timeout_s=30)
+            db = self.database()
+            checks.append(DoctorCheck("database", db.status == "ok", db.detail, db.fix))
+        except EngineError as exc:
+            checks.append(DoctorCheck("database", False, str(exc), "check database_url (`switchboard config`)"))
+        errors = self.orch.manifest_errors()
+        checks.append(
+            DoctorCheck(
+                "specialist manifests", not errors,
+                f"{len(self.orch.catalogue.specs)} loaded" + (f"; {len(errors)} broken: " + "; ".join(errors) if errors else ""),
+                "fix the named field in the named file" if errors else "",
+            )
+        )
+        return checks

@@ -1,0 +1,134 @@
+"""Connects the router, the Ollama service and the planner to the rest of the engine.
+
+Keeps the orchestrator free of routing details: stored feedback trains the fast router at
+start, outcomes feed the bandit, every decision is stored with its router and reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, text
+
+from app.engine.config import Settings
+from app.engine.errors import EngineError
+from app.engine.events import Decision, EventBus
+from app.engine.ollama_service import OllamaService
+from app.engine.planner import Planner
+from app.engine.routing.router import Router
+from app.engine.specs import Catalogue
+from app.engine.views import DoctorCheck, HealthView, RouteView
+
+if TYPE_CHECKING:
+    from app.engine.dispatch import Job
+    from app.engine.store import Store
+    from app.engine.views import TaskView
+
+__all__ = ["RoutingGlue"]
+
+log = logging.getLogger(__name__)
+
+
+class RoutingGlue:
+    """Router + Ollama + planner, wired to the store and the bus."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue, bus: EventBus) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.bus = bus
+        self.service = OllamaService(settings)
+        self.router = Router(catalogue, self.service, threshold=settings.route_confidence_threshold or None)
+        self.store: Store | None = None
+        self._lock = threading.Lock()
+
+    def attach_store(self, store: Store) -> None:
+        """Train the fast router on stored overrides once the store is open."""
+        self.store = store
+
+        def overrides(conn: Connection) -> list[tuple[str, str]]:
+            query = text(
+                "select t.text, f.specialist from feedback f join tasks t on t.id = f.task_id "
+                "where f.kind = 'wrong_specialist' and f.specialist is not null order by f.ts"
+            )
+            return [(str(r[0]), str(r[1])) for r in conn.execute(query)]
+
+        try:
+            examples = store.run(overrides).result(timeout=30)
+        except EngineError as exc:
+            log.warning("could not read feedback: %s", exc)
+            return
+        if examples:
+            self.router.learn_many(examples)
+
+    def planner(self, store: Store) -> Planner:
+        """The planner, recording schema violations as an accuracy signal."""
+
+        def on_violation(spec_id: str, detail: str) -> None:
+            store.add_metric("schema_violations", spec_id, 1.0)
+            self.bus.publish(Decision(kind="schema_violation", subject=spec_id, reason=detail[:300]))
+
+        return Planner(self.service, on_violation=on_violation)
+
+    def decide(self, text: str, files: list[str], state: dict[str, dict[str, Any]], task_id: str | None = None) -> RouteView:
+        """Route and record the decision."""
+        with self._lock:
+            decision = self.router.decide(text, files, state)
+        view = decision.to_view()
+        if self.store is not None:
+            self.store.add_routing_decision(
+                task_id=task_id, text=text, chosen=view.chosen, router=view.router, confidence=view.confidence,
+                scores=view.scores, latency_ms=view.latency_ms, rationale=view.rationale, schema_violation=view.schema_violation,
+            )
+            if view.schema_violation:
+                self.store.add_metric("schema_violations", "router", 1.0)
+        self.bus.publish(Decision(kind="route", subject=task_id or "", reason=view.rationale, data={"chosen": view.chosen, "router": view.router}))
+        return view
+
+    def on_finished(self, job: Job, view: TaskView) -> None:
+        """Feed the outcome to the bandit."""
+        success = view.state == "succeeded"
+        with self._lock:
+            self.router.record_outcome(job.spec.id, success=success, latency_ms=view.duration_ms or 0.0, cost=view.cost)
+
+    def learn_feedback(self, text: str, kind: str, routed_to: str | None, right: str | None) -> None:
+        """A user's verdict: overrides move the fast router, verdicts move the bandit."""
+        with self._lock:
+            if kind == "wrong_specialist" and right:
+                self.router.learn(text, right)
+            elif kind in ("correct", "bad_answer") and routed_to:
+                self.router.record_outcome(routed_to, success=kind == "correct", latency_ms=0.0, cost=0.0)
+
+    def health(self) -> HealthView:
+        """Ollama's status for the status bar (never raises, never hangs)."""
+        status = self.service.status()
+        if not status.up:
+            return HealthView("ollama", "down", status.detail, status.fix or "routing uses the embedded router meanwhile")
+        if not status.model_present:
+            return HealthView("ollama", "degraded", status.detail, status.fix)
+        return HealthView("ollama", "ok", status.detail)
+
+    def doctor(self) -> list[DoctorCheck]:
+        """Server, model and a test completion."""
+        view = self.health()
+        checks = [DoctorCheck("ollama server", view.status != "down", view.detail, view.fix)]
+        if view.status == "down":
+            checks.append(DoctorCheck("ollama model", False, "cannot check: server down", view.fix))
+            return checks
+        checks.append(DoctorCheck("ollama model", view.status == "ok", view.detail, view.fix))
+        start = time.perf_counter()
+        try:
+            self.service.test_completion()
+            checks.append(DoctorCheck("ollama completion", True, f"answered in {(time.perf_counter() - start) * 1000:.0f} ms"))
+        except EngineError as exc:
+            checks.append(DoctorCheck("ollama completion", False, exc.message, exc.hint or ""))
+        return checks
+
+    def close(self) -> None:
+        """Stop an Ollama server the engine itself started."""
+        try:
+            self.service.stop_started_server()
+        except EngineError as exc:
+            log.warning("stopping Ollama: %s", exc)
