@@ -1,0 +1,61 @@
+"""Shared fixtures for tests against a real Docker engine.
+
+``docker_client`` fails under ``CI=true`` when no engine answers and skips elsewhere;
+``cleanup_labels`` removes every container, network and volume labelled
+``io.switchboard.role=test`` when the test ends, whatever happened in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_service
+
+TEST_LABELS = {"io.switchboard.managed": "true", "io.switchboard.role": "test"}
+_ROLE_FILTER = {"label": "io.switchboard.role=test"}
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """A docker SDK client whose engine answered a ping."""
+    import docker
+
+    problem: str | None = None
+    client: Any = None
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:  # any failure means: no usable engine
+        problem = f"{type(exc).__name__}: {exc}"
+    require_service("Docker", problem)
+    yield client
+    client.close()
+
+
+def remove_test_objects(client: Any) -> None:
+    """Force-remove every container, then network and volume, labelled role=test."""
+    for container in client.containers.list(all=True, filters=_ROLE_FILTER, ignore_removed=True):
+        try:
+            container.remove(force=True, v=True)
+        except Exception:  # already gone
+            pass
+    for network in client.networks.list(filters=_ROLE_FILTER):
+        try:
+            network.remove()
+        except Exception:
+            pass
+    for volume in client.volumes.list(filters=_ROLE_FILTER):
+        try:
+            volume.remove(force=True)
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def cleanup_labels(docker_client: Any) -> Iterator[dict[str, str]]:
+    """Labels to put on test objects; everything carrying them is removed afterwards."""
+    yield dict(TEST_LABELS)
+    remove_test_objects(docker_client)
