@@ -76,7 +76,11 @@ def _preflight_sqlite(path: Path, where: str) -> None:
         return
     if not path.is_file():
         raise DatabaseUnavailable(f"{where}: {path} is not a regular file")
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    # Read-only mode on a WAL database creates -wal/-shm files when none exist; "immutable"
+    # creates nothing. When a -wal file exists another connection is live, so plain read-only
+    # (which honours its locks) is used. The real open re-checks under the write lock anyway.
+    wal_live = path.with_name(path.name + "-wal").exists()
+    uri = f"file:{quote(str(path.resolve()))}?" + ("mode=ro" if wal_live else "immutable=1")
     ro = create_engine(
         "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=StaticPool
     )

@@ -205,8 +205,10 @@ def series(
     bucket_s: float | None = None,
 ) -> list[Point]:
     """Points ``(ts, value, subject)`` of ``metric`` since ``since_ts``; see the module doc."""
-    if bucket_s is not None and bucket_s <= 0:
-        raise ValueError("bucket_s must be positive")
+    if bucket_s is not None:
+        if bucket_s <= 0:
+            raise ValueError("bucket_s must be positive")
+        bucket_s = float(bucket_s)
     if metric in {"cpu_percent", "memory_bytes"}:
         return _sample_series(conn, metric, since_ts, subject, bucket_s)
     if metric in {"latency_ms", "throughput", "cost", "accuracy"}:

@@ -1,0 +1,443 @@
+"""Repository behaviour of the Store on SQLite.
+
+``tests/integration/test_store_postgres.py`` runs these same tests against PostgreSQL by
+importing them and overriding the ``store`` fixture, so every test here must only rely on the
+``store`` fixture and be dialect-neutral.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.engine.errors import BadInput, DatabaseUnavailable, NotFound
+from app.engine.store import Store
+from app.engine.store.models import table
+
+T0 = 1_700_000_400.0  # a fixed base time, a multiple of 120 s so buckets align with it
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'db' / 'switchboard.db'}", data_dir=tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _count(store: Store, name: str) -> int:
+    t = table(name)
+    return int(
+        store.run(lambda c: c.execute(select(func.count()).select_from(t)).scalar()).result()
+    )
+
+
+def _task(store: Store, task_id: str, **extra: object) -> None:
+    store.insert_task({"id": task_id, "text": f"task {task_id}", **extra}).result(5)
+
+
+def test_task_state_transitions_round_trip(store: Store) -> None:
+    store.insert_task(
+        {
+            "id": "t1",
+            "text": "integrate x^2",
+            "requested_specialist": "numerical",
+            "timeout_s": 60.0,
+        }
+    ).result(5)
+    queued = store.get_task("t1").result(5)
+    assert queued is not None
+    assert (queued["state"], queued["attempt"], queued["cost"]) == ("queued", 0, 0.0)
+    assert queued["created_at"] == queued["updated_at"]
+
+    store.update_task(
+        "t1", state="routed", specialist="numerical", router="fast", route_confidence=0.9
+    )
+    store.update_task("t1", state="running", container="sb-numerical-1", attempt=1, started_at=T0)
+    store.add_inputs("t1", [{"name": "a.csv", "sha256": "b" * 64, "bytes": 10, "mime": "text/csv"}])
+    store.finish_task(
+        "t1",
+        {
+            "state": "succeeded",
+            "finished_at": T0 + 1.5,
+            "duration_ms": 1500.0,
+            "answer": "9",
+            "path": "explicit",
+            "cost": 0.25,
+            "result": {"data": {"value": 9.0}, "tables": [], "stdout": "ok"},
+        },
+        [{"name": "chart.png", "sha256": "c" * 64, "bytes": 2048, "mime": "image/png"}],
+    ).result(5)
+
+    task = store.get_task("t1").result(5)
+    assert task is not None
+    assert task["state"] == "succeeded"
+    assert (task["specialist"], task["router"], task["route_confidence"]) == (
+        "numerical",
+        "fast",
+        0.9,
+    )
+    assert (task["container"], task["attempt"], task["started_at"]) == ("sb-numerical-1", 1, T0)
+    assert (task["finished_at"], task["duration_ms"], task["cost"]) == (T0 + 1.5, 1500.0, 0.25)
+    assert task["result"] == {"data": {"value": 9.0}, "tables": [], "stdout": "ok"}
+    assert "result_json" not in task
+    assert task["updated_at"] >= task["created_at"]
+    assert task["inputs"] == [
+        {"name": "a.csv", "sha256": "b" * 64, "bytes": 10, "mime": "text/csv"}
+    ]
+    assert task["artifacts"] == [
+        {"name": "chart.png", "sha256": "c" * 64, "bytes": 2048, "mime": "image/png"}
+    ]
+    assert store.get_task("nope").result(5) is None
+
+
+def test_blob_refcounts_follow_file_rows(store: Store) -> None:
+    _task(store, "a")
+    _task(store, "b")
+    row = {"name": "x.csv", "sha256": "d" * 64, "bytes": 7}
+    store.add_inputs("a", [row]).result(5)
+    store.add_inputs("b", [row]).result(5)
+    blobs = table("blobs")
+    refs = store.run(
+        lambda c: c.execute(select(blobs.c.sha256, blobs.c.refcount, blobs.c.bytes)).all()
+    )
+    assert [tuple(r) for r in refs.result(5)] == [("d" * 64, 2, 7)]
+
+
+def test_bad_calls_fail_clearly(store: Store) -> None:
+    _task(store, "t1")
+    with pytest.raises(BadInput, match="unknown task field"):
+        store.update_task("t1", colour="red")
+    with pytest.raises(BadInput, match="needs an id"):
+        store.insert_task({"text": "no id"})
+    with pytest.raises(BadInput, match="refused"):
+        store.insert_task({"id": "t1", "text": "duplicate"}).result(5)
+    with pytest.raises(NotFound, match="no task with id 'ghost'"):
+        store.update_task("ghost", state="running").result(5)
+    with pytest.raises(BadInput, match="refused"):  # foreign key: feedback on an unknown task
+        store.add_feedback("ghost", "correct").result(5)
+    with pytest.raises(BadInput, match="feedback kind"):
+        store.add_feedback("t1", "great")
+    assert store.get_task("t1").result(5)["text"] == "task t1"
+
+
+def test_list_tasks_filters_orders_and_pages(store: Store) -> None:
+    for i in range(6):
+        _task(
+            store,
+            f"t{i}",
+            created_at=T0 + i,
+            state="succeeded" if i % 2 else "failed",
+            specialist="numerical" if i < 3 else "database",
+        )
+    store.update_task("t4", answer="Total is 100% correct").result(5)
+    store.insert_task({"id": "u1", "text": "Plot SALES by month", "created_at": T0 + 10}).result(5)
+
+    assert [t["id"] for t in store.list_tasks().result(5)] == [
+        "u1",
+        "t5",
+        "t4",
+        "t3",
+        "t2",
+        "t1",
+        "t0",
+    ]
+    assert [t["id"] for t in store.list_tasks(limit=2, offset=1).result(5)] == ["t5", "t4"]
+    assert [t["id"] for t in store.list_tasks(state="failed").result(5)] == ["t4", "t2", "t0"]
+    assert [
+        t["id"]
+        for t in store.list_tasks(state=["queued", "failed"], specialist="database").result(5)
+    ] == ["t4"]
+    assert [t["id"] for t in store.list_tasks(search="sales").result(5)] == ["u1"]
+    assert [t["id"] for t in store.list_tasks(search="100%").result(5)] == ["t4"]  # % is literal
+    assert store.list_tasks(search="1_0").result(5) == []  # _ is literal too
+    assert [t["id"] for t in store.tasks_in_states(["queued", "failed"]).result(5)] == [
+        "t0",
+        "t2",
+        "t4",
+        "u1",
+    ]
+
+
+def test_group_commit_failing_item_rolls_back_only_itself(store: Store) -> None:
+    tasks = table("tasks")
+    gate = threading.Event()
+    blocker = store.run(lambda c: gate.wait(10))  # holds the writer so the rest queue up
+    batches_before = store.writer.batches
+
+    def insert_then_fail(conn: object) -> None:
+        conn.execute(
+            tasks.insert(),
+            {"id": "bad", "text": "x", "created_at": T0, "updated_at": T0, "state": "queued"},
+        )  # type: ignore[attr-defined]
+        raise ValueError("boom")
+
+    first = store.insert_task({"id": "ok1", "text": "first"})
+    failing = store.run(insert_then_fail)
+    last = store.insert_task({"id": "ok2", "text": "last"})
+    gate.set()
+
+    assert blocker.result(5) is True
+    assert first.result(5) is None
+    assert last.result(5) is None
+    with pytest.raises(ValueError, match="boom"):
+        failing.result(5)
+    # The three queued items ran as ONE batch (one transaction, one commit).
+    assert store.writer.batches == batches_before + 1
+    ids = {t["id"] for t in store.list_tasks().result(5)}
+    assert ids == {"ok1", "ok2"}
+
+
+def test_sixteen_concurrent_writers_lose_nothing_and_keep_order(store: Store) -> None:
+    per_thread, threads = 25, 16
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(per_thread):
+                task_id = f"w{n:02d}-{i:03d}"
+                store.insert_task(
+                    {"id": task_id, "text": "work", "specialist": f"s{n % 4}"}
+                ).result(10)
+                for attempt in range(1, 6):  # fire and forget; the last one must win
+                    store.update_task(task_id, state="running", attempt=attempt)
+                store.finish_task(
+                    task_id, {"state": "succeeded", "duration_ms": float(i)}, []
+                ).result(10)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(60)
+    assert not errors
+    rows = store.list_tasks(limit=10_000).result(10)
+    assert len(rows) == per_thread * threads
+    assert {r["state"] for r in rows} == {"succeeded"}
+    assert {r["attempt"] for r in rows} == {5}
+    assert store.writer.batches < store.writer.items  # group commit actually grouped
+
+
+def test_close_drains_queue_and_stops(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'drain.db'}"
+    store = Store(url, data_dir=tmp_path)
+    _task(store, "t")
+    for i in range(200):
+        store.add_metric("queue_depth", "engine", float(i), ts=T0 + i)
+    store.close()
+    store.close()  # idempotent
+    assert not store.writer.thread.is_alive()
+    with pytest.raises(DatabaseUnavailable, match="closed"):
+        store.get_task("t")
+    with Store(url, data_dir=tmp_path) as again:
+        points = again.series("queue_depth", 0).result(5)
+    assert [p[1] for p in points] == [float(i) for i in range(200)]
+
+
+def test_records_round_trip(store: Store) -> None:
+    _task(store, "t1", specialist="numerical")
+    store.add_decision("scale", "numerical", "queue above 10", {"to": 2}, ts=T0).result(5)
+    store.add_routing_decision(
+        text="integrate",
+        chosen="numerical",
+        router="fast",
+        confidence=0.8,
+        scores={"numerical": 0.8, "database": 0.1},
+        latency_ms=1.2,
+        task_id="t1",
+        ts=T0,
+        schema_violation=True,
+    ).result(5)
+    store.add_feedback("t1", "correct", ts=T0).result(5)
+    store.add_feedback("t1", "bad_answer", note="wrong sign", ts=T0 + 100).result(5)
+    assert [f["kind"] for f in store.list_feedback().result(5)] == ["correct", "bad_answer"]
+    assert [f["note"] for f in store.list_feedback(since_ts=T0 + 50).result(5)] == ["wrong sign"]
+    decisions, routing = table("decisions"), table("routing_decisions")
+    d = store.run(lambda c: c.execute(select(decisions)).one()._mapping).result(5)
+    assert (d["kind"], d["subject"], d["reason"], d["data_json"]) == (
+        "scale",
+        "numerical",
+        "queue above 10",
+        '{"to": 2}',
+    )
+    r = store.run(lambda c: c.execute(select(routing)).one()._mapping).result(5)
+    assert (r["chosen"], r["schema_violation"], r["task_id"]) == ("numerical", True, "t1")
+    assert (
+        store.add_golden_runs(
+            [{"run_id": "r1", "specialist": "numerical", "case_id": "n1", "passed": True, "ts": T0}]
+        ).result(5)
+        == 1
+    )
+    assert _count(store, "golden_runs") == 1
+
+
+def _samples(store: Store) -> None:
+    rows = []
+    for i in range(4):  # two per 60 s bucket
+        rows.append(
+            {
+                "ts": T0 + 30 * i,
+                "container": "sb-num-1",
+                "specialist": "numerical",
+                "cpu_percent": 10.0 * (i + 1),
+                "memory_bytes": 1000 * (i + 1),
+                "pids": 3,
+            }
+        )
+        rows.append(
+            {
+                "ts": T0 + 30 * i,
+                "container": "sb-db-1",
+                "specialist": "database",
+                "cpu_percent": 1.0,
+                "memory_bytes": 500,
+                "pids": 2,
+            }
+        )
+    assert store.add_samples(rows).result(5) == 8
+
+
+def test_series_from_samples(store: Store) -> None:
+    _samples(store)
+    raw = store.series("cpu_percent", T0, subject="sb-num-1").result(5)
+    assert raw == [
+        (T0, 10.0, "sb-num-1"),
+        (T0 + 30, 20.0, "sb-num-1"),
+        (T0 + 60, 30.0, "sb-num-1"),
+        (T0 + 90, 40.0, "sb-num-1"),
+    ]
+    bucketed = store.series("memory_bytes", T0 + 30, bucket_s=60).result(5)
+    assert bucketed == [
+        (T0, 500.0, "sb-db-1"),
+        (T0, 2000.0, "sb-num-1"),
+        (T0 + 60, 500.0, "sb-db-1"),
+        (T0 + 60, 3500.0, "sb-num-1"),
+    ]
+    by_specialist = store.series("cpu_percent", T0, subject="database", bucket_s=120).result(5)
+    assert by_specialist == [(T0, 1.0, "sb-db-1")]
+    assert store.prune_samples(T0 + 60).result(5) == 4
+    assert _count(store, "samples") == 4
+
+
+def _finished(
+    store: Store,
+    task_id: str,
+    at: float,
+    ms: float,
+    cost: float,
+    spec: str = "numerical",
+    state: str = "succeeded",
+) -> None:
+    _task(store, task_id, specialist=spec, created_at=at - 1)
+    store.finish_task(
+        task_id, {"state": state, "finished_at": at, "duration_ms": ms, "cost": cost}, []
+    ).result(5)
+
+
+def test_series_from_tasks(store: Store) -> None:
+    _finished(store, "a", T0 + 1, 100.0, 0.5)
+    _finished(store, "b", T0 + 2, 300.0, 0.25)
+    _finished(store, "c", T0 + 3, 200.0, 0.25, state="failed")
+    _finished(store, "d", T0 + 130, 50.0, 1.0, spec="database")
+    _task(store, "e", specialist="numerical")  # still queued: counts nowhere
+    store.update_task("e", finished_at=T0 + 5, duration_ms=9999.0).result(5)
+
+    assert store.series("latency_ms", T0, bucket_s=60).result(5) == [
+        (T0, 200.0, ""),
+        (T0 + 120, 50.0, ""),
+    ]
+    assert store.series("latency_ms", T0, subject="database", bucket_s=60).result(5) == [
+        (T0 + 120, 50.0, "database")
+    ]
+    # Throughput and cost fill the empty bucket in between with zero.
+    assert store.series("throughput", T0, bucket_s=60).result(5) == [
+        (T0, 3 / 60, ""),
+        (T0 + 60, 0.0, ""),
+        (T0 + 120, 1 / 60, ""),
+    ]
+    assert store.series("cost", T0, bucket_s=60).result(5) == [
+        (T0, 1.0, ""),
+        (T0 + 60, 0.0, ""),
+        (T0 + 120, 1.0, ""),
+    ]
+    assert store.series("cost", T0 + 100, subject="numerical", bucket_s=60).result(5) == []
+
+
+def test_series_accuracy_and_metric_points(store: Store) -> None:
+    _task(store, "t1", specialist="numerical")
+    _task(store, "t2", specialist="database")
+    store.add_golden_runs(
+        [
+            {
+                "run_id": "r1",
+                "specialist": "numerical",
+                "case_id": f"n{i}",
+                "passed": i < 3,
+                "ts": T0 + i,
+            }
+            for i in range(4)
+        ]
+        + [
+            {
+                "run_id": "r2",
+                "specialist": "numerical",
+                "case_id": "n0",
+                "passed": True,
+                "ts": T0 + 61,
+            }
+        ]
+    ).result(5)
+    for kind, at in (("correct", T0), ("wrong_specialist", T0 + 1), ("correct", T0 + 2)):
+        store.add_feedback(
+            "t1", kind, specialist="database" if kind != "correct" else None, ts=at
+        ).result(5)
+    store.add_feedback("t2", "bad_answer", ts=T0).result(5)
+
+    acc = store.series("accuracy", T0, subject="numerical", bucket_s=60).result(5)
+    assert acc == [(T0, 2 / 3, "feedback"), (T0, 0.75, "golden"), (T0 + 60, 1.0, "golden")]
+    everything = store.series("accuracy", T0, bucket_s=60).result(5)
+    assert (T0, 0.5, "feedback") in everything
+
+    for i, v in enumerate((1.0, 3.0, 5.0)):
+        store.add_metric("schema_violations", "llm", v, ts=T0 + 20 * i).result(5)
+    store.add_metric("schema_violations", "other", 100.0, ts=T0).result(5)
+    assert store.series("schema_violations", T0, subject="llm").result(5) == [
+        (T0, 1.0, "llm"),
+        (T0 + 20, 3.0, "llm"),
+        (T0 + 40, 5.0, "llm"),
+    ]
+    assert store.series("schema_violations", T0, bucket_s=60).result(5) == [
+        (T0, 3.0, "llm"),
+        (T0, 100.0, "other"),
+    ]
+    assert store.series("unknown_metric", T0).result(5) == []
+
+
+def test_specialist_summary(store: Store) -> None:
+    _finished(store, "a", T0 + 1, 100.0, 0.5)
+    _finished(store, "b", T0 + 3, 300.0, 0.25)
+    _finished(store, "c", T0 + 2, 200.0, 0.25, state="failed")
+    _finished(store, "old", T0 - 1000, 5.0, 9.0)
+    _task(store, "q", specialist="numerical", created_at=T0 + 5)
+    _finished(store, "d", T0 + 4, 50.0, 1.0, spec="database")
+
+    summary = store.specialist_summary(T0 - 10).result(5)
+    assert summary["numerical"] == {
+        "tasks": 4,
+        "succeeded": 2,
+        "failed": 1,
+        "success_rate": 2 / 3,
+        "cost": 1.0,
+        "last_latency_ms": 300.0,
+        "p50_ms": 200.0,
+    }
+    assert summary["database"]["tasks"] == 1
+    assert summary["database"]["success_rate"] == 1.0
+    assert set(summary) == {"numerical", "database"}
