@@ -1,0 +1,199 @@
+"""A small in-memory stand-in for :class:`app.engine.orchestrator.Orchestrator`.
+
+It follows the facade's signatures (docs/ARCHITECTURE.md, "The facade") so pure-widget tests
+run without Docker. It publishes real engine events on a real :class:`EventBus` from worker
+threads, like the engine does, so the bridge and queued delivery are exercised for real.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from app.engine.config import Settings
+from app.engine.errors import BadInput, NotFound
+from app.engine.events import ContainerStateChanged, EventBus, TaskStateChanged
+from app.engine.views import (
+    ContainerView,
+    DoctorCheck,
+    HealthView,
+    RouteView,
+    SeriesPoint,
+    SpecialistView,
+    TaskView,
+)
+
+
+@dataclass
+class TaskHandle:
+    """Same shape as the facade's handle: an id and a future of the finished task."""
+
+    id: str
+    future: Future[TaskView]
+
+
+def _spec(sid: str, title: str, inputs: tuple[str, ...], examples: tuple[str, ...]) -> SpecialistView:
+    return SpecialistView(
+        id=sid, title=title, description=f"{title} specialist", icon=sid,
+        accepted_inputs=inputs, example_tasks=examples, state="stopped",
+        image=f"switchboard/{sid}:abc", replicas=0, max_replicas=3,
+    )
+
+
+class FakeOrchestrator:
+    """Records calls; tasks succeed instantly with an answer naming their specialist."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings(data_dir=Path("/tmp/sb-fake"))
+        self.bus = EventBus()
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fake-orch")
+        self._ids = itertools.count(1)
+        self._tasks: dict[str, TaskView] = {}
+        self._specs = {
+            "data-analytics": _spec("data-analytics", "Data analytics", (".csv", ".json", ".xlsx"),
+                                     ("average revenue by region", "top 5 products")),
+            "numerical": _spec("numerical", "Numerical computation", (".csv", ".txt"),
+                               ("integrate x^2 from 0 to 3",)),
+            "web-scraping": _spec("web-scraping", "Web scraping", (), ("get the title of http://x",)),
+        }
+        self._containers: dict[str, ContainerView] = {}
+
+    # lifecycle -----------------------------------------------------------------------------
+    def start(self) -> Future[None]:
+        self.calls.append(("start", (), {}))
+        return self._pool.submit(lambda: None)
+
+    def close(self) -> None:
+        self.calls.append(("close", (), {}))
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # reads ---------------------------------------------------------------------------------
+    def specialists(self) -> list[SpecialistView]:
+        return list(self._specs.values())
+
+    def manifest_errors(self) -> list[str]:
+        return []
+
+    def containers(self) -> list[ContainerView]:
+        return list(self._containers.values())
+
+    def health(self) -> list[HealthView]:
+        return [HealthView("docker", "ok"), HealthView("ollama", "degraded", "model missing",
+                                                        "switchboard models ensure"),
+                HealthView("database", "ok")]
+
+    def doctor(self) -> list[DoctorCheck]:
+        return [DoctorCheck("docker", True, "20.10")]
+
+    def task(self, task_id: str) -> TaskView:
+        try:
+            return self._tasks[task_id]
+        except KeyError:
+            raise NotFound(f"no task {task_id}") from None
+
+    def tasks(self, limit: int = 200, state: str | None = None, specialist: str | None = None,
+              search: str | None = None) -> list[TaskView]:
+        rows = sorted(self._tasks.values(), key=lambda t: t.created_at, reverse=True)
+        return rows[:limit]
+
+    def route(self, text: str, files: Sequence[Path] = ()) -> RouteView:
+        chosen = "numerical" if any(w in text for w in ("integrate", "solve")) else "data-analytics"
+        return RouteView(chosen=chosen, scores={chosen: 0.93}, router="fast", confidence=0.93,
+                         latency_ms=0.4, rationale="keywords")
+
+    def series(self, metric: str, since_ts: float, specialist: str | None = None) -> list[SeriesPoint]:
+        self.calls.append(("series", (metric, since_ts), {"specialist": specialist}))
+        now = time.time()
+        return [SeriesPoint(now - 60 + i, float(i), "sb-numerical-00000001") for i in range(0, 60, 5)]
+
+    def artifact_path(self, task_id: str, name: str) -> Path:
+        raise NotFound(name)
+
+    def logs(self, container: str, tail: int = 200) -> str:
+        return "line one\nline two\n"
+
+    def follow_logs(self, container: str, stop: threading.Event) -> Iterator[str]:
+        while not stop.wait(0.05):
+            pass
+        return iter(())
+
+    def inspect(self, container: str) -> dict[str, Any]:
+        return {"container": {"name": container}, "limits": {"memory_mb": 512},
+                "hardening": [{"item": "read-only rootfs", "passed": True, "detail": ""}]}
+
+    # actions -------------------------------------------------------------------------------
+    def submit(self, text: str, *, specialist: str | None = None, files: Sequence[Path] = (),
+               timeout_s: float | None = None) -> TaskHandle:
+        self.calls.append(("submit", (text,), {"specialist": specialist, "files": list(files)}))
+        if not text.strip():
+            raise BadInput("the task text is empty")
+        for f in files:
+            if not Path(f).is_file():
+                raise BadInput(f"input file {f} does not exist")
+        task_id = f"t{next(self._ids):04d}"
+        chosen = specialist or self.route(text, files).chosen
+        view = TaskView(id=task_id, state="queued", text=text, specialist=chosen,
+                        created_at=time.time(), inputs=[{"name": Path(f).name} for f in files])
+        self._tasks[task_id] = view
+        return TaskHandle(task_id, self._pool.submit(self._run, task_id))
+
+    def _run(self, task_id: str) -> TaskView:
+        view = self._tasks[task_id]
+        self.bus.publish(TaskStateChanged(task_id=task_id, state="running", specialist=view.specialist))
+        done = replace(view, state="succeeded", answer=f"done by {view.specialist}",
+                       duration_ms=12.0, finished_at=time.time(), router="fast",
+                       tables=[{"name": "result", "columns": ["a", "b"], "rows": [[2, "x"], [1, "y"]]}],
+                       operation={"kind": "sql", "text": "SELECT 1"})
+        self._tasks[task_id] = done
+        self.bus.publish(TaskStateChanged(task_id=task_id, state="succeeded",
+                                          specialist=view.specialist, duration_ms=12.0))
+        return done
+
+    def rerun(self, task_id: str, specialist: str) -> TaskHandle:
+        self.calls.append(("rerun", (task_id, specialist), {}))
+        old = self.task(task_id)
+        return self.submit(old.text, specialist=specialist)
+
+    def feedback(self, task_id: str, kind: str, specialist: str | None = None, note: str = "") -> None:
+        self.calls.append(("feedback", (task_id, kind), {"specialist": specialist, "note": note}))
+
+    def cancel(self, task_id: str) -> bool:
+        return False
+
+    def _set_replicas(self, specialist: str, replicas: int) -> list[ContainerView]:
+        for name in [n for n, c in self._containers.items() if c.specialist == specialist]:
+            del self._containers[name]
+        for i in range(replicas):
+            name = f"sb-{specialist}-{i:08x}"
+            self._containers[name] = ContainerView(name, specialist, "running", "img")
+            self.bus.publish(ContainerStateChanged(container=name, specialist=specialist, state="running"))
+        self._specs[specialist] = replace(self._specs[specialist], replicas=replicas,
+                                          state="running" if replicas else "stopped")
+        return [c for c in self._containers.values() if c.specialist == specialist]
+
+    def build(self, specialist: str) -> Future[str]:
+        self.calls.append(("build", (specialist,), {}))
+        return self._pool.submit(lambda: f"switchboard/{specialist}:abc")
+
+    def up(self, specialist: str, replicas: int = 1) -> Future[list[ContainerView]]:
+        self.calls.append(("up", (specialist, replicas), {}))
+        return self._pool.submit(self._set_replicas, specialist, replicas)
+
+    def scale(self, specialist: str, replicas: int) -> Future[list[ContainerView]]:
+        self.calls.append(("scale", (specialist, replicas), {}))
+        return self._pool.submit(self._set_replicas, specialist, replicas)
+
+    def down(self, name_or_specialist: str) -> Future[int]:
+        self.calls.append(("down", (name_or_specialist,), {}))
+        return self._pool.submit(lambda: len(self._set_replicas(name_or_specialist, 0)))
+
+    def restart(self, container: str) -> Future[ContainerView]:
+        self.calls.append(("restart", (container,), {}))
+        return self._pool.submit(lambda: self._containers[container])

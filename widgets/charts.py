@@ -1,0 +1,259 @@
+"""Live charts (pyqtgraph): container CPU and memory, latency p50/p95, throughput, cost, accuracy.
+
+Samples land in numpy ring buffers (cheap, any time); a ~100 ms :class:`QTimer` redraws only
+the curves that changed with ``setData`` (peak downsampling, clip to view), so a burst of
+samples never costs more than one redraw. The time-range selector emits
+:attr:`ChartPanel.sig_range_changed`; the caller loads the stored history for that range and
+hands it back with :meth:`ChartPanel.load_history`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from widgets.ring_buffer import RingBuffer
+
+__all__ = ["PLOTS", "RANGES", "ChartPanel"]
+
+# key -> (title, y label, units, tooltip)
+PLOTS: dict[str, tuple[str, str, str, str]] = {
+    "cpu_percent": ("CPU per container", "CPU", "%", "CPU use of each container; 100 % = one core."),
+    "memory_bytes": ("Memory per container", "Memory", "MB", "Resident memory of each container."),
+    "latency_ms": ("Task latency p50 / p95", "Latency", "ms", "Median (p50) and 95th percentile of task wall time per time bucket (stored history holds per-bucket medians)."),
+    "throughput": ("Throughput", "Tasks", "/min", "Finished tasks per minute."),
+    "cost": ("Cost (running total)", "Cost", "$", "Running total of the notional task cost in the selected range (rates in Settings)."),
+    "accuracy": ("Accuracy", "Accuracy", "%", "Share judged correct per time bucket: golden runs and user feedback."),
+}
+# stored units -> shown units: bytes -> MB, tasks/s -> tasks/min, share -> %
+SCALE = {"memory_bytes": 1e-6, "throughput": 60.0, "accuracy": 100.0}
+RANGES: list[tuple[str, float | None]] = [("5 min", 300.0), ("1 h", 3600.0), ("24 h", 86400.0), ("All", None)]
+PALETTE = ["#2f7de1", "#e0803a", "#2fa35a", "#c2455b", "#8a55d8", "#14a38b",
+           "#d69a1d", "#607080", "#e377c2", "#17becf", "#bcbd22", "#8c564b"]
+
+
+class _Plot:
+    """One pyqtgraph plot with a curve per subject."""
+
+    def __init__(self, key: str, widget: pg.PlotWidget) -> None:
+        self.key = key
+        self.widget = widget
+        self.buffers: dict[str, RingBuffer] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.dirty: set[str] = set()
+
+    def buffer(self, subject: str) -> RingBuffer:
+        if subject not in self.buffers:
+            self.buffers[subject] = RingBuffer()
+            pen = pg.mkPen(PALETTE[len(self.curves) % len(PALETTE)], width=2)
+            curve = self.widget.plot([], [], pen=pen, name=subject)
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            self.curves[subject] = curve
+        return self.buffers[subject]
+
+
+class ChartPanel(QWidget):
+    """Six plots in a grid sharing one time axis range."""
+
+    sig_range_changed = Signal(object)
+    """The user picked a time range: seconds (float) or None for all history."""
+
+    def __init__(self, parent: QWidget | None = None, *, redraw_ms: int = 100) -> None:
+        super().__init__(parent)
+        self.range_s: float | None = 300.0
+        self.redraws = 0
+        self._last_scroll = 0.0
+        self._latency = RingBuffer()
+        self._latency_dirty = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        bar = QHBoxLayout()
+        title = QLabel("Metrics")
+        title.setObjectName("sectionTitle")
+        bar.addWidget(title)
+        bar.addStretch(1)
+        self.range_buttons = QButtonGroup(self)
+        for i, (label, seconds) in enumerate(RANGES):
+            button = QPushButton(label)
+            button.setCheckable(True)
+            button.setObjectName("segment")
+            button.setToolTip("Show the last " + label if seconds else "Show all stored history")
+            button.setChecked(seconds == self.range_s)
+            self.range_buttons.addButton(button, i)
+            bar.addWidget(button)
+        self.range_buttons.idClicked.connect(self._on_range_clicked)
+        layout.addLayout(bar)
+        grid = QGridLayout()
+        grid.setSpacing(8)
+        self.plots: dict[str, _Plot] = {}
+        for i, (key, (name, ylabel, units, tip)) in enumerate(PLOTS.items()):
+            widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+            widget.setTitle(name)
+            widget.setLabel("left", ylabel, units=units if units not in ("%", "/min", "$") else None)
+            if units in ("%", "/min", "$"):
+                widget.setLabel("left", f"{ylabel} ({units})")
+            widget.showGrid(x=True, y=True, alpha=0.15)
+            widget.setMouseEnabled(x=True, y=False)
+            widget.addLegend(offset=(8, 4), labelTextSize="8pt")
+            widget.setToolTip(tip)
+            widget.setMinimumHeight(170)
+            widget.getPlotItem().setMenuEnabled(False)
+            if key == "memory_bytes":
+                widget.getAxis("left").enableAutoSIPrefix(False)
+            self.plots[key] = _Plot(key, widget)
+            grid.addWidget(widget, i // 2, i % 2)
+        layout.addLayout(grid, 1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(redraw_ms)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+        self.set_dark(False)
+
+    # data in -------------------------------------------------------------------------------
+    def add_sample(self, metric: str, subject: str, ts: float, value: float) -> None:
+        """Append one point (memory in bytes is shown in MB); redrawn on the next tick."""
+        if metric == "latency_ms":
+            self.add_latency(ts, value)
+            return
+        plot = self.plots[metric]
+        plot.buffer(subject).append(ts, value / 1e6 if metric == "memory_bytes" else value)
+        plot.dirty.add(subject)
+
+    def add_latency(self, ts: float, ms: float) -> None:
+        """Record one finished task's latency; p50/p95 are recomputed per bucket at redraw."""
+        self._latency.append(ts, ms)
+        self._latency_dirty = True
+
+    def load_history(self, metric: str, points: Iterable[Any]) -> None:
+        """Replace a plot's data with stored SeriesPoint-like objects (ts, value, subject)."""
+        by_subject: dict[str, tuple[list[float], list[float]]] = {}
+        if metric == "latency_ms":
+            ts = [p.ts for p in points]
+            vs = [p.value for p in points]
+            self._latency.extend(ts, vs)
+            self._latency_dirty = True
+            return
+        plot = self.plots[metric]
+        scale = SCALE.get(metric, 1.0)
+        for p in points:
+            t, v = by_subject.setdefault(p.subject or PLOTS[metric][1].lower(), ([], []))
+            t.append(p.ts)
+            v.append(p.value * scale)
+        for buf in plot.buffers.values():
+            buf.clear()
+        for subject, (t, v) in by_subject.items():
+            values = np.cumsum(v) if metric == "cost" else v  # cost is drawn as a running total
+            plot.buffer(subject).extend(t, values)
+        plot.dirty.update(plot.buffers)
+
+    def clear_subject(self, metric: str, subject: str) -> None:
+        """Remove one subject's curve (a container that was removed)."""
+        plot = self.plots[metric]
+        if subject in plot.curves:
+            plot.widget.removeItem(plot.curves.pop(subject))
+            plot.buffers.pop(subject, None)
+            plot.dirty.discard(subject)
+
+    def point_count(self, metric: str) -> int:
+        """Points held for a metric (all subjects)."""
+        if metric == "latency_ms":
+            return len(self._latency)
+        return sum(len(b) for b in self.plots[metric].buffers.values())
+
+    # drawing -------------------------------------------------------------------------------
+    def redraw(self, force: bool = False) -> None:
+        """Push changed buffers to their curves and scroll the time window.
+
+        Hidden panels skip the work (the buffers keep filling), and the window scrolls at
+        most once a second: both keep the idle app near zero CPU.
+        """
+        if not force and not self.isVisible():
+            return
+        now = time.time()
+        for plot in self.plots.values():
+            for subject in plot.dirty:
+                t, v = plot.buffers[subject].arrays()
+                plot.curves[subject].setData(t, v)
+            if plot.dirty:
+                self.redraws += 1
+            plot.dirty.clear()
+        if self._latency_dirty:
+            self._draw_latency()
+            self._latency_dirty = False
+        if not force and now - self._last_scroll < 1.0:
+            return
+        self._last_scroll = now
+        lo = now - self.range_s if self.range_s else self._earliest(now)
+        for plot in self.plots.values():
+            plot.widget.setXRange(lo, now, padding=0.01)
+
+    def _earliest(self, now: float) -> float:
+        starts = [b.arrays()[0][0] for p in self.plots.values() for b in p.buffers.values() if len(b)]
+        if len(self._latency):
+            starts.append(self._latency.arrays()[0][0])
+        return min(starts) if starts else now - 300
+
+    def _draw_latency(self) -> None:
+        t, v = self._latency.arrays()
+        plot = self.plots["latency_ms"]
+        if not len(t):
+            return
+        span = (self.range_s or max(60.0, t[-1] - t[0])) / 60
+        width = max(span, 2.0)
+        bins = np.floor(t / width).astype(np.int64)
+        edges = np.flatnonzero(np.diff(bins)) + 1
+        groups_t = np.split(t, edges)
+        groups_v = np.split(v, edges)
+        centres = np.array([g[-1] for g in groups_t])
+        p50 = np.array([np.percentile(g, 50) for g in groups_v])
+        p95 = np.array([np.percentile(g, 95) for g in groups_v])
+        plot.buffer("p50").extend(centres, p50)
+        plot.buffer("p95").extend(centres, p95)
+        for name in ("p50", "p95"):
+            ct, cv = plot.buffers[name].arrays()
+            plot.curves[name].setData(ct, cv)
+        self.redraws += 1
+
+    # controls ------------------------------------------------------------------------------
+    def _on_range_clicked(self, index: int) -> None:
+        self.set_range(RANGES[index][1])
+
+    def set_range(self, seconds: float | None) -> None:
+        """Show the last ``seconds`` (None = everything) and ask for stored history."""
+        self.range_s = seconds
+        for i, (_, s) in enumerate(RANGES):
+            self.range_buttons.button(i).setChecked(s == seconds)
+        self._latency_dirty = True
+        self._last_scroll = 0.0
+        self.sig_range_changed.emit(seconds)
+
+    def set_dark(self, dark: bool) -> None:
+        """Match the plot colours to the window theme."""
+        bg, fg = ("#1e2228", "#c9d1d9") if dark else ("#ffffff", "#3b4450")
+        for plot in self.plots.values():
+            plot.widget.setBackground(bg)
+            item = plot.widget.getPlotItem()
+            item.titleLabel.setText(item.titleLabel.text, color=fg, size="10pt", bold=True)
+            for axis in ("left", "bottom"):
+                ax = item.getAxis(axis)
+                ax.setPen(pg.mkPen(fg, width=1))
+                ax.setTextPen(pg.mkPen(fg))
+
+    def stop(self) -> None:
+        """Stop the redraw timer (the window is closing)."""
+        self.timer.stop()

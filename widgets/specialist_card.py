@@ -1,0 +1,254 @@
+"""One specialist as a card: identity, live state, today's figures, lifecycle buttons.
+
+The card accepts dropped files and emits :attr:`SpecialistCard.sig_files_dropped`; what
+happens next (checks, the "what should it do?" prompt, the task) is decided by ``app.ui``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent, QMouseEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from widgets.format import fmt_bytes, fmt_cost, fmt_ms, fmt_pct, state_colour
+from widgets.icons import icon
+
+__all__ = ["SpecialistCard", "local_paths"]
+
+STATE_LABELS = {
+    "not_built": "not built",
+    "building": "building…",
+    "stopped": "stopped",
+    "starting": "starting…",
+    "running": "running",
+    "unhealthy": "unhealthy",
+}
+
+# (key, caption, tooltip) of each figure, in grid order.
+FIGURES = [
+    ("replicas", "Replicas", "Running containers / the most this specialist may scale to."),
+    ("cpu", "CPU", "CPU use summed over this specialist's containers (100 % = one core)."),
+    ("memory", "Memory", "Resident memory summed over this specialist's containers."),
+    ("latency", "Last latency", "Wall time of the most recent task, from dispatch to result."),
+    ("tasks", "Tasks today", "Tasks this specialist ran since midnight (local time)."),
+    ("success", "Success", "Share of today's finished tasks that succeeded."),
+    ("cost", "Cost today", "Notional cost of today's CPU and memory time (rates in Settings)."),
+    ("hardening", "Hardening", "Container hardening checks passed (open Details for the list)."),
+]
+
+
+def local_paths(mime: Any) -> list[Path]:
+    """Local file paths carried by a drag's mime data (remote URLs are ignored)."""
+    if mime is None or not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class SpecialistCard(QFrame):
+    """Card for one specialist; call :meth:`set_view` with a SpecialistView-like object."""
+
+    sig_files_dropped = Signal(str, list)
+    """Files were dropped on the card: (specialist id, list of :class:`Path`)."""
+
+    sig_build_requested = Signal(str)
+    """The user asked to build or rebuild the specialist's image."""
+
+    sig_start_requested = Signal(str)
+    """The user asked to start one container of the specialist."""
+
+    sig_stop_requested = Signal(str)
+    """The user asked to stop every container of the specialist."""
+
+    sig_scale_requested = Signal(str, int)
+    """The user picked a replica count: (specialist id, replicas)."""
+
+    sig_remove_requested = Signal(str)
+    """The user asked to remove the specialist's containers (confirmation is the caller's)."""
+
+    sig_details_requested = Signal(str)
+    """The user asked to see the specialist's containers, logs and hardening."""
+
+    def __init__(self, specialist_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.specialist_id = specialist_id
+        self.accepted_inputs: tuple[str, ...] = ()
+        self.example_tasks: tuple[str, ...] = ()
+        self.title = specialist_id
+        self.state = "stopped"
+        self.max_replicas = 1
+        self.setObjectName("card")
+        self.setAcceptDrops(True)
+        self.setProperty("dropActive", False)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._build_ui()
+
+    # layout --------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(14, 12, 14, 10)
+        outer.setSpacing(8)
+
+        head = QHBoxLayout()
+        head.setSpacing(10)
+        self._icon = QLabel()
+        self._icon.setFixedSize(36, 36)
+        head.addWidget(self._icon)
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        self._title = QLabel(self.specialist_id)
+        self._title.setObjectName("cardTitle")
+        self._subtitle = QLabel(self.specialist_id)
+        self._subtitle.setObjectName("muted")
+        names.addWidget(self._title)
+        names.addWidget(self._subtitle)
+        head.addLayout(names, 1)
+        self._pill = QLabel()
+        self._pill.setObjectName("pill")
+        self._pill.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._pill.setToolTip("Lifecycle state of this specialist's containers.")
+        head.addWidget(self._pill, 0, Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(head)
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
+        self._figures: dict[str, QLabel] = {}
+        for index, (key, caption, tip) in enumerate(FIGURES):
+            row, col = divmod(index, 4)
+            cap = QLabel(caption)
+            cap.setObjectName("figureCaption")
+            value = QLabel("–")
+            value.setObjectName("figure")
+            for label in (cap, value):
+                label.setToolTip(tip)
+            grid.addWidget(cap, row * 2, col)
+            grid.addWidget(value, row * 2 + 1, col)
+            self._figures[key] = value
+        outer.addLayout(grid)
+
+        buttons = QHBoxLayout()
+        buttons.setSpacing(4)
+        self._drop_hint = QLabel("Drop files here")
+        self._drop_hint.setObjectName("muted")
+        buttons.addWidget(self._drop_hint, 1)
+        self._build_btn = self._tool("build", "Build / rebuild image", self.sig_build_requested)
+        self._start_btn = self._tool("play", "Start a container", self.sig_start_requested)
+        self._stop_btn = self._tool("stop", "Stop all containers", self.sig_stop_requested)
+        self._scale_btn = QToolButton()
+        self._scale_btn.setIcon(icon("scale"))
+        self._scale_btn.setToolTip("Scale: choose how many containers run")
+        self._scale_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self._scale_btn.setAutoRaise(True)
+        self._scale_menu = QMenu(self._scale_btn)
+        self._scale_btn.setMenu(self._scale_menu)
+        self._details_btn = self._tool("logs", "Containers, logs, hardening", self.sig_details_requested)
+        self._remove_btn = self._tool("trash", "Remove containers", self.sig_remove_requested)
+        for button in (self._build_btn, self._start_btn, self._stop_btn, self._scale_btn,
+                       self._details_btn, self._remove_btn):
+            buttons.addWidget(button)
+        outer.addLayout(buttons)
+
+    def _tool(self, icon_name: str, tip: str, signal: Any) -> QToolButton:
+        button = QToolButton()
+        button.setIcon(icon(icon_name))
+        button.setIconSize(QSize(18, 18))
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(lambda: signal.emit(self.specialist_id))
+        return button
+
+    # data ----------------------------------------------------------------------------------
+    def set_view(self, view: Any) -> None:
+        """Show a SpecialistView-like object (attributes as in ``app.engine.views``)."""
+        self.title = view.title
+        self.state = view.state
+        self.accepted_inputs = tuple(view.accepted_inputs)
+        self.example_tasks = tuple(view.example_tasks)
+        self.max_replicas = max(1, int(view.max_replicas))
+        self._title.setText(view.title)
+        self._subtitle.setText(view.id + (" · network" if getattr(view, "needs_network", False) else ""))
+        self._icon.setPixmap(icon(view.icon or view.id).pixmap(QSize(36, 36)))
+        self.setToolTip(view.description)
+        text = STATE_LABELS.get(view.state, view.state)
+        if view.state == "running" and view.replicas > 1:
+            text = f"running ×{view.replicas}"
+        self._pill.setText(text)
+        self._pill.setStyleSheet(
+            f"background: {state_colour(view.state)}; color: white; border-radius: 9px;"
+            " padding: 2px 10px; font-weight: 600;"
+        )
+        f = self._figures
+        f["replicas"].setText(f"{view.replicas} / {view.max_replicas}")
+        running = view.replicas > 0
+        f["cpu"].setText(f"{view.cpu_percent:.0f} %" if running else "–")
+        f["memory"].setText(fmt_bytes(view.memory_bytes) if running else "–")
+        f["latency"].setText(fmt_ms(view.last_latency_ms))
+        f["tasks"].setText(str(view.tasks_today))
+        f["success"].setText(fmt_pct(view.success_rate))
+        f["cost"].setText(fmt_cost(view.cost_today))
+        f["hardening"].setText(view.hardening_score or "–")
+        kinds = ", ".join(self.accepted_inputs) if self.accepted_inputs else "text only"
+        self._drop_hint.setText(f"Drop files · {kinds}")
+        self._drop_hint.setToolTip(f"Drop files here to give {view.title} a task. Accepts: {kinds}.")
+        built = view.state != "not_built"
+        self._start_btn.setEnabled(built and view.state != "building")
+        self._stop_btn.setEnabled(running)
+        self._remove_btn.setEnabled(running)
+        self._build_btn.setToolTip("Rebuild image" if built else "Build image")
+        self._scale_menu.clear()
+        for n in range(0, self.max_replicas + 1):
+            action = self._scale_menu.addAction(f"{n} replica{'s' if n != 1 else ''}")
+            action.setCheckable(True)
+            action.setChecked(n == view.replicas)
+            action.triggered.connect(lambda _=False, n=n: self.sig_scale_requested.emit(self.specialist_id, n))
+
+    def figure_text(self, key: str) -> str:
+        """Displayed text of one figure (for tests and accessibility)."""
+        return self._figures[key].text()
+
+    def pill_text(self) -> str:
+        """Displayed state text."""
+        return self._pill.text()
+
+    # drag and drop -------------------------------------------------------------------------
+    def _set_drop_active(self, active: bool) -> None:
+        self.setProperty("dropActive", active)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            self._set_drop_active(True)
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:  # noqa: N802
+        self._set_drop_active(False)
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self._set_drop_active(False)
+        paths = local_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.sig_files_dropped.emit(self.specialist_id, paths)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.sig_details_requested.emit(self.specialist_id)
+        super().mouseDoubleClickEvent(event)
