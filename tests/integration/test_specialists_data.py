@@ -364,3 +364,49 @@ def test_analytics_natural_language_needs_plan(analytics: SpecialistContainer) -
                                                              "column": "revenue"}]})
     assert response["error"]["kind"] == "bad_plan"
     assert "revenue" in response["error"]["message"] and "amount" in response["error"]["message"]
+
+
+# -- machine-learning -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def learner(docker_client: Any) -> Iterator[SpecialistContainer]:
+    """A running machine-learning container with its own empty ``/data`` volume."""
+    image, _ = build_specialist(docker_client, "machine-learning")
+    box = SpecialistContainer(docker_client, "machine-learning", image)
+    try:
+        yield box
+    finally:
+        box.close()
+
+
+def test_learner_golden_in_order(learner: SpecialistContainer) -> None:
+    """The golden suite runs in file order (later cases use models saved by earlier ones)."""
+    failures = []
+    for case in golden_cases("machine-learning"):
+        passed, reason = check(case["check"], run_golden(learner, "machine-learning", case))
+        if not passed:
+            failures.append(f"{case['id']}: {reason}")
+    assert not failures, failures
+    assert 0 < learner.ping_response["rss_kb"] < 60_000, "scikit-learn must load lazily"
+
+
+def test_learner_is_deterministic_and_persists(learner: SpecialistContainer) -> None:
+    """Training twice gives identical metrics; the saved model survives in the volume."""
+    iris = SPECIALISTS / "machine-learning" / "golden" / "iris.csv"
+    text = "train gradient boosting on iris.csv target species save as det_gb"
+    first, second = learner.task(text, [iris]), learner.task(text, [iris])
+    assert first["ok"] and second["ok"], (first, second)
+    assert first["data"]["metrics"] == second["data"]["metrics"]
+    assert first["data"]["cv"] == second["data"]["cv"]
+    assert "Replaced as model det_gb" in second["answer"]
+    listed = learner.task("list models")
+    assert "det_gb" in listed["data"]["items"]
+    gone = learner.task("delete model det_gb")
+    assert gone["ok"] and "det_gb" not in learner.task("list models")["data"]["items"]
+
+
+def test_learner_needs_plan_and_bad_plan(learner: SpecialistContainer) -> None:
+    """Free text asks for a plan; a plan without a target is refused as ``bad_plan``."""
+    iris = SPECIALISTS / "machine-learning" / "golden" / "iris.csv"
+    assert learner.task("can you figure out the flower types?", [iris])["error"]["kind"] == "needs_plan"
+    response = learner.task("x", [iris], plan={"action": "train"})
+    assert response["error"]["kind"] == "bad_plan" and "target" in response["error"]["message"]
