@@ -225,6 +225,10 @@ class TaskConsole(QFrame):
         self.override = ""
         self.set_route(None)
 
+    def stop(self) -> None:
+        """Cancel a pending route preview (the window is closing)."""
+        self._debounce.stop()
+
     # internals -----------------------------------------------------------------------------
     def _refresh_files(self) -> None:
         names = ", ".join(p.name for p in self.files)

@@ -75,6 +75,7 @@ class Controller(QObject):
             return
         self.closed = True
         self.window.charts.stop()
+        self.window.console.stop()
         self.fleet.close()
         self.metrics.close()
         self.bridge.close()

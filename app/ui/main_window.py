@@ -185,11 +185,11 @@ class MainWindow(QMainWindow):
         self.task_list.search.selectAll()
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
-        """A transient status-bar message (also kept as the status text)."""
+        """Show ``text`` in the status bar; ``timeout_ms`` is accepted for callers' intent only:
+        the latest message stays until the next one, so nothing needs a timer."""
+        del timeout_ms
         self.status_message.setText(text)
         self.status_message.setToolTip(text)
-        if timeout_ms:
-            self.statusBar().showMessage("", 1)
 
     # persistence ---------------------------------------------------------------------------
     def splitters(self) -> dict[str, QSplitter]:
