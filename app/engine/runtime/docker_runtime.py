@@ -77,6 +77,7 @@ class DockerRuntime:
         self._client: docker.DockerClient | None = None
         self._client_lock = threading.Lock()
         self._cgroups = CgroupStatsReader()
+        self._ids: dict[str, str] = {}
 
     # -- client ---------------------------------------------------------------------------
 
@@ -226,6 +227,7 @@ class DockerRuntime:
         try:
             container = self._container(name, f"remove container {name}")
             self._cgroups.forget(container.id or "")
+            self._ids.pop(name, None)
             with docker_errors(f"remove container {name}"):
                 container.remove(force=True, v=True)
         except NotFound:
@@ -255,8 +257,18 @@ class DockerRuntime:
         return None
 
     def stats(self, name: str) -> ContainerStats:
-        """A sample from the cgroup files (~0.1 ms), else from the API (1-2 s)."""
+        """A sample from the cgroup files (~0.1 ms), else from the API (1-2 s).
+
+        The name -> id mapping is cached so the fast path makes no API call at all; a
+        stale id (container re-created under the same name) simply misses and re-resolves.
+        """
+        cached = self._ids.get(name)
+        if cached:
+            fast = self._cgroups.stats(cached)
+            if fast is not None:
+                return fast
         container = self._container(name, f"stats of container {name}")
+        self._ids[name] = container.id or ""
         fast = self._cgroups.stats(container.id or "")
         if fast is not None:
             return fast
