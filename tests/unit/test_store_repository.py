@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
 from app.engine.errors import BadInput, DatabaseUnavailable, NotFound
 from app.engine.store import Store
@@ -39,6 +41,19 @@ def _count(store: Store, name: str) -> int:
 
 def _task(store: Store, task_id: str, **extra: object) -> None:
     store.insert_task({"id": task_id, "text": f"task {task_id}", **extra}).result(5)
+
+
+def _hold_writer(store: Store) -> tuple[threading.Event, Future[bool]]:
+    """Occupy the writer thread until the returned gate is set, so later calls queue up."""
+    started, gate = threading.Event(), threading.Event()
+
+    def hold(_conn: Connection) -> bool:
+        started.set()
+        return gate.wait(10)
+
+    future = store.run(hold)
+    assert started.wait(5)
+    return gate, future
 
 
 def test_task_state_transitions_round_trip(store: Store) -> None:
@@ -166,8 +181,7 @@ def test_list_tasks_filters_orders_and_pages(store: Store) -> None:
 
 def test_group_commit_failing_item_rolls_back_only_itself(store: Store) -> None:
     tasks = table("tasks")
-    gate = threading.Event()
-    blocker = store.run(lambda c: gate.wait(10))  # holds the writer so the rest queue up
+    gate, blocker = _hold_writer(store)
     batches_before = store.writer.batches
 
     def insert_then_fail(conn: object) -> None:
@@ -187,8 +201,8 @@ def test_group_commit_failing_item_rolls_back_only_itself(store: Store) -> None:
     assert last.result(5) is None
     with pytest.raises(ValueError, match="boom"):
         failing.result(5)
-    # The three queued items ran as ONE batch (one transaction, one commit).
-    assert store.writer.batches == batches_before + 1
+    # The three queued items ran as ONE batch (one transaction, one commit) after the blocker's.
+    assert store.writer.batches == batches_before + 2
     ids = {t["id"] for t in store.list_tasks().result(5)}
     assert ids == {"ok1", "ok2"}
 
@@ -441,3 +455,22 @@ def test_specialist_summary(store: Store) -> None:
     assert summary["database"]["tasks"] == 1
     assert summary["database"]["success_rate"] == 1.0
     assert set(summary) == {"numerical", "database"}
+
+
+def test_broken_transaction_fails_the_whole_batch_and_store_recovers(store: Store) -> None:
+    gate, blocker = _hold_writer(store)
+
+    def end_transaction_behind_the_stores_back(conn: Connection) -> None:
+        conn.connection.cursor().execute("ROLLBACK")
+
+    before = store.insert_task({"id": "lost1", "text": "queued before the breakage"})
+    evil = store.run(end_transaction_behind_the_stores_back)
+    after = store.insert_task({"id": "lost2", "text": "queued after it"})
+    gate.set()
+    assert blocker.result(5) is True
+    for future in (before, evil, after):
+        with pytest.raises(DatabaseUnavailable, match="writing to"):
+            future.result(5)
+    # Nothing of that batch is stored, and the next batch works normally.
+    _task(store, "fine")
+    assert [t["id"] for t in store.list_tasks().result(5)] == ["fine"]

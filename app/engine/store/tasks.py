@@ -42,6 +42,10 @@ _DEFAULT_MIME = "application/octet-stream"
 
 # Column-set -> UPDATE statement, so each shape is built (and compiled) once.
 _UPDATE_BY_ID: dict[tuple[str, ...], Any] = {}
+# Built once: constructing a statement costs about as much as executing it.
+_INSERT_TASK = insert(TASKS)
+_INSERT_FILE = {"inputs": insert(INPUTS), "artifacts": insert(ARTIFACTS)}
+_INSERT_BLOB = insert(BLOBS)
 _BLOB_BUMP = (
     update(BLOBS)
     .where(BLOBS.c.sha256 == bindparam("b_sha256"))
@@ -71,7 +75,7 @@ def insert_task(conn: Connection, row: dict[str, Any]) -> None:
     now = time.time()
     values = {"state": "queued", "created_at": now, **row}
     values.setdefault("updated_at", values["created_at"])
-    conn.execute(insert(TASKS), values)
+    conn.execute(_INSERT_TASK, values)
 
 
 def _update_stmt(keys: tuple[str, ...]) -> Any:
@@ -115,17 +119,16 @@ def _file_rows(task_id: str, rows: Iterable[Mapping[str, Any]]) -> list[dict[str
 
 def add_files(conn: Connection, kind: str, task_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
     """Record input or artifact files of a task and count a reference on each blob."""
-    target = INPUTS if kind == "inputs" else ARTIFACTS
     file_rows = _file_rows(task_id, rows)
     if not file_rows:
         return 0
-    conn.execute(insert(target), file_rows)
+    conn.execute(_INSERT_FILE[kind], file_rows)
     now = time.time()
     for row in file_rows:
         bumped = conn.execute(_BLOB_BUMP, {"b_sha256": row["sha256"]}).rowcount
         if not bumped:
             conn.execute(
-                insert(BLOBS),
+                _INSERT_BLOB,
                 {"sha256": row["sha256"], "bytes": row["bytes"], "created_at": now, "refcount": 1},
             )
     return len(file_rows)
