@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--json", action="store_true", help="print one JSON document")
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document")
         return p
 
     add("doctor", "check Docker, base image, Ollama, model and database; say how to fix each")
@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.json = bool(args.json)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     import app.cli_commands  # noqa: F401  (registers handlers)
 
     try:

@@ -42,7 +42,7 @@ def _task_text(view: TaskView) -> str:
 
 @command("doctor")
 def _doctor(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(docker=False, reconcile=False)
+    orch.start(docker=False, reconcile=False, monitors=False)
     checks = orch.doctor()
     ok = all(c.ok for c in checks)
     text = "\n".join(f"[{'ok' if c.ok else 'FAIL'}] {c.component}: {c.detail}" + (f"\n       fix: {c.fix}" if c.fix and not c.ok else "") for c in checks)
@@ -52,7 +52,7 @@ def _doctor(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("specialists")
 def _specialists(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(docker=True, reconcile=False)
+    orch.start(docker=True, reconcile=False, monitors=False)
     orch.wait_started()
     views = orch.specialists()
     rows = [[v.id, v.state, f"{v.replicas}/{v.max_replicas}", v.image or "-", ", ".join(v.accepted_inputs) or "-"] for v in views]
@@ -74,7 +74,7 @@ def _build(orch: Orchestrator, args: argparse.Namespace) -> int:
 @command("up", docker=True)
 def _up(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.spec(args.specialist)
-    orch.start(reconcile=False)
+    orch.start(reconcile=False, monitors=False)
     views = orch.up(args.specialist, args.replicas).result()
     emit({"ok": True, "specialist": args.specialist, "containers": views}, as_json=args.json,
          text="\n".join(f"{c.name}  {c.status}  {c.image}" for c in views))
@@ -84,7 +84,7 @@ def _up(orch: Orchestrator, args: argparse.Namespace) -> int:
 @command("scale", docker=True)
 def _scale(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.spec(args.specialist)
-    orch.start(reconcile=False)
+    orch.start(reconcile=False, monitors=False)
     views = orch.scale(args.specialist, args.replicas).result()
     emit({"ok": True, "specialist": args.specialist, "containers": views}, as_json=args.json,
          text=f"{args.specialist}: {len(views)} running")
@@ -93,7 +93,7 @@ def _scale(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("down", docker=True)
 def _down(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(reconcile=False)
+    orch.start(reconcile=False, monitors=False)
     removed = orch.down(args.name).result()
     emit({"ok": True, "name": args.name, "removed": removed}, as_json=args.json, text=f"removed {removed} container(s)")
     return EXIT_OK
@@ -101,7 +101,7 @@ def _down(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("ps", docker=True)
 def _ps(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(reconcile=False)
+    orch.start(reconcile=False, monitors=False)
     orch.wait_started()
     views = orch.containers()
     rows = [[c.name, c.specialist, c.status, c.image, c.inflight] for c in views]
@@ -128,7 +128,7 @@ def _inspect(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("submit")
 def _submit(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start()
+    orch.start(monitors=False)
     if args.specialist is not None or args.wait:
         orch.runtime.ping()
     handle = orch.submit(args.text, specialist=args.specialist, files=args.file, timeout_s=args.timeout)
@@ -146,7 +146,7 @@ def _submit(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("route")
 def _route(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(docker=False, reconcile=False)
+    orch.start(docker=False, reconcile=False, monitors=False)
     orch.wait_started()
     view = orch.route(args.text, args.file)
     top = sorted(view.scores.items(), key=lambda kv: -kv[1])[:3]
@@ -158,7 +158,7 @@ def _route(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("tasks")
 def _tasks(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(docker=False, reconcile=False)
+    orch.start(docker=False, reconcile=False, monitors=False)
     views = orch.tasks(limit=args.limit, state=args.state, specialist=args.specialist, search=args.search)
     rows = [[v.id[:12], time.strftime("%H:%M:%S", time.localtime(v.created_at)), v.state, v.specialist or "-",
              f"{v.duration_ms:.0f} ms" if v.duration_ms else "-", v.text[:50]] for v in views]
@@ -169,7 +169,7 @@ def _tasks(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("task")
 def _task(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(docker=False, reconcile=False)
+    orch.start(docker=False, reconcile=False, monitors=False)
     view = _find_task(orch, args.id)
     emit({"ok": True, "task": _task_doc(view)}, as_json=args.json, text=_task_text(view))
     return EXIT_OK
@@ -187,7 +187,7 @@ def _find_task(orch: Orchestrator, prefix: str) -> TaskView:
 
 @command("cancel")
 def _cancel(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(docker=False, reconcile=False)
+    orch.start(docker=False, reconcile=False, monitors=False)
     done = orch.cancel(args.id)
     emit({"ok": done, "id": args.id, "cancelled": done}, as_json=args.json,
          text="cancelled" if done else "not running in this process (tasks run inside the engine that accepted them)")
@@ -196,7 +196,7 @@ def _cancel(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("feedback")
 def _feedback(orch: Orchestrator, args: argparse.Namespace) -> int:
-    orch.start(docker=False, reconcile=False)
+    orch.start(docker=False, reconcile=False, monitors=False)
     view = _find_task(orch, args.id)
     orch.feedback(view.id, args.kind, specialist=args.specialist, note=args.note)
     emit({"ok": True, "id": view.id, "kind": args.kind}, as_json=args.json, text="feedback stored")

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir, description="Where the database, files and sockets live")
     database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite file in data_dir (WAL)")
     specialists_dir: Path = Field(default_factory=lambda: repo_root() / "specialists", description="Folder of specialist manifests")
+    namespace: str = Field("default", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="Separates this engine's containers, volumes and networks from another's (tests use their own)")
     docker_url: str = Field("", description="Docker engine URL; empty = DOCKER_HOST or the local socket")
     docker_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one Docker API call")
     base_image: str = Field("switchboard-base:bookworm-py311-1", description="Base image (offline build, or python:3.12-slim with a registry)")

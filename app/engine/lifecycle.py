@@ -23,6 +23,7 @@ from app.engine.exchange import Exchange
 from app.engine.runtime.protocol import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
+    LABEL_NAMESPACE,
     LABEL_ROLE,
     LABEL_SPECIALIST,
     ContainerRuntime,
@@ -115,6 +116,23 @@ class Lifecycle:
                     return pool.replicas[name]
         return None
 
+    # ----------------------------------------------------------------- names
+    def _scoped(self, kind: str, specialist: str) -> str:
+        ns = self.settings.namespace
+        return f"switchboard-{kind}-{specialist}" if ns == "default" else f"switchboard-{ns}-{kind}-{specialist}"
+
+    def volume_name(self, specialist: str) -> str:
+        """The named volume holding a specialist's persistent state (``/data``)."""
+        return self._scoped("data", specialist)
+
+    def network_name(self, specialist: str) -> str:
+        """The user bridge network of a specialist that needs network."""
+        return self._scoped("net", specialist)
+
+    def base_labels(self, specialist: str) -> dict[str, str]:
+        """Labels on every object this engine creates for ``specialist``."""
+        return {LABEL_MANAGED: "true", LABEL_SPECIALIST: specialist, LABEL_NAMESPACE: self.settings.namespace}
+
     # ----------------------------------------------------------------- start / stop
     def _decide(self, kind: str, subject: str, reason: str, **data: object) -> None:
         self.bus.publish(Decision(kind=kind, subject=subject, reason=reason, data=dict(data)))
@@ -139,17 +157,12 @@ class Lifecycle:
             Mount(str(exchange.sock_dir), "/run/switchboard"),
             Mount(str(exchange.in_dir), "/input", read_only=True),
             Mount(str(exchange.out_dir), "/output"),
-            Mount(f"switchboard-data-{spec.id}", "/data", volume=True),
+            Mount(self.volume_name(spec.id), "/data", volume=True),
         )
         return LaunchSpec(
             name=name,
             image=image,
-            labels={
-                LABEL_MANAGED: "true",
-                LABEL_SPECIALIST: spec.id,
-                LABEL_INSTANCE: self.instance_id,
-                LABEL_ROLE: "specialist",
-            },
+            labels={**self.base_labels(spec.id), LABEL_INSTANCE: self.instance_id, LABEL_ROLE: "specialist"},
             env={
                 "SWITCHBOARD_SPECIALIST": spec.id,
                 "SWITCHBOARD_SOCKET": "/run/switchboard/specialist.sock",
@@ -160,7 +173,7 @@ class Lifecycle:
             cpus=spec.limits.cpus,
             pids=spec.limits.pids,
             tmpfs_mb=spec.limits.tmpfs_mb,
-            network=f"switchboard-net-{spec.id}" if spec.needs_network else None,
+            network=self.network_name(spec.id) if spec.needs_network else None,
         )
 
     def start(self, specialist: str, *, reason: str = "requested") -> Replica:
@@ -171,10 +184,10 @@ class Lifecycle:
         pool = self.pool(specialist)
         self._check_budget(spec)
         image = self.image_for(spec)
-        labels = {LABEL_MANAGED: "true", LABEL_SPECIALIST: spec.id}
+        labels = self.base_labels(spec.id)
         if spec.needs_network:
-            self.runtime.ensure_network(f"switchboard-net-{spec.id}", internal=False, labels=labels)
-        self.runtime.ensure_volume(f"switchboard-data-{spec.id}", labels=labels)
+            self.runtime.ensure_network(self.network_name(spec.id), internal=False, labels=labels)
+        self.runtime.ensure_volume(self.volume_name(spec.id), labels=labels)
         name = f"sb-{spec.id}-{secrets.token_hex(4)}"
         exchange = Exchange(self.exchange_root / name)
         exchange.create()
@@ -331,12 +344,12 @@ class Lifecycle:
     def reattach(self) -> tuple[list[str], list[str]]:
         """Adopt our containers that still run and answer; remove our other leftovers.
 
-        Only containers labelled ``io.switchboard.role=specialist`` are touched, so test
-        containers and anything else on the host are left alone.
+        Only containers labelled ``io.switchboard.role=specialist`` in this engine's namespace
+        are touched, so test containers and anything else on the host are left alone.
         """
         adopted: list[str] = []
         removed: list[str] = []
-        found = self.runtime.list({LABEL_MANAGED: "true", LABEL_ROLE: "specialist"})
+        found = self.runtime.list({LABEL_MANAGED: "true", LABEL_ROLE: "specialist", LABEL_NAMESPACE: self.settings.namespace})
         for info in found:
             spec = self.specs.get(info.specialist)
             exchange = Exchange(self.exchange_root / info.name)

@@ -93,17 +93,20 @@ class Orchestrator:
         self.bus.subscribe(ContainerStatsSampled, self._on_stats)
 
     # ================================================================ start / close
-    def start(self, *, docker: bool = True, reconcile: bool = True) -> Future[None]:
-        """Connect in the background: store, Docker, reattach, reconcile, monitors."""
+    def start(self, *, docker: bool = True, reconcile: bool = True, monitors: bool = True) -> Future[None]:
+        """Connect in the background: store, Docker, reattach, reconcile, monitors.
+
+        Short-lived callers (CLI commands) pass ``monitors=False``: no stats or health threads.
+        """
         with self._start_lock:
             if self._start_thread is None:
                 self._start_thread = threading.Thread(
-                    target=self._start_body, args=(docker, reconcile), name="switchboard-start", daemon=True
+                    target=self._start_body, args=(docker, reconcile, monitors), name="switchboard-start", daemon=True
                 )
                 self._start_thread.start()
         return self._started
 
-    def _start_body(self, docker: bool, reconcile: bool) -> None:
+    def _start_body(self, docker: bool, reconcile: bool, monitors: bool) -> None:
         try:
             self.store = Store(self.settings.effective_database_url, data_dir=self.settings.data_dir)
             planner = self.routing.planner(self.store)
@@ -123,15 +126,17 @@ class Orchestrator:
                 self.lifecycle.reattach()
             if reconcile and self.primary:
                 recovery.reconcile(self)
-            if self.primary:
+            if self.primary and monitors:
                 self.lifecycle.start_reaper()
-            self._monitor = StatsMonitor(
-                self.runtime, self.bus, self.settings.stats_interval_s,
-                names_provider=lambda: [(r.name, r.specialist) for r in self.lifecycle.replicas()],
-                on_samples=self._persist_samples,
-            )
-            self._monitor.start()
-            self.health_monitor.start()
+            if monitors:
+                threading.Thread(target=self.routing.warm, name="switchboard-router-warm", daemon=True).start()
+                self._monitor = StatsMonitor(
+                    self.runtime, self.bus, self.settings.stats_interval_s,
+                    names_provider=lambda: [(r.name, r.specialist) for r in self.lifecycle.replicas()],
+                    on_samples=self._persist_samples,
+                )
+                self._monitor.start()
+                self.health_monitor.start()
             self._started.set_result(None)
         except BaseException as exc:
             log.exception("engine start failed")

@@ -40,9 +40,30 @@ class RoutingGlue:
         self.catalogue = catalogue
         self.bus = bus
         self.service = OllamaService(settings)
-        self.router = Router(catalogue, self.service, threshold=settings.route_confidence_threshold or None)
         self.store: Store | None = None
         self._lock = threading.Lock()
+        self._router: Router | None = None
+        self._router_lock = threading.Lock()
+        self._pending_feedback: list[tuple[str, str]] = []
+
+    @property
+    def router(self) -> Router:
+        """The router, trained on first use (training takes a moment; commands that never
+        route never pay for it, and the GUI warms it in the background)."""
+        with self._router_lock:
+            if self._router is None:
+                router = Router(
+                    self.catalogue, self.service, threshold=self.settings.route_confidence_threshold or None,
+                    model=self.settings.ollama_model,
+                )
+                if self._pending_feedback:
+                    router.learn_many(self._pending_feedback)
+                self._router = router
+            return self._router
+
+    def warm(self) -> None:
+        """Train the router now (called on the engine's start thread)."""
+        _ = self.router
 
     def attach_store(self, store: Store) -> None:
         """Train the fast router on stored overrides once the store is open."""
@@ -61,6 +82,10 @@ class RoutingGlue:
             log.warning("could not read feedback: %s", exc)
             return
         if examples:
+            with self._router_lock:
+                if self._router is None:
+                    self._pending_feedback = examples
+                    return
             self.router.learn_many(examples)
 
     def planner(self, store: Store) -> Planner:

@@ -8,6 +8,7 @@ connection; a :class:`SocketClient` keeps a small pool of idle connections per c
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -25,11 +26,30 @@ class ConnectionLost(EngineError):
     """The container closed the connection or died before answering."""
 
 
+MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes; longer paths go through /proc/self/fd
+
+
+def _connect(sock: socket.socket, path: str) -> None:
+    if len(path.encode()) <= MAX_SUN_PATH:
+        sock.connect(path)
+        return
+    folder, name = os.path.split(path)
+    fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    try:
+        sock.connect(f"/proc/self/fd/{fd}/{name}")
+    finally:
+        os.close(fd)
+
+
 class _Conn:
     def __init__(self, path: str, timeout: float) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        try:
+            _connect(self.sock, path)
+        except BaseException:
+            self.sock.close()
+            raise
         self.reader = self.sock.makefile("rb")
 
     def close(self) -> None:
@@ -86,7 +106,7 @@ class SocketClient:
                 return self._idle.pop()
         try:
             return _Conn(self.path, timeout_s)
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
+        except OSError as exc:
             raise ConnectionLost(f"the specialist's socket does not answer: {exc}") from exc
 
     def _give_back(self, conn: _Conn) -> None:

@@ -7,6 +7,7 @@ and every object is addressed by name and labels, never by SDK objects.
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "LABEL_INSTANCE",
     "LABEL_ROLE",
     "LABEL_SOURCE_HASH",
+    "LABEL_NAMESPACE",
 ]
 
 LABEL_MANAGED = "io.switchboard.managed"
@@ -35,6 +37,7 @@ LABEL_SPECIALIST = "io.switchboard.specialist"
 LABEL_INSTANCE = "io.switchboard.instance"
 LABEL_ROLE = "io.switchboard.role"
 LABEL_SOURCE_HASH = "io.switchboard.source-hash"
+LABEL_NAMESPACE = "io.switchboard.namespace"
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ class ContainerRuntime(Protocol):
         """Yield events of managed containers until ``stop`` is set."""
         ...
 
-    def hardening(self, name: str) -> list[HardeningCheck]:
+    def hardening(self, name: str) -> builtins.list[HardeningCheck]:
         """The hardening checklist evaluated on the live container."""
         ...
 

@@ -1,0 +1,165 @@
+"""The whole chain on real Docker: store -> dispatch -> hardened container -> stored result."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.engine.config import Settings
+from app.engine.errors import BadInput, Busy, NotFound
+from app.engine.events import TaskStateChanged
+from app.engine.orchestrator import Orchestrator
+from tests.integration.engine_fixtures import engine_settings, orch  # noqa: F401
+
+pytestmark = pytest.mark.docker
+
+SLOW_CODE = "```python\nimport time\ntime.sleep(4)\nprint('slept')\n```"
+
+
+def test_explicit_task_runs_and_is_stored(orch: Orchestrator) -> None:
+    states: list[str] = []
+    orch.bus.subscribe(TaskStateChanged, lambda e: states.append(e.state))
+    handle = orch.submit("integrate x^2 from 0 to 3", specialist="numerical")
+    view = handle.future.result(timeout=600)
+    assert view.state == "succeeded", view.error
+    assert abs(float(view.data["value"]) - 9.0) < 1e-9
+    assert states == ["queued", "routed", "running", "succeeded"]
+    stored = orch.task(handle.id)
+    assert stored.state == "succeeded" and stored.specialist == "numerical"
+    assert stored.container and stored.container.startswith("sb-numerical-")
+    assert stored.answer == view.answer and stored.started_at and stored.finished_at
+    # the container is hardened
+    doc = orch.inspect(stored.container)
+    assert all(item["passed"] for item in doc["hardening"]), doc["hardening"]
+
+
+def test_input_file_is_mounted_read_only_and_collected(orch: Orchestrator, tmp_path: Path) -> None:
+    data = tmp_path / "values.csv"
+    data.write_text("x\n1\n2\n3\n4\n", encoding="utf-8")
+    code = (
+        "```python\nimport os, glob\npath = glob.glob('/input/*/values.csv')[0]\n"
+        "vals = [int(v) for v in open(path).read().split()[1:]]\nprint(sum(vals))\n"
+        "try:\n    open(path, 'a').write('x')\n    print('writable')\nexcept OSError:\n    print('read-only')\n"
+        "open('result.txt', 'w').write(str(sum(vals)))\n```"
+    )
+    view = orch.submit(code, specialist="code-execution", files=[data]).future.result(timeout=600)
+    assert view.state == "succeeded", view.error
+    assert "10" in view.stdout and "read-only" in view.stdout
+    names = {a.name for a in view.artifacts}
+    assert any(n.endswith("result.txt") for n in names), names
+    art = next(a for a in view.artifacts if a.name.endswith("result.txt"))
+    assert Path(art.path).read_text() == "10"
+
+
+def _kill_when_running(orch: Orchestrator, times: int) -> list[str]:
+    """Kill the code-execution container 1 s after each of the first ``times`` attempts starts."""
+    killed: list[str] = []
+
+    def on_state(event: TaskStateChanged) -> None:
+        if event.state == "running" and event.container and event.specialist == "code-execution" and len(killed) < times:
+            killed.append(event.container)
+
+            def later(name: str = event.container) -> None:
+                time.sleep(1.0)
+                orch.runtime.kill(name)
+
+            threading.Thread(target=later, daemon=True).start()
+
+    orch.bus.subscribe(TaskStateChanged, on_state)
+    return killed
+
+
+def test_container_killed_mid_task_is_retried_once(orch: Orchestrator) -> None:
+    killed = _kill_when_running(orch, times=1)
+    view = orch.submit(SLOW_CODE, specialist="code-execution").future.result(timeout=600)
+    assert len(killed) == 1
+    assert view.state == "succeeded", view.error
+    assert view.attempt == 2
+    assert view.container != killed[0]
+    assert "slept" in view.stdout
+
+
+def test_container_killed_twice_fails_with_reason(orch: Orchestrator) -> None:
+    killed = _kill_when_running(orch, times=2)
+    view = orch.submit(SLOW_CODE, specialist="code-execution").future.result(timeout=600)
+    assert len(killed) == 2
+    assert view.state == "failed"
+    assert view.error_kind == "container_died"
+    assert "died" in (view.error or "")
+
+
+def test_bad_requests_are_refused_before_anything_runs(orch: Orchestrator, tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="unknown specialist 'nope'"):
+        orch.submit("2+2", specialist="nope")
+    with pytest.raises(BadInput, match="empty"):
+        orch.submit("   ", specialist="numerical")
+    with pytest.raises(BadInput, match="does not exist"):
+        orch.submit("2+2", specialist="numerical", files=[tmp_path / "missing.csv"])
+    odd = tmp_path / "notes.docx"
+    odd.write_bytes(b"PK\x03\x04")
+    with pytest.raises(BadInput, match="does not accept 'notes.docx'"):
+        orch.submit("sum it", specialist="numerical", files=[odd])
+    assert orch.tasks(limit=10) == []
+
+
+def test_full_queue_says_busy_and_keeps_what_it_accepted(engine_settings: Callable[..., Settings]) -> None:
+    engine = Orchestrator(engine_settings(queue_size=1))
+    engine.start().result(timeout=120)
+    try:
+        first = engine.submit(SLOW_CODE, specialist="code-execution")
+        with pytest.raises(Busy, match="busy"):
+            engine.submit("2+2", specialist="numerical")
+        assert first.future.result(timeout=600).state == "succeeded"
+        assert [t.id for t in engine.tasks()] == [first.id]
+    finally:
+        engine.close(remove_containers=True)
+
+
+def test_restart_reattaches_containers_and_requeues_lost_tasks(engine_settings: Callable[..., Settings]) -> None:
+    first = Orchestrator(engine_settings())
+    first.start().result(timeout=120)
+    names = [c.name for c in first.up("numerical").result(timeout=600)]
+    assert len(names) == 1
+    store = first.wait_started()
+    # a task the previous engine left "running" when it was killed
+    lost_id = uuid.uuid4().hex
+    now = time.time()
+    store.insert_task({"id": lost_id, "created_at": now, "updated_at": now, "state": "running", "text": "2**10",
+                       "specialist": "numerical", "attempt": 1}).result()
+    first.close()  # containers keep running, like a crash would leave them
+
+    second = Orchestrator(engine_settings())
+    second.start().result(timeout=120)
+    try:
+        assert [c.name for c in second.containers()] == names
+        deadline = time.time() + 120
+        view = second.task(lost_id)
+        while view.state not in ("succeeded", "failed") and time.time() < deadline:
+            time.sleep(0.2)
+            view = second.task(lost_id)
+        assert view.state == "succeeded", view.error
+        assert "1024" in view.answer
+        assert view.attempt == 2
+    finally:
+        second.close(remove_containers=True)
+
+
+def test_orphans_of_this_namespace_are_removed(engine_settings: Callable[..., Settings], docker_client: Any) -> None:
+    first = Orchestrator(engine_settings())
+    first.start().result(timeout=120)
+    name = first.up("numerical").result(timeout=600)[0].name
+    first.close()
+    docker_client.containers.get(name).stop(timeout=1)  # now an exited leftover
+    second = Orchestrator(engine_settings())
+    second.start().result(timeout=120)
+    try:
+        assert second.containers() == []
+        assert not docker_client.containers.list(all=True, filters={"name": name})
+    finally:
+        second.close(remove_containers=True)
