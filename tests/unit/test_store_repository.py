@@ -163,6 +163,11 @@ def test_list_tasks_filters_orders_and_pages(store: Store) -> None:
         "t0",
     ]
     assert [t["id"] for t in store.list_tasks(limit=2, offset=1).result(5)] == ["t5", "t4"]
+    store.update_task("t5", result={"tables": [{"rows": [[1]]}]}).result(5)
+    assert store.list_tasks(limit=1, offset=1).result(5)[0]["result"] == {
+        "tables": [{"rows": [[1]]}]
+    }
+    assert store.list_tasks(limit=1, offset=1, with_result=False).result(5)[0]["result"] == {}
     assert [t["id"] for t in store.list_tasks(state="failed").result(5)] == ["t4", "t2", "t0"]
     assert [
         t["id"]

@@ -141,8 +141,12 @@ class Store:
         specialist: str | None = None,
         search: str | None = None,
         offset: int = 0,
+        with_result: bool = True,
     ) -> Future[list[dict[str, Any]]]:
-        """Newest tasks first; ``search`` matches id, text or answer, case-insensitively."""
+        """Newest tasks first; ``search`` matches id, text or answer, case-insensitively.
+
+        ``with_result=False`` leaves out the (possibly large) result JSON: ``result`` is ``{}``.
+        """
         return self.run(
             partial(
                 tasks.list_tasks,
@@ -151,6 +155,7 @@ class Store:
                 specialist=specialist,
                 search=search,
                 offset=offset,
+                with_result=with_result,
             )
         )
 

@@ -177,9 +177,14 @@ def list_tasks(
     specialist: str | None = None,
     search: str | None = None,
     offset: int = 0,
+    with_result: bool = True,
 ) -> list[dict[str, Any]]:
-    """Newest tasks first, filtered; without their file lists (cheap for tables)."""
-    stmt = select(TASKS)
+    """Newest tasks first, filtered; without their file lists (cheap for tables).
+
+    ``with_result=False`` skips the result JSON (tables can be large) and gives ``result={}``.
+    """
+    columns = [c for c in TASKS.columns if with_result or c.name != "result_json"]
+    stmt = select(*columns)
     if isinstance(state, str):
         stmt = stmt.where(TASKS.c.state == state)
     elif state is not None:
