@@ -167,6 +167,9 @@ class FastRouter:
         self._vec = _Vectoriser(docs)
         x = self._vec.dense(docs)
         w = np.asarray(weights, dtype=np.float32)
+        # Balance classes: the built-in "none" set must not outweigh a small catalogue.
+        totals = np.bincount(y, weights=w, minlength=len(self.labels))
+        w = w * (totals[totals > 0].mean() / np.maximum(totals[y], 1e-9)).astype(np.float32)
         self.temperature = self._calibrate(x, y, w)
         self._w, self._b = self._fit(x, y, w)
         real = y != self.labels.index(NONE)
