@@ -2,7 +2,7 @@
 
 Each test gets a fresh schema (``search_path`` set through the connection options), dropped
 afterwards. The repository tests are the SQLite ones from ``tests/unit/test_store_repository.py``,
-imported here so they run again with this module's ``store`` fixture.
+imported here (with the series tests) so they run again with this module's ``store`` fixture.
 
 The server URL comes from ``SWITCHBOARD_TEST_POSTGRES_URL`` (the Makefile sets it from
 ``packaging/setup/postgres.sh url``). Without it, or with the server down, the tests skip; under
@@ -31,14 +31,17 @@ from app.engine.store.models import Base
 
 pytestmark = pytest.mark.postgres
 
-_CASES = Path(__file__).resolve().parents[1] / "unit" / "test_store_repository.py"
-_spec = importlib.util.spec_from_file_location("_store_repository_cases", _CASES)
-assert _spec is not None and _spec.loader is not None
-_cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cases)
-for _name in dir(_cases):
-    if _name.startswith("test_") and _name != "test_close_drains_queue_and_stops":
-        globals()[_name] = getattr(_cases, _name)
+# Run the SQLite repository and series tests again here, with this module's fixtures.
+_SKIP = {"test_close_drains_queue_and_stops"}  # opens its own SQLite store
+for _file in ("test_store_repository.py", "test_store_series.py"):
+    _path = Path(__file__).resolve().parents[1] / "unit" / _file
+    _spec = importlib.util.spec_from_file_location(f"_pg_cases_{_path.stem}", _path)
+    assert _spec is not None and _spec.loader is not None
+    _cases = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_cases)
+    for _name in dir(_cases):
+        if _name.startswith("test_") and _name not in _SKIP:
+            globals()[_name] = getattr(_cases, _name)
 
 
 def _unavailable(problem: str) -> None:
