@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_THRESHOLD", "Router"]
 # Tuned by 5-fold cross-validation on tests/data/routing.jsonl (see docs/routing.md).
 DEFAULT_THRESHOLD = 0.35
 # Specialists whose probability is at least this share of the best one compete in the bandit.
-CANDIDATE_SHARE = 0.6
+CANDIDATE_SHARE = 0.85
 CLARIFY_QUESTION = "What should be done? Describe the task or attach the file it is about."
 
 
