@@ -213,7 +213,8 @@ class Dispatcher:
         )
 
     def _stage_inputs(self, job: Job, replica: Replica) -> list[dict[str, Any]]:
-        replica.exchange.prepare_task(job.task_id)
+        if job.inputs:
+            replica.exchange.prepare_task(job.task_id)
         refs = []
         for item in job.inputs:
             dest = replica.exchange.task_in(job.task_id) / item.name
@@ -238,6 +239,7 @@ class Dispatcher:
 
     def _execute(self, job: Job, replica: Replica) -> TaskView:
         refs = self._stage_inputs(job, replica)
+        had_outputs = True  # unless we learn otherwise, clean up the output folder
         try:
             request = TaskRequest(
                 id=job.task_id, text=job.text, inputs=refs, output_dir=f"/output/{job.task_id}",
@@ -251,6 +253,7 @@ class Dispatcher:
             if job.cancelled.is_set():
                 return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled while running", container=replica.name)
             artifacts = self._collect(job, replica, response)
+            had_outputs = bool(artifacts) or bool(response.artifacts)
             if not response.ok:
                 err = response.error
                 return self._finish(
@@ -259,7 +262,7 @@ class Dispatcher:
                 )
             return self._finish(job, "succeeded", response=response, artifacts=artifacts, container=replica.name)
         finally:
-            replica.exchange.clear_task(job.task_id)
+            replica.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs), had_outputs=had_outputs)
 
     def _plan_if_needed(self, job: Job, replica: Replica, request: TaskRequest, response: TaskResponse) -> TaskResponse:
         if response.ok or response.error is None or response.error.kind != "needs_plan":

@@ -89,6 +89,7 @@ class Lifecycle:
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
         self.exchange_root = settings.data_dir / "exchange"
+        self._prepared: set[str] = set()  # specialists whose volume/network exist
 
     # ----------------------------------------------------------------- queries
     def pool(self, specialist: str) -> _Pool:
@@ -185,9 +186,11 @@ class Lifecycle:
         self._check_budget(spec)
         image = self.image_for(spec)
         labels = self.base_labels(spec.id)
-        if spec.needs_network:
-            self.runtime.ensure_network(self.network_name(spec.id), internal=False, labels=labels)
-        self.runtime.ensure_volume(self.volume_name(spec.id), labels=labels)
+        if spec.id not in self._prepared:
+            if spec.needs_network:
+                self.runtime.ensure_network(self.network_name(spec.id), internal=False, labels=labels)
+            self.runtime.ensure_volume(self.volume_name(spec.id), labels=labels)
+            self._prepared.add(spec.id)
         name = f"sb-{spec.id}-{secrets.token_hex(4)}"
         exchange = Exchange(self.exchange_root / name)
         exchange.create()
@@ -202,6 +205,7 @@ class Lifecycle:
                 tail = self.runtime.logs(name, tail=20)
                 raise EngineError(f"container {name} did not become ready; its last output:\n{tail}")
         except BaseException:
+            self._prepared.discard(spec.id)
             self.runtime.remove(name)
             exchange.remove()
             self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state="failed", reason="start failed"))
@@ -399,9 +403,11 @@ class Lifecycle:
         self._reaper.start()
 
     def reap_idle(self, now: float | None = None) -> list[str]:
-        """One reaper pass; returns the containers removed."""
+        """One reaper pass; returns the containers removed (also sweeps stale task folders)."""
         now = time.monotonic() if now is None else now
         reaped: list[str] = []
+        for replica in self.replicas():
+            replica.exchange.sweep()
         for sid, spec in self.specs.items():
             ttl = spec.scaling.idle_ttl_s
             if ttl <= 0:

@@ -87,6 +87,7 @@ class Orchestrator:
         self._monitor: StatsMonitor | None = None
         self._latest_stats: dict[str, ContainerStatsSampled] = {}
         self._building: set[str] = set()
+        self._image_tags: dict[str, str] = {}
         self._closed = False
         self.lock = InstanceLock(self.settings.data_dir)
         self.primary = False
@@ -316,6 +317,11 @@ class Orchestrator:
 
     # ================================================================ lifecycle
     def _image_for(self, spec: SpecialistSpec) -> str:
+        """Image for a container start: cached after the first check, so a cold start costs
+        no hashing of the build context (``build``/``build_sync`` refresh it)."""
+        tag = self._image_tags.get(spec.id)
+        if tag is not None and self.runtime.image_exists(tag):
+            return tag
         return self.build_sync(spec.id)
 
     def build_sync(self, specialist: str) -> str:
@@ -330,6 +336,7 @@ class Orchestrator:
             raise
         finally:
             self._building.discard(specialist)
+        self._image_tags[specialist] = tag
         self.bus.publish(ImageBuildProgress(specialist=specialist, line=f"image {tag} ready", fraction=1.0, done=True))
         return tag
 

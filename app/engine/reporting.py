@@ -22,8 +22,8 @@ _hardening_cache: dict[str, str] = {}
 
 def task_view(row: dict[str, Any], blobs: BlobStore) -> TaskView:
     """A :class:`TaskView` from a stored task row (with ``inputs`` and ``artifacts``)."""
-    result: dict[str, Any] = {}
-    if row.get("result_json"):
+    result: dict[str, Any] = row["result"] if isinstance(row.get("result"), dict) else {}
+    if not result and row.get("result_json"):
         try:
             result = json.loads(row["result_json"])
         except (TypeError, ValueError):

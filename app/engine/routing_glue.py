@@ -45,6 +45,7 @@ class RoutingGlue:
         self._router: Router | None = None
         self._router_lock = threading.Lock()
         self._pending_feedback: list[tuple[str, str]] = []
+        self._pending_outcomes: list[tuple[str, bool, float, float]] = []
 
     @property
     def router(self) -> Router:
@@ -58,6 +59,9 @@ class RoutingGlue:
                 )
                 if self._pending_feedback:
                     router.learn_many(self._pending_feedback)
+                for sid, success, latency, cost in self._pending_outcomes:
+                    router.record_outcome(sid, success=success, latency_ms=latency, cost=cost)
+                self._pending_outcomes.clear()
                 self._router = router
             return self._router
 
@@ -115,8 +119,13 @@ class RoutingGlue:
     def on_finished(self, job: Job, view: TaskView) -> None:
         """Feed the outcome to the bandit."""
         success = view.state == "succeeded"
-        with self._lock:
-            self.router.record_outcome(job.spec.id, success=success, latency_ms=view.duration_ms or 0.0, cost=view.cost)
+        with self._router_lock:
+            router = self._router
+            if router is None:  # not trained yet: keep the outcome for when it is
+                self._pending_outcomes.append((job.spec.id, success, view.duration_ms or 0.0, view.cost))
+                del self._pending_outcomes[:-1000]
+                return
+        router.record_outcome(job.spec.id, success=success, latency_ms=view.duration_ms or 0.0, cost=view.cost)
 
     def learn_feedback(self, text: str, kind: str, routed_to: str | None, right: str | None) -> None:
         """A user's verdict: overrides move the fast router, verdicts move the bandit."""

@@ -129,6 +129,7 @@ def wait_for_socket(path: Path, timeout_s: float, alive: Any = None) -> bool:
     """Poll until ``path`` answers a ping; ``alive()`` returning False stops early."""
     deadline = time.monotonic() + timeout_s
     delay = 0.005
+    next_alive_check = time.monotonic() + 0.25
     client = SocketClient(path, max_idle=1)
     try:
         while time.monotonic() < deadline:
@@ -139,10 +140,12 @@ def wait_for_socket(path: Path, timeout_s: float, alive: Any = None) -> bool:
                         return True
                 except (ConnectionLost, TimeoutError):
                     pass
-            if alive is not None and not alive():
-                return False
+            if alive is not None and time.monotonic() >= next_alive_check:
+                if not alive():
+                    return False
+                next_alive_check = time.monotonic() + 0.25
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.1)
+            delay = min(delay * 1.3, 0.02)
         return False
     finally:
         client.close()

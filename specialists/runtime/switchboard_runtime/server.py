@@ -179,6 +179,10 @@ class Server:
             task = build_task(request)
         except (TypeError, ValueError, KeyError) as exc:
             return error_message(task_id, "bad_input", f"Malformed task request: {exc}.")
+        try:  # the engine leaves creating the task's output folder to us (saves it two syscalls' round trips)
+            task.output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
         with self._lock:
             self.inflight += 1
         try:
