@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import uuid
 from typing import Any
 
 import pytest
@@ -35,19 +36,26 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
-def remove_test_objects(client: Any) -> None:
-    """Force-remove every container, then network and volume, labelled role=test."""
-    for container in client.containers.list(all=True, filters=_ROLE_FILTER, ignore_removed=True):
+def remove_test_objects(client: Any, owner: str | None = None) -> None:
+    """Force-remove every container, then network and volume, labelled role=test.
+
+    With ``owner`` only objects carrying ``io.switchboard.test-owner=<owner>`` are removed,
+    so tests running at the same time never remove each other's containers.
+    """
+    filters: dict[str, Any] = dict(_ROLE_FILTER)
+    if owner is not None:
+        filters = {"label": ["io.switchboard.role=test", f"io.switchboard.test-owner={owner}"]}
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         try:
             container.remove(force=True, v=True)
         except Exception:  # already gone
             pass
-    for network in client.networks.list(filters=_ROLE_FILTER):
+    for network in client.networks.list(filters=filters):
         try:
             network.remove()
         except Exception:
             pass
-    for volume in client.volumes.list(filters=_ROLE_FILTER):
+    for volume in client.volumes.list(filters=filters):
         try:
             volume.remove(force=True)
         except Exception:
@@ -57,5 +65,6 @@ def remove_test_objects(client: Any) -> None:
 @pytest.fixture
 def cleanup_labels(docker_client: Any) -> Iterator[dict[str, str]]:
     """Labels to put on test objects; everything carrying them is removed afterwards."""
-    yield dict(TEST_LABELS)
-    remove_test_objects(docker_client)
+    owner = uuid.uuid4().hex[:12]
+    yield {**TEST_LABELS, "io.switchboard.test-owner": owner}
+    remove_test_objects(docker_client, owner)
