@@ -25,7 +25,7 @@ from app.engine.specs import Catalogue, SpecialistSpec
 __all__ = ["DEFAULT_THRESHOLD", "Router"]
 
 # Tuned by 5-fold cross-validation on tests/data/routing.jsonl (see docs/routing.md).
-DEFAULT_THRESHOLD = 0.35
+DEFAULT_THRESHOLD = 0.10
 # Specialists whose probability is at least this share of the best one compete in the bandit.
 CANDIDATE_SHARE = 0.85
 CLARIFY_QUESTION = "What should be done? Describe the task or attach the file it is about."
@@ -111,7 +111,7 @@ class Router:
             answer = self.llm.ask(text, files, hints=fast.scores)
         except OllamaUnavailable as exc:
             self._llm_down_until = time.monotonic() + 30.0
-            return self._replace(fast, start, router="fallback", rationale=f"{fast.rationale} The LLM router did not answer ({exc.message}).")
+            return self._replace(fast, start, router="fallback", data={"llm_attempted": True}, rationale=f"{fast.rationale} The LLM router did not answer ({exc.message}).")
         if answer.route is None:
             return self._replace(
                 fast, start, router="fallback", schema_violation=True, llm_latency_ms=answer.latency_ms,
