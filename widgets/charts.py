@@ -60,8 +60,12 @@ class _Plot:
         if subject not in self.buffers:
             self.buffers[subject] = RingBuffer()
             pen = pg.mkPen(PALETTE[len(self.curves) % len(PALETTE)], width=2)
-            curve = self.widget.plot([], [], pen=pen, name=subject)
+            colour = PALETTE[len(self.curves) % len(PALETTE)]
+            filled = self.key in ("throughput", "cost")
+            curve = self.widget.plot([], [], pen=pen, name=subject, fillLevel=0 if filled else None,
+                                     brush=pg.mkBrush(colour + "40") if filled else None)
             curve.setDownsampling(auto=True, method="peak")
+            curve.opts["connect"] = "finite"  # NaN marks a gap
             curve.setClipToView(True)
             self.curves[subject] = curve
         return self.buffers[subject]
@@ -101,20 +105,22 @@ class ChartPanel(QWidget):
         grid = QGridLayout()
         grid.setSpacing(8)
         self.plots: dict[str, _Plot] = {}
+        self.empty_labels: dict[str, pg.TextItem] = {}
         for i, (key, (name, ylabel, units, tip)) in enumerate(PLOTS.items()):
             widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
             widget.setTitle(name)
-            widget.setLabel("left", ylabel, units=units if units not in ("%", "/min", "$") else None)
-            if units in ("%", "/min", "$"):
-                widget.setLabel("left", f"{ylabel} ({units})")
+            widget.setLabel("left", f"{ylabel} ({units})")
             widget.showGrid(x=True, y=True, alpha=0.15)
             widget.setMouseEnabled(x=True, y=False)
-            widget.addLegend(offset=(8, 4), labelTextSize="8pt")
+            widget.addLegend(offset=(8, 4), labelTextSize="8pt",
+                             colCount=2 if key in ("cpu_percent", "memory_bytes") else 1)
             widget.setToolTip(tip)
             widget.setMinimumHeight(170)
             widget.getPlotItem().setMenuEnabled(False)
-            if key == "memory_bytes":
-                widget.getAxis("left").enableAutoSIPrefix(False)
+            widget.getAxis("left").enableAutoSIPrefix(False)
+            empty = pg.TextItem("No data in this range yet", color="#8b95a3", anchor=(0.5, 0.5))
+            empty.setParentItem(widget.getPlotItem().getViewBox())
+            self.empty_labels[key] = empty
             self.plots[key] = _Plot(key, widget)
             grid.addWidget(widget, i // 2, i % 2)
         layout.addLayout(grid, 1)
@@ -198,6 +204,12 @@ class ChartPanel(QWidget):
         if not force and now - self._last_scroll < 1.0:
             return
         self._last_scroll = now
+        for key, label in self.empty_labels.items():
+            has_data = self.point_count(key) > 0
+            label.setVisible(not has_data)
+            if not has_data:
+                box = self.plots[key].widget.getPlotItem().getViewBox().boundingRect()
+                label.setPos(box.center())
         lo = now - self.range_s if self.range_s else self._earliest(now)
         for plot in self.plots.values():
             plot.widget.setXRange(lo, now, padding=0.01)
@@ -222,6 +234,11 @@ class ChartPanel(QWidget):
         centres = np.array([g[-1] for g in groups_t])
         p50 = np.array([np.percentile(g, 50) for g in groups_v])
         p95 = np.array([np.percentile(g, 95) for g in groups_v])
+        gaps = np.flatnonzero(np.diff(centres) > 3 * width) + 1  # idle stretches: break the line
+        if len(gaps):
+            centres = np.insert(centres, gaps, centres[gaps - 1] + width)
+            p50 = np.insert(p50, gaps, np.nan)
+            p95 = np.insert(p95, gaps, np.nan)
         plot.buffer("p50").extend(centres, p50)
         plot.buffer("p95").extend(centres, p95)
         for name in ("p50", "p95"):

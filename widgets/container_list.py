@@ -46,6 +46,8 @@ class ContainerList(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((1, 120), (2, 80), (3, 70), (4, 150), (5, 50), (6, 70)):
+            self.setColumnWidth(col, width)
         self._rows: dict[str, int] = {}
         self.itemSelectionChanged.connect(self._on_selection_changed)
 

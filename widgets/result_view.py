@@ -171,7 +171,16 @@ class ResultView(QFrame):
             parts.append(f"attempt {view.attempt}")
         self.meta_label.setText("  ·  ".join(parts))
         self.task_label.setText(view.text)
-        self.answer_label.setText(view.answer or ("…" if view.state in ("queued", "routed", "running") else ""))
+        answer = view.answer or ("…" if view.state in ("queued", "routed", "running") else "")
+        lines = answer.splitlines()
+        multiline = len(lines) > 1
+        if len(lines) > 14:
+            answer = "\n".join(lines[:14]) + f"\n… ({len(lines) - 14} more lines)"
+        self.answer_label.setObjectName("answerMono" if multiline else "answer")
+        self.answer_label.setFont(_mono() if multiline else self.font())
+        self.answer_label.style().unpolish(self.answer_label)
+        self.answer_label.style().polish(self.answer_label)
+        self.answer_label.setText(answer)
         if view.error:
             kind = f"{view.error_kind}: " if view.error_kind else ""
             self.error_label.setText(f"{kind}{view.error}")

@@ -123,7 +123,7 @@ class SpecialistCard(QFrame):
         outer.addLayout(head)
 
         grid = QGridLayout()
-        grid.setHorizontalSpacing(12)
+        grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(2)
         self._figures: dict[str, QLabel] = {}
         for index, (key, caption, tip) in enumerate(FIGURES):
@@ -201,7 +201,9 @@ class SpecialistCard(QFrame):
         f["cost"].setText(fmt_cost(view.cost_today))
         f["hardening"].setText(view.hardening_score or "–")
         kinds = ", ".join(self.accepted_inputs) if self.accepted_inputs else "text only"
-        self._drop_hint.setText(f"Drop files · {kinds}")
+        shown = " ".join(self.accepted_inputs[:3]) if self.accepted_inputs else "text only"
+        more = len(self.accepted_inputs) - 3
+        self._drop_hint.setText(f"Drop files · {shown}" + (f" +{more}" if more > 0 else ""))
         self._drop_hint.setToolTip(f"Drop files here to give {view.title} a task. Accepts: {kinds}.")
         built = view.state != "not_built"
         self._start_btn.setEnabled(built and view.state != "building")

@@ -204,7 +204,7 @@ class TaskList(QWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 100), (2, 110), (3, 68), (4, 60), (5, 66)):
+        for col, width in ((0, 100), (2, 112), (3, 76), (4, 72), (5, 70)):
             self.table.setColumnWidth(col, width)
         layout.addWidget(self.table)
         self.search.textChanged.connect(lambda t: self._changed(search=t))

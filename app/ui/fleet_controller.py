@@ -226,7 +226,8 @@ class FleetController(QObject):
 
     def _on_decision_made(self, event: Any) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-        self.window.decisions.insertItem(0, f"{stamp}  {event.kind:<8} {event.subject}: {event.reason}")
+        subject = event.subject[:12] if len(event.subject) == 32 else event.subject  # task ids
+        self.window.decisions.insertItem(0, f"{stamp}   {event.kind}   {subject}: {event.reason}")
         while self.window.decisions.count() > 500:
             self.window.decisions.takeItem(self.window.decisions.count() - 1)
 

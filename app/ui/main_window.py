@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
 
     def _build_body(self) -> None:
         self.cards = CardGrid()
-        self.cards.setMinimumWidth(400)
+        self.cards.setMinimumWidth(440)
         self.console = TaskConsole()
         self.task_list = TaskList()
         self.result_view = ResultView()
@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self.tasks_splitter.setObjectName("tasksSplitter")
         self.tasks_splitter.addWidget(self.task_list)
         self.tasks_splitter.addWidget(self.result_view)
-        self.tasks_splitter.setSizes([520, 560])
+        self.tasks_splitter.setSizes([640, 440])
         tasks_layout.addWidget(self.tasks_splitter, 1)
 
         containers_page = QWidget()
@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.addWidget(self.cards)
         self.main_splitter.addWidget(self.tabs)
         self.main_splitter.setStretchFactor(1, 1)
-        self.main_splitter.setSizes([420, 1020])
+        self.main_splitter.setSizes([450, 990])
         self.setCentralWidget(self.main_splitter)
         self.act_focus_console.triggered.connect(self._focus_console)
         self.act_find.triggered.connect(self._focus_search)
