@@ -131,7 +131,7 @@ def _submit(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.start(monitors=False)
     if args.specialist is not None or args.wait:
         orch.runtime.ping()
-    handle = orch.submit(args.text, specialist=args.specialist, files=args.file, timeout_s=args.timeout)
+    handle = orch.submit(args.text, specialist=args.specialist, files=args.file, timeout_s=args.timeout, planning=not args.no_plan)
     if not args.wait:
         # The engine lives in this process: wait anyway so the task is not orphaned, but
         # print only the id and state.

@@ -13,7 +13,7 @@ import logging
 import mimetypes
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from app.engine.config import Settings
-from app.engine.errors import Busy, EngineError, TaskFailed
+from app.engine.errors import Busy, EngineError, EnvironmentUnavailable, TaskFailed
 from app.engine.events import Decision, EventBus, TaskStateChanged
 from app.engine.exchange import safe_output_files
 from app.engine.lifecycle import Lifecycle, Replica
@@ -42,7 +42,7 @@ TIMEOUT_GRACE_S = 5.0
 class PlannerLike(Protocol):
     """What the dispatcher needs from the planner (``app.engine.planner.Planner``)."""
 
-    def plan(self, spec: SpecialistSpec, text: str, inputs_meta: list[dict[str, Any]], feedback: str = "") -> dict[str, Any]:
+    def plan(self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
         """A schema-valid plan for ``text`` or ``TaskFailed(kind="bad_plan")``."""
         ...
 
@@ -70,6 +70,7 @@ class Job:
     router: str | None = None
     route_confidence: float | None = None
     attempt: int = 0
+    planning: bool = True  # False: explicit operations only, never ask the planner model
     cancelled: threading.Event = field(default_factory=threading.Event)
     started_at: float | None = None
 
@@ -250,6 +251,8 @@ class Dispatcher:
                 response = self._plan_if_needed(job, replica, request, response)
             except TaskFailed as exc:
                 return self._finish(job, "failed", error_kind=exc.kind, error=exc.message, container=replica.name)
+            except EnvironmentUnavailable as exc:
+                return self._finish(job, "failed", error_kind="unavailable", error=str(exc), container=replica.name)
             if job.cancelled.is_set():
                 return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled while running", container=replica.name)
             artifacts = self._collect(job, replica, response)
@@ -265,7 +268,7 @@ class Dispatcher:
             replica.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs), had_outputs=had_outputs)
 
     def _plan_if_needed(self, job: Job, replica: Replica, request: TaskRequest, response: TaskResponse) -> TaskResponse:
-        if response.ok or response.error is None or response.error.kind != "needs_plan":
+        if response.ok or response.error is None or response.error.kind != "needs_plan" or not job.planning:
             return response
         if self.planner is None or job.spec.planner is None:
             raise TaskFailed(
@@ -275,7 +278,8 @@ class Dispatcher:
         meta = [{"name": r.name, "bytes": r.bytes} for r in request.inputs]
         feedback = ""
         for _ in range(2):  # one retry when the container rejects the plan
-            plan = self.planner.plan(job.spec, job.text, meta, feedback)
+            text = job.text if not feedback else f"{job.text}\n(The previous plan was rejected by the specialist: {feedback})"
+            plan = self.planner.plan(job.spec, text, meta)
             planned = request.model_copy(update={"plan": plan})
             response = self._call(job, replica, planned)
             if response.ok or response.error is None or response.error.kind != "bad_plan":

@@ -208,8 +208,13 @@ class Orchestrator:
         specialist: str | None = None,
         files: Sequence[Path | str] = (),
         timeout_s: float | None = None,
+        planning: bool = True,
     ) -> TaskHandle:
-        """Store a task, route it when no specialist is given, and dispatch it."""
+        """Store a task, route it when no specialist is given, and dispatch it.
+
+        With ``planning=False`` natural language is never turned into a plan by the
+        specialist's model: the task must state its operation explicitly.
+        """
         clean = check_text(text, has_files=bool(files))
         paths = check_files(files, self.settings)
         spec = self.spec(specialist) if specialist else None
@@ -248,11 +253,12 @@ class Orchestrator:
             except BadInput as exc:
                 store.update_task(task_id, state="failed", error_kind="bad_input", error_message=str(exc), finished_at=time.time())
                 raise
-        return self._dispatch(task_id, clean, spec, inputs, now, timeout_s, route)
+        return self._dispatch(task_id, clean, spec, inputs, now, timeout_s, route, planning=planning)
 
     def _dispatch(
         self, task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord],
         created_at: float, timeout_s: float | None, route: RouteView | None, attempt: int = 0,
+        planning: bool = True,
     ) -> TaskHandle:
         assert self.store is not None and self.dispatcher is not None
         router = route.router if route else "explicit"
@@ -262,7 +268,7 @@ class Orchestrator:
         job = Job(
             task_id=task_id, text=text, spec=spec, inputs=inputs,
             timeout_s=timeout_s or min(spec.limits.task_timeout_s, self.settings.task_timeout_s),
-            created_at=created_at, router=router, route_confidence=confidence, attempt=attempt,
+            created_at=created_at, router=router, route_confidence=confidence, attempt=attempt, planning=planning,
         )
         try:
             future = self.dispatcher.submit(job)

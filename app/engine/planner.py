@@ -91,7 +91,7 @@ class Planner:
         options = {"temperature": spec.planner.temperature, "num_predict": spec.planner.num_predict}
         problem = ""
         for attempt in (1, 2):
-            raw = self.service.chat(spec.model_name, messages, format=schema, options=options)
+            raw = self.service.chat(spec.model_name, messages, format=grammar_schema(schema), options=options)
             plan, problem = self._parse(raw, schema)
             if plan is not None:
                 return plan
@@ -114,3 +114,16 @@ class Planner:
         if problems:
             return None, "; ".join(problems[:3])
         return value, ""
+
+
+_GRAMMAR_UNSUPPORTED = ("pattern", "$schema", "format")
+
+
+def grammar_schema(schema: Any) -> Any:
+    """``schema`` without the keywords Ollama's grammar converter rejects (``pattern`` gives
+    HTTP 500 in 0.9.3); the full schema is still used to validate the answer."""
+    if isinstance(schema, dict):
+        return {k: grammar_schema(v) for k, v in schema.items() if k not in _GRAMMAR_UNSUPPORTED}
+    if isinstance(schema, list):
+        return [grammar_schema(v) for v in schema]
+    return schema

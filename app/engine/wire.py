@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
     "WIRE_VERSION",
@@ -125,3 +125,11 @@ class TaskResponse(_Msg):
     truncated: bool = False
     error: ErrorInfo | None = None
     timings: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("operation", "tables", "artifacts", "timings", "answer", "stdout", "stderr", mode="before")
+    @classmethod
+    def _null_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        """The runtime may send ``null`` for parts it has nothing for (error answers)."""
+        if value is not None:
+            return value
+        return {"operation": {}, "tables": [], "artifacts": [], "timings": {}}.get(str(info.field_name), "")

@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -68,3 +68,6 @@ def cleanup_labels(docker_client: Any) -> Iterator[dict[str, str]]:
     owner = uuid.uuid4().hex[:12]
     yield {**TEST_LABELS, "io.switchboard.test-owner": owner}
     remove_test_objects(docker_client, owner)
+
+# engine fixtures (a real orchestrator in its own namespace) for every integration test
+from tests.integration.engine_fixtures import engine_settings, orch  # noqa: E402, F401

@@ -15,7 +15,6 @@ from app.engine.config import Settings
 from app.engine.errors import BadInput, Busy, NotFound
 from app.engine.events import TaskStateChanged
 from app.engine.orchestrator import Orchestrator
-from tests.integration.engine_fixtures import engine_settings, orch  # noqa: F401
 
 pytestmark = pytest.mark.docker
 

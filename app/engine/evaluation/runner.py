@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from app.engine.routing.evaluate import evaluate, load_cases
 from app.engine.views import TaskView
 
 if TYPE_CHECKING:
-    from app.engine.orchestrator import Orchestrator, TaskHandle
+    from app.engine.orchestrator import Orchestrator
 
 __all__ = ["response_of", "run_eval", "run_golden", "run_routing"]
 
@@ -48,7 +49,7 @@ def run_golden(orch: Orchestrator, specialist: str | None = None, path: str = "a
     results: list[dict[str, Any]] = []
     site: TestSite | None = None
     try:
-        pending: list[tuple[str, GoldenCase, TaskHandle | None, str, float]] = []
+        suites: list[tuple[str, list[GoldenCase]]] = []
         for sid in ids:
             spec = orch.spec(sid)
             golden = spec.folder / "golden.jsonl"
@@ -58,24 +59,12 @@ def run_golden(orch: Orchestrator, specialist: str | None = None, path: str = "a
             if spec.needs_network and any("sb-testsite" in c.text for c in cases) and site is None:
                 site = TestSite(orch)
                 site.start()
-            for case in cases:
-                started = time.perf_counter()
-                files = [spec.folder / f for f in case.files]
-                try:
-                    handle = orch.submit(case.text, specialist=sid, files=files)
-                    pending.append((sid, case, handle, "", started))
-                except EngineError as exc:
-                    pending.append((sid, case, None, str(exc), started))
-        for sid, case, handle, error, started in pending:
-            if handle is None:
-                response: dict[str, Any] = {"ok": False, "error": {"kind": "bad_input", "message": error}}
-            else:
-                response = response_of(handle.future.result())
-            outcome = check(case, response)
-            results.append(
-                {"specialist": sid, "case_id": case.id, "path": case.path, "passed": outcome.passed,
-                 "detail": outcome.detail, "duration_ms": (time.perf_counter() - started) * 1000}
-            )
+            suites.append((sid, cases))
+        # suites run side by side; cases of one suite in file order (later cases may use
+        # what earlier ones made, such as a trained model)
+        with ThreadPoolExecutor(max_workers=max(1, len(suites))) as pool:
+            for suite_results in pool.map(lambda item: _run_suite(orch, item[0], item[1]), suites):
+                results.extend(suite_results)
     finally:
         if site is not None:
             site.stop()
@@ -83,6 +72,31 @@ def run_golden(orch: Orchestrator, specialist: str | None = None, path: str = "a
     now = time.time()
     store.add_golden_runs([{**r, "run_id": run_id, "ts": now} for r in results]).result(timeout=60)
     return _summarise(run_id, results)
+
+
+def _run_suite(orch: Orchestrator, sid: str, cases: list[GoldenCase]) -> list[dict[str, Any]]:
+    spec = orch.spec(sid)
+    out: list[dict[str, Any]] = []
+    for case in cases:
+        started = time.perf_counter()
+        files = [spec.folder / f for f in case.files]
+        # a case that checks the specialist asks for a plan must not be planned by the engine
+        planning = not (case.check.kind == "error" and _expected_error(case) == "needs_plan")
+        try:
+            view = orch.submit(case.text, specialist=sid, files=files, planning=planning).future.result()
+            response = response_of(view)
+        except EngineError as exc:
+            response = {"ok": False, "error": {"kind": "bad_input", "message": str(exc)}}
+        outcome = check(case, response)
+        out.append(
+            {"specialist": sid, "case_id": case.id, "path": case.path, "passed": outcome.passed,
+             "detail": outcome.detail, "duration_ms": (time.perf_counter() - started) * 1000}
+        )
+    return out
+
+
+def _expected_error(case: GoldenCase) -> str | None:
+    return case.check.error or case.check.error_kind
 
 
 def _summarise(run_id: str, results: list[dict[str, Any]]) -> dict[str, Any]:

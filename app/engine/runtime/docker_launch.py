@@ -118,6 +118,10 @@ def launch_kwargs(spec: LaunchSpec) -> dict[str, Any]:
         if spec.network in _SHARED_NETWORKS or spec.network.startswith("container:"):
             raise BadInput(f"network {spec.network!r} is shared; use a user bridge network")
         kwargs["network"] = spec.network
+        if spec.aliases:
+            from docker.types import EndpointConfig
+
+            kwargs["networking_config"] = {spec.network: EndpointConfig("1.41", aliases=list(spec.aliases))}
     if ports:
         kwargs["ports"] = ports
     return kwargs

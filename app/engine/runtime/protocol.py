@@ -88,6 +88,7 @@ class LaunchSpec:
     network: str | None = None  # None = no network at all
     publish: dict[int, int] = field(default_factory=dict)  # container port -> host port on 127.0.0.1 (0 = any)
     command: tuple[str, ...] | None = None
+    aliases: tuple[str, ...] = ()  # extra DNS names on ``network``
 
 
 @dataclass(frozen=True)
