@@ -27,6 +27,7 @@ class FleetController(QObject):
         self.container_views: list[Any] = []
         self._refreshing = False
         self._refresh_again = False
+        self._closed = False
         self.follower = LogFollower(orch, self)
         self.follower.sig_lines_received.connect(self._on_log_lines)
         self.follower.sig_follow_failed.connect(lambda _c, msg: window.show_message(f"Logs: {msg}"))
@@ -60,12 +61,18 @@ class FleetController(QObject):
     # refresh -------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload specialists and containers off the GUI thread (never two at once)."""
+        if self._closed:
+            return
         if self._refreshing:
             self._refresh_again = True
             return
         self._refreshing = True
         run_op(lambda: (self.orch.specialists(), self.orch.containers()), self._on_refreshed,
                self._on_refresh_failed, self)
+
+    def _refresh_soon(self) -> None:
+        if not self._closed:
+            self._soon.start()
 
     def _on_refreshed(self, result: tuple[list[Any], list[Any]]) -> None:
         specialists, containers = result
@@ -84,7 +91,7 @@ class FleetController(QObject):
         w.status_counts.setText(f"{len(containers)} containers · {inflight} in flight · {tasks_today} tasks today")
         if self._refresh_again:
             self._refresh_again = False
-            self._soon.start()
+            self._refresh_soon()
 
     def _on_refresh_failed(self, message: str) -> None:
         self._refreshing = False
@@ -108,7 +115,7 @@ class FleetController(QObject):
             self.refresh()
 
         run_op(fn, ok, failed, self)
-        self._soon.start()
+        self._refresh_soon()
 
     def _containers_of(self, specialist: str) -> list[str]:
         return [c.name for c in self.container_views if c.specialist == specialist]
@@ -206,7 +213,7 @@ class FleetController(QObject):
         if event.state in ("removed", "exited", "dead"):
             for metric in ("cpu_percent", "memory_bytes"):
                 self.window.charts.clear_subject(metric, event.container)
-        self._soon.start()
+        self._refresh_soon()
 
     def _on_stats_sampled(self, event: Any) -> None:
         self.window.container_list.update_stats(event.container, event.cpu_percent, event.memory_bytes,
@@ -217,12 +224,12 @@ class FleetController(QObject):
     def _on_build_progressed(self, event: Any) -> None:
         self.window.build_log.append(event.specialist, event.line, event.fraction, event.done, event.error)
         if event.done:
-            self._soon.start()
+            self._refresh_soon()
 
     def _on_health_changed(self, event: Any) -> None:
         self.window.health_lights.set_health(event.component, event.status, event.detail, event.fix)
         if event.component == "docker" and event.status == "ok":
-            self._soon.start()
+            self._refresh_soon()
 
     def _on_decision_made(self, event: Any) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
@@ -241,7 +248,8 @@ class FleetController(QObject):
         run_op(self.orch.doctor, shown, lambda msg: show_problem(self.window, "Doctor failed", msg), self)
 
     def close(self) -> None:
-        """Stop timers and the log follower."""
+        """Stop timers and the log follower; late callbacks start nothing afterwards."""
+        self._closed = True
         self.timer.stop()
         self._soon.stop()
         self.follower.stop()

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -23,8 +23,11 @@ def drop_files(widget, paths: list[Path]) -> bool:
     """Send a real drag-enter + drop with file URLs to ``widget``; True if the drop was accepted."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:  # PySide6 >= 6.12 takes a QPointF (the QPoint form is deprecated there)
+        enter = QDragEnterEvent(QPointF(20, 20), *args)
+    except TypeError:  # earlier releases take a QPoint
+        enter = QDragEnterEvent(QPoint(20, 20), *args)
     QApplication.sendEvent(widget, enter)
     if not enter.isAccepted():
         return False
