@@ -26,9 +26,12 @@ Handler = Callable[[Orchestrator, argparse.Namespace], int]
 _COMMANDS: dict[str, tuple[Handler, bool]] = {}  # name -> (handler, needs docker)
 
 
+_WANT_JSON = False  # set from argv before parsing, so usage errors can answer in JSON
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # usage errors exit 2 with a JSON body when asked
-        if "--json" in sys.argv:
+        if _WANT_JSON:
             emit({"ok": False, "error": message, "exit_code": EXIT_USAGE}, as_json=True)
             raise SystemExit(EXIT_USAGE)
         super().error(message)
@@ -110,8 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` script."""
+    global _WANT_JSON
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    _WANT_JSON = "--json" in arguments
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     args.json = bool(args.json)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)

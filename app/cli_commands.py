@@ -128,9 +128,9 @@ def _inspect(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("submit")
 def _submit(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.validate_request(args.text, args.specialist, args.file)  # bad input is reported before anything else
     orch.start(monitors=False)
-    if args.specialist is not None or args.wait:
-        orch.runtime.ping()
+    orch.runtime.ping()
     handle = orch.submit(args.text, specialist=args.specialist, files=args.file, timeout_s=args.timeout, planning=not args.no_plan)
     if not args.wait:
         # The engine lives in this process: wait anyway so the task is not orphaned, but

@@ -215,11 +215,7 @@ class Orchestrator:
         With ``planning=False`` natural language is never turned into a plan by the
         specialist's model: the task must state its operation explicitly.
         """
-        clean = check_text(text, has_files=bool(files))
-        paths = check_files(files, self.settings)
-        spec = self.spec(specialist) if specialist else None
-        if spec is not None:
-            check_types(paths, spec)
+        clean, paths, spec = self.validate_request(text, specialist, files)
         store = self.wait_started()
         assert self.dispatcher is not None
         if self.dispatcher.pending >= self.settings.queue_size:
@@ -254,6 +250,17 @@ class Orchestrator:
                 store.update_task(task_id, state="failed", error_kind="bad_input", error_message=str(exc), finished_at=time.time())
                 raise
         return self._dispatch(task_id, clean, spec, inputs, now, timeout_s, route, planning=planning)
+
+    def validate_request(
+        self, text: str, specialist: str | None, files: Sequence[Path | str]
+    ) -> tuple[str, list[Path], SpecialistSpec | None]:
+        """Check a request without storing or running anything (``BadInput`` says what is wrong)."""
+        clean = check_text(text, has_files=bool(files))
+        paths = check_files(files, self.settings)
+        spec = self.spec(specialist) if specialist else None
+        if spec is not None:
+            check_types(paths, spec)
+        return clean, paths, spec
 
     def _dispatch(
         self, task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord],

@@ -101,6 +101,7 @@ class SpecialistSpec(BaseModel):
     description: str = Field(min_length=10)
     capabilities: tuple[str, ...] = Field(min_length=1)
     example_tasks: tuple[str, ...] = Field(min_length=1)
+    routing_examples: tuple[str, ...] = Field((), description="More ways users phrase tasks for this specialist; train the fast router only")
     accepted_inputs: tuple[str, ...] = ()
     needs_network: bool = False
     icon: str = ""
