@@ -78,7 +78,8 @@ class TaskController(QObject):
         self.handles[handle.id] = handle
         specialist = getattr(handle, "specialist", None)
         self.window.task_list.model.upsert(id=handle.id, text=text, specialist=specialist, state="routed")
-        self.window.task_list.select_task(handle.id)
+        if len(self.handles) == 1:  # an interactive submit: show it; a burst keeps the selection
+            self.window.task_list.select_task(handle.id)
         self.window.show_message(f"Task {handle.id[:8]} sent to {specialist or 'the router'}")
         run_op(lambda: handle.future, self._on_task_finished,
                lambda msg: self._on_task_failed(handle.id, msg), self)
