@@ -226,11 +226,11 @@ class Orchestrator:
             inputs.append(InputRecord(name=path.name, sha256=ref.sha256, bytes=ref.bytes))
         task_id = uuid.uuid4().hex
         now = time.time()
-        stored = store.insert_task(
+        stored: Future[Any] = store.insert_task(
             {"id": task_id, "created_at": now, "updated_at": now, "state": "queued", "text": clean,
              "requested_specialist": specialist, "attempt": 0, "timeout_s": timeout_s}
         )
-        if inputs:
+        if inputs:  # the writer keeps order: when this resolves, the task row is stored too
             stored = store.add_inputs(task_id, [{"name": i.name, "sha256": i.sha256, "bytes": i.bytes} for i in inputs])
         stored.result(timeout=60)
         self.bus.publish(TaskStateChanged(task_id=task_id, state="queued", specialist=specialist))
