@@ -11,6 +11,7 @@ it as the accuracy signal.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -66,6 +67,9 @@ class Planner:
         self.service = service
         self.on_violation = on_violation or (lambda _spec, _detail: None)
         self._ready: set[str] = set()
+        # One model call at a time: on a small CPU box parallel generations only slow each
+        # other down until they all time out; queued plans wait here instead.
+        self._gate = threading.Lock()
 
     def plan(self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
         """A plan dict valid against ``spec.plan_schema()``.
@@ -91,7 +95,8 @@ class Planner:
         options = {"temperature": spec.planner.temperature, "num_predict": spec.planner.num_predict}
         problem = ""
         for attempt in (1, 2):
-            raw = self.service.chat(spec.model_name, messages, format=grammar_schema(schema), options=options)
+            with self._gate:
+                raw = self.service.chat(spec.model_name, messages, format=grammar_schema(schema), options=options)
             plan, problem = self._parse(raw, schema)
             if plan is not None:
                 return plan
