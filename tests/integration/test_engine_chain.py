@@ -162,3 +162,41 @@ def test_orphans_of_this_namespace_are_removed(engine_settings: Callable[..., Se
         assert not docker_client.containers.list(all=True, filters={"name": name})
     finally:
         second.close(remove_containers=True)
+
+
+def test_engine_process_killed_mid_task_loses_nothing(engine_settings: Callable[..., Settings], docker_client: Any) -> None:
+    """kill -9 a real `switchboard submit --wait` while its task runs; the next engine finishes it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    settings = engine_settings()
+    env = {**os.environ, "SWITCHBOARD_DATA_DIR": str(settings.data_dir), "SWITCHBOARD_NAMESPACE": settings.namespace,
+           "SWITCHBOARD_OLLAMA_AUTOSTART": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "submit", SLOW_CODE, "--specialist", "code-execution", "--wait"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    label = f"io.switchboard.namespace={settings.namespace}"
+    deadline = time.time() + 300
+    while time.time() < deadline and not docker_client.containers.list(filters={"label": label}):
+        time.sleep(0.2)
+    time.sleep(1.0)  # the task is running inside the container now
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    engine = Orchestrator(engine_settings())
+    engine.start().result(timeout=120)
+    try:
+        tasks = engine.tasks()
+        assert len(tasks) == 1
+        deadline = time.time() + 120
+        view = engine.task(tasks[0].id)
+        while view.state not in ("succeeded", "failed") and time.time() < deadline:
+            time.sleep(0.2)
+            view = engine.task(view.id)
+        assert view.state == "succeeded", view.error
+        assert view.attempt == 2 and "slept" in view.stdout
+    finally:
+        engine.close(remove_containers=True)
