@@ -47,6 +47,11 @@ class Router:
         Ollama model for routing (the configured base model).
     bandit
         Performance history; a fresh unseeded one by default.
+    llm_timeout_s
+        Per-call limit for the LLM router.
+    cache_dir
+        Where the fitted fast router is cached (``None`` = the user cache dir or
+        ``$SWITCHBOARD_ROUTER_CACHE``; ``False`` = no cache).
     """
 
     def __init__(
@@ -58,10 +63,11 @@ class Router:
         model: str = "smollm2-135m",
         bandit: ThompsonBandit | None = None,
         llm_timeout_s: float = 8.0,
+        cache_dir: Path | str | None | bool = None,
     ) -> None:
         specs = list(catalogue.specs.values()) if isinstance(catalogue, Catalogue) else list(catalogue)
         self.specs = {s.id: s for s in specs}
-        self.fast = FastRouter(specs)
+        self.fast = FastRouter(specs, cache_dir=cache_dir)
         self.threshold = threshold or DEFAULT_THRESHOLD
         self.service = service
         self.llm = LLMRouter(service, specs, model, timeout_s=llm_timeout_s) if service is not None else None
