@@ -23,7 +23,7 @@ from app.engine import recovery, reporting
 from app.engine.config import Settings, load_settings
 from app.engine.dispatch import Dispatcher, InputRecord, Job
 from app.engine.errors import BadInput, Busy, EngineError, NotFound
-from app.engine.events import ContainerStatsSampled, EventBus, ImageBuildProgress, TaskStateChanged
+from app.engine.events import ContainerStatsSampled, Decision, EventBus, ImageBuildProgress, TaskStateChanged
 from app.engine.health import HealthMonitor
 from app.engine.images import ImageBuilder
 from app.engine.instance_lock import InstanceLock
@@ -115,6 +115,8 @@ class Orchestrator:
                 self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self.routing.on_finished
             )
             self.routing.attach_store(self.store)
+            store = self.store
+            self.bus.subscribe(Decision, lambda d: store.add_decision(d.kind, d.subject, d.reason, d.data, d.ts))
             self.primary = self.lock.try_acquire()
             docker_ok = False
             if docker:
@@ -130,7 +132,7 @@ class Orchestrator:
             if self.primary and monitors:
                 self.lifecycle.start_reaper()
             if monitors:
-                threading.Thread(target=self.routing.warm, name="switchboard-router-warm", daemon=True).start()
+                threading.Thread(target=self._warm_up, name="switchboard-warm-up", daemon=True).start()
                 self._monitor = StatsMonitor(
                     self.runtime, self.bus, self.settings.stats_interval_s,
                     names_provider=lambda: [(r.name, r.specialist) for r in self.lifecycle.replicas()],
@@ -142,6 +144,22 @@ class Orchestrator:
         except BaseException as exc:
             log.exception("engine start failed")
             self._started.set_exception(exc)
+
+    def _warm_up(self) -> None:
+        """Train the router; start the installed Ollama server and create the base model
+        when missing (only with ``ollama_autostart``; the engine stops only what it started)."""
+        self.routing.warm()
+        if not self.settings.ollama_autostart:
+            return
+        service = self.routing.service
+        try:
+            if service.ensure_server():
+                self.bus.publish(Decision(kind="start_ollama", subject=self.settings.ollama_host, reason="no Ollama server answered; started the installed one"))
+            if service.ensure_base_model():
+                self.bus.publish(Decision(kind="create_model", subject=self.settings.ollama_model, reason="base model was missing; created it from the packaged GGUF"))
+        except EngineError as exc:
+            log.warning("Ollama not available; routing uses the embedded router: %s", exc)
+        self.health_monitor.check_now()
 
     def wait_started(self, timeout_s: float = START_WAIT_S) -> Store:
         """Block until :meth:`start` finished (starting it if needed); return the store."""
