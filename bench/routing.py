@@ -1,16 +1,20 @@
-"""Routing benchmark: harness figures on tests/data/routing.jsonl, 5-fold CV, threshold tuning.
+"""Routing benchmark: harness figures on two labelled sets, 5-fold CV, threshold tuning.
 
 Usage::
 
-    .venv/bin/python bench/routing.py [--cases tests/data/routing.jsonl] [--no-llm] [--llm-sample 15]
+    .venv/bin/python bench/routing.py [--cases A.jsonl B.jsonl] [--no-llm] [--llm-sample 15]
 
+By default the sets are ``tests/data/routing.jsonl`` (the tuning set) and
+``tests/data/routing_holdout.jsonl`` (written after the router was built; see docs/routing.md).
 Prints one JSON object:
 
-* ``harness``: :func:`app.engine.routing.evaluate` of a router trained on the manifests only
-  (the labelled set is never used for training here), with the real Ollama when it answers;
-* ``cross_validation``: fast-router accuracy over 5 folds, each trained on manifests + the
-  other 4 folds (shows that feedback generalises to unseen wording);
-* ``threshold``: the tuned LLM threshold from the held-out fold confidences (see docs/routing.md).
+* ``train_s`` / ``cached_load_s``: cold fit of the fast router and a load from its disk cache;
+* ``sets.<name>.harness``: :func:`app.engine.routing.evaluate` of a router trained on the
+  manifests only (the labelled sets are never used for training here), with the real Ollama
+  when it answers;
+* ``sets.<name>.cross_validation``: fast-router accuracy over 5 folds, each trained on
+  manifests + the other 4 folds (shows that feedback generalises to unseen wording);
+* ``threshold``: the tuned LLM threshold from the first set's held-out fold confidences.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def cross_validate(specs: list[Any], cases: list[dict[str, Any]], folds: int = 5
     for k in range(folds):
         test = [cases[i] for i in order[k::folds]]
         train = [cases[i] for i in order if i not in set(order[k::folds])]
-        router = Router(specs)
+        router = Router(specs, cache_dir=False)
         router.fast.train([(c["text"], list(c.get("files") or []), c["expected"] or NONE) for c in train if c["text"].strip() or c.get("files")])
         hits = 0
         for case in test:
@@ -95,30 +99,40 @@ def measure_llm(router: Router, held: list[tuple[float, bool, dict[str, Any]]], 
 
 def main() -> None:
     """Run everything and print JSON."""
+    root = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cases", type=Path, default=Path(__file__).resolve().parents[1] / "tests/data/routing.jsonl")
+    parser.add_argument("--cases", type=Path, nargs="+",
+                        default=[root / "tests/data/routing.jsonl", root / "tests/data/routing_holdout.jsonl"])
     parser.add_argument("--specialists", type=Path, default=None)
     parser.add_argument("--no-llm", action="store_true")
     parser.add_argument("--llm-sample", type=int, default=15)
     args = parser.parse_args()
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="sb-bench-")))
+    cache = settings.data_dir / "router-cache"
     catalogue = load_catalogue(args.specialists or settings.specialists_dir)
     specs = list(catalogue.specs.values())
-    cases = load_cases(args.cases)
     service = None if args.no_llm else OllamaService(settings)
     if service is not None and not service.is_up(max_age_s=0):
         service = None
     start = time.perf_counter()
-    Router(specs)
+    Router(specs, cache_dir=cache)
     train_s = time.perf_counter() - start
-    cv, held = cross_validate(specs, cases)
-    out: dict[str, Any] = {"cases": str(args.cases), "catalogue": sorted(catalogue.specs), "train_s": round(train_s, 3),
-                           "ollama": service is not None, "cross_validation": cv}
-    llm = measure_llm(Router(specs, service, model=settings.ollama_model), held, args.llm_sample) if service else None
+    start = time.perf_counter()
+    Router(specs, cache_dir=cache)
+    load_s = time.perf_counter() - start
+    out: dict[str, Any] = {"catalogue": sorted(catalogue.specs), "train_s": round(train_s, 3),
+                           "cached_load_s": round(load_s, 3), "ollama": service is not None, "sets": {}}
+    first_held: list[tuple[float, bool, dict[str, Any]]] | None = None
+    for path in args.cases:
+        cases = load_cases(path)
+        cv, held = cross_validate(specs, cases)
+        first_held = held if first_held is None else first_held
+        router = Router(specs, service, threshold=DEFAULT_THRESHOLD, model=settings.ollama_model, cache_dir=cache)
+        out["sets"][path.stem] = {"cases": str(path), "cross_validation": cv, "harness": evaluate(router, cases)}
+    assert first_held is not None
+    llm = measure_llm(Router(specs, service, model=settings.ollama_model, cache_dir=cache), first_held, args.llm_sample) if service else None
     out["llm_on_low_confidence"] = llm
-    out["threshold"] = tune_threshold(held, llm["accuracy"] if llm else 0.0)
-    router = Router(specs, service, threshold=DEFAULT_THRESHOLD, model=settings.ollama_model)
-    out["harness"] = evaluate(router, cases)
+    out["threshold"] = tune_threshold(first_held, llm["accuracy"] if llm else 0.0)
     print(json.dumps(out, indent=1))
 
 
