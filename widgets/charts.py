@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -80,10 +82,11 @@ class ChartPanel(QWidget):
     sig_range_changed = Signal(object)
     """The user picked a time range: seconds (float) or None for all history."""
 
-    def __init__(self, parent: QWidget | None = None, *, redraw_ms: int = 100) -> None:
+    def __init__(self, parent: QWidget | None = None, *, redraw_ms: int = 200) -> None:
         super().__init__(parent)
         self.range_s: float | None = 300.0
         self.redraws = 0
+        self._stopped = False
         self._last_scroll = 0.0
         self._latency = RingBuffer()
         self._latency_dirty = False
@@ -121,6 +124,10 @@ class ChartPanel(QWidget):
             widget.setMinimumHeight(170)
             widget.getPlotItem().setMenuEnabled(False)
             widget.getAxis("left").enableAutoSIPrefix(False)
+            for side in ("left", "bottom"):
+                # Axes (with their grid lines) are the costliest thing to paint; cached as a
+                # pixmap they are replayed only when their range moves, not on every new sample.
+                widget.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             empty = pg.TextItem("No data in this range yet", color="#8b95a3", anchor=(0.5, 0.5))
             empty.setParentItem(widget.getPlotItem().getViewBox())
             self.empty_labels[key] = empty
@@ -129,8 +136,7 @@ class ChartPanel(QWidget):
         layout.addLayout(grid, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(redraw_ms)
-        self.timer.timeout.connect(self.redraw)
-        self.timer.start()
+        self.timer.timeout.connect(self.redraw)  # runs only while the panel is shown
         self.set_dark(False)
 
     # data in -------------------------------------------------------------------------------
@@ -204,7 +210,7 @@ class ChartPanel(QWidget):
         if self._latency_dirty:
             self._draw_latency()
             self._latency_dirty = False
-        if not force and now - self._last_scroll < 1.0:
+        if not force and now - self._last_scroll < self.scroll_period_s():
             return
         self._last_scroll = now
         for key, label in self.empty_labels.items():
@@ -216,6 +222,25 @@ class ChartPanel(QWidget):
         lo = now - self.range_s if self.range_s else self._earliest(now)
         for plot in self.plots.values():
             plot.widget.setXRange(lo, now, padding=0.01)
+
+    def scroll_period_s(self) -> float:
+        """How often the time window moves: about a pixel's worth of time, 2–60 s.
+
+        Moving the window repaints every axis (the costliest part of a redraw), and a
+        5-minute window only moves ~1 px/s, so scrolling more often shows nothing new.
+        """
+        span = self.range_s if self.range_s is not None else 86400.0
+        return min(60.0, max(2.0, span / 300.0))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self._stopped:
+            self._last_scroll = 0.0  # catch up at once with what arrived while hidden
+            self.timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt override)
+        self.timer.stop()  # hidden charts cost nothing; buffers keep filling
+        super().hideEvent(event)
 
     def _earliest(self, now: float) -> float:
         starts = [b.arrays()[0][0] for p in self.plots.values() for b in p.buffers.values() if len(b)]
@@ -275,5 +300,6 @@ class ChartPanel(QWidget):
                 ax.setTextPen(pg.mkPen(fg))
 
     def stop(self) -> None:
-        """Stop the redraw timer (the window is closing)."""
+        """Stop the redraw timer for good (the window is closing)."""
+        self._stopped = True
         self.timer.stop()

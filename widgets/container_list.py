@@ -52,11 +52,20 @@ class ContainerList(QTableWidget):
         self.itemSelectionChanged.connect(self._on_selection_changed)
 
     def set_containers(self, views: list[Any]) -> None:
-        """Replace the rows with ContainerView-like objects."""
+        """Show ContainerView-like objects; the same containers are updated in place."""
+        ordered = sorted(views, key=lambda v: (v.specialist, v.name))
+        if [v.name for v in ordered] == list(self._rows):
+            for view in ordered:  # periodic refresh: no rows rebuilt, selection untouched
+                self.update_status(view.name, view.status)
+                row = self._rows[view.name]
+                if self.item(row, 6).text() != str(view.inflight):
+                    self.item(row, 6).setText(str(view.inflight))
+            return
         selected = self.selected()
+        self.blockSignals(True)
         self.setRowCount(0)
         self._rows = {}
-        for view in sorted(views, key=lambda v: (v.specialist, v.name)):
+        for view in ordered:
             row = self.rowCount()
             self.insertRow(row)
             self._rows[view.name] = row
@@ -69,6 +78,7 @@ class ContainerList(QTableWidget):
                                   view.memory_limit_bytes or 0, view.pids or 0)
         if selected in self._rows:
             self.selectRow(self._rows[selected])
+        self.blockSignals(False)
 
     def _colour_status(self, row: int, status: str) -> None:
         item = self.item(row, 2)
@@ -86,7 +96,7 @@ class ContainerList(QTableWidget):
     def update_status(self, name: str, status: str) -> None:
         """Show a container state change."""
         row = self._rows.get(name)
-        if row is not None:
+        if row is not None and self.item(row, 2).text() != status:
             self.item(row, 2).setText(status)
             self._colour_status(row, status)
 

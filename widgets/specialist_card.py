@@ -37,6 +37,15 @@ STATE_LABELS = {
     "unhealthy": "unhealthy",
 }
 
+STATE_TIPS = {
+    "not_built": "No image yet: build it with the hammer, or start a container (builds first).",
+    "building": "The image is being built; the Activity tab streams the build log.",
+    "stopped": "Image built, no container running. Start one with ▶ or just give it a task.",
+    "starting": "A container is starting and will answer once its socket replies to a ping.",
+    "running": "Containers are up and answering; ×N = how many replicas.",
+    "unhealthy": "A container stopped answering its health ping; open Details for its logs.",
+}
+
 # (key, caption, tooltip) of each figure, in grid order.
 FIGURES = [
     ("replicas", "Replicas", "Running containers / the most this specialist may scale to."),
@@ -89,6 +98,7 @@ class SpecialistCard(QFrame):
         self.title = specialist_id
         self.state = "stopped"
         self.max_replicas = 1
+        self._view: Any = None
         self.setObjectName("card")
         self.setAcceptDrops(True)
         self.setProperty("dropActive", False)
@@ -172,24 +182,34 @@ class SpecialistCard(QFrame):
 
     # data ----------------------------------------------------------------------------------
     def set_view(self, view: Any) -> None:
-        """Show a SpecialistView-like object (attributes as in ``app.engine.views``)."""
+        """Show a SpecialistView-like object (attributes as in ``app.engine.views``).
+
+        The panel refreshes every few seconds; an unchanged view costs nothing, and only
+        the parts that changed are touched (a stylesheet or an icon render re-polishes the
+        widget, which is what made idle refreshes expensive).
+        """
+        if view == self._view:
+            return
+        old, self._view = self._view, view
         self.title = view.title
         self.state = view.state
         self.accepted_inputs = tuple(view.accepted_inputs)
         self.example_tasks = tuple(view.example_tasks)
         self.max_replicas = max(1, int(view.max_replicas))
-        self._title.setText(view.title)
-        self._subtitle.setText(view.id + (" · network" if getattr(view, "needs_network", False) else ""))
-        self._icon.setPixmap(icon(view.icon or view.id).pixmap(QSize(36, 36)))
-        self.setToolTip(view.description)
+        if old is None or (old.title, old.id, old.icon, old.description, old.accepted_inputs,
+                           old.needs_network) != (view.title, view.id, view.icon, view.description,
+                                                  view.accepted_inputs, view.needs_network):
+            self._set_identity(view)
         text = STATE_LABELS.get(view.state, view.state)
         if view.state == "running" and view.replicas > 1:
             text = f"running ×{view.replicas}"
         self._pill.setText(text)
-        self._pill.setStyleSheet(
-            f"background: {state_colour(view.state)}; color: white; border-radius: 9px;"
-            " padding: 2px 10px; font-weight: 600;"
-        )
+        if old is None or old.state != view.state:
+            self._pill.setStyleSheet(
+                f"background: {state_colour(view.state)}; color: white; border-radius: 9px;"
+                " padding: 2px 10px; font-weight: 600;"
+            )
+            self._pill.setToolTip(f"{STATE_TIPS.get(view.state, 'Lifecycle state.')}")
         f = self._figures
         f["replicas"].setText(f"{view.replicas} / {view.max_replicas}")
         running = view.replicas > 0
@@ -200,21 +220,31 @@ class SpecialistCard(QFrame):
         f["success"].setText(fmt_pct(view.success_rate))
         f["cost"].setText(fmt_cost(view.cost_today))
         f["hardening"].setText(view.hardening_score or "–")
-        kinds = ", ".join(self.accepted_inputs) if self.accepted_inputs else "text only"
-        shown = " ".join(self.accepted_inputs[:3]) if self.accepted_inputs else "text only"
-        more = len(self.accepted_inputs) - 3
-        self._drop_hint.setText(f"Drop files · {shown}" + (f" +{more}" if more > 0 else ""))
-        self._drop_hint.setToolTip(f"Drop files here to give {view.title} a task. Accepts: {kinds}.")
         built = view.state != "not_built"
         self._start_btn.setEnabled(built and view.state != "building")
         self._stop_btn.setEnabled(running)
         self._remove_btn.setEnabled(running)
         self._build_btn.setToolTip("Rebuild image" if built else "Build image")
+        if old is None or (old.replicas, old.max_replicas) != (view.replicas, view.max_replicas):
+            self._fill_scale_menu(view.replicas)
+
+    def _set_identity(self, view: Any) -> None:
+        self._title.setText(view.title)
+        self._subtitle.setText(view.id + (" · network" if getattr(view, "needs_network", False) else ""))
+        self._icon.setPixmap(icon(view.icon or view.id).pixmap(QSize(36, 36)))
+        self.setToolTip(view.description)
+        kinds = ", ".join(self.accepted_inputs) if self.accepted_inputs else "text only"
+        shown = " ".join(self.accepted_inputs[:3]) if self.accepted_inputs else "text only"
+        more = len(self.accepted_inputs) - 3
+        self._drop_hint.setText(f"Drop files · {shown}" + (f" +{more}" if more > 0 else ""))
+        self._drop_hint.setToolTip(f"Drop files here to give {view.title} a task. Accepts: {kinds}.")
+
+    def _fill_scale_menu(self, replicas: int) -> None:
         self._scale_menu.clear()
         for n in range(0, self.max_replicas + 1):
             action = self._scale_menu.addAction(f"{n} replica{'s' if n != 1 else ''}")
             action.setCheckable(True)
-            action.setChecked(n == view.replicas)
+            action.setChecked(n == replicas)
             action.triggered.connect(lambda _=False, n=n: self.sig_scale_requested.emit(self.specialist_id, n))
 
     def figure_text(self, key: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -42,7 +43,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class TaskTableModel(QAbstractTableModel):
-    """Rows of plain dicts keyed by task id; newest first."""
+    """Rows of plain dicts keyed by task id, in arrival order (the proxy sorts them)."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -89,19 +90,40 @@ class TaskTableModel(QAbstractTableModel):
 
     def upsert(self, **fields: Any) -> None:
         """Insert a task or update some of its fields (``id`` is required)."""
-        task_id = fields["id"]
-        if task_id in self._index:
-            r = self._index[task_id]
-            self._rows[r].update({k: v for k, v in fields.items() if v is not None})
-            self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
-            return
-        base = {"state": "queued", "text": "", "specialist": None, "duration_ms": None,
-                "cost": 0.0, "created_at": time.time(), "error": None}
-        base.update({k: v for k, v in fields.items() if v is not None})
-        self.beginInsertRows(QModelIndex(), 0, 0)
-        self._rows.insert(0, base)
-        self._index = {row["id"]: i for i, row in enumerate(self._rows)}
-        self.endInsertRows()
+        self.upsert_many([fields])
+
+    def upsert_many(self, items: Iterable[dict[str, Any]]) -> None:
+        """Insert or update many tasks with one insert and one change notification.
+
+        A burst of task events then re-sorts and repaints the view once, not once per event.
+        ``None`` values leave a field as it was.
+        """
+        changed: list[int] = []
+        new: list[dict[str, Any]] = []
+        pending: dict[str, dict[str, Any]] = {}
+        for fields in items:
+            task_id = fields["id"]
+            values = {k: v for k, v in fields.items() if v is not None}
+            r = self._index.get(task_id)
+            if r is not None:
+                self._rows[r].update(values)
+                changed.append(r)
+            elif task_id in pending:
+                pending[task_id].update(values)
+            else:
+                row = {"state": "queued", "text": "", "specialist": None, "duration_ms": None,
+                       "cost": 0.0, "created_at": time.time(), "error": None, **values}
+                pending[task_id] = row
+                new.append(row)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1))
+        if new:  # appended: the view sorts (newest first by default), so row order is free
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for offset, row in enumerate(new):
+                self._index[row["id"]] = first + offset
+            self._rows.extend(new)
+            self.endInsertRows()
 
     def upsert_view(self, view: Any) -> None:
         """Insert/update from a TaskView-like object."""

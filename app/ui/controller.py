@@ -74,9 +74,11 @@ class Controller(QObject):
         if self.closed:
             return
         self.closed = True
-        self.window.charts.stop()
+        if self.window.charts_created:
+            self.window.charts.stop()
         self.window.console.stop()
         self.fleet.close()
+        self.tasks.close()
         self.metrics.close()
         self.bridge.close()
         shutdown_ops(10_000)

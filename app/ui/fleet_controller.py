@@ -33,7 +33,7 @@ class FleetController(QObject):
         self.follower.sig_follow_failed.connect(lambda _c, msg: window.show_message(f"Logs: {msg}"))
         self.timer = QTimer(self)
         self.timer.setInterval(refresh_ms)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._on_tick)
         self._soon = QTimer(self)
         self._soon.setSingleShot(True)
         self._soon.setInterval(300)
@@ -60,7 +60,11 @@ class FleetController(QObject):
 
     # refresh -------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Reload specialists and containers off the GUI thread (never two at once)."""
+        """Reload specialists and containers off the GUI thread (never two at once).
+
+        The periodic tick skips a minimised window: nothing would show the result, and
+        events (container state, health) still trigger a refresh when it matters.
+        """
         if self._closed:
             return
         if self._refreshing:
@@ -70,6 +74,10 @@ class FleetController(QObject):
         run_op(lambda: (self.orch.specialists(), self.orch.containers()), self._on_refreshed,
                self._on_refresh_failed, self)
 
+    def _on_tick(self) -> None:
+        if not self.window.isMinimized():
+            self.refresh()
+
     def _refresh_soon(self) -> None:
         if not self._closed:
             self._soon.start()
@@ -77,18 +85,25 @@ class FleetController(QObject):
     def _on_refreshed(self, result: tuple[list[Any], list[Any]]) -> None:
         specialists, containers = result
         self._refreshing = False
+        if self._closed:
+            return
         w = self.window
-        self.specialist_views = {s.id: s for s in specialists}
+        if list(self.specialist_views.values()) != specialists:
+            ids_before = list(self.specialist_views)
+            self.specialist_views = {s.id: s for s in specialists}
+            w.cards.set_specialists(specialists)
+            if ids_before != list(self.specialist_views):  # the catalogue itself changed
+                pairs = [(s.id, s.title) for s in specialists]
+                w.console.set_specialists(pairs)
+                w.result_view.set_specialists(pairs)
+                w.task_list.set_specialists([s.id for s in specialists])
         self.container_views = containers
-        w.cards.set_specialists(specialists)
-        pairs = [(s.id, s.title) for s in specialists]
-        w.console.set_specialists(pairs)
-        w.result_view.set_specialists(pairs)
-        w.task_list.set_specialists([s.id for s in specialists])
         w.container_list.set_containers(containers)
         tasks_today = sum(s.tasks_today for s in specialists)
         inflight = sum(c.inflight for c in containers)
-        w.status_counts.setText(f"{len(containers)} containers · {inflight} in flight · {tasks_today} tasks today")
+        text = f"{len(containers)} containers · {inflight} in flight · {tasks_today} tasks today"
+        if w.status_counts.text() != text:
+            w.status_counts.setText(text)
         if self._refresh_again:
             self._refresh_again = False
             self._refresh_soon()

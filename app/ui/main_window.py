@@ -1,9 +1,14 @@
 """The main window: layout, actions, shortcuts and persisted geometry — no engine calls.
 
-``app.ui.controller`` connects these views to the orchestrator.
+``app.ui.controller`` connects these views to the orchestrator. The chart panel (pyqtgraph and
+numpy, a third of a second of imports) is created on first use of :attr:`MainWindow.charts`,
+which the controller does after the first paint; until then the Metrics tab holds a
+placeholder.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -19,7 +24,6 @@ from PySide6.QtWidgets import (
 
 from widgets.build_log import BuildLog
 from widgets.card_grid import CardGrid
-from widgets.charts import ChartPanel
 from widgets.container_detail import ContainerDetail
 from widgets.container_list import ContainerList
 from widgets.icons import icon
@@ -27,6 +31,9 @@ from widgets.result_view import ResultView
 from widgets.status_bar import HealthLights
 from widgets.task_console import TaskConsole
 from widgets.task_list import TaskList
+
+if TYPE_CHECKING:
+    from widgets.charts import ChartPanel
 
 __all__ = ["MainWindow"]
 
@@ -106,7 +113,11 @@ class MainWindow(QMainWindow):
         self.console = TaskConsole()
         self.task_list = TaskList()
         self.result_view = ResultView()
-        self.charts = ChartPanel()
+        self._charts: ChartPanel | None = None
+        self._dark = False
+        self._charts_placeholder = QLabel("Loading charts…")
+        self._charts_placeholder.setObjectName("muted")
+        self._charts_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.container_list = ContainerList()
         self.container_detail = ContainerDetail()
         self.build_log = BuildLog()
@@ -150,7 +161,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(tasks_page, "Tasks")
-        self.tabs.addTab(self.charts, "Metrics")
+        self.tabs.addTab(self._charts_placeholder, "Metrics")
         self.tabs.addTab(containers_page, "Containers")
         self.tabs.addTab(self.activity_splitter, "Activity")
 
@@ -173,6 +184,34 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.health_lights)
         bar.addWidget(self.status_message, 1)
         bar.addPermanentWidget(self.status_counts)
+
+    @property
+    def charts(self) -> ChartPanel:
+        """The chart panel, created (and put in the Metrics tab) on first use."""
+        if self._charts is None:
+            from widgets.charts import ChartPanel
+
+            current = self.tabs.currentIndex()
+            self._charts = ChartPanel()
+            self._charts.set_dark(self._dark)
+            self.tabs.blockSignals(True)
+            self.tabs.removeTab(self.TAB_METRICS)
+            self.tabs.insertTab(self.TAB_METRICS, self._charts, "Metrics")
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            self._charts_placeholder.deleteLater()
+        return self._charts
+
+    @property
+    def charts_created(self) -> bool:
+        """True once :attr:`charts` exists (shutdown paths must not create it)."""
+        return self._charts is not None
+
+    def set_dark(self, dark: bool) -> None:
+        """Match the charts to the theme now or when they are created."""
+        self._dark = dark
+        if self._charts is not None:
+            self._charts.set_dark(dark)
 
     # actions -------------------------------------------------------------------------------
     def _focus_console(self) -> None:
@@ -225,6 +264,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.save_state()
-        self.charts.stop()
+        if self._charts is not None:
+            self._charts.stop()
         self.sig_closing.emit()
         super().closeEvent(event)

@@ -50,7 +50,7 @@ class _Relay(QObject):
         self._ids = itertools.count(1)
         self.pool = QThreadPool()
         self.pool.setMaxThreadCount(8)
-        self.pool.setExpiryTimeout(2000)
+        self.pool.setExpiryTimeout(30_000)  # reuse threads across periodic refreshes
         self.sig_op_finished.connect(self._on_op_finished)
 
     def register(self, ok: Success | None, fail: Failure | None, parent: QObject | None) -> int:

@@ -85,7 +85,7 @@ class SettingsController(QObject):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             self.theme = apply_theme(app, choice)
-            self.window.charts.set_dark(self.theme == "dark")
+            self.window.set_dark(self.theme == "dark")
 
     def toggle_theme(self) -> None:
         """Switch dark ↔ light for this session."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 
 from app.ui.main_window import MainWindow
 from app.ui.notify import show_problem
@@ -22,7 +22,7 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 class TaskController(QObject):
     """Submit, route preview, drops, results, feedback and re-runs."""
 
-    def __init__(self, orch: Any, window: MainWindow, bridge: Any) -> None:
+    def __init__(self, orch: Any, window: MainWindow, bridge: Any, *, flush_ms: int = 100) -> None:
         super().__init__(window)
         self.orch = orch
         self.window = window
@@ -31,6 +31,12 @@ class TaskController(QObject):
         self.drop_prompt: DropPrompt | None = None
         self._route_seq = 0
         self._fetching: set[str] = set()
+        self._closed = False
+        self._pending: dict[str, dict[str, Any]] = {}  # task id -> fields not yet shown
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(flush_ms)
+        self._flush.timeout.connect(self._flush_events)
         w = window
         w.console.set_limits(orch.settings.max_inputs_per_task, orch.settings.max_input_bytes)
         w.console.sig_route_requested.connect(self._on_route_requested)
@@ -86,7 +92,9 @@ class TaskController(QObject):
 
     def _on_task_finished(self, view: Any) -> None:
         self.handles.pop(view.id, None)
-        self.window.task_list.model.upsert_view(view)
+        self._pending.setdefault(view.id, {}).update(self._row(view))  # shown with the next batch
+        if not self._flush.isActive():
+            self._flush.start()
         if self.window.result_view.task_id in ("", view.id):
             self._show_view(view)
 
@@ -146,20 +154,47 @@ class TaskController(QObject):
         self.window.result_view.set_task(view, images)
 
     def _on_task_state_changed(self, event: Any) -> None:
-        model = self.window.task_list.model
-        known = model.get(event.task_id) is not None
-        model.upsert(id=event.task_id, state=event.state, specialist=event.specialist,
-                     duration_ms=event.duration_ms, error=event.error)
+        """Queue the change; :meth:`_flush_events` applies a burst of them in one pass."""
         if event.state in TERMINAL and event.duration_ms:
             self.window.charts.add_latency(event.ts, event.duration_ms)
-        if not known and event.task_id not in self._fetching and event.task_id not in self.handles:
-            self._fetching.add(event.task_id)  # submitted elsewhere (CLI): fetch its text once
-            run_op(lambda: self.orch.task(event.task_id),
-                   lambda v: (self._fetching.discard(v.id), model.upsert_view(v)),
-                   lambda _msg: self._fetching.discard(event.task_id), self)
-        if event.state in TERMINAL and event.task_id == self.window.result_view.task_id \
-                and event.task_id not in self.handles:
-            self.show_task(event.task_id)
+        fields = {"id": event.task_id, "state": event.state, "specialist": event.specialist,
+                  "duration_ms": event.duration_ms, "error": event.error}
+        self._pending.setdefault(event.task_id, {}).update({k: v for k, v in fields.items() if v is not None})
+        if not self._flush.isActive():
+            self._flush.start()
+
+    def _flush_events(self) -> None:
+        batch, self._pending = self._pending, {}
+        if not batch or self._closed:
+            return
+        model = self.window.task_list.model
+        unknown = [tid for tid in batch if model.get(tid) is None
+                   and tid not in self._fetching and tid not in self.handles]
+        model.upsert_many(batch.values())
+        if unknown:  # submitted elsewhere (CLI): fetch their text once, in one op
+            self._fetching.update(unknown)
+
+            def fetched(views: list[Any]) -> None:
+                self._fetching.difference_update(unknown)
+                model.upsert_many([self._row(v) for v in views])
+
+            run_op(lambda: [self.orch.task(tid) for tid in unknown], fetched,
+                   lambda _msg: self._fetching.difference_update(unknown), self)
+        shown = self.window.result_view.task_id
+        if shown in batch and batch[shown].get("state") in TERMINAL and shown not in self.handles:
+            self.show_task(shown)
+
+    @staticmethod
+    def _row(view: Any) -> dict[str, Any]:
+        return {"id": view.id, "state": view.state, "text": view.text, "specialist": view.specialist,
+                "duration_ms": view.duration_ms, "cost": view.cost, "created_at": view.created_at,
+                "error": view.error}
+
+    def close(self) -> None:
+        """Drop queued events; no callback touches the window afterwards."""
+        self._closed = True
+        self._flush.stop()
+        self._pending = {}
 
     def _on_feedback_given(self, task_id: str, kind: str) -> None:
         label = {"correct": "correct", "bad_answer": "a bad answer"}.get(kind, kind)
