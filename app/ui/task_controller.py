@@ -96,6 +96,8 @@ class TaskController(QObject):
         if not self._flush.isActive():
             self._flush.start()
         if self.window.result_view.task_id in ("", view.id):
+            self._flush.stop()
+            self._flush_events(refetch_shown=False)  # the list agrees with the result shown
             self._show_view(view)
 
     def _on_task_failed(self, task_id: str, message: str) -> None:
@@ -163,7 +165,7 @@ class TaskController(QObject):
         if not self._flush.isActive():
             self._flush.start()
 
-    def _flush_events(self) -> None:
+    def _flush_events(self, refetch_shown: bool = True) -> None:
         batch, self._pending = self._pending, {}
         if not batch or self._closed:
             return
@@ -181,7 +183,8 @@ class TaskController(QObject):
             run_op(lambda: [self.orch.task(tid) for tid in unknown], fetched,
                    lambda _msg: self._fetching.difference_update(unknown), self)
         shown = self.window.result_view.task_id
-        if shown in batch and batch[shown].get("state") in TERMINAL and shown not in self.handles:
+        if refetch_shown and shown in batch and batch[shown].get("state") in TERMINAL \
+                and shown not in self.handles:
             self.show_task(shown)
 
     @staticmethod
