@@ -41,6 +41,15 @@ PLOTS: dict[str, tuple[str, str, str, str]] = {
     "cost": ("Cost (running total)", "Cost", "$", "Running total of the notional task cost in the selected range (rates in Settings)."),
     "accuracy": ("Accuracy", "Accuracy", "%", "Share judged correct per time bucket: golden runs and user feedback."),
 }
+# What an empty plot says: how to get data into it.
+EMPTY_TEXT = {
+    "cpu_percent": "No container ran in this range.\nStart one with ▶ on a specialist card.",
+    "memory_bytes": "No container ran in this range.\nStart one with ▶ on a specialist card.",
+    "latency_ms": "No finished tasks in this range.\nRun one from the task console.",
+    "throughput": "No finished tasks in this range.\nRun one from the task console.",
+    "cost": "No task cost in this range.\nRun one from the task console.",
+    "accuracy": "No accuracy data yet. Run golden suites:\n“switchboard eval golden”, or give feedback on results.",
+}
 # stored units -> shown units: bytes -> MB, tasks/s -> tasks/min, share -> %
 SCALE = {"memory_bytes": 1e-6, "throughput": 60.0, "accuracy": 100.0}
 RANGES: list[tuple[str, float | None]] = [("5 min", 300.0), ("1 h", 3600.0), ("24 h", 86400.0), ("All", None)]
@@ -128,7 +137,7 @@ class ChartPanel(QWidget):
                 # Axes (with their grid lines) are the costliest thing to paint; cached as a
                 # pixmap they are replayed only when their range moves, not on every new sample.
                 widget.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            empty = pg.TextItem("No data in this range yet", color="#8b95a3", anchor=(0.5, 0.5))
+            empty = pg.TextItem(EMPTY_TEXT[key], color="#8b95a3", anchor=(0.5, 0.5))
             empty.setParentItem(widget.getPlotItem().getViewBox())
             self.empty_labels[key] = empty
             self.plots[key] = _Plot(key, widget)

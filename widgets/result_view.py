@@ -26,11 +26,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.answer_view import AnswerView
 from widgets.format import fmt_cost, fmt_ms, state_colour
 
-__all__ = ["ResultView"]
+__all__ = ["ROUTER_TIPS", "ResultView", "route_text"]
 
 MAX_TABLE_ROWS = 5000
+
+# How each router value reads in the result header, and what it means.
+ROUTER_TIPS = {
+    "explicit": "You picked this specialist (card drop or “change”), so no router ran.",
+    "override": "Re-run on the specialist you named after “wrong specialist”.",
+    "fast": "The fast embedded router chose it.",
+    "guard": "The fast router chose it; a safety guard checked the text first.",
+    "llm": "The local Ollama model chose it (the fast router was unsure).",
+    "fallback": "The fast router's choice, used because the Ollama router did not answer.",
+}
+
+
+def route_text(router: str | None, confidence: float | None) -> str:
+    """``chosen by you`` for explicit picks, else ``fast router 0.93``; "" when unknown."""
+    if not router:
+        return ""
+    if router == "explicit":
+        return "chosen by you"
+    if router == "override":
+        return "re-run where you said"
+    name = "fast" if router == "guard" else router
+    conf = f" {confidence:.2f}" if confidence is not None else ""
+    return f"{name} router{conf}"
 
 
 class _SortItem(QTableWidgetItem):
@@ -81,10 +105,8 @@ class ResultView(QFrame):
         self.task_label.setWordWrap(True)
         self.task_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.task_label)
-        self.answer_label = QLabel("")
-        self.answer_label.setObjectName("answer")
-        self.answer_label.setWordWrap(True)
-        self.answer_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.answer_label = AnswerView()
+        self.answer_label.setToolTip("What the specialist answered (select to copy)")
         layout.addWidget(self.answer_label)
         self.error_label = QLabel("")
         self.error_label.setObjectName("errorBox")
@@ -145,7 +167,7 @@ class ResultView(QFrame):
         self.state_label.setStyleSheet("")
         self.meta_label.setText("Select a task to see its result.")
         self.task_label.setText("")
-        self.answer_label.setText("")
+        self.answer_label.set_answer("")
         self.error_label.hide()
         self._set_tables([])
         self._set_images({})
@@ -162,25 +184,25 @@ class ResultView(QFrame):
             f"background: {state_colour(view.state)}; color: white; border-radius: 9px;"
             " padding: 2px 10px; font-weight: 600;")
         parts = [view.specialist or "unrouted"]
-        if view.router:
-            conf = f" {view.route_confidence:.2f}" if view.route_confidence is not None else ""
-            parts.append(f"{view.router} router{conf}")
+        tips = [f"Specialist: {view.specialist or 'not routed yet'}"]
+        how = route_text(view.router, view.route_confidence)
+        if how:
+            parts.append(how)
+            tips.append(ROUTER_TIPS.get(view.router or "", "How the specialist was chosen.")
+                        + ("" if view.route_confidence is None or view.router in ("explicit", "override")
+                           else f" Confidence {view.route_confidence:.2f} (0–1)."))
         parts.append(fmt_ms(view.duration_ms))
+        tips.append(f"Duration {fmt_ms(view.duration_ms)}: wall time from dispatch to result.")
         parts.append(fmt_cost(view.cost))
+        tips.append(f"Cost {fmt_cost(view.cost)}: notional CPU + memory cost of this task (rates in Settings).")
         if view.attempt and view.attempt > 1:
             parts.append(f"attempt {view.attempt}")
+            tips.append(f"Attempt {view.attempt}: earlier attempts failed and were retried.")
         self.meta_label.setText("  ·  ".join(parts))
+        self.meta_label.setToolTip("\n".join(tips))
         self.task_label.setText(view.text)
         answer = view.answer or ("…" if view.state in ("queued", "routed", "running") else "")
-        lines = answer.splitlines()
-        multiline = len(lines) > 1
-        if len(lines) > 14:
-            answer = "\n".join(lines[:14]) + f"\n… ({len(lines) - 14} more lines)"
-        self.answer_label.setObjectName("answerMono" if multiline else "answer")
-        self.answer_label.setFont(_mono() if multiline else self.font())
-        self.answer_label.style().unpolish(self.answer_label)
-        self.answer_label.style().polish(self.answer_label)
-        self.answer_label.setText(answer)
+        self.answer_label.set_answer(answer, mono=len(answer.splitlines()) > 1)
         if view.error:
             kind = f"{view.error_kind}: " if view.error_kind else ""
             self.error_label.setText(f"{kind}{view.error}")

@@ -33,7 +33,7 @@ __all__ = ["TaskFilterProxy", "TaskList", "TaskTableModel"]
 COLUMNS = ["State", "Task", "Specialist", "Duration", "Cost", "Started"]
 TIPS = [
     "queued → routed → running → succeeded / failed / cancelled",
-    "The task text as typed",
+    "The task text as typed (hover a row for all of it)",
     "The specialist that ran (or will run) the task",
     "Wall time from dispatch to result",
     "Notional CPU + memory cost of the task",
@@ -81,7 +81,10 @@ class TaskTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col == 0:
             return QColor(state_colour(row["state"]))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.get("error") or row["text"]
+            tip = row["text"] or "(no text)"
+            if row.get("error"):
+                tip += f"\n\nError: {row['error']}"
+            return tip
         if role == Qt.ItemDataRole.UserRole:  # sort key and filter value
             return [row["state"], row["text"], row.get("specialist") or "",
                     row.get("duration_ms") or 0.0, row.get("cost") or 0.0,
@@ -224,10 +227,15 @@ class TaskList(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 100), (2, 112), (3, 76), (4, 72), (5, 70)):
+        header.setMinimumSectionSize(48)
+        header.setStretchLastSection(False)
+        for col, width in ((0, 98), (2, 112), (3, 64), (4, 62), (5, 64)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the task text takes the rest
         layout.addWidget(self.table)
         self.search.textChanged.connect(lambda t: self._changed(search=t))
         self.state_box.currentIndexChanged.connect(lambda _: self._changed(state=self.state_box.currentData()))

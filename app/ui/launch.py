@@ -109,6 +109,8 @@ def run_gui(settings: Settings, screenshot: Path | None = None, after_s: float =
     """Open the control panel; with ``screenshot``, save one after ``after_s`` s of data and exit."""
     t0 = time.perf_counter()
     app, window = build_window(settings)
+    if screenshot is not None:
+        window.resize(1500, 940)  # the same frame for every screenshot, whatever was saved
     window.show()
     engine: dict[str, Any] = {}
 

@@ -133,7 +133,9 @@ class MainWindow(QMainWindow):
         self.tasks_splitter.setObjectName("tasksSplitter")
         self.tasks_splitter.addWidget(self.task_list)
         self.tasks_splitter.addWidget(self.result_view)
-        self.tasks_splitter.setSizes([640, 440])
+        self.tasks_splitter.setStretchFactor(0, 3)  # the list grows with the window
+        self.tasks_splitter.setStretchFactor(1, 2)
+        self.tasks_splitter.setSizes([620, 420])
         tasks_layout.addWidget(self.tasks_splitter, 1)
 
         containers_page = QWidget()

@@ -58,8 +58,12 @@ class TaskController(QObject):
     # submit --------------------------------------------------------------------------------
     def load_recent(self) -> None:
         """Fill the task list from the store (after the engine started)."""
-        run_op(lambda: self.orch.tasks(limit=200),
-               lambda views: [self.window.task_list.model.upsert_view(v) for v in reversed(views)],
+        def loaded(views: list[Any]) -> None:
+            self.window.task_list.model.upsert_many([self._row(v) for v in reversed(views)])
+            if views and not self.window.result_view.task_id:  # show the newest result, not a blank pane
+                self.window.task_list.select_task(views[0].id)
+
+        run_op(lambda: self.orch.tasks(limit=200), loaded,
                lambda msg: self.problem("Could not load tasks", msg, dialog=False), self)
 
     def submit(self, text: str, specialist: str | None, files: list[Path],
