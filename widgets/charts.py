@@ -77,6 +77,8 @@ class _Plot:
                                        "connect": "finite"}  # NaN marks a gap
             if self.key in ("throughput", "cost"):
                 options.update(fillLevel=0, brush=pg.mkBrush(colour + "40"))
+            if self.key == "accuracy":  # sparse (one point per golden run): dots stay visible
+                options.update(symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=None)
             curve = pg.PlotDataItem(**options)
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)

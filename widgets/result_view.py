@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -96,7 +97,9 @@ class ResultView(QFrame):
         self.meta_label = QLabel("Select a task to see its result.")
         self.meta_label.setObjectName("muted")
         self.meta_label.setToolTip("Specialist · router and confidence · duration · cost")
-        head.addWidget(self.state_label)
+        self.meta_label.setWordWrap(True)  # wraps instead of forcing the pane wider
+        self.meta_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        head.addWidget(self.state_label, 0, Qt.AlignmentFlag.AlignTop)
         head.addWidget(self.meta_label, 1)
         layout.addLayout(head)
 
@@ -138,10 +141,11 @@ class ResultView(QFrame):
         layout.addWidget(self.tabs, 1)
 
         feedback = QHBoxLayout()
-        feedback.addStretch(1)
         label = QLabel("Was this right?")
         label.setObjectName("muted")
-        feedback.addWidget(label)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # first to go
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        feedback.addWidget(label, 1)
         self.correct_button = QPushButton("✓ Correct")
         self.correct_button.setToolTip("Store positive feedback: it teaches the router (Ctrl+1)")
         self.wrong_button = QPushButton("Wrong specialist…")
@@ -198,7 +202,7 @@ class ResultView(QFrame):
         if view.attempt and view.attempt > 1:
             parts.append(f"attempt {view.attempt}")
             tips.append(f"Attempt {view.attempt}: earlier attempts failed and were retried.")
-        self.meta_label.setText("  ·  ".join(parts))
+        self.meta_label.setText("  ·  ".join(p.replace(" ", "\u00a0") for p in parts))  # wrap between parts
         self.meta_label.setToolTip("\n".join(tips))
         self.task_label.setText(view.text)
         answer = view.answer or ("…" if view.state in ("queued", "routed", "running") else "")

@@ -232,7 +232,7 @@ class TaskList(QWidget):
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(48)
         header.setStretchLastSection(False)
-        for col, width in ((0, 98), (2, 112), (3, 64), (4, 62), (5, 64)):
+        for col, width in ((0, 100), (2, 112), (3, 76), (4, 70), (5, 78)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the task text takes the rest

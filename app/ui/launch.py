@@ -67,8 +67,11 @@ def after_first_paint(widget: QWidget, then: Callable[[], None], fallback_ms: in
     _FirstPaint(widget, then, fallback_ms)
 
 
-def build_window(settings: Settings) -> tuple[QApplication, MainWindow]:
-    """Create (or reuse) the QApplication and the themed main window; no engine yet."""
+def build_window(settings: Settings, *, restore: bool = True) -> tuple[QApplication, MainWindow]:
+    """Create (or reuse) the QApplication and the themed main window; no engine yet.
+
+    ``restore=False`` ignores saved geometry, splitters and filters (reproducible screenshots).
+    """
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
@@ -78,7 +81,8 @@ def build_window(settings: Settings) -> tuple[QApplication, MainWindow]:
     window = MainWindow()
     window.setProperty("theme", theme)
     window.set_dark(theme == "dark")
-    window.restore_state()
+    if restore:
+        window.restore_state()
     tab = os.environ.get("SWITCHBOARD_GUI_TAB", "").lower()
     if tab in TABS:
         window.tabs.setCurrentIndex(TABS[tab])
@@ -108,9 +112,10 @@ def build_app(settings: Settings, orch: Any = None) -> tuple[QApplication, Any, 
 def run_gui(settings: Settings, screenshot: Path | None = None, after_s: float = 8.0) -> int:
     """Open the control panel; with ``screenshot``, save one after ``after_s`` s of data and exit."""
     t0 = time.perf_counter()
-    app, window = build_window(settings)
+    app, window = build_window(settings, restore=screenshot is None)
     if screenshot is not None:
         window.resize(1500, 940)  # the same frame for every screenshot, whatever was saved
+        window.persist_state = False
     window.show()
     engine: dict[str, Any] = {}
 

@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.qsettings = settings or QSettings("Switchboard", "Switchboard")
+        self.persist_state = True  # False: a screenshot run leaves the user's layout alone
         self.setWindowTitle("Switchboard")
         self.setWindowIcon(icon("logo"))
         self.resize(1440, 900)
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
         self.tasks_splitter.addWidget(self.result_view)
         self.tasks_splitter.setStretchFactor(0, 3)  # the list grows with the window
         self.tasks_splitter.setStretchFactor(1, 2)
-        self.tasks_splitter.setSizes([620, 420])
+        self.tasks_splitter.setSizes([660, 380])
         tasks_layout.addWidget(self.tasks_splitter, 1)
 
         containers_page = QWidget()
@@ -265,7 +266,8 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        self.save_state()
+        if self.persist_state:
+            self.save_state()
         if self._charts is not None:
             self._charts.stop()
         self.sig_closing.emit()
