@@ -24,6 +24,7 @@ from app.engine.config import Settings
 from app.engine.errors import Busy, EngineError, EnvironmentUnavailable, TaskFailed
 from app.engine.events import Decision, EventBus, TaskStateChanged
 from app.engine.exchange import safe_output_files
+from app.engine.input_preview import table_columns
 from app.engine.lifecycle import Lifecycle, Replica
 from app.engine.specs import SpecialistSpec
 from app.engine.store import BlobStore, Store
@@ -71,6 +72,7 @@ class Job:
     route_confidence: float | None = None
     attempt: int = 0
     planning: bool = True  # False: explicit operations only, never ask the planner model
+    plan: dict[str, Any] | None = None  # the planner's last plan, stored with the result
     cancelled: threading.Event = field(default_factory=threading.Event)
     started_at: float | None = None
 
@@ -275,11 +277,15 @@ class Dispatcher:
                 f"{job.spec.id} needs an explicit operation for this task ({response.error.message}); "
                 "the planner model is not available", kind="needs_plan",
             )
-        meta = [{"name": r.name, "bytes": r.bytes} for r in request.inputs]
+        meta = [
+            {"name": r.name, "bytes": r.bytes, "columns": table_columns(self.blobs.path(r.sha256), r.name)}
+            for r in request.inputs
+        ]
         feedback = ""
         for _ in range(2):  # one retry when the container rejects the plan
             text = job.text if not feedback else f"{job.text}\n(The previous plan was rejected by the specialist: {feedback})"
             plan = self.planner.plan(job.spec, text, meta)
+            job.plan = plan
             planned = request.model_copy(update={"plan": plan})
             response = self._call(job, replica, planned)
             if response.ok or response.error is None or response.error.kind != "bad_plan":
@@ -329,6 +335,7 @@ class Dispatcher:
                 "stderr": response.stderr,
                 "truncated": response.truncated,
                 "timings": response.timings,
+                "plan": job.plan,
             }
         fields: dict[str, Any] = {
             "state": state,

@@ -116,7 +116,11 @@ class Orchestrator:
             )
             self.routing.attach_store(self.store)
             store = self.store
-            self.bus.subscribe(Decision, lambda d: store.add_decision(d.kind, d.subject, d.reason, d.data, d.ts))
+
+            def keep_decision(d: Decision) -> None:
+                store.add_decision(d.kind, d.subject, d.reason, d.data, d.ts)
+
+            self.bus.subscribe(Decision, keep_decision)
             self.primary = self.lock.try_acquire()
             docker_ok = False
             if docker:
