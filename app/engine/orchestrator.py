@@ -23,7 +23,13 @@ from app.engine import recovery, reporting
 from app.engine.config import Settings, load_settings
 from app.engine.dispatch import Dispatcher, InputRecord, Job
 from app.engine.errors import BadInput, Busy, EngineError, NotFound
-from app.engine.events import ContainerStatsSampled, Decision, EventBus, ImageBuildProgress, TaskStateChanged
+from app.engine.events import (
+    ContainerStatsSampled,
+    Decision,
+    EventBus,
+    ImageBuildProgress,
+    TaskStateChanged,
+)
 from app.engine.health import HealthMonitor
 from app.engine.images import ImageBuilder
 from app.engine.instance_lock import InstanceLock
@@ -150,8 +156,10 @@ class Orchestrator:
             self._started.set_exception(exc)
 
     def _warm_up(self) -> None:
-        """Train the router; start the installed Ollama server and create the base model
-        when missing (only with ``ollama_autostart``; the engine stops only what it started)."""
+        """Train the router, then start Ollama and its base model when missing.
+
+        Only with ``ollama_autostart``; the engine stops only a server it started itself.
+        """
         self.routing.warm()
         if not self.settings.ollama_autostart:
             return
@@ -352,8 +360,11 @@ class Orchestrator:
 
     # ================================================================ lifecycle
     def _image_for(self, spec: SpecialistSpec) -> str:
-        """Image for a container start: cached after the first check, so a cold start costs
-        no hashing of the build context (``build``/``build_sync`` refresh it)."""
+        """Image for a container start, cached after the first check.
+
+        A cold start then costs no hashing of the build context; ``build``/``build_sync``
+        refresh the cache.
+        """
         tag = self._image_tags.get(spec.id)
         if tag is not None and self.runtime.image_exists(tag):
             return tag

@@ -125,8 +125,10 @@ _GRAMMAR_UNSUPPORTED = ("pattern", "$schema", "format")
 
 
 def grammar_schema(schema: Any) -> Any:
-    """``schema`` without the keywords Ollama's grammar converter rejects (``pattern`` gives
-    HTTP 500 in 0.9.3); the full schema is still used to validate the answer."""
+    """``schema`` without the keywords Ollama's grammar converter rejects.
+
+    ``pattern`` gives HTTP 500 in Ollama 0.9.3; the full schema still validates the answer.
+    """
     if isinstance(schema, dict):
         return {k: grammar_schema(v) for k, v in schema.items() if k not in _GRAMMAR_UNSUPPORTED}
     if isinstance(schema, list):

@@ -32,7 +32,7 @@ class Probes:
         return {"docker": self.docker, "ollama": self.ollama, "database": self.database}
 
     def docker(self) -> HealthView:
-        """Docker engine reachable?"""
+        """Whether the Docker engine answers."""
         try:
             info = self.orch.runtime.ping()
         except EngineError as exc:
@@ -41,11 +41,11 @@ class Probes:
         return HealthView("docker", "ok", f"{info.backend} {info.version} (API {info.api_version})")
 
     def ollama(self) -> HealthView:
-        """Ollama server and base model present?"""
+        """Whether the Ollama server answers and has the base model."""
         return self.orch.routing.health()
 
     def database(self) -> HealthView:
-        """Database open and answering?"""
+        """Whether the database is open and answering."""
         store = self.orch.store
         if store is None:
             return HealthView("database", "unknown", "opening…")

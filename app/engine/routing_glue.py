@@ -49,8 +49,11 @@ class RoutingGlue:
 
     @property
     def router(self) -> Router:
-        """The router, trained on first use (training takes a moment; commands that never
-        route never pay for it, and the GUI warms it in the background)."""
+        """The router, trained on first use.
+
+        Training takes a moment: commands that never route never pay for it, and the GUI
+        warms it in the background.
+        """
         with self._router_lock:
             if self._router is None:
                 router = Router(

@@ -18,6 +18,7 @@ __all__ = ["api_stats", "container_info", "runtime_event"]
 
 
 def container_info(container: Container) -> ContainerInfo:
+    """A :class:`ContainerInfo` from an SDK container (its cached ``attrs``)."""
     attrs: dict[str, Any] = container.attrs
     state: dict[str, Any] = attrs.get("State") or {}
     status = str(state.get("Status") or container.status)
@@ -36,6 +37,7 @@ def container_info(container: Container) -> ContainerInfo:
 
 
 def runtime_event(raw: dict[str, Any]) -> RuntimeEvent | None:
+    """A :class:`RuntimeEvent` from one decoded Docker event (``None`` for other kinds)."""
     actor: dict[str, Any] = raw.get("Actor") or {}
     attributes: dict[str, str] = actor.get("Attributes") or {}
     action = str(raw.get("Action") or raw.get("status") or "")
@@ -55,6 +57,7 @@ def runtime_event(raw: dict[str, Any]) -> RuntimeEvent | None:
 
 
 def api_stats(raw: dict[str, Any]) -> ContainerStats:
+    """A :class:`ContainerStats` from ``container.stats(stream=False)`` (the slow fallback)."""
     cpu: dict[str, Any] = raw.get("cpu_stats") or {}
     pre: dict[str, Any] = raw.get("precpu_stats") or {}
     total = int((cpu.get("cpu_usage") or {}).get("total_usage") or 0)

@@ -275,6 +275,8 @@ class Store:
         )
 
     def specialist_summary(self, since_ts: float) -> Future[dict[str, dict[str, Any]]]:
-        """Per specialist since ``since_ts``: tasks, succeeded, failed, success_rate, cost,
-        last_latency_ms, p50_ms."""
+        """Per specialist figures since ``since_ts``.
+
+        Keys: tasks, succeeded, failed, success_rate, cost, last_latency_ms, p50_ms.
+        """
         return self.run(partial(series.specialist_summary, since_ts=since_ts))
