@@ -99,6 +99,8 @@ class FleetController(QObject):
                 w.task_list.set_specialists([s.id for s in specialists])
         self.container_views = containers
         w.container_list.set_containers(containers)
+        if containers and not w.container_list.selected() and not w.container_detail.container:
+            w.container_list.selectRow(0)  # the detail pane shows something useful from the start
         tasks_today = sum(s.tasks_today for s in specialists)
         inflight = sum(c.inflight for c in containers)
         text = f"{len(containers)} containers · {inflight} in flight · {tasks_today} tasks today"

@@ -114,7 +114,7 @@ def run_gui(settings: Settings, screenshot: Path | None = None, after_s: float =
     t0 = time.perf_counter()
     app, window = build_window(settings, restore=screenshot is None)
     if screenshot is not None:
-        window.resize(1500, 940)  # the same frame for every screenshot, whatever was saved
+        window.resize(1440, 900)  # the same frame for every screenshot, whatever was saved
         window.persist_state = False
     window.show()
     engine: dict[str, Any] = {}

@@ -227,8 +227,11 @@ class MainWindow(QMainWindow):
         self.task_list.search.selectAll()
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
-        """Show ``text`` in the status bar; ``timeout_ms`` is accepted for callers' intent only:
-        the latest message stays until the next one, so nothing needs a timer."""
+        """Show ``text`` in the status bar until the next message.
+
+        ``timeout_ms`` is accepted for callers' intent only: the latest message stays until
+        the next one, so nothing needs a timer.
+        """
         del timeout_ms
         self.status_message.setText(text)
         self.status_message.setToolTip(text)
