@@ -12,17 +12,19 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli_output import emit, table
 from app.engine.config import config_file_path, describe, load_settings
 from app.engine.errors import BadInput, EngineError, EnvironmentUnavailable
-from app.engine.orchestrator import Orchestrator
+
+if TYPE_CHECKING:  # imported lazily: `switchboard gui` paints before the engine loads
+    from app.engine.orchestrator import Orchestrator
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
-Handler = Callable[[Orchestrator, argparse.Namespace], int]
+Handler = Callable[["Orchestrator", argparse.Namespace], int]
 _COMMANDS: dict[str, tuple[Handler, bool]] = {}  # name -> (handler, needs docker)
 
 
@@ -121,8 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.json = bool(args.json)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    import app.cli_commands  # noqa: F401  (registers handlers)
-
     try:
         settings = load_settings()
     except BadInput as exc:
@@ -136,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.ui.launch import run_gui
 
         return run_gui(settings, screenshot=args.screenshot, after_s=args.after)
+    import app.cli_commands  # noqa: F401  (registers handlers)
+    from app.engine.orchestrator import Orchestrator
+
     handler, needs_docker = _COMMANDS[args.command]
     orch = Orchestrator(settings)
     try:
