@@ -43,7 +43,9 @@ TIMEOUT_GRACE_S = 5.0
 class PlannerLike(Protocol):
     """What the dispatcher needs from the planner (``app.engine.planner.Planner``)."""
 
-    def plan(self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    def plan(
+        self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = (), timeout_s: float | None = None
+    ) -> dict[str, Any]:
         """A schema-valid plan for ``text`` or ``TaskFailed(kind="bad_plan")``."""
         ...
 
@@ -284,7 +286,8 @@ class Dispatcher:
         feedback = ""
         for _ in range(2):  # one retry when the container rejects the plan
             text = job.text if not feedback else f"{job.text}\n(The previous plan was rejected by the specialist: {feedback})"
-            plan = self.planner.plan(job.spec, text, meta)
+            elapsed = time.time() - (job.started_at or time.time())
+            plan = self.planner.plan(job.spec, text, meta, timeout_s=max(1.0, job.timeout_s - elapsed))
             job.plan = plan
             planned = request.model_copy(update={"plan": plan})
             response = self._call(job, replica, planned)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -71,7 +72,9 @@ class Planner:
         # other down until they all time out; queued plans wait here instead.
         self._gate = threading.Lock()
 
-    def plan(self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    def plan(
+        self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = (), timeout_s: float | None = None
+    ) -> dict[str, Any]:
         """A plan dict valid against ``spec.plan_schema()``.
 
         Raises
@@ -94,9 +97,17 @@ class Planner:
         messages = [{"role": "user", "content": content}]
         options = {"temperature": spec.planner.temperature, "num_predict": spec.planner.num_predict}
         problem = ""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         for attempt in (1, 2):
-            with self._gate:
+            wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._gate.acquire(timeout=wait):
+                raise TaskFailed(
+                    f"the planner model was busy with other plans for {timeout_s:g} s (the task's time limit)", kind="timeout"
+                )
+            try:
                 raw = self.service.chat(spec.model_name, messages, format=grammar_schema(schema), options=options)
+            finally:
+                self._gate.release()
             plan, problem = self._parse(raw, schema)
             if plan is not None:
                 return plan
