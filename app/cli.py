@@ -133,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
              text=f"config file: {config_file_path()}\n" + table([[r["name"], r["value"], r["source"]] for r in rows], ["name", "value", "source"]))
         return EXIT_OK
     if args.command == "gui":
+        problem = _display_problem(args.screenshot is not None)
+        if problem:
+            return _fail(args, EnvironmentUnavailable(problem), EXIT_ENV)
         from app.ui.launch import run_gui
 
         return run_gui(settings, screenshot=args.screenshot, after_s=args.after)
@@ -155,6 +158,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, EngineError("interrupted"), EXIT_FAILED)
     finally:
         orch.close()
+
+
+def _display_problem(screenshot: bool) -> str | None:
+    """Why no window can open here (``None`` when one can); Qt would abort instead."""
+    import os
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    if screenshot:  # a screenshot needs no screen
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return None
+    return (
+        "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); run from a desktop "
+        "session, or use `switchboard gui --screenshot FILE.png` (renders offscreen), or start Xvfb and set DISPLAY"
+    )
 
 
 def _fail(args: argparse.Namespace, exc: EngineError, code: int) -> int:
