@@ -14,7 +14,9 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 # Qt (PySide6) runtime libraries for offscreen / xcb platforms.
-for lib in libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 libxcb-cursor0; do
+for lib in libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 libxcb-cursor0 \
+           libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 \
+           libxcb-xkb1 libxcb-randr0 libxcb-xfixes0; do
   dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
 done
 if [ "${#need[@]}" -gt 0 ]; then
