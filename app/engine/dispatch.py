@@ -235,6 +235,13 @@ class Dispatcher:
             self.lifecycle.mark_dead(replica.name, "stuck past the task timeout")
             raise TaskFailed(f"the task exceeded its {job.timeout_s:g} s time limit", kind="timeout") from exc
         except ConnectionLost as exc:
+            if self.lifecycle.was_oom_killed(replica.name):
+                # the task itself blew the memory limit: running it again would do the same
+                self.lifecycle.mark_dead(replica.name, "out of memory")
+                raise TaskFailed(
+                    f"the task ran out of memory: the {job.spec.id} container's limit is {job.spec.limits.memory_mb} MB "
+                    "(use a smaller input, or raise limits.memory_mb in its specialist.toml)", kind="limit",
+                ) from exc
             running = self.lifecycle.is_running(replica.name)
             raise _ContainerGone(replica.name, str(exc) if running else f"container stopped ({exc})") from exc
         try:

@@ -337,6 +337,18 @@ class Lifecycle:
         except EngineError:
             pass
 
+    def was_oom_killed(self, name: str) -> bool:
+        """Whether the kernel killed the container for exceeding its memory limit."""
+        for _ in range(20):  # the container may take a moment to stop after the kill
+            try:
+                info = self.runtime.get(name)
+            except EngineError:
+                return False
+            if info.oom_killed or info.status != "running":
+                return info.oom_killed
+            time.sleep(0.05)
+        return False
+
     def is_running(self, name: str) -> bool:
         """Whether the backend still reports the container running."""
         try:

@@ -200,3 +200,14 @@ def test_engine_process_killed_mid_task_loses_nothing(engine_settings: Callable[
         assert view.attempt == 2 and "slept" in view.stdout
     finally:
         engine.close(remove_containers=True)
+
+
+def test_task_that_blows_the_memory_limit_fails_clearly_and_is_not_retried(orch: Orchestrator) -> None:
+    view = orch.submit("select length(hex(zeroblob(300000000)))", specialist="database").future.result(timeout=300)
+    assert view.state == "failed"
+    assert view.error_kind == "limit" and "ran out of memory" in (view.error or "")
+    assert view.attempt == 1
+    # the specialist is usable again right away (a fresh container on demand)
+    again = orch.submit("select 6 * 7", specialist="database").future.result(timeout=300)
+    assert again.state == "succeeded", again.error
+    assert "42" in again.answer or again.tables

@@ -33,6 +33,7 @@ def container_info(container: Container) -> ContainerInfo:
         started_at=str(state.get("StartedAt") or ""),
         exit_code=int(exit_code) if exit_code is not None else None,
         health=str((state.get("Health") or {}).get("Status") or ""),
+        oom_killed=bool(state.get("OOMKilled")),
     )
 
 

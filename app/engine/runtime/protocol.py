@@ -103,6 +103,7 @@ class ContainerInfo:
     started_at: str = ""
     exit_code: int | None = None
     health: str = ""
+    oom_killed: bool = False
 
     @property
     def specialist(self) -> str:
