@@ -35,6 +35,7 @@ from app.engine.images import ImageBuilder
 from app.engine.instance_lock import InstanceLock
 from app.engine.intake import check_files, check_text, check_types
 from app.engine.lifecycle import Lifecycle
+from app.engine.metrics import MetricsServer, attach_metrics
 from app.engine.probes import Probes
 from app.engine.routing_glue import RoutingGlue
 from app.engine.runtime.docker_runtime import DockerRuntime
@@ -91,6 +92,7 @@ class Orchestrator:
         self._start_lock = threading.Lock()
         self._start_thread: threading.Thread | None = None
         self._monitor: StatsMonitor | None = None
+        self._metrics: MetricsServer | None = None
         self._latest_stats: dict[str, ContainerStatsSampled] = {}
         self._building: set[str] = set()
         self._image_tags: dict[str, str] = {}
@@ -121,6 +123,8 @@ class Orchestrator:
                 self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self.routing.on_finished
             )
             self.routing.attach_store(self.store)
+            if monitors:  # long-lived engines only: a CLI command must not grab the GUI's port
+                self._metrics = attach_metrics(self)
             store = self.store
 
             def keep_decision(d: Decision) -> None:
@@ -193,6 +197,8 @@ class Orchestrator:
             self._monitor.stop()
         if self._start_thread is not None:
             self._start_thread.join(timeout=START_WAIT_S)
+        if self._metrics is not None:
+            self._metrics.stop()
         if self.dispatcher is not None:
             self.dispatcher.close(wait=True)
         try:
@@ -470,6 +476,11 @@ class Orchestrator:
         """Stored figures for charts."""
         rows = self.wait_started().series(metric, since_ts, subject=specialist).result(timeout=30)
         return [SeriesPoint(ts=float(r[0]), value=float(r[1]), subject=str(r[2] or "")) for r in rows]
+
+    @property
+    def metrics_url(self) -> str | None:
+        """Where Prometheus metrics are served (``None`` when ``metrics_port`` is 0)."""
+        return self._metrics.url if self._metrics is not None else None
 
     def _on_stats(self, event: ContainerStatsSampled) -> None:
         self._latest_stats[event.container] = event

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from app.engine.config import Settings
-from app.engine.metrics import MetricsServer, attach_metrics, engine_registry
+from app.engine.metrics import MetricsServer, engine_registry
 from app.engine.metrics.exposition import CONTENT_TYPE
 from app.engine.orchestrator import Orchestrator
 from tests.unit.test_metrics_textparse import Exposition, parse_exposition
@@ -76,17 +76,16 @@ def test_metrics_port_setting_serves_on_loopback(engine_settings: Callable[..., 
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     engine = Orchestrator(engine_settings(metrics_port=port))
-    server = None
     try:
-        engine.start().result(timeout=120)
-        server = attach_metrics(engine)
-        assert server is not None and server.url == f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(server.url + "/healthz", timeout=10) as response:
+        engine.start().result(timeout=120)  # a long-lived engine serves metrics by itself
+        url = engine.metrics_url
+        assert url == f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(url + "/healthz", timeout=10) as response:
             assert response.read() == b"ok\n"
-        parsed = _eventually(server.url, lambda p: bool(p.matching("switchboard_dependency_up", component="docker")), 30.0)
+        parsed = _eventually(url, lambda p: bool(p.matching("switchboard_dependency_up", component="docker")), 30.0)
         assert parsed.value("switchboard_dependency_up", component="docker") == 1
         assert parsed.matching("switchboard_build_info")
     finally:
-        if server is not None:
-            server.stop()
         engine.close(remove_containers=True)
+    with socket.socket() as probe:  # the port is free again after close
+        probe.bind(("127.0.0.1", port))
