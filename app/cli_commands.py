@@ -14,6 +14,24 @@ from app.engine.views import TaskView
 __all__: list[str] = []
 
 
+def _show_build_progress(orch: Orchestrator) -> None:
+    """Long image builds print their steps on stderr (stdout stays one JSON document)."""
+    import sys
+
+    from app.engine.events import ImageBuildProgress
+
+    def on_progress(event: ImageBuildProgress) -> None:
+        line = event.line.strip()
+        if event.error:
+            return
+        if event.done or line.startswith("Step "):
+            pct = f"{event.fraction * 100:3.0f}% " if event.fraction is not None else ""
+            sys.stderr.write(f"building {event.specialist}: {pct}{line[:110]}\n")
+            sys.stderr.flush()
+
+    orch.bus.subscribe(ImageBuildProgress, on_progress)
+
+
 def _task_doc(view: TaskView) -> dict[str, Any]:
     doc: dict[str, Any] = to_jsonable(view)
     return doc
@@ -65,6 +83,7 @@ def _specialists(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("build", docker=True)
 def _build(orch: Orchestrator, args: argparse.Namespace) -> int:
+    _show_build_progress(orch)
     orch.spec(args.specialist)
     tag = orch.build_sync(args.specialist)
     emit({"ok": True, "specialist": args.specialist, "image": tag}, as_json=args.json, text=f"{args.specialist}: {tag}")
@@ -73,6 +92,7 @@ def _build(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("up", docker=True)
 def _up(orch: Orchestrator, args: argparse.Namespace) -> int:
+    _show_build_progress(orch)
     orch.spec(args.specialist)
     orch.start(reconcile=False, monitors=False)
     views = orch.up(args.specialist, args.replicas).result()
@@ -83,6 +103,7 @@ def _up(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("scale", docker=True)
 def _scale(orch: Orchestrator, args: argparse.Namespace) -> int:
+    _show_build_progress(orch)
     orch.spec(args.specialist)
     orch.start(reconcile=False, monitors=False)
     views = orch.scale(args.specialist, args.replicas).result()
@@ -128,6 +149,7 @@ def _inspect(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("submit")
 def _submit(orch: Orchestrator, args: argparse.Namespace) -> int:
+    _show_build_progress(orch)
     orch.validate_request(args.text, args.specialist, args.file)  # bad input is reported before anything else
     orch.start(monitors=False)
     orch.runtime.ping()

@@ -221,7 +221,8 @@ class SpecialistCard(QFrame):
         f["cost"].setText(fmt_cost(view.cost_today))
         f["hardening"].setText(view.hardening_score or "–")
         built = view.state != "not_built"
-        self._start_btn.setEnabled(built and view.state != "building")
+        # starting a specialist without an image builds it first (the state tooltip says so)
+        self._start_btn.setEnabled(view.state not in ("building", "starting"))
         self._stop_btn.setEnabled(running)
         self._remove_btn.setEnabled(running)
         self._build_btn.setToolTip("Rebuild image" if built else "Build image")
