@@ -87,5 +87,6 @@ def test_metrics_port_setting_serves_on_loopback(engine_settings: Callable[..., 
         assert parsed.matching("switchboard_build_info")
     finally:
         engine.close(remove_containers=True)
-    with socket.socket() as probe:  # the port is free again after close
+    with socket.socket() as probe:  # the port is free again after close (TIME_WAIT allowed)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
