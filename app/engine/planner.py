@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from app.engine.chat import ChatService
 from app.engine.errors import TaskFailed
 from app.engine.routing.schema import schema_errors
 from app.engine.specs import SpecialistSpec
@@ -23,20 +24,8 @@ from app.engine.specs import SpecialistSpec
 __all__ = ["Planner", "PlanService"]
 
 
-class PlanService(Protocol):
+class PlanService(ChatService, Protocol):
     """What the planner needs from :class:`~app.engine.ollama_service.OllamaService`."""
-
-    def chat(
-        self,
-        model: str,
-        messages: list[dict[str, str]],
-        *,
-        format: dict[str, Any] | None = None,
-        options: dict[str, Any] | None = None,
-        timeout_s: float | None = None,
-    ) -> str:
-        """Return the assistant message content."""
-        ...
 
     def ensure_derived_model(self, spec: SpecialistSpec) -> bool:
         """Create or update ``switchboard-<id>``."""

@@ -36,15 +36,8 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
-def remove_test_objects(client: Any, owner: str | None = None) -> None:
-    """Force-remove every container, then network and volume, labelled role=test.
-
-    With ``owner`` only objects carrying ``io.switchboard.test-owner=<owner>`` are removed,
-    so tests running at the same time never remove each other's containers.
-    """
-    filters: dict[str, Any] = dict(_ROLE_FILTER)
-    if owner is not None:
-        filters = {"label": ["io.switchboard.role=test", f"io.switchboard.test-owner={owner}"]}
+def remove_labelled(client: Any, filters: dict[str, Any]) -> None:
+    """Force-remove every container, then network and volume, matching ``filters``."""
     for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         try:
             container.remove(force=True, v=True)
@@ -60,6 +53,18 @@ def remove_test_objects(client: Any, owner: str | None = None) -> None:
             volume.remove(force=True)
         except Exception:
             pass
+
+
+def remove_test_objects(client: Any, owner: str | None = None) -> None:
+    """Remove what tests labelled role=test made (only ``owner``'s objects when given).
+
+    With ``owner`` only objects carrying ``io.switchboard.test-owner=<owner>`` are removed,
+    so tests running at the same time never remove each other's containers.
+    """
+    if owner is None:
+        remove_labelled(client, dict(_ROLE_FILTER))
+    else:
+        remove_labelled(client, {"label": ["io.switchboard.role=test", f"io.switchboard.test-owner={owner}"]})
 
 
 @pytest.fixture

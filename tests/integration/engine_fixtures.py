@@ -21,22 +21,9 @@ NS_LABEL = "io.switchboard.namespace"
 
 def purge_namespace(client: Any, namespace: str) -> None:
     """Remove every container, network and volume labelled with ``namespace``."""
-    filters = {"label": f"{NS_LABEL}={namespace}"}
-    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
-        try:
-            container.remove(force=True, v=True)
-        except Exception:
-            pass
-    for network in client.networks.list(filters=filters):
-        try:
-            network.remove()
-        except Exception:
-            pass
-    for volume in client.volumes.list(filters=filters):
-        try:
-            volume.remove(force=True)
-        except Exception:
-            pass
+    from tests.integration.conftest import remove_labelled
+
+    remove_labelled(client, {"label": f"{NS_LABEL}={namespace}"})
 
 
 @pytest.fixture

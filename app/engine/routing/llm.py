@@ -12,8 +12,9 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from app.engine.chat import ChatService
 from app.engine.routing.decision import CLARIFY, NONE
 from app.engine.routing.schema import schema_errors
 from app.engine.specs import SpecialistSpec
@@ -21,20 +22,6 @@ from app.engine.specs import SpecialistSpec
 __all__ = ["ChatService", "LLMAnswer", "LLMRouter", "route_schema"]
 
 
-class ChatService(Protocol):
-    """What the LLM router needs from :class:`~app.engine.ollama_service.OllamaService`."""
-
-    def chat(
-        self,
-        model: str,
-        messages: list[dict[str, str]],
-        *,
-        format: dict[str, Any] | None = None,
-        options: dict[str, Any] | None = None,
-        timeout_s: float | None = None,
-    ) -> str:
-        """Return the assistant message content."""
-        ...
 
 
 @dataclass(frozen=True)
