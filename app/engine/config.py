@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     cost_per_gb_hour: float = Field(0.01, ge=0, description="Notional cost of one GB-hour of memory")
     stats_interval_s: float = Field(2.0, ge=0.2, le=60, description="Container stats sampling interval")
     route_confidence_threshold: float = Field(0.0, ge=0, le=1, description="Below this fast-router confidence ask the LLM; 0 = the tuned value")
+    samples_retention_days: float = Field(14.0, gt=0, le=3650, description="Keep per-container resource samples this long (tasks, decisions and golden runs are kept)")
     metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:<port>; 0 = off")
     theme: str = Field("system", pattern="^(system|dark|light)$", description="GUI theme")
 

@@ -96,6 +96,8 @@ class Orchestrator:
         self._latest_stats: dict[str, ContainerStatsSampled] = {}
         self._building: set[str] = set()
         self._image_tags: dict[str, str] = {}
+        self._prune_stop = threading.Event()
+        self._pruner: threading.Thread | None = None
         self._closed = False
         self.lock = InstanceLock(self.settings.data_dir)
         self.primary = False
@@ -145,6 +147,7 @@ class Orchestrator:
                 recovery.reconcile(self)
             if self.primary and monitors:
                 self.lifecycle.start_reaper()
+                self._start_pruner()
             if monitors:
                 threading.Thread(target=self._warm_up, name="switchboard-warm-up", daemon=True).start()
                 self._monitor = StatsMonitor(
@@ -158,6 +161,26 @@ class Orchestrator:
         except BaseException as exc:
             log.exception("engine start failed")
             self._started.set_exception(exc)
+
+    def _start_pruner(self, every_s: float = 3600.0) -> None:
+        """Drop resource samples past their retention, once at start and then hourly."""
+
+        def loop() -> None:
+            while True:
+                store = self.store
+                if store is not None:
+                    cutoff = time.time() - self.settings.samples_retention_days * 86400
+                    try:
+                        removed = store.prune_samples(cutoff).result(timeout=300)
+                        if removed:
+                            log.info("pruned %d resource samples older than %.0f days", removed, self.settings.samples_retention_days)
+                    except Exception as exc:  # a failed prune must never stop the engine
+                        log.warning("pruning samples failed: %s", exc)
+                if self._prune_stop.wait(every_s):
+                    return
+
+        self._pruner = threading.Thread(target=loop, name="switchboard-pruner", daemon=True)
+        self._pruner.start()
 
     def _warm_up(self) -> None:
         """Train the router, then start Ollama and its base model when missing.
@@ -193,6 +216,9 @@ class Orchestrator:
             return
         self._closed = True
         self.health_monitor.stop()
+        self._prune_stop.set()
+        if self._pruner is not None:
+            self._pruner.join(timeout=10)
         if self._monitor is not None:
             self._monitor.stop()
         if self._start_thread is not None:
