@@ -494,6 +494,12 @@ class Orchestrator:
         """Check every dependency and say how to fix what is missing."""
         return self.probes.doctor()
 
+    def fix(self, component: str) -> Future[str]:
+        """Apply the fix the engine knows for a dependency (start Docker or Ollama) in the background."""
+        from app.engine.fixes import apply_fix
+
+        return self._bg(apply_fix, self, component)
+
     def health(self) -> list[HealthView]:
         """Latest status of Docker, Ollama and the database."""
         return self.health_monitor.snapshot()

@@ -49,7 +49,7 @@ class FleetController(QObject):
         w.container_detail.sig_follow_toggled.connect(self._on_follow_toggled)
         w.container_detail.sig_restart_requested.connect(self.restart_container)
         w.container_detail.sig_remove_requested.connect(self.remove_container)
-        w.health_lights.sig_fix_requested.connect(self.show_doctor)
+        w.health_lights.sig_fix_requested.connect(self.apply_fix)
         w.act_refresh.triggered.connect(self.refresh)
         w.act_doctor.triggered.connect(lambda: self.show_doctor(""))
         bridge.sig_container_state_changed.connect(self._on_container_state_changed)
@@ -254,6 +254,15 @@ class FleetController(QObject):
         self.window.decisions.insertItem(0, f"{stamp}   {event.kind}   {subject}: {event.reason}")
         while self.window.decisions.count() > 500:
             self.window.decisions.takeItem(self.window.decisions.count() - 1)
+
+    def apply_fix(self, component: str) -> None:
+        """Ask, then let the engine apply its fix (start Docker / Ollama); the doctor explains failures."""
+        fix = self.window.health_lights.fixes.get(component, "")
+
+        def go() -> None:
+            self._op(f"Fixing {component}", lambda: self.orch.fix(component), f"{component}: fixed")
+
+        self.confirm(self.window, f"Fix {component}?", f"The engine will try this now:\n{fix or 'start it'}", "Fix", go)
 
     def show_doctor(self, component: str) -> None:
         """Run the doctor and show each check with the fix the engine knows."""
