@@ -68,7 +68,7 @@ def _doctor(orch: Orchestrator, args: argparse.Namespace) -> int:
     return EXIT_OK if ok else 3
 
 
-@command("specialists")
+@command("specialists", docker=True)
 def _specialists(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.start(docker=True, reconcile=False, monitors=False)
     orch.wait_started()
@@ -239,6 +239,8 @@ def _models(orch: Orchestrator, args: argparse.Namespace) -> int:
 def _eval(orch: Orchestrator, args: argparse.Namespace) -> int:
     from app.engine.evaluation.runner import run_eval
 
+    if args.what == "golden":
+        orch.runtime.ping()  # golden suites run on real containers: exit 3 when Docker is down
     doc = run_eval(orch, args.what, file=args.file, specialist=args.specialist, path=args.path)
     emit(doc, as_json=args.json, text=doc.get("summary_text"))
     return EXIT_OK if doc.get("ok", True) else EXIT_FAILED
