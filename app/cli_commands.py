@@ -20,11 +20,15 @@ def _show_build_progress(orch: Orchestrator) -> None:
 
     from app.engine.events import ImageBuildProgress
 
+    building: set[str] = set()  # only images that really build print anything
+
     def on_progress(event: ImageBuildProgress) -> None:
         line = event.line.strip()
         if event.error:
             return
-        if event.done or line.startswith("Step "):
+        if line.startswith("Step "):
+            building.add(event.specialist)
+        if line.startswith("Step ") or (event.done and event.specialist in building):
             pct = f"{event.fraction * 100:3.0f}% " if event.fraction is not None else ""
             sys.stderr.write(f"building {event.specialist}: {pct}{line[:110]}\n")
             sys.stderr.flush()
