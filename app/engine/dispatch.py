@@ -75,6 +75,7 @@ class Job:
     attempt: int = 0
     planning: bool = True  # False: explicit operations only, never ask the planner model
     plan: dict[str, Any] | None = None  # the planner's last plan, stored with the result
+    replica: Replica | None = None  # where it runs now (set by the worker)
     cancelled: threading.Event = field(default_factory=threading.Event)
     started_at: float | None = None
 
@@ -152,6 +153,11 @@ class Dispatcher:
         if job is None:
             return False
         job.cancelled.set()
+        replica = job.replica
+        if replica is not None and replica.fresh:
+            # a container of its own: stop the work now instead of waiting for it to finish
+            self.bus.publish(Decision(kind="cancel", subject=task_id, reason=f"cancelled by the user: removing {replica.name}"))
+            self.lifecycle.mark_dead(replica.name, "task cancelled")
         return True
 
     def close(self, wait: bool = True) -> None:
@@ -202,13 +208,19 @@ class Dispatcher:
                 return self._finish(job, "failed", error_kind="unavailable", error=str(exc))
             self.store.update_task(job.task_id, state="running", container=replica.name, attempt=job.attempt, started_at=job.started_at, updated_at=time.time())
             self._publish(job, "running", container=replica.name)
+            job.replica = replica
             try:
+                if job.cancelled.is_set():
+                    return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled", container=replica.name)
                 return self._execute(job, replica)
             except _ContainerGone as gone:
+                if job.cancelled.is_set():
+                    return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled while running", container=replica.name)
                 last_reason = gone.reason
                 self.lifecycle.mark_dead(gone.container, gone.reason)
                 self.bus.publish(Decision(kind="retry", subject=job.task_id, reason=f"container {gone.container} died: {gone.reason}", data={"attempt": job.attempt}))
             finally:
+                job.replica = None
                 self.lifecycle.release(replica)
             if job.cancelled.is_set():
                 return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled")

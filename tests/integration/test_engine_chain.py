@@ -211,3 +211,19 @@ def test_task_that_blows_the_memory_limit_fails_clearly_and_is_not_retried(orch:
     again = orch.submit("select 6 * 7", specialist="database").future.result(timeout=300)
     assert again.state == "succeeded", again.error
     assert "42" in again.answer or again.tables
+
+
+def test_cancel_stops_a_running_sandboxed_task_at_once(orch: Orchestrator) -> None:
+    running = threading.Event()
+    orch.bus.subscribe(TaskStateChanged, lambda e: running.set() if e.state == "running" else None)
+    code = "```python\nimport time\ntime.sleep(60)\nprint('finished')\n```"
+    handle = orch.submit(code, specialist="code-execution")
+    assert running.wait(120)
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert orch.cancel(handle.id) is True
+    view = handle.future.result(timeout=60)
+    assert view.state == "cancelled"
+    assert time.monotonic() - started < 15  # not the 60 s the code wanted
+    assert orch.task(handle.id).state == "cancelled"
+    assert orch.cancel(handle.id) is False  # nothing left to cancel
