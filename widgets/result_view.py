@@ -81,6 +81,9 @@ class ResultView(QFrame):
     sig_rerun_requested = Signal(str, str)
     """The answer came from the wrong specialist: (task id, specialist to re-run on)."""
 
+    sig_cancel_requested = Signal(str)
+    """The user wants a queued or running task stopped: (task id)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("resultView")
@@ -152,6 +155,11 @@ class ResultView(QFrame):
         self.wrong_button.setToolTip("Pick the specialist that should have answered; it re-runs there")
         self.bad_button = QPushButton("✗ Bad answer")
         self.bad_button.setToolTip("Right specialist, wrong answer: counts against accuracy")
+        self.cancel_button = QPushButton("■ Cancel task")
+        self.cancel_button.setToolTip("Stop this task: queued tasks never run; a sandboxed run is stopped at once")
+        self.cancel_button.clicked.connect(lambda: self.task_id and self.sig_cancel_requested.emit(self.task_id))
+        self.cancel_button.hide()
+        feedback.addWidget(self.cancel_button)
         for button in (self.correct_button, self.wrong_button, self.bad_button):
             feedback.addWidget(button)
         layout.addLayout(feedback)
@@ -167,6 +175,7 @@ class ResultView(QFrame):
     def clear(self) -> None:
         """Show the empty state."""
         self.task_id = ""
+        self.cancel_button.hide()
         self.state_label.setText("")
         self.state_label.setStyleSheet("")
         self.meta_label.setText("Select a task to see its result.")
@@ -233,6 +242,7 @@ class ResultView(QFrame):
         else:
             self.tabs.setCurrentIndex(0)
         self._set_feedback_enabled(view.state in ("succeeded", "failed"))
+        self.cancel_button.setVisible(view.state in ("queued", "routed", "running"))
 
     def _set_tables(self, tables: list[dict[str, Any]]) -> None:
         while self.tables_layout.count():

@@ -45,6 +45,7 @@ class TaskController(QObject):
         w.task_list.sig_task_selected.connect(self.show_task)
         w.result_view.sig_feedback_given.connect(self._on_feedback_given)
         w.result_view.sig_rerun_requested.connect(self._on_rerun_requested)
+        w.result_view.sig_cancel_requested.connect(self._on_cancel_requested)
         bridge.sig_task_state_changed.connect(self._on_task_state_changed)
 
     # problems ------------------------------------------------------------------------------
@@ -208,6 +209,12 @@ class TaskController(QObject):
         run_op(lambda: self.orch.feedback(task_id, kind),
                lambda _: self.window.show_message(f"Feedback stored: task {task_id[:8]} was {label}"),
                lambda msg: self.problem("Feedback not stored", msg), self)
+
+    def _on_cancel_requested(self, task_id: str) -> None:
+        def done(cancelled: bool) -> None:
+            self.window.show_message("Cancelling task…" if cancelled else "That task already finished (or runs in another engine).")
+
+        run_op(lambda: self.orch.cancel(task_id), done, lambda msg: self.problem("Cancel failed", msg), self)
 
     def _on_rerun_requested(self, task_id: str, specialist: str) -> None:
         text = (self.window.task_list.model.get(task_id) or {}).get("text", "")

@@ -94,3 +94,17 @@ def test_drop_on_card_and_routed_console_task_run_in_real_containers(qtbot, real
 
     window.result_view.correct_button.click()
     qtbot.waitUntil(lambda: "Feedback stored" in window.status_message.text(), timeout=30_000)
+
+
+def test_cancel_button_stops_a_running_task(qtbot, real_panel):
+    window, controller, orch, settings = real_panel
+    window.console.edit.setPlainText("```python\nimport time\ntime.sleep(60)\n```")
+    # the sandbox specialist, chosen explicitly: the console routes, so submit through the engine
+    handle = orch.submit(window.console.edit.toPlainText(), specialist="code-execution")
+    qtbot.waitUntil(lambda: orch.task(handle.id).state == "running", timeout=300_000)
+    qtbot.waitUntil(lambda: window.task_list.model.get(handle.id) is not None, timeout=30_000)
+    window.result_view.set_task(orch.task(handle.id))
+    assert not window.result_view.cancel_button.isHidden()  # offered for a running task
+    window.result_view.cancel_button.click()
+    assert handle.future.result(timeout=60).state == "cancelled"
+    qtbot.waitUntil(lambda: (window.task_list.model.get(handle.id) or {}).get("state") == "cancelled", timeout=30_000)
