@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import mimetypes
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,11 +20,11 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from app.engine.config import Settings
-from app.engine.errors import Busy, EngineError, EnvironmentUnavailable, TaskFailed
+from app.engine.errors import BadInput, Busy, EngineError, EnvironmentUnavailable, TaskFailed
 from app.engine.events import Decision, EventBus, TaskStateChanged
-from app.engine.exchange import safe_output_files
 from app.engine.input_preview import table_columns
 from app.engine.lifecycle import Lifecycle, Replica
+from app.engine.outputs import collect_outputs
 from app.engine.specs import SpecialistSpec
 from app.engine.store import BlobStore, Store
 from app.engine.transport import ConnectionLost
@@ -263,7 +262,6 @@ class Dispatcher:
 
     def _execute(self, job: Job, replica: Replica) -> TaskView:
         refs = self._stage_inputs(job, replica)
-        had_outputs = True  # unless we learn otherwise, clean up the output folder
         try:
             request = TaskRequest(
                 id=job.task_id, text=job.text, inputs=refs, output_dir=f"/output/{job.task_id}",
@@ -278,8 +276,10 @@ class Dispatcher:
                 return self._finish(job, "failed", error_kind="unavailable", error=str(exc), container=replica.name)
             if job.cancelled.is_set():
                 return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled while running", container=replica.name)
-            artifacts = self._collect(job, replica, response)
-            had_outputs = bool(artifacts) or bool(response.artifacts)
+            try:
+                artifacts = self._collect(job, replica, response)
+            except TaskFailed as exc:
+                return self._finish(job, "failed", error_kind=exc.kind, error=exc.message, container=replica.name)
             if not response.ok:
                 err = response.error
                 return self._finish(
@@ -288,7 +288,7 @@ class Dispatcher:
                 )
             return self._finish(job, "succeeded", response=response, artifacts=artifacts, container=replica.name)
         finally:
-            replica.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs), had_outputs=had_outputs)
+            replica.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs))
 
     def _plan_if_needed(self, job: Job, replica: Replica, request: TaskRequest, response: TaskResponse) -> TaskResponse:
         if response.ok or response.error is None or response.error.kind != "needs_plan" or not job.planning:
@@ -317,15 +317,21 @@ class Dispatcher:
         raise TaskFailed(f"the planner's plan was rejected twice: {feedback}", kind="bad_plan")
 
     def _collect(self, job: Job, replica: Replica, response: TaskResponse) -> list[tuple[ArtifactView, str]]:
-        out_dir = replica.exchange.task_out(job.task_id)
-        artifacts: list[tuple[ArtifactView, str]] = []
-        for path in safe_output_files(out_dir):
-            ref = self.blobs.put_file(path)
-            rel = path.relative_to(out_dir.resolve()).as_posix()
-            mime = mimetypes.guess_type(rel)[0] or "application/octet-stream"
-            view = ArtifactView(name=rel, path=str(self.blobs.path(ref.sha256)), bytes=ref.bytes, mime=mime)
-            artifacts.append((view, ref.sha256))
-        return artifacts
+        """Copy the task's output files out of the container, then let it free them."""
+        if not response.artifacts:
+            return []
+        try:
+            found = collect_outputs(
+                self.lifecycle.runtime, replica.name, job.task_id, self.blobs, max_bytes=job.spec.limits.output_mb * 1024 * 1024
+            )
+        except BadInput as exc:
+            raise TaskFailed(str(exc), kind="limit") from exc
+        if not replica.fresh:
+            try:  # the runtime removes /output/<task> so the tmpfs does not fill up over time
+                replica.client.call({"v": 1, "kind": "cleanup", "id": job.task_id}, timeout_s=10)
+            except (ConnectionLost, TimeoutError) as exc:
+                log.warning("could not clean outputs of %s in %s: %s", job.task_id, replica.name, exc)
+        return found
 
     def _cost(self, job: Job, duration_ms: float) -> float:
         limits = job.spec.limits

@@ -154,10 +154,11 @@ class Lifecycle:
 
     def launch_spec(self, spec: SpecialistSpec, image: str, name: str, exchange: Exchange) -> LaunchSpec:
         """The hardened launch description of one container of ``spec``."""
+        # /output is a size-capped tmpfs, not a host folder: hostile code cannot fill the
+        # host's disk; the engine copies outputs out through the Docker API.
         mounts = (
             Mount(str(exchange.sock_dir), "/run/switchboard"),
             Mount(str(exchange.in_dir), "/input", read_only=True),
-            Mount(str(exchange.out_dir), "/output"),
             Mount(self.volume_name(spec.id), "/data", volume=True),
         )
         return LaunchSpec(
@@ -175,6 +176,7 @@ class Lifecycle:
             pids=spec.limits.pids,
             tmpfs_mb=spec.limits.tmpfs_mb,
             network=self.network_name(spec.id) if spec.needs_network else None,
+            output_tmpfs_mb=spec.limits.output_mb,
         )
 
     def start(self, specialist: str, *, reason: str = "requested") -> Replica:

@@ -41,6 +41,7 @@ class Limits(BaseModel):
     tmpfs_mb: int = Field(64, ge=1, le=65536)
     task_timeout_s: float = Field(60.0, gt=0, le=86400)
     max_output_bytes: int = Field(1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    output_mb: int = Field(256, ge=1, le=65536, description="Size of the /output tmpfs: files a task may write")
 
 
 class Scaling(BaseModel):

@@ -227,3 +227,21 @@ def test_cancel_stops_a_running_sandboxed_task_at_once(orch: Orchestrator) -> No
     assert time.monotonic() - started < 15  # not the 60 s the code wanted
     assert orch.task(handle.id).state == "cancelled"
     assert orch.cancel(handle.id) is False  # nothing left to cancel
+
+
+def test_outputs_live_in_a_capped_tmpfs_not_on_the_host_disk(orch: Orchestrator) -> None:
+    """Hostile code writing gigabytes to /output hits the tmpfs cap; the host disk is untouched."""
+    code = (
+        "```python\nwritten = 0\ntry:\n    for i in range(100):\n"
+        "        with open(f'/output/junk{i}.bin', 'wb') as f:\n"
+        "            for _ in range(30):\n                f.write(b'x' * (1024 * 1024))\n"
+        "        written += 30\nexcept OSError as exc:\n    print('stopped:', exc.strerror)\nprint('MB', written)\n```"
+    )
+    view = orch.submit(code, specialist="code-execution").future.result(timeout=300)
+    assert view.state == "succeeded", view.error
+    assert "No space left on device" in view.stdout
+    cap = orch.spec("code-execution").limits.output_mb
+    megabytes = int(view.stdout.split("MB")[-1].strip())
+    assert megabytes <= cap
+    used = sum(p.stat().st_size for p in orch.settings.data_dir.rglob("*") if p.is_file())
+    assert used < 50 * 1024 * 1024  # nothing of it reached the engine's data dir

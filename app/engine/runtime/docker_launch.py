@@ -71,6 +71,14 @@ def _mounts(spec: LaunchSpec) -> list[docker.types.Mount]:
     return mounts
 
 
+def _tmpfs(spec: LaunchSpec) -> dict[str, str]:
+    mounts = {"/tmp": f"size={spec.tmpfs_mb}m,mode=1777"}
+    if spec.output_tmpfs_mb > 0:
+        uid = spec.user.split(":")[0]
+        mounts["/output"] = f"size={spec.output_tmpfs_mb}m,mode=0700,uid={uid},gid={uid}"
+    return mounts
+
+
 def launch_kwargs(spec: LaunchSpec) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.create`` applying every hardening rule.
 
@@ -97,7 +105,7 @@ def launch_kwargs(spec: LaunchSpec) -> dict[str, Any]:
         "environment": dict(spec.env),
         "user": spec.user,
         "read_only": True,
-        "tmpfs": {"/tmp": f"size={spec.tmpfs_mb}m,mode=1777"},
+        "tmpfs": _tmpfs(spec),
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
         "mem_limit": f"{spec.memory_mb}m",

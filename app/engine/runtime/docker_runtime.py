@@ -20,7 +20,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from app.engine.config import Settings
-from app.engine.errors import BuildFailed, EngineError, NotFound
+from app.engine.errors import BadInput, BuildFailed, EngineError, NotFound
 from app.engine.runtime.cgroup_stats import CgroupStatsReader
 from app.engine.runtime.docker_convert import api_stats, container_info, runtime_event
 from app.engine.runtime.docker_errors import docker_errors
@@ -282,6 +282,32 @@ class DockerRuntime:
         with docker_errors(f"logs of container {name}"):
             data = container.logs(stdout=True, stderr=True, tail=tail)
         return bytes(data).decode("utf-8", "replace")
+
+    def read_dir(self, name: str, path: str, max_bytes: int) -> bytes:
+        """A tar archive of ``path`` in the container.
+
+        Made by ``tar`` inside the container (the archive API cannot see tmpfs mounts such as
+        ``/output``); ``NotFound`` when the folder does not exist, ``BadInput`` past ``max_bytes``.
+        """
+        parent, _, base = path.rstrip("/").rpartition("/")
+        container = self._container(name, f"read {path} in {name}")
+        with docker_errors(f"read {path} in {name}"):
+            result = container.exec_run(["tar", "-C", parent or "/", "-cf", "-", base], stream=True, demux=True)
+            chunks: list[bytes] = []
+            errors: list[bytes] = []
+            total = 0
+            for out, err in result.output:
+                if err:
+                    errors.append(err)
+                if out:
+                    total += len(out)
+                    if total > max_bytes:
+                        raise BadInput(f"the outputs in {path} exceed {max_bytes / 1e6:.0f} MB; not collected")
+                    chunks.append(out)
+        if not chunks:
+            message = b"".join(errors).decode("utf-8", "replace").strip()
+            raise NotFound(f"{path} not found in {name}" + (f": {message}" if message else ""))
+        return b"".join(chunks)
 
     def follow_logs(self, name: str, stop: threading.Event) -> Iterator[str]:
         """Yield new lines (not earlier ones: use :meth:`logs`) until ``stop`` or the end."""

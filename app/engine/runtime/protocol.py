@@ -89,6 +89,7 @@ class LaunchSpec:
     publish: dict[int, int] = field(default_factory=dict)  # container port -> host port on 127.0.0.1 (0 = any)
     command: tuple[str, ...] | None = None
     aliases: tuple[str, ...] = ()  # extra DNS names on ``network``
+    output_tmpfs_mb: int = 0  # > 0: /output is a tmpfs of this size (outputs never touch the host disk)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,10 @@ class ContainerRuntime(Protocol):
 
     def logs(self, name: str, tail: int = 200) -> str:
         """The last lines of a container's output."""
+        ...
+
+    def read_dir(self, name: str, path: str, max_bytes: int) -> bytes:
+        """A tar archive of ``path`` inside the container (``BadInput`` past ``max_bytes``)."""
         ...
 
     def follow_logs(self, name: str, stop: threading.Event) -> Iterator[str]:

@@ -155,7 +155,20 @@ class Server:
             return self.pong()
         if kind == "task":
             return self.run_task(request)
+        if kind == "cleanup":
+            return self.cleanup(request)
         return error_message(request.get("id"), "unsupported", f"Unknown request kind {kind!r}.")
+
+    def cleanup(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Remove ``/output/<id>`` once the engine has copied the task's files out."""
+        import shutil
+
+        task_id = str(request.get("id") or "")
+        if not task_id or "/" in task_id or task_id in (".", ".."):
+            return error_message(task_id, "bad_input", "cleanup needs a plain task id.")
+        root = Path(os.environ.get("SWITCHBOARD_OUTPUT_ROOT", "/output"))
+        shutil.rmtree(root / task_id, ignore_errors=True)
+        return {"v": PROTOCOL_VERSION, "ok": True, "kind": "cleaned", "id": task_id}
 
     def pong(self) -> dict[str, Any]:
         """The readiness and health answer."""
