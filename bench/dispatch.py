@@ -77,7 +77,7 @@ def bare_start(orch: Orchestrator, image: str, sid: str = "numerical") -> float:
          "--user", "10001:10001", "--read-only", "--tmpfs", f"/tmp:size={spec.limits.tmpfs_mb}m", "--cap-drop", "ALL",
          "--security-opt", "no-new-privileges:true", "--memory", f"{spec.limits.memory_mb}m", "--pids-limit", str(spec.limits.pids),
          "--init", "--network", "none", "-v", f"{ex.sock_dir}:/run/switchboard", "-v", f"{ex.in_dir}:/input:ro",
-         "-v", f"{ex.out_dir}:/output", "-e", f"SWITCHBOARD_SPECIALIST={sid}",
+         "--tmpfs", f"/output:size={spec.limits.output_mb}m,mode=0700,uid=10001,gid=10001", "-e", f"SWITCHBOARD_SPECIALIST={sid}",
          "-e", "SWITCHBOARD_SOCKET=/run/switchboard/specialist.sock", "-e", "SWITCHBOARD_HANDLER=/opt/specialist/handler.py", image],
         check=True, capture_output=True,
     )
