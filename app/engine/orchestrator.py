@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.engine import recovery, reporting
+from app.engine.background import prune_samples_loop, warm_up
 from app.engine.config import Settings, load_settings
 from app.engine.dispatch import Dispatcher, InputRecord, Job
 from app.engine.errors import BadInput, Busy, EngineError, NotFound
@@ -162,43 +163,14 @@ class Orchestrator:
             log.exception("engine start failed")
             self._started.set_exception(exc)
 
-    def _start_pruner(self, every_s: float = 3600.0) -> None:
-        """Drop resource samples past their retention, once at start and then hourly."""
-
-        def loop() -> None:
-            while True:
-                store = self.store
-                if store is not None:
-                    cutoff = time.time() - self.settings.samples_retention_days * 86400
-                    try:
-                        removed = store.prune_samples(cutoff).result(timeout=300)
-                        if removed:
-                            log.info("pruned %d resource samples older than %.0f days", removed, self.settings.samples_retention_days)
-                    except Exception as exc:  # a failed prune must never stop the engine
-                        log.warning("pruning samples failed: %s", exc)
-                if self._prune_stop.wait(every_s):
-                    return
-
-        self._pruner = threading.Thread(target=loop, name="switchboard-pruner", daemon=True)
+    def _start_pruner(self) -> None:
+        self._pruner = threading.Thread(
+            target=prune_samples_loop, args=(self, self._prune_stop), name="switchboard-pruner", daemon=True
+        )
         self._pruner.start()
 
     def _warm_up(self) -> None:
-        """Train the router, then start Ollama and its base model when missing.
-
-        Only with ``ollama_autostart``; the engine stops only a server it started itself.
-        """
-        self.routing.warm()
-        if not self.settings.ollama_autostart:
-            return
-        service = self.routing.service
-        try:
-            if service.ensure_server():
-                self.bus.publish(Decision(kind="start_ollama", subject=self.settings.ollama_host, reason="no Ollama server answered; started the installed one"))
-            if service.ensure_base_model():
-                self.bus.publish(Decision(kind="create_model", subject=self.settings.ollama_model, reason="base model was missing; created it from the packaged GGUF"))
-        except EngineError as exc:
-            log.warning("Ollama not available; routing uses the embedded router: %s", exc)
-        self.health_monitor.check_now()
+        warm_up(self)
 
     def wait_started(self, timeout_s: float = START_WAIT_S) -> Store:
         """Block until :meth:`start` finished (starting it if needed); return the store."""
