@@ -8,39 +8,17 @@ importing them and overriding the ``store`` fixture, so every test here must onl
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from app.engine.errors import BadInput, DatabaseUnavailable, NotFound
 from app.engine.store import Store
 from app.engine.store.models import table
-
-T0 = 1_700_000_400.0  # a fixed base time, a multiple of 120 s so buckets align with it
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'db' / 'switchboard.db'}", data_dir=tmp_path)
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-def _count(store: Store, name: str) -> int:
-    t = table(name)
-    return int(
-        store.run(lambda c: c.execute(select(func.count()).select_from(t)).scalar()).result()
-    )
-
-
-def _task(store: Store, task_id: str, **extra: object) -> None:
-    store.insert_task({"id": task_id, "text": f"task {task_id}", **extra}).result(5)
+from tests.unit.store_helpers import T0, add_task, count_rows
 
 
 def _hold_writer(store: Store) -> tuple[threading.Event, Future[bool]]:
@@ -112,8 +90,8 @@ def test_task_state_transitions_round_trip(store: Store) -> None:
 
 
 def test_blob_refcounts_follow_file_rows(store: Store) -> None:
-    _task(store, "a")
-    _task(store, "b")
+    add_task(store, "a")
+    add_task(store, "b")
     row = {"name": "x.csv", "sha256": "d" * 64, "bytes": 7}
     store.add_inputs("a", [row]).result(5)
     store.add_inputs("b", [row]).result(5)
@@ -125,7 +103,7 @@ def test_blob_refcounts_follow_file_rows(store: Store) -> None:
 
 
 def test_bad_calls_fail_clearly(store: Store) -> None:
-    _task(store, "t1")
+    add_task(store, "t1")
     with pytest.raises(BadInput, match="unknown task field"):
         store.update_task("t1", colour="red")
     with pytest.raises(BadInput, match="needs an id"):
@@ -143,7 +121,7 @@ def test_bad_calls_fail_clearly(store: Store) -> None:
 
 def test_list_tasks_filters_orders_and_pages(store: Store) -> None:
     for i in range(6):
-        _task(
+        add_task(
             store,
             f"t{i}",
             created_at=T0 + i,
@@ -247,7 +225,7 @@ def test_sixteen_concurrent_writers_lose_nothing_and_keep_order(store: Store) ->
 def test_close_drains_queue_and_stops(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'drain.db'}"
     store = Store(url, data_dir=tmp_path)
-    _task(store, "t")
+    add_task(store, "t")
     for i in range(200):
         store.add_metric("queue_depth", "engine", float(i), ts=T0 + i)
     store.close()
@@ -261,7 +239,7 @@ def test_close_drains_queue_and_stops(tmp_path: Path) -> None:
 
 
 def test_records_round_trip(store: Store) -> None:
-    _task(store, "t1", specialist="numerical")
+    add_task(store, "t1", specialist="numerical")
     store.add_decision("scale", "numerical", "queue above 10", {"to": 2}, ts=T0).result(5)
     store.add_routing_decision(
         text="integrate",
@@ -294,7 +272,7 @@ def test_records_round_trip(store: Store) -> None:
         ).result(5)
         == 1
     )
-    assert _count(store, "golden_runs") == 1
+    assert count_rows(store, "golden_runs") == 1
 
 
 def test_broken_transaction_fails_the_whole_batch_and_store_recovers(store: Store) -> None:
@@ -312,5 +290,5 @@ def test_broken_transaction_fails_the_whole_batch_and_store_recovers(store: Stor
         with pytest.raises(DatabaseUnavailable, match="writing to"):
             future.result(5)
     # Nothing of that batch is stored, and the next batch works normally.
-    _task(store, "fine")
+    add_task(store, "fine")
     assert [t["id"] for t in store.list_tasks().result(5)] == ["fine"]

@@ -6,36 +6,8 @@ importing them and overriding the ``store`` fixture.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from sqlalchemy import func, select
-
 from app.engine.store import Store
-from app.engine.store.models import table
-
-T0 = 1_700_000_400.0  # a fixed base time, a multiple of 120 s so buckets align with it
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'switchboard.db'}", data_dir=tmp_path)
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-def _count(store: Store, name: str) -> int:
-    t = table(name)
-    return int(
-        store.run(lambda c: c.execute(select(func.count()).select_from(t)).scalar()).result()
-    )
-
-
-def _task(store: Store, task_id: str, **extra: object) -> None:
-    store.insert_task({"id": task_id, "text": f"task {task_id}", **extra}).result(5)
+from tests.unit.store_helpers import T0, add_task, count_rows
 
 
 def _samples(store: Store) -> None:
@@ -83,7 +55,7 @@ def test_series_from_samples(store: Store) -> None:
     by_specialist = store.series("cpu_percent", T0, subject="database", bucket_s=120).result(5)
     assert by_specialist == [(T0, 1.0, "sb-db-1")]
     assert store.prune_samples(T0 + 60).result(5) == 4
-    assert _count(store, "samples") == 4
+    assert count_rows(store, "samples") == 4
 
 
 def _finished(
@@ -95,7 +67,7 @@ def _finished(
     spec: str = "numerical",
     state: str = "succeeded",
 ) -> None:
-    _task(store, task_id, specialist=spec, created_at=at - 1)
+    add_task(store, task_id, specialist=spec, created_at=at - 1)
     store.finish_task(
         task_id, {"state": state, "finished_at": at, "duration_ms": ms, "cost": cost}, []
     ).result(5)
@@ -106,7 +78,7 @@ def test_series_from_tasks(store: Store) -> None:
     _finished(store, "b", T0 + 2, 300.0, 0.25)
     _finished(store, "c", T0 + 3, 200.0, 0.25, state="failed")
     _finished(store, "d", T0 + 130, 50.0, 1.0, spec="database")
-    _task(store, "e", specialist="numerical")  # still queued: counts nowhere
+    add_task(store, "e", specialist="numerical")  # still queued: counts nowhere
     store.update_task("e", finished_at=T0 + 5, duration_ms=9999.0).result(5)
 
     assert store.series("latency_ms", T0, bucket_s=60).result(5) == [
@@ -131,8 +103,8 @@ def test_series_from_tasks(store: Store) -> None:
 
 
 def test_series_accuracy_and_metric_points(store: Store) -> None:
-    _task(store, "t1", specialist="numerical")
-    _task(store, "t2", specialist="database")
+    add_task(store, "t1", specialist="numerical")
+    add_task(store, "t2", specialist="database")
     store.add_golden_runs(
         [
             {
@@ -185,7 +157,7 @@ def test_specialist_summary(store: Store) -> None:
     _finished(store, "b", T0 + 3, 300.0, 0.25)
     _finished(store, "c", T0 + 2, 200.0, 0.25, state="failed")
     _finished(store, "old", T0 - 1000, 5.0, 9.0)
-    _task(store, "q", specialist="numerical", created_at=T0 + 5)
+    add_task(store, "q", specialist="numerical", created_at=T0 + 5)
     _finished(store, "d", T0 + 4, 50.0, 1.0, spec="database")
 
     summary = store.specialist_summary(T0 - 10).result(5)
