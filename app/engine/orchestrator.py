@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from app.engine.config import Settings, load_settings
 from app.engine.dispatch import Dispatcher, InputRecord, Job
 from app.engine.errors import BadInput, Busy, EngineError, NotFound
 from app.engine.events import (
+    ContainerStateChanged,
     ContainerStatsSampled,
     Decision,
     EventBus,
@@ -95,6 +96,7 @@ class Orchestrator:
         self._monitor: StatsMonitor | None = None
         self._metrics: MetricsServer | None = None
         self._latest_stats: dict[str, ContainerStatsSampled] = {}
+        self.report_cache = reporting.ReportCache()
         self._building: set[str] = set()
         self._image_tags: dict[str, str] = {}
         self._prune_stop = threading.Event()
@@ -103,6 +105,7 @@ class Orchestrator:
         self.lock = InstanceLock(self.settings.data_dir)
         self.primary = False
         self.bus.subscribe(ContainerStatsSampled, self._on_stats)
+        self.bus.subscribe(ContainerStateChanged, self._on_container_state)
 
     # ================================================================ start / close
     def start(self, *, docker: bool = True, reconcile: bool = True, monitors: bool = True) -> Future[None]:
@@ -396,23 +399,19 @@ class Orchestrator:
         return self._bg(self.build_sync, specialist)
 
     def up(self, specialist: str, replicas: int = 1) -> Future[list[ContainerView]]:
-        """Build if needed and run ``replicas`` containers."""
-        self.spec(specialist)
-
-        def body() -> list[ContainerView]:
-            self.wait_started()
-            self.lifecycle.scale(specialist, max(replicas, len(self.lifecycle.replicas(specialist))))
-            return [c for c in self.containers() if c.specialist == specialist]
-
-        return self._bg(body)
+        """Build if needed and run at least ``replicas`` containers (never removes any)."""
+        return self._scale_bg(specialist, lambda current: max(replicas, current))
 
     def scale(self, specialist: str, replicas: int) -> Future[list[ContainerView]]:
         """Run exactly ``replicas`` containers of a specialist."""
+        return self._scale_bg(specialist, lambda _current: replicas)
+
+    def _scale_bg(self, specialist: str, target: Callable[[int], int]) -> Future[list[ContainerView]]:
         self.spec(specialist)
 
         def body() -> list[ContainerView]:
             self.wait_started()
-            self.lifecycle.scale(specialist, replicas)
+            self.lifecycle.scale(specialist, target(len(self.lifecycle.replicas(specialist))))
             return [c for c in self.containers() if c.specialist == specialist]
 
         return self._bg(body)
@@ -488,6 +487,10 @@ class Orchestrator:
 
     def _on_stats(self, event: ContainerStatsSampled) -> None:
         self._latest_stats[event.container] = event
+
+    def _on_container_state(self, event: ContainerStateChanged) -> None:
+        if event.state == "removed":  # a removed container's last sample is no longer news
+            self._latest_stats.pop(event.container, None)
 
     def latest_stats(self, container: str) -> ContainerStatsSampled | None:
         """The last sample of a container, if any."""

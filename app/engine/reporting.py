@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.engine.errors import EngineError, NotFound
@@ -13,11 +14,18 @@ from app.engine.views import ArtifactView, ContainerView, SpecialistView, TaskVi
 if TYPE_CHECKING:
     from app.engine.orchestrator import Orchestrator
 
-__all__ = ["container_views", "inspect", "route_state", "specialist_views", "task_view"]
+__all__ = ["ReportCache", "container_views", "inspect", "route_state", "specialist_views", "task_view"]
 
 _SUMMARY_TTL_S = 2.0
-_cache: dict[int, tuple[float, dict[str, dict[str, Any]]]] = {}
-_hardening_cache: dict[str, str] = {}
+
+
+@dataclass
+class ReportCache:
+    """Per-engine caches of figures that are costly to recompute on every GUI refresh."""
+
+    summary_at: float = 0.0
+    summary: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hardening: dict[str, str] = field(default_factory=dict)  # container -> "13/13"
 
 
 def task_view(row: dict[str, Any], blobs: BlobStore) -> TaskView:
@@ -46,14 +54,14 @@ def task_view(row: dict[str, Any], blobs: BlobStore) -> TaskView:
 
 def _summary(orch: Orchestrator) -> dict[str, dict[str, Any]]:
     now = time.time()
-    cached = _cache.get(id(orch))
-    if cached and now - cached[0] < _SUMMARY_TTL_S:
-        return cached[1]
+    cache = orch.report_cache
+    if cache.summary_at and now - cache.summary_at < _SUMMARY_TTL_S:
+        return cache.summary
     if orch.store is None:
         return {}
     midnight = time.mktime(time.localtime(now)[:3] + (0, 0, 0, 0, 0, -1))
     summary: dict[str, dict[str, Any]] = orch.store.specialist_summary(midnight).result(timeout=30)
-    _cache[id(orch)] = (now, summary)
+    cache.summary_at, cache.summary = now, summary
     return summary
 
 
@@ -76,18 +84,22 @@ def container_views(orch: Orchestrator) -> list[ContainerView]:
 
 
 def _hardening_score(orch: Orchestrator, container: str) -> str:
-    if container not in _hardening_cache:
+    cache = orch.report_cache.hardening
+    if container not in cache:
         try:
             checks = orch.runtime.hardening(container)
         except EngineError:
             return ""
-        _hardening_cache[container] = f"{sum(c.passed for c in checks)}/{len(checks)}"
-    return _hardening_cache[container]
+        cache[container] = f"{sum(c.passed for c in checks)}/{len(checks)}"
+    return cache[container]
 
 
 def specialist_views(orch: Orchestrator) -> list[SpecialistView]:
     """Every specialist with state, replicas, resources and today's figures."""
     summary = _summary(orch)
+    live = {r.name for r in orch.lifecycle.replicas()}
+    for gone in set(orch.report_cache.hardening) - live:  # removed containers leave no entries
+        del orch.report_cache.hardening[gone]
     views = []
     for sid in orch.catalogue.ids():
         spec = orch.catalogue.specs[sid]
