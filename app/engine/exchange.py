@@ -72,24 +72,20 @@ class Exchange:
         if had_inputs:
             shutil.rmtree(self.task_in(task_id), ignore_errors=True)
 
-    def sweep(self, older_than_s: float = 60.0) -> int:
-        """Remove task folders left behind (empty outputs, interrupted tasks); returns a count."""
-        import time
+    def sweep(self) -> int:
+        """Remove task input folders an engine that died left behind; returns a count.
 
-        cutoff = time.time() - older_than_s
+        Only safe while no task of this container runs (the engine calls it on reattach).
+        """
         removed = 0
-        for parent in (self.in_dir,):
-            try:
-                entries = list(os.scandir(parent))
-            except OSError:
-                continue
-            for entry in entries:
-                try:
-                    if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                        removed += 1
-                except OSError:
-                    continue
+        try:
+            entries = list(os.scandir(self.in_dir))
+        except OSError:
+            return 0
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
         return removed
 
     def remove(self) -> None:

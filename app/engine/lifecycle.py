@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from app.engine.config import Settings
 from app.engine.errors import Busy, EngineError, NotFound
@@ -384,6 +383,7 @@ class Lifecycle:
                 removed.append(info.name)
                 self._decide("remove_orphan", info.name, f"leftover container ({info.status}) could not be reattached")
                 continue
+            exchange.sweep()  # inputs of tasks the dead engine never cleaned up
             replica = Replica(
                 name=info.name,
                 specialist=spec.id,
@@ -417,11 +417,9 @@ class Lifecycle:
         self._reaper.start()
 
     def reap_idle(self, now: float | None = None) -> list[str]:
-        """One reaper pass; returns the containers removed (also sweeps stale task folders)."""
+        """One reaper pass; returns the containers removed."""
         now = time.monotonic() if now is None else now
         reaped: list[str] = []
-        for replica in self.replicas():
-            replica.exchange.sweep()
         for sid, spec in self.specs.items():
             ttl = spec.scaling.idle_ttl_s
             if ttl <= 0:
@@ -444,7 +442,3 @@ class Lifecycle:
             self.remove_all(reason="engine closing")
         for replica in self.replicas():
             replica.client.close()
-
-    def exchange_for(self, name: str) -> Path:
-        """Host exchange root of a container name."""
-        return self.exchange_root / name
