@@ -5,7 +5,7 @@ build context, so re-runs reuse them), started with the hardening of docs/ARCHIT
 driven over the Unix socket in a temporary exchange folder. Every explicit golden case must
 pass; broken inputs must fail with ``bad_input`` and a specific message.
 
-The helpers here (``SpecialistContainer``, ``build_specialist``, ``check``) are also used by
+The helpers here (``SpecialistContainer``, ``build_specialist``, ``golden_cases``) are also used by
 ``test_web_scraping.py``.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from app.engine.evaluation.golden_checks import GoldenCase, check, load_golden
 from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,59 +38,10 @@ LABELS = {"io.switchboard.managed": "true", "io.switchboard.role": "test"}
 pytestmark = pytest.mark.docker
 
 
-# -- golden checks --------------------------------------------------------------------------
-def _first_number(text: str) -> float | None:
-    m = re.search(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text or "")
-    return float(m.group(0)) if m else None
-
-
-def _norm(cell: Any) -> Any:
-    if isinstance(cell, float) and cell.is_integer():
-        return int(cell)
-    return cell
-
-
-def check(spec: dict[str, Any], response: dict[str, Any]) -> tuple[bool, str]:
-    """Apply one golden ``check`` to a wire response; returns ``(passed, reason)``."""
-    kind = spec["kind"]
-    if kind == "error":
-        want = spec.get("error") or spec.get("error_kind")
-        got = (response.get("error") or {}).get("kind")
-        return (not response.get("ok") and got == want, f"wanted error {want}, got {got}")
-    if not response.get("ok"):
-        return False, f"failed: {response.get('error')}"
-    answer = response.get("answer") or ""
-    data = response.get("data") or {}
-    tables = response.get("tables") or []
-    if kind == "number":
-        value = data.get("value") if isinstance(data.get("value"), (int, float)) else None
-        got = value if value is not None else _first_number(answer)
-        ok = got is not None and math.isclose(got, spec["value"], abs_tol=spec.get("tol", 1e-9))
-        return ok, f"wanted {spec['value']}, got {got}"
-    if kind == "contains":
-        missing = [v for v in spec["values"] if v.lower() not in answer.lower()]
-        return not missing, f"missing {missing} in {answer[:200]!r}"
-    if kind == "set":
-        items = data.get("items")
-        if items is None and tables:
-            items = [row[0] for row in tables[0]["rows"]]
-        got = {str(i) for i in items or []}
-        return got == set(spec["values"]), f"wanted {sorted(spec['values'])}, got {sorted(got)}"
-    if kind == "rows":
-        if not tables:
-            return False, "no table"
-        got = [[_norm(c) for c in row] for row in tables[0]["rows"]]
-        want = [[_norm(c) for c in row] for row in spec["rows"]]
-        if not spec.get("ordered"):
-            got, want = sorted(got, key=repr), sorted(want, key=repr)
-        return got == want, f"wanted {want}, got {got}"
-    return False, f"unknown check kind {kind}"
-
-
-def golden_cases(specialist: str) -> list[dict[str, Any]]:
-    """The specialist's golden suite as dicts."""
-    lines = (SPECIALISTS / specialist / "golden.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+# -- golden checks: the engine's own (app.engine.evaluation.golden_checks) -------------------
+def golden_cases(specialist: str) -> list[GoldenCase]:
+    """The specialist's golden suite."""
+    return load_golden(SPECIALISTS / specialist / "golden.jsonl")
 
 
 # -- images ---------------------------------------------------------------------------------
@@ -284,10 +235,10 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
-def run_golden(box: SpecialistContainer, specialist: str, case: dict[str, Any]) -> dict[str, Any]:
+def run_golden(box: SpecialistContainer, specialist: str, case: GoldenCase) -> dict[str, Any]:
     """Run one golden case (with its reference plan when it has one)."""
-    files = [SPECIALISTS / specialist / f for f in case.get("files", [])]
-    return box.task(case["text"], files, plan=case.get("plan"))
+    files = [SPECIALISTS / specialist / f for f in case.files]
+    return box.task(case.text, files, plan=case.plan)
 
 
 # -- data-analytics -------------------------------------------------------------------------
@@ -309,14 +260,14 @@ def test_analytics_idle_ping(analytics: SpecialistContainer) -> None:
     assert 0 < pong["rss_kb"] < 60_000, "pandas must be imported lazily"
 
 
-@pytest.mark.parametrize("case", golden_cases("data-analytics"), ids=lambda c: c["id"])
-def test_analytics_golden(analytics: SpecialistContainer, case: dict[str, Any]) -> None:
+@pytest.mark.parametrize("case", golden_cases("data-analytics"), ids=lambda c: c.id)
+def test_analytics_golden(analytics: SpecialistContainer, case: GoldenCase) -> None:
     """Every golden case passes (planned cases run with their reference plan)."""
     response = run_golden(analytics, "data-analytics", case)
-    passed, reason = check(case["check"], response)
-    assert passed, f"{case['id']}: {reason}"
+    outcome = check(case, response)
+    assert outcome.passed, f"{case.id}: {outcome.detail}"
     if response.get("ok"):
-        assert response["path"] == case["path"]
+        assert response["path"] == case.path
 
 
 def test_analytics_chart_is_png(analytics: SpecialistContainer) -> None:
@@ -382,9 +333,9 @@ def test_learner_golden_in_order(learner: SpecialistContainer) -> None:
     """The golden suite runs in file order (later cases use models saved by earlier ones)."""
     failures = []
     for case in golden_cases("machine-learning"):
-        passed, reason = check(case["check"], run_golden(learner, "machine-learning", case))
-        if not passed:
-            failures.append(f"{case['id']}: {reason}")
+        outcome = check(case, run_golden(learner, "machine-learning", case))
+        if not outcome.passed:
+            failures.append(f"{case.id}: {outcome.detail}")
     assert not failures, failures
     assert 0 < learner.ping_response["rss_kb"] < 60_000, "scikit-learn must load lazily"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from app.engine.evaluation.golden_checks import GoldenCase, check
 from tests.integration.test_specialists_data import (
     BASE_IMAGE,
     LABELS,
@@ -21,7 +22,6 @@ from tests.integration.test_specialists_data import (
     SpecialistContainer,
     build_image,
     build_specialist,
-    check,
     docker_client,  # noqa: F401 - shared session fixture
     golden_cases,
     run_golden,
@@ -60,12 +60,11 @@ def scraper(docker_client: Any) -> Iterator[SpecialistContainer]:  # noqa: F811
         network.remove()
 
 
-@pytest.mark.parametrize("case", golden_cases("web-scraping"), ids=lambda c: c["id"])
-def test_scraper_golden(scraper: SpecialistContainer, case: dict[str, Any]) -> None:
+@pytest.mark.parametrize("case", golden_cases("web-scraping"), ids=lambda c: c.id)
+def test_scraper_golden(scraper: SpecialistContainer, case: GoldenCase) -> None:
     """Every golden case passes against the test site (planned ones with their plan)."""
-    response = run_golden(scraper, "web-scraping", case)
-    passed, reason = check(case["check"], response)
-    assert passed, f"{case['id']}: {reason}"
+    outcome = check(case, run_golden(scraper, "web-scraping", case))
+    assert outcome.passed, f"{case.id}: {outcome.detail}"
 
 
 def test_scraper_obeys_robots_but_site_serves_it(scraper: SpecialistContainer) -> None:
