@@ -29,6 +29,8 @@ test: export SWITCHBOARD_TEST_POSTGRES_URL := $(shell $(SETUP)/postgres.sh url)
 test: setup
 	@$(SETUP)/postgres.sh start
 	$(BIN)/lint-imports
+	$(BIN)/mypy app/engine
+	$(BIN)/mypy --explicit-package-bases tests/gui/test_facade_conformance.py
 	@rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	  if [ -n "$${SWITCHBOARD_PYTEST_RC:-}" ]; then echo "$$rc" > "$$SWITCHBOARD_PYTEST_RC"; fi; \
 	  if [ "$$rc" -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; \
@@ -38,6 +40,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy app/engine
+	$(BIN)/mypy --explicit-package-bases tests/gui/test_facade_conformance.py
 
 bench: setup
 	@shopt -s nullglob; for f in bench/*.py; do echo "== $$f"; $(BIN)/python "$$f"; done

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.cli_output import emit, table
-from app.engine.config import config_file_path, describe, load_settings
-from app.engine.errors import BadInput, EngineError, EnvironmentUnavailable
+from app.engine.core.config import config_file_path, describe, load_settings
+from app.engine.core.errors import BadInput, EngineError, EnvironmentUnavailable
 
 if TYPE_CHECKING:  # imported lazily: `switchboard gui` paints before the engine loads
     from app.engine.orchestrator import Orchestrator

@@ -9,7 +9,7 @@ from typing import Any
 from app.cli import EXIT_FAILED, EXIT_OK, command
 from app.cli_output import emit, table, to_jsonable
 from app.engine.orchestrator import Orchestrator
-from app.engine.views import TaskView
+from app.engine.core.views import TaskView
 
 __all__: list[str] = []
 
@@ -18,7 +18,7 @@ def _show_build_progress(orch: Orchestrator) -> None:
     """Long image builds print their steps on stderr (stdout stays one JSON document)."""
     import sys
 
-    from app.engine.events import ImageBuildProgress
+    from app.engine.core.events import ImageBuildProgress
 
     building: set[str] = set()  # only images that really build print anything
 
@@ -231,9 +231,9 @@ def _feedback(orch: Orchestrator, args: argparse.Namespace) -> int:
 
 @command("models")
 def _models(orch: Orchestrator, args: argparse.Namespace) -> int:
-    from app.engine.model_admin import models_command
+    from app.engine.llm.model_admin import models_command
 
-    doc = models_command(orch, ensure=args.ensure, delete=args.delete)
+    doc = models_command(orch.routing.service, orch.settings, orch.catalogue, ensure=args.ensure, delete=args.delete)
     rows = [[m["name"], m.get("size_mb", ""), m.get("modified", ""), m.get("loaded", "")] for m in doc["models"]]
     emit(doc, as_json=args.json, text=table(rows, ["name", "size MB", "modified", "loaded"]))
     return EXIT_OK

@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.engine.config import load_settings  # noqa: E402
-from app.engine.exchange import Exchange  # noqa: E402
+from app.engine.core.config import load_settings  # noqa: E402
+from app.engine.fleet.exchange import Exchange  # noqa: E402
+from app.engine.fleet.transport import SocketClient, wait_for_socket  # noqa: E402
 from app.engine.orchestrator import Orchestrator  # noqa: E402
-from app.engine.transport import SocketClient, wait_for_socket  # noqa: E402
 
 TASK = "1+1"
 

@@ -31,7 +31,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.engine.config import load_settings  # noqa: E402
+from app.engine.core.config import load_settings  # noqa: E402
 from app.ui import launch  # noqa: E402
 
 

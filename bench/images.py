@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.engine.config import load_settings  # noqa: E402
-from app.engine.images import context_files  # noqa: E402
+from app.engine.core.config import load_settings  # noqa: E402
+from app.engine.fleet.transport import SocketClient  # noqa: E402
 from app.engine.orchestrator import Orchestrator  # noqa: E402
-from app.engine.transport import SocketClient  # noqa: E402
+from app.engine.runtime.images import context_files  # noqa: E402
 
 CA = Path("/etc/ssl/certs/ca-certificates.crt")
 

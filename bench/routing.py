@@ -30,12 +30,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.engine.config import Settings  # noqa: E402
-from app.engine.ollama_service import OllamaService  # noqa: E402
+from app.engine.core.config import Settings  # noqa: E402
+from app.engine.core.specs import load_catalogue  # noqa: E402
+from app.engine.llm.ollama_service import OllamaService  # noqa: E402
 from app.engine.routing.evaluate import evaluate, is_correct, load_cases  # noqa: E402
 from app.engine.routing.fast import NONE  # noqa: E402
 from app.engine.routing.router import DEFAULT_THRESHOLD, Router  # noqa: E402
-from app.engine.specs import load_catalogue  # noqa: E402
 
 
 def cross_validate(specs: list[Any], cases: list[dict[str, Any]], folds: int = 5) -> tuple[dict[str, Any], list[tuple[float, bool, dict[str, Any]]]]:

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.engine.config import Settings  # noqa: E402
+from app.engine.core.config import Settings  # noqa: E402
 from app.engine.runtime.docker_runtime import DockerRuntime  # noqa: E402
 from app.engine.runtime.protocol import LaunchSpec, Mount  # noqa: E402
 

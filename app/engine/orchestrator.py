@@ -15,16 +15,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.engine import recovery, reporting
-from app.engine.background import prune_samples_loop, warm_up
-from app.engine.config import Settings, load_settings
-from app.engine.dispatch import Dispatcher, InputRecord, Job
-from app.engine.errors import BadInput, Busy, EngineError, NotFound
-from app.engine.events import (
+from app.engine.chores import prune_samples_loop, warm_up
+from app.engine.core.config import Settings, load_settings
+from app.engine.core.errors import BadInput, Busy, EngineError, NotFound
+from app.engine.core.facade import Facade
+from app.engine.core.events import (
     ContainerStateChanged,
     ContainerStatsSampled,
     Decision,
@@ -32,44 +30,41 @@ from app.engine.events import (
     ImageBuildProgress,
     TaskStateChanged,
 )
-from app.engine.health import HealthMonitor
-from app.engine.images import ImageBuilder
-from app.engine.instance_lock import InstanceLock
-from app.engine.intake import check_files, check_text, check_types
-from app.engine.lifecycle import Lifecycle
-from app.engine.metrics import MetricsServer, attach_metrics
-from app.engine.probes import Probes
-from app.engine.routing_glue import RoutingGlue
-from app.engine.runtime.docker_runtime import DockerRuntime
-from app.engine.runtime.monitor import StatsMonitor
-from app.engine.runtime.protocol import ContainerRuntime
-from app.engine.specs import Catalogue, SpecialistSpec, load_catalogue
-from app.engine.store import BlobStore, Store
-from app.engine.views import (
+from app.engine.core.specs import Catalogue, SpecialistSpec, load_catalogue
+from app.engine.core.states import ContainerState, TaskState
+from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
     HealthView,
     RouteView,
     SeriesPoint,
     SpecialistView,
+    TaskHandle,
     TaskView,
 )
+from app.engine.fleet.instance_lock import InstanceLock
+from app.engine.fleet.lifecycle import Lifecycle
+from app.engine.health.fixes import apply_fix
+from app.engine.health.monitor import HealthMonitor
+from app.engine.health.probes import ProbeParts, Probes
+from app.engine.metrics import MetricsServer, MetricsSources, attach_metrics
+from app.engine.reports import ReportParts, Reports
+from app.engine.routing.service import RoutingService
+from app.engine.runtime.docker_runtime import DockerRuntime
+from app.engine.runtime.images import ImageBuilder
+from app.engine.runtime.monitor import StatsMonitor
+from app.engine.runtime.protocol import ContainerRuntime
+from app.engine.store import BlobStore, Store
+from app.engine.store.task_view import task_view
+from app.engine.tasks import recovery
+from app.engine.tasks.dispatch import Dispatcher, InputRecord, Job
+from app.engine.tasks.intake import check_files, check_text, check_types
 
 __all__ = ["Orchestrator", "TaskHandle"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 START_WAIT_S = 60.0
-
-
-@dataclass(frozen=True)
-class TaskHandle:
-    """A submitted task: its id now, its finished view later."""
-
-    id: str
-    future: Future[TaskView]
-    specialist: str
-    route: RouteView | None = None
 
 
 class Orchestrator:
@@ -83,11 +78,17 @@ class Orchestrator:
         self.runtime: ContainerRuntime = runtime or DockerRuntime(self.settings)
         self.images = ImageBuilder(self.settings, self.runtime)
         self.lifecycle = Lifecycle(self.settings, self.runtime, self.catalogue.specs, self.bus, self._image_for, self.instance_id)
-        self.routing = RoutingGlue(self.settings, self.catalogue, self.bus)
+        self.routing = RoutingService(self.settings, self.catalogue, self.bus)
         self.store: Store | None = None
         self.blobs = BlobStore(self.settings.data_dir / "blobs")
         self.dispatcher: Dispatcher | None = None
-        self.probes = Probes(self)
+        self.probes = Probes(
+            ProbeParts(
+                settings=self.settings, runtime=self.runtime, images=self.images, catalogue=self.catalogue,
+                model_health=self.routing.health, model_doctor=self.routing.doctor,
+                store=lambda: self.store, wait_started=self.wait_started,
+            )
+        )
         self.health_monitor = HealthMonitor(self.bus, self.probes.all())
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sb-io")
         self._started: Future[None] = Future()
@@ -96,7 +97,12 @@ class Orchestrator:
         self._monitor: StatsMonitor | None = None
         self._metrics: MetricsServer | None = None
         self._latest_stats: dict[str, ContainerStatsSampled] = {}
-        self.report_cache = reporting.ReportCache()
+        self.reports = Reports(
+            ReportParts(
+                catalogue=self.catalogue, lifecycle=self.lifecycle, runtime=self.runtime, images=self.images,
+                store=lambda: self.store, latest_stats=self.latest_stats, is_building=self.is_building,
+            )
+        )
         self._building: set[str] = set()
         self._image_tags: dict[str, str] = {}
         self._prune_stop = threading.Event()
@@ -130,7 +136,7 @@ class Orchestrator:
             )
             self.routing.attach_store(self.store)
             if monitors:  # long-lived engines only: a CLI command must not grab the GUI's port
-                self._metrics = attach_metrics(self)
+                self._metrics = attach_metrics(self.settings.metrics_port, self.metrics_sources())
             store = self.store
 
             def keep_decision(d: Decision) -> None:
@@ -148,7 +154,10 @@ class Orchestrator:
             if docker_ok:
                 self.lifecycle.reattach()
             if reconcile and self.primary:
-                recovery.reconcile(self)
+                recovery.reconcile(
+                    store, self.catalogue, self.bus,
+                    lambda text, files: self.routing.decide(text, files, {}), self.dispatch_stored,
+                )
             if self.primary and monitors:
                 self.lifecycle.start_reaper()
                 self._start_pruner()
@@ -168,12 +177,14 @@ class Orchestrator:
 
     def _start_pruner(self) -> None:
         self._pruner = threading.Thread(
-            target=prune_samples_loop, args=(self, self._prune_stop), name="switchboard-pruner", daemon=True
+            target=prune_samples_loop,
+            args=(lambda: self.store, self.settings.samples_retention_days, self._prune_stop),
+            name="switchboard-pruner", daemon=True
         )
         self._pruner.start()
 
     def _warm_up(self) -> None:
-        warm_up(self)
+        warm_up(self.routing, self.settings, self.bus, self.health_monitor.check_now)
 
     def wait_started(self, timeout_s: float = START_WAIT_S) -> Store:
         """Block until :meth:`start` finished (starting it if needed); return the store."""
@@ -230,13 +241,13 @@ class Orchestrator:
 
     def specialists(self) -> list[SpecialistView]:
         """The catalogue with live state and today's figures."""
-        return reporting.specialist_views(self)
+        return self.reports.specialist_views()
 
     # ================================================================ tasks
     def route(self, text: str, files: Sequence[Path | str] = ()) -> RouteView:
         """Explain which specialist would get ``text`` (nothing runs)."""
         clean = check_text(text, has_files=bool(files))
-        return self.routing.decide(clean, [Path(f).name for f in files], reporting.route_state(self))
+        return self.routing.decide(clean, [Path(f).name for f in files], self.reports.route_state())
 
     def submit(
         self,
@@ -264,29 +275,29 @@ class Orchestrator:
         task_id = uuid.uuid4().hex
         now = time.time()
         stored: Future[Any] = store.insert_task(
-            {"id": task_id, "created_at": now, "updated_at": now, "state": "queued", "text": clean,
+            {"id": task_id, "created_at": now, "updated_at": now, "state": TaskState.QUEUED, "text": clean,
              "requested_specialist": specialist, "attempt": 0, "timeout_s": timeout_s}
         )
         if inputs:  # the writer keeps order: when this resolves, the task row is stored too
             stored = store.add_inputs(task_id, [{"name": i.name, "sha256": i.sha256, "bytes": i.bytes} for i in inputs])
         stored.result(timeout=60)
-        self.bus.publish(TaskStateChanged(task_id=task_id, state="queued", specialist=specialist))
+        self.bus.publish(TaskStateChanged(task_id=task_id, state=TaskState.QUEUED, specialist=specialist))
         route: RouteView | None = None
         if spec is None:
-            route = self.routing.decide(clean, [p.name for p in paths], reporting.route_state(self), task_id=task_id)
+            route = self.routing.decide(clean, [p.name for p in paths], self.reports.route_state(), task_id=task_id)
             if route.chosen not in self.catalogue.specs:
                 message = route.question or route.rationale
-                store.update_task(task_id, state="failed", error_kind="not_routed", error_message=message, finished_at=time.time())
-                self.bus.publish(TaskStateChanged(task_id=task_id, state="failed", error=message))
+                store.update_task(task_id, state=TaskState.FAILED, error_kind="not_routed", error_message=message, finished_at=time.time())
+                self.bus.publish(TaskStateChanged(task_id=task_id, state=TaskState.FAILED, error=message))
                 kind = "needs clarification" if route.chosen == "clarify" else "out of scope"
                 raise BadInput(f"no specialist takes this task ({kind}): {message}")
             spec = self.catalogue.specs[route.chosen]
             try:
                 check_types(paths, spec)
             except BadInput as exc:
-                store.update_task(task_id, state="failed", error_kind="bad_input", error_message=str(exc), finished_at=time.time())
+                store.update_task(task_id, state=TaskState.FAILED, error_kind="bad_input", error_message=str(exc), finished_at=time.time())
                 raise
-        return self._dispatch(task_id, clean, spec, inputs, now, timeout_s, route, planning=planning)
+        return self.dispatch_stored(task_id, clean, spec, inputs, now, timeout_s, route, planning=planning)
 
     def validate_request(
         self, text: str, specialist: str | None, files: Sequence[Path | str]
@@ -299,16 +310,17 @@ class Orchestrator:
             check_types(paths, spec)
         return clean, paths, spec
 
-    def _dispatch(
+    def dispatch_stored(
         self, task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord],
         created_at: float, timeout_s: float | None, route: RouteView | None, attempt: int = 0,
         planning: bool = True,
     ) -> TaskHandle:
+        """Route an already stored task to ``spec`` and queue it (also used by recovery)."""
         assert self.store is not None and self.dispatcher is not None
         router = route.router if route else "explicit"
         confidence = route.confidence if route else 1.0
-        self.store.update_task(task_id, state="routed", specialist=spec.id, router=router, route_confidence=confidence, updated_at=time.time())
-        self.bus.publish(TaskStateChanged(task_id=task_id, state="routed", specialist=spec.id))
+        self.store.update_task(task_id, state=TaskState.ROUTED, specialist=spec.id, router=router, route_confidence=confidence, updated_at=time.time())
+        self.bus.publish(TaskStateChanged(task_id=task_id, state=TaskState.ROUTED, specialist=spec.id))
         job = Job(
             task_id=task_id, text=text, spec=spec, inputs=inputs,
             timeout_s=timeout_s or min(spec.limits.task_timeout_s, self.settings.task_timeout_s),
@@ -317,7 +329,7 @@ class Orchestrator:
         try:
             future = self.dispatcher.submit(job)
         except Busy:
-            self.store.update_task(task_id, state="failed", error_kind="busy", error_message="queue full", finished_at=time.time())
+            self.store.update_task(task_id, state=TaskState.FAILED, error_kind="busy", error_message="queue full", finished_at=time.time())
             raise
         return TaskHandle(id=task_id, future=future, specialist=spec.id, route=route)
 
@@ -326,7 +338,7 @@ class Orchestrator:
         original = self.task(task_id)
         self.feedback(task_id, "wrong_specialist", specialist=specialist)
         files = [Path(self.blobs.path(i["sha256"])) for i in original.inputs]
-        named = recovery.stage_named_copies(self, task_id, original.inputs, files)
+        named = recovery.stage_named_copies(self.settings.data_dir, task_id, original.inputs, files)
         return self.submit(original.text, specialist=specialist, files=named)
 
     def feedback(self, task_id: str, kind: str, specialist: str | None = None, note: str = "") -> None:
@@ -351,12 +363,12 @@ class Orchestrator:
         row = self.wait_started().get_task(task_id).result(timeout=30)
         if row is None:
             raise NotFound(f"no task with id {task_id!r}")
-        return reporting.task_view(row, self.blobs)
+        return task_view(row, self.blobs)
 
     def tasks(self, limit: int = 200, state: str | None = None, specialist: str | None = None, search: str | None = None) -> list[TaskView]:
         """Recent tasks, newest first, filtered."""
         rows = self.wait_started().list_tasks(limit=limit, state=state, specialist=specialist, search=search).result(timeout=30)
-        return [reporting.task_view(r, self.blobs) for r in rows]
+        return [task_view(r, self.blobs) for r in rows]
 
     def artifact_path(self, task_id: str, name: str) -> Path:
         """Where a task's artifact is stored."""
@@ -446,7 +458,7 @@ class Orchestrator:
 
     def containers(self) -> list[ContainerView]:
         """Our containers with their latest stats."""
-        return reporting.container_views(self)
+        return self.reports.container_views()
 
     def logs(self, container: str, tail: int = 200) -> str:
         """The last lines a container printed."""
@@ -458,7 +470,7 @@ class Orchestrator:
 
     def inspect(self, container: str) -> dict[str, Any]:
         """Hardening checklist and limits of a container."""
-        return reporting.inspect(self, container)
+        return self.reports.inspect(container)
 
     # ================================================================ health & figures
     def doctor(self) -> list[DoctorCheck]:
@@ -467,9 +479,12 @@ class Orchestrator:
 
     def fix(self, component: str) -> Future[str]:
         """Apply the fix the engine knows for a dependency (start Docker or Ollama) in the background."""
-        from app.engine.fixes import apply_fix
-
-        return self._bg(apply_fix, self, component)
+        return self._bg(
+            lambda: apply_fix(
+                component, runtime=self.runtime, service=self.routing.service, settings=self.settings,
+                recheck=self.health_monitor.check_now,
+            )
+        )
 
     def health(self) -> list[HealthView]:
         """Latest status of Docker, Ollama and the database."""
@@ -480,6 +495,21 @@ class Orchestrator:
         rows = self.wait_started().series(metric, since_ts, subject=specialist).result(timeout=30)
         return [SeriesPoint(ts=float(r[0]), value=float(r[1]), subject=str(r[2] or "")) for r in rows]
 
+    def metrics_sources(self) -> MetricsSources:
+        """The live figures the Prometheus registry reads (memory only, never the database)."""
+
+        def writer_counts() -> tuple[int, int] | None:
+            store = self.store
+            return (store.writer.batches, store.writer.items) if store is not None else None
+
+        return MetricsSources(
+            bus=self.bus,
+            replicas=lambda: [(r.name, r.specialist) for r in self.lifecycle.replicas()],
+            health=self.health_monitor.snapshot,
+            pending=lambda: self.dispatcher.pending if self.dispatcher is not None else 0,
+            writer_counts=writer_counts,
+        )
+
     @property
     def metrics_url(self) -> str | None:
         """Where Prometheus metrics are served (``None`` when ``metrics_port`` is 0)."""
@@ -489,7 +519,7 @@ class Orchestrator:
         self._latest_stats[event.container] = event
 
     def _on_container_state(self, event: ContainerStateChanged) -> None:
-        if event.state == "removed":  # a removed container's last sample is no longer news
+        if event.state == ContainerState.REMOVED:  # a removed container's last sample is no longer news
             self._latest_stats.pop(event.container, None)
 
     def latest_stats(self, container: str) -> ContainerStatsSampled | None:
@@ -510,3 +540,8 @@ class Orchestrator:
                 for s in samples
             ]
         )
+
+
+def _satisfies_facade(orch: Orchestrator) -> Facade:
+    """Never called: mypy checks here that the orchestrator is structurally a ``Facade``."""
+    return orch

@@ -1,6 +1,6 @@
 """Engine events -> queued Qt signals.
 
-The engine's :class:`~app.engine.events.EventBus` calls subscribers synchronously on whatever
+The engine's :class:`~app.engine.core.events.EventBus` calls subscribers synchronously on whatever
 engine thread published the event (dispatcher workers, the stats monitor, the build thread...).
 Widgets must only be touched on the GUI thread, so :class:`EngineBridge` re-emits each event as
 a Qt signal; because the bridge lives on the GUI thread and the emit happens on an engine
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from app.engine.events import (
+from app.engine.core.events import (
     ContainerStateChanged,
     ContainerStatsSampled,
     Decision,

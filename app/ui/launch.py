@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.engine.config import Settings
+from app.engine.core.config import Settings
 from app.ui.main_window import MainWindow
 from app.ui.theme import apply_theme
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.engine.errors import EngineError
+from app.engine.core.errors import EngineError
 
 __all__ = ["LogFollower"]
 

@@ -20,7 +20,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.engine.errors import EngineError
+from app.engine.core.errors import EngineError
 
 __all__ = ["describe_error", "pending_ops", "run_op", "shutdown_ops"]
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
-from app.engine.config import Settings, config_file_path
+from app.engine.core.config import Settings, config_file_path
 from app.ui.main_window import MainWindow
 from app.ui.notify import show_problem
 from app.ui.theme import apply_theme

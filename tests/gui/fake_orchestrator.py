@@ -12,30 +12,23 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.engine.config import Settings
-from app.engine.errors import BadInput, NotFound
-from app.engine.events import ContainerStateChanged, EventBus, TaskStateChanged
-from app.engine.views import (
+from app.engine.core.config import Settings
+from app.engine.core.errors import BadInput, NotFound
+from app.engine.core.events import ContainerStateChanged, EventBus, TaskStateChanged
+from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
     HealthView,
     RouteView,
     SeriesPoint,
     SpecialistView,
+    TaskHandle,
     TaskView,
 )
-
-
-@dataclass
-class TaskHandle:
-    """Same shape as the facade's handle: an id and a future of the finished task."""
-
-    id: str
-    future: Future[TaskView]
 
 
 def _spec(sid: str, title: str, inputs: tuple[str, ...], examples: tuple[str, ...]) -> SpecialistView:
@@ -103,7 +96,7 @@ class FakeOrchestrator:
         rows = sorted(self._tasks.values(), key=lambda t: t.created_at, reverse=True)
         return rows[:limit]
 
-    def route(self, text: str, files: Sequence[Path] = ()) -> RouteView:
+    def route(self, text: str, files: Sequence[Path | str] = ()) -> RouteView:
         chosen = "numerical" if any(w in text for w in ("integrate", "solve")) else "data-analytics"
         return RouteView(chosen=chosen, scores={chosen: 0.93}, router="fast", confidence=0.93,
                          latency_ms=0.4, rationale="keywords")
@@ -128,8 +121,12 @@ class FakeOrchestrator:
         return {"container": {"name": container}, "limits": {"memory_mb": 512},
                 "hardening": [{"item": "read-only rootfs", "passed": True, "detail": ""}]}
 
+    def fix(self, component: str) -> Future[str]:
+        self.calls.append(("fix", (component,), {}))
+        return self._pool.submit(lambda: f"fixed {component}")
+
     # actions -------------------------------------------------------------------------------
-    def submit(self, text: str, *, specialist: str | None = None, files: Sequence[Path] = (),
+    def submit(self, text: str, *, specialist: str | None = None, files: Sequence[Path | str] = (),
                timeout_s: float | None = None) -> TaskHandle:
         self.calls.append(("submit", (text,), {"specialist": specialist, "files": list(files)}))
         if not text.strip():
@@ -142,7 +139,7 @@ class FakeOrchestrator:
         view = TaskView(id=task_id, state="queued", text=text, specialist=chosen,
                         created_at=time.time(), inputs=[{"name": Path(f).name} for f in files])
         self._tasks[task_id] = view
-        return TaskHandle(task_id, self._pool.submit(self._run, task_id))
+        return TaskHandle(task_id, self._pool.submit(self._run, task_id), chosen or "")
 
     def _run(self, task_id: str) -> TaskView:
         view = self._tasks[task_id]

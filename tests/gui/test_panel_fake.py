@@ -10,8 +10,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.engine.errors import BadInput
-from app.engine.events import ContainerStatsSampled, HealthChanged, TaskStateChanged
+from app.engine.core.errors import BadInput
+from app.engine.core.events import ContainerStatsSampled, HealthChanged, TaskStateChanged
 from app.ui.bridge import EngineBridge
 from app.ui.ops import pending_ops, run_op
 from widgets.settings_dialog import SettingsDialog
@@ -65,7 +65,7 @@ def test_bridge_delivers_engine_events_on_the_gui_thread(qtbot, fake_panel):
 
 
 def test_bridge_unsubscribes_on_close(qtbot):
-    from app.engine.events import EventBus
+    from app.engine.core.events import EventBus
 
     bus = EventBus()
     bridge = EngineBridge(bus)

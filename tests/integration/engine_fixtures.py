@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from app.engine.config import Settings, load_settings
+from app.engine.core.config import Settings, load_settings
 from app.engine.orchestrator import Orchestrator
 
 NS_LABEL = "io.switchboard.namespace"

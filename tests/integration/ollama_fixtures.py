@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.config import Settings
-from app.engine.ollama_service import OllamaService
+from app.engine.core.config import Settings
+from app.engine.llm.ollama_service import OllamaService
 from tests.conftest import require_service
 
 __all__ = ["ollama_service", "ollama_settings"]

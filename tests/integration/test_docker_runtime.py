@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from app.engine.config import Settings
-from app.engine.errors import BadInput, BuildFailed, DockerUnavailable, NotFound
+from app.engine.core.config import Settings
+from app.engine.core.errors import BadInput, BuildFailed, DockerUnavailable, NotFound
 from app.engine.runtime.docker_runtime import DockerRuntime
 from app.engine.runtime.protocol import BuildRequest, LaunchSpec, Mount, RuntimeEvent
 

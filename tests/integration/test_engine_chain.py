@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from app.engine.config import Settings
-from app.engine.errors import BadInput, Busy, NotFound
-from app.engine.events import TaskStateChanged
+from app.engine.core.config import Settings
+from app.engine.core.errors import BadInput, Busy, NotFound
+from app.engine.core.events import TaskStateChanged
 from app.engine.orchestrator import Orchestrator
 
 pytestmark = pytest.mark.docker

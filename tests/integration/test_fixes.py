@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.config import load_settings
-from app.engine.errors import BadInput
-from app.engine.ollama_service import ollama_home
+from app.engine.core.config import load_settings
+from app.engine.core.errors import BadInput
+from app.engine.llm.ollama_service import ollama_home
 from app.engine.orchestrator import Orchestrator
 from tests.conftest import require_service
 

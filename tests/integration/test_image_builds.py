@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from app.engine.config import Settings, repo_root
-from app.engine.events import ImageBuildProgress
-from app.engine.images import HOST_CA_BUNDLE, ImageBuilder
+from app.engine.core.config import Settings, repo_root
+from app.engine.core.events import ImageBuildProgress
+from app.engine.runtime.images import HOST_CA_BUNDLE, ImageBuilder
 from app.engine.runtime.docker_runtime import DockerRuntime
 from app.engine.runtime.protocol import LaunchSpec
-from app.engine.specs import SpecialistSpec
+from app.engine.core.specs import SpecialistSpec
 
 pytestmark = pytest.mark.docker
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.engine.config import Settings
+from app.engine.core.config import Settings
 from app.engine.metrics import MetricsServer, engine_registry
 from app.engine.metrics.exposition import CONTENT_TYPE
 from app.engine.orchestrator import Orchestrator
@@ -34,7 +34,7 @@ def _eventually(url: str, check: Callable[[Exposition], bool], timeout_s: float)
 
 
 def test_three_real_tasks_show_up_in_a_scrape(orch: Orchestrator) -> None:
-    server = MetricsServer(engine_registry(orch), port=0).start()
+    server = MetricsServer(engine_registry(orch.metrics_sources()), port=0).start()
     try:
         views = [orch.submit("2+2", specialist="numerical").future.result(timeout=300) for _ in range(3)]
         assert [v.state for v in views] == ["succeeded"] * 3, [v.error for v in views]

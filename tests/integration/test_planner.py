@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.errors import TaskFailed
-from app.engine.ollama_service import OllamaService
-from app.engine.planner import Planner
-from app.engine.routing.schema import schema_errors
-from app.engine.specs import load_catalogue
+from app.engine.core.errors import TaskFailed
+from app.engine.llm.ollama_service import OllamaService
+from app.engine.llm.planner import Planner
+from app.engine.core.schema import schema_errors
+from app.engine.core.specs import load_catalogue
 from tests.integration.ollama_fixtures import *  # noqa: F403 - pytest fixtures
 
 pytestmark = pytest.mark.ollama

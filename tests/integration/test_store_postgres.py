@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.engine.errors import DatabaseUnavailable
+from app.engine.core.errors import DatabaseUnavailable
 from app.engine.store import VERSION_TABLE, Store
 from app.engine.store.engine import parse_url
 from app.engine.store.models import Base

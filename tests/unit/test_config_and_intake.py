@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.config import describe, load_settings
-from app.engine.errors import BadInput
-from app.engine.intake import check_files, check_text
+from app.engine.core.config import describe, load_settings
+from app.engine.core.errors import BadInput
+from app.engine.tasks.intake import check_files, check_text
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.engine.errors import BadInput
+from app.engine.core.errors import BadInput
 from app.engine.runtime.docker_launch import launch_kwargs, port_binding
 from app.engine.runtime.hardening import ITEMS, evaluate, exposes_docker_socket
 from app.engine.runtime.protocol import LaunchSpec, Mount

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.config import Settings
-from app.engine.errors import BuildFailed, EngineError, EnvironmentUnavailable
-from app.engine.events import ImageBuildProgress
-from app.engine.images import ImageBuilder, build_fraction, content_hash, context_files
+from app.engine.core.config import Settings
+from app.engine.core.errors import BuildFailed, EngineError, EnvironmentUnavailable
+from app.engine.core.events import ImageBuildProgress
+from app.engine.runtime.images import ImageBuilder, build_fraction, content_hash, context_files
 from app.engine.runtime.protocol import BuildRequest
-from app.engine.specs import SpecialistSpec
+from app.engine.core.specs import SpecialistSpec
 
 BASE = "switchboard-base:bookworm-py311-1"
 

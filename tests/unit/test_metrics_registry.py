@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from app.engine.events import (
+from app.engine.core.events import (
     ContainerStateChanged,
     ContainerStatsSampled,
     Decision,

@@ -6,17 +6,15 @@ import gzip
 import socket
 import urllib.error
 import urllib.request
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
-from app.engine.errors import BadInput, EngineError
-from app.engine.events import EventBus, TaskStateChanged
-from app.engine.metrics import MetricsRegistry, MetricsServer, attach_metrics
+from app.engine.core.errors import BadInput, EngineError
+from app.engine.core.events import EventBus, TaskStateChanged
+from app.engine.core.views import HealthView
+from app.engine.metrics import MetricsRegistry, MetricsServer, MetricsSources, attach_metrics
 from app.engine.metrics.exposition import CONTENT_TYPE
 from app.engine.metrics.server import is_loopback
-from app.engine.views import HealthView
 from tests.unit.test_metrics_textparse import parse_exposition
 
 
@@ -80,33 +78,27 @@ def test_port_in_use_is_an_engine_error_with_a_hint() -> None:
             second.start()
 
 
-def _fake_orch(port: int) -> Any:
-    replicas = [SimpleNamespace(name="sb-numerical-11112222", specialist="numerical")]
-    writer = SimpleNamespace(batches=5, items=42)
-    return SimpleNamespace(
-        settings=SimpleNamespace(metrics_port=port),
+def _sources() -> MetricsSources:
+    return MetricsSources(
         bus=EventBus(),
-        lifecycle=SimpleNamespace(replicas=lambda: replicas),
-        health_monitor=SimpleNamespace(
-            snapshot=lambda: [HealthView(component="docker", status="ok"), HealthView(component="ollama", status="unknown")]
-        ),
-        dispatcher=SimpleNamespace(pending=3),
-        store=SimpleNamespace(writer=writer),
+        replicas=lambda: [("sb-numerical-11112222", "numerical")],
+        health=lambda: [HealthView(component="docker", status="ok"), HealthView(component="ollama", status="unknown")],
+        pending=lambda: 3,
+        writer_counts=lambda: (5, 42),
     )
 
 
 def test_attach_metrics_is_off_at_port_zero_and_serves_engine_figures_otherwise() -> None:
-    assert attach_metrics(_fake_orch(0)) is None
-    assert attach_metrics(SimpleNamespace(settings=SimpleNamespace())) is None  # before the setting exists
+    assert attach_metrics(0, _sources()) is None
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    orch = _fake_orch(port)
-    server = attach_metrics(orch)
+    sources = _sources()
+    server = attach_metrics(port, sources)
     assert server is not None
     try:
         assert server.url == f"http://127.0.0.1:{port}"
-        orch.bus.publish(TaskStateChanged(task_id="t", state="failed", specialist="numerical", duration_ms=3.0))
+        sources.bus.publish(TaskStateChanged(task_id="t", state="failed", specialist="numerical", duration_ms=3.0))
         parsed = parse_exposition(_get(server.url + "/metrics")[2].decode())
         assert parsed.value("switchboard_queue_pending") == 3
         assert parsed.value("switchboard_store_writes_total") == 42
@@ -115,6 +107,6 @@ def test_attach_metrics_is_off_at_port_zero_and_serves_engine_figures_otherwise(
         assert parsed.value("switchboard_dependency_up", component="docker") == 1
         assert not parsed.matching("switchboard_dependency_up", component="ollama")  # unknown is not reported
         assert parsed.value("switchboard_tasks_total", specialist="numerical", state="failed") == 1
-        assert attach_metrics(_fake_orch(port)) is None, "a busy port turns metrics off instead of failing the engine"
+        assert attach_metrics(port, _sources()) is None, "a busy port turns metrics off instead of failing the engine"
     finally:
         server.stop()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from app.engine.errors import NotFound
-from app.engine.events import ContainerStatsSampled, EventBus
+from app.engine.core.errors import NotFound
+from app.engine.core.events import ContainerStatsSampled, EventBus
 from app.engine.runtime.monitor import StatsMonitor
 from app.engine.runtime.protocol import ContainerStats
 

@@ -6,7 +6,7 @@ import time
 import uuid
 from pathlib import Path
 
-from app.engine.config import load_settings
+from app.engine.core.config import load_settings
 from app.engine.orchestrator import Orchestrator
 
 

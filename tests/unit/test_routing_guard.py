@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from app.engine.errors import OllamaUnavailable
+from app.engine.core.errors import OllamaUnavailable
 from app.engine.routing.router import Router
-from app.engine.routing.schema import schema_errors
-from app.engine.specs import SpecialistSpec
+from app.engine.core.schema import schema_errors
+from app.engine.core.specs import SpecialistSpec
 
 SPECS = [
     SpecialistSpec(id="maths", title="Maths", description="Equations, integrals and derivatives.",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.config import repo_root
-from app.engine.errors import ManifestError
-from app.engine.specs import load_catalogue, load_spec
+from app.engine.core.config import repo_root
+from app.engine.core.errors import ManifestError
+from app.engine.core.specs import load_catalogue, load_spec
 
 GOOD = """
 id = "{id}"

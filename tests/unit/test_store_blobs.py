@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.errors import BadInput
+from app.engine.core.errors import BadInput
 from app.engine.store import BlobRef, BlobStore
 
 

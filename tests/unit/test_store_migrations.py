@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from app.engine.errors import DatabaseUnavailable
+from app.engine.core.errors import DatabaseUnavailable
 from app.engine.store import VERSION_TABLE, Store, head_revision
 from app.engine.store.migrate import alembic_config
 from app.engine.store.models import Base

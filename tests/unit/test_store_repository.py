@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from app.engine.errors import BadInput, DatabaseUnavailable, NotFound
+from app.engine.core.errors import BadInput, DatabaseUnavailable, NotFound
 from app.engine.store import Store
 from app.engine.store.models import table
 from tests.unit.store_helpers import T0, add_task, count_rows

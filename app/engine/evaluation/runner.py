@@ -12,11 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.engine.errors import BadInput, EngineError
+from app.engine.core.errors import BadInput, EngineError
+from app.engine.core.states import TaskState
+from app.engine.core.views import TaskView
 from app.engine.evaluation.golden_checks import GoldenCase, check, load_golden
 from app.engine.evaluation.testsite import TestSite
 from app.engine.routing.evaluate import evaluate, load_cases
-from app.engine.views import TaskView
 
 if TYPE_CHECKING:
     from app.engine.orchestrator import Orchestrator
@@ -28,7 +29,7 @@ def response_of(view: TaskView) -> dict[str, Any]:
     """A task view in the wire-response shape the golden checks read."""
     error = {"kind": view.error_kind, "message": view.error} if view.error_kind else None
     return {
-        "ok": view.state == "succeeded",
+        "ok": view.state == TaskState.SUCCEEDED,
         "answer": view.answer,
         "data": view.data,
         "tables": view.tables,

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.engine.errors import EngineError
+from app.engine.core.errors import EngineError
 from app.engine.runtime.protocol import LABEL_INSTANCE, LABEL_ROLE, BuildRequest, LaunchSpec
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
-"""Switchboard's metrics, fed from :mod:`app.engine.events` and read at scrape time.
+"""Switchboard's metrics, fed from :mod:`app.engine.core.events` and read at scrape time.
 
 Qt-free and independent of the orchestrator: a :class:`MetricsRegistry` only needs an
-:class:`~app.engine.events.EventBus` (:meth:`MetricsRegistry.subscribe`) and, optionally,
+:class:`~app.engine.core.events.EventBus` (:meth:`MetricsRegistry.subscribe`) and, optionally,
 collectors, callables run just before each scrape to copy figures that live elsewhere (the
 dispatcher's queue, the store writer's counts). Handlers run on whatever engine thread
 published the event; they do a few dict operations under short locks and never block.
@@ -16,7 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from app.engine.events import (
+from app.engine.core.events import (
     ContainerStateChanged,
     ContainerStatsSampled,
     Decision,

@@ -17,7 +17,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
-from app.engine.errors import BadInput, EngineError
+from app.engine.core.errors import BadInput, EngineError
 from app.engine.metrics.exposition import CONTENT_TYPE
 
 __all__ = ["MetricsServer", "is_loopback"]

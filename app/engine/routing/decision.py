@@ -1,10 +1,10 @@
-"""The outcome of routing one task, convertible to the facade's :class:`~app.engine.views.RouteView`."""
+"""The outcome of routing one task, convertible to the facade's :class:`~app.engine.core.views.RouteView`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.engine.views import RouteView
+from app.engine.core.views import RouteView
 
 __all__ = ["CLARIFY", "NONE", "ROUTERS", "RouteDecision"]
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.engine.core.specs import SpecialistSpec
 from app.engine.routing.features import extract_features, normalise, word_tokens
-from app.engine.specs import SpecialistSpec
 
 __all__ = ["NONE", "FastResult", "FastRouter", "catalogue_examples", "default_cache_dir"]
 

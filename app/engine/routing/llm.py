@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.engine.chat import ChatService
+from app.engine.core.schema import schema_errors
+from app.engine.core.specs import SpecialistSpec
+from app.engine.llm.chat import ChatService
 from app.engine.routing.decision import CLARIFY, NONE
-from app.engine.routing.schema import schema_errors
-from app.engine.specs import SpecialistSpec
 
 __all__ = ["ChatService", "LLMAnswer", "LLMRouter", "route_schema"]
 

@@ -14,13 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.engine.errors import OllamaUnavailable
+from app.engine.core.errors import OllamaUnavailable
+from app.engine.core.specs import Catalogue, SpecialistSpec
 from app.engine.routing.bandit import ThompsonBandit
 from app.engine.routing.decision import CLARIFY, NONE, RouteDecision
 from app.engine.routing.fast import FastResult, FastRouter
 from app.engine.routing.features import estimate_complexity, looks_like_injection
 from app.engine.routing.llm import LLMRouter
-from app.engine.specs import Catalogue, SpecialistSpec
 
 __all__ = ["DEFAULT_THRESHOLD", "Router"]
 

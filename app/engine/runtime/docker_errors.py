@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import docker.errors
 import requests.exceptions
 
-from app.engine.errors import DockerUnavailable, EngineError, NotFound
+from app.engine.core.errors import DockerUnavailable, EngineError, NotFound
 
 __all__ = ["DOCKER_FIX", "docker_errors", "is_connection_problem"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import docker.types
 
-from app.engine.errors import BadInput
+from app.engine.core.errors import BadInput
 from app.engine.runtime.hardening import exposes_docker_socket
 from app.engine.runtime.protocol import LaunchSpec
 

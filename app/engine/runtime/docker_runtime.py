@@ -19,8 +19,8 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from app.engine.config import Settings
-from app.engine.errors import BadInput, BuildFailed, EngineError, NotFound
+from app.engine.core.config import Settings
+from app.engine.core.errors import BadInput, BuildFailed, EngineError, NotFound
 from app.engine.runtime.cgroup_stats import CgroupStatsReader
 from app.engine.runtime.docker_convert import api_stats, container_info, runtime_event
 from app.engine.runtime.docker_errors import docker_errors

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.engine.events import ContainerStatsSampled, EventBus
+from app.engine.core.events import ContainerStatsSampled, EventBus
 from app.engine.runtime.protocol import ContainerRuntime
 
 __all__ = ["StatsMonitor"]

@@ -146,7 +146,7 @@ class HardeningCheck:
 class ContainerRuntime(Protocol):
     """Operations the engine needs from a container backend.
 
-    Every call has a timeout; errors are raised as :mod:`app.engine.errors` types
+    Every call has a timeout; errors are raised as :mod:`app.engine.core.errors` types
     (``DockerUnavailable``, ``BuildFailed``, ``NotFound``, ``EngineError``).
     """
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from app.engine.errors import BadInput
+from app.engine.core.errors import BadInput
 
 __all__ = ["BlobRef", "BlobStore"]
 

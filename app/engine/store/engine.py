@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from app.engine.errors import DatabaseUnavailable
+from app.engine.core.errors import DatabaseUnavailable
 from app.engine.store.migrate import check_database
 
 __all__ = ["describe_url", "open_engine", "parse_url"]

@@ -21,7 +21,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.engine.errors import DatabaseUnavailable
+from app.engine.core.errors import DatabaseUnavailable
 
 __all__ = [
     "MIGRATIONS_DIR",

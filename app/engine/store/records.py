@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
-from app.engine.errors import BadInput
+from app.engine.core.errors import BadInput
 from app.engine.store.models import table
 
 __all__ = [

@@ -16,10 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.engine.errors import BadInput, DatabaseUnavailable
+from app.engine.core.errors import BadInput, DatabaseUnavailable
 from app.engine.store import records, series, tasks
 from app.engine.store.blobs import BlobStore
 from app.engine.store.engine import open_engine
@@ -202,6 +203,26 @@ class Store:
         """Record user feedback; an unknown task id fails the future with :class:`BadInput`."""
         row = records.feedback_row(task_id, kind, specialist, note, ts)
         return self.run(partial(records.add_feedback, row=row))
+
+    def routing_overrides(self) -> Future[list[tuple[str, str]]]:
+        """(task text, right specialist) for every ``wrong_specialist`` feedback, oldest first."""
+
+        def read(conn: Connection) -> list[tuple[str, str]]:
+            query = text(
+                "select t.text, f.specialist from feedback f join tasks t on t.id = f.task_id "
+                "where f.kind = 'wrong_specialist' and f.specialist is not null order by f.ts"
+            )
+            return [(str(r[0]), str(r[1])) for r in conn.execute(query)]
+
+        return self.run(read)
+
+    def ping(self) -> Future[None]:
+        """Resolves when the database answered a trivial query (raises what the driver raised)."""
+
+        def probe(conn: Connection) -> None:
+            conn.execute(text("select 1")).scalar()
+
+        return self.run(probe)
 
     def list_feedback(self, since_ts: float | None = None) -> Future[list[dict[str, Any]]]:
         """Feedback oldest first, optionally since ``since_ts``."""

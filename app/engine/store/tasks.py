@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from app.engine.errors import BadInput, NotFound
+from app.engine.core.errors import BadInput, NotFound
 from app.engine.store.models import table
 
 __all__ = [

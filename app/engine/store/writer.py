@@ -36,7 +36,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-from app.engine.errors import BadInput, DatabaseUnavailable, EngineError
+from app.engine.core.errors import BadInput, DatabaseUnavailable, EngineError
 
 __all__ = ["Writer", "wrap_db_error"]
 

@@ -29,9 +29,9 @@ from urllib.parse import urlparse
 import httpx
 import ollama
 
-from app.engine.config import Settings
-from app.engine.errors import OllamaUnavailable
-from app.engine.specs import SpecialistSpec
+from app.engine.core.config import Settings
+from app.engine.core.errors import OllamaUnavailable
+from app.engine.core.specs import SpecialistSpec
 
 __all__ = ["ModelInfo", "OllamaService", "OllamaStatus", "ollama_home"]
 

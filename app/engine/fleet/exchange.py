@@ -1,7 +1,7 @@
 """Per-container exchange folders on the host: the socket and the read-only inputs.
 
 Outputs do not come through here: ``/output`` is a size-capped tmpfs in the container and the
-engine copies files out through the Docker API (``app.engine.outputs``).
+engine copies files out through the Docker API (``app.engine.fleet.outputs``).
 
 Layout and mounts are documented in docs/ARCHITECTURE.md ("Containers"). The container user
 is uid 10001; the engine chowns the writable folders to it when it runs as root, and falls

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.engine.core.states import TaskState
 from app.engine.store.store import Store
 
 __all__ = ["main", "run_scenario"]
@@ -39,12 +40,12 @@ def run_scenario(store: Store, workers: int, seconds: float) -> dict[str, Any]:
             store.insert_task(
                 {"id": task_id, "text": "bench task", "requested_specialist": None}
             ).result()
-            store.update_task(task_id, state="routed", specialist="numerical", router="fast")
-            store.update_task(task_id, state="running", container="sb-numerical-0", started_at=now)
+            store.update_task(task_id, state=TaskState.ROUTED, specialist="numerical", router="fast")
+            store.update_task(task_id, state=TaskState.RUNNING, container="sb-numerical-0", started_at=now)
             store.finish_task(
                 task_id,
                 {
-                    "state": "succeeded",
+                    "state": TaskState.SUCCEEDED,
                     "finished_at": time.time(),
                     "duration_ms": 1.0,
                     "answer": "42",

@@ -3,7 +3,7 @@
 Threads: ``acquire``/``release`` run on dispatcher workers; ``start``/``scale``/``stop`` run on
 the caller's thread (the facade wraps them in futures); the reaper runs on its own thread.
 Every decision (start on demand, reap, refuse for budget) is published as a
-:class:`~app.engine.events.Decision` with its reason.
+:class:`~app.engine.core.events.Decision` with its reason.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.engine.config import Settings
-from app.engine.errors import Busy, EngineError, NotFound
-from app.engine.events import ContainerStateChanged, Decision, EventBus
-from app.engine.exchange import Exchange
+from app.engine.core.config import Settings
+from app.engine.core.errors import Busy, EngineError, NotFound
+from app.engine.core.events import ContainerStateChanged, Decision, EventBus
+from app.engine.core.specs import SpecialistSpec
+from app.engine.core.states import ContainerState
+from app.engine.fleet.exchange import Exchange
+from app.engine.fleet.transport import SocketClient, wait_for_socket
 from app.engine.runtime.protocol import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
@@ -29,8 +32,6 @@ from app.engine.runtime.protocol import (
     LaunchSpec,
     Mount,
 )
-from app.engine.specs import SpecialistSpec
-from app.engine.transport import SocketClient, wait_for_socket
 
 __all__ = ["Lifecycle", "Replica"]
 
@@ -195,7 +196,7 @@ class Lifecycle:
         name = f"sb-{spec.id}-{secrets.token_hex(4)}"
         exchange = Exchange(self.exchange_root / name)
         exchange.create()
-        self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state="starting", reason=reason))
+        self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.STARTING, reason=reason))
         try:
             self.runtime.run(self.launch_spec(spec, image, name, exchange))
 
@@ -209,7 +210,7 @@ class Lifecycle:
             self._prepared.discard(spec.id)
             self.runtime.remove(name)
             exchange.remove()
-            self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state="failed", reason="start failed"))
+            self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.FAILED, reason="start failed"))
             raise
         replica = Replica(
             name=name,
@@ -223,7 +224,7 @@ class Lifecycle:
         with pool.cond:
             pool.replicas[name] = replica
             pool.cond.notify_all()
-        self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state="running", reason=reason))
+        self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.RUNNING, reason=reason))
         return replica
 
     def remove(self, name: str, *, reason: str = "requested") -> bool:
@@ -245,7 +246,7 @@ class Lifecycle:
                 Exchange(self.exchange_root / name).remove()
         self.bus.publish(
             ContainerStateChanged(
-                container=name, specialist=replica.specialist if replica else "", state="removed", reason=reason
+                container=name, specialist=replica.specialist if replica else "", state=ContainerState.REMOVED, reason=reason
             )
         )
         return True
@@ -397,7 +398,7 @@ class Lifecycle:
                 pool.replicas[info.name] = replica
             adopted.append(info.name)
             self._decide("reattach", info.name, "container from an earlier run still answers")
-            self.bus.publish(ContainerStateChanged(container=info.name, specialist=spec.id, state="running", reason="reattached"))
+            self.bus.publish(ContainerStateChanged(container=info.name, specialist=spec.id, state=ContainerState.RUNNING, reason="reattached"))
         return adopted, removed
 
     # ----------------------------------------------------------------- reaper

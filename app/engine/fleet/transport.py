@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.engine.errors import EngineError
+from app.engine.core.errors import EngineError
 
 __all__ = ["ConnectionLost", "SocketClient", "wait_for_socket"]
 

@@ -1,6 +1,6 @@
 """Specialist manifests: ``specialists/<id>/specialist.toml`` validated by pydantic.
 
-A bad manifest yields a :class:`~app.engine.errors.ManifestError` naming the file, the field
+A bad manifest yields a :class:`~app.engine.core.errors.ManifestError` naming the file, the field
 and what is wrong; it never stops the other specialists from loading.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from app.engine.errors import ManifestError
+from app.engine.core.errors import ManifestError
 
 __all__ = [
     "Catalogue",

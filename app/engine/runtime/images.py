@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from app.engine.config import Settings
-from app.engine.errors import BuildFailed, EngineError, EnvironmentUnavailable
-from app.engine.events import ImageBuildProgress
+from app.engine.core.config import Settings
+from app.engine.core.errors import BuildFailed, EngineError, EnvironmentUnavailable
+from app.engine.core.events import ImageBuildProgress
+from app.engine.core.specs import SpecialistSpec
 from app.engine.runtime.protocol import (
     LABEL_MANAGED,
     LABEL_SOURCE_HASH,
@@ -29,7 +30,6 @@ from app.engine.runtime.protocol import (
     BuildRequest,
     ContainerRuntime,
 )
-from app.engine.specs import SpecialistSpec
 
 __all__ = ["HOST_CA_BUNDLE", "ImageBuilder", "build_fraction", "content_hash", "context_files"]
 

@@ -7,9 +7,9 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.engine.config import Settings
-from app.engine.errors import BadInput
-from app.engine.specs import SpecialistSpec
+from app.engine.core.config import Settings
+from app.engine.core.errors import BadInput
+from app.engine.core.specs import SpecialistSpec
 
 __all__ = ["check_files", "check_text", "check_types"]
 

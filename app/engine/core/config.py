@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from app.engine.errors import BadInput
+from app.engine.core.errors import BadInput
 
 __all__ = ["Settings", "config_file_path", "describe", "load_settings", "repo_root"]
 
@@ -30,7 +30,7 @@ ENV_PREFIX = "SWITCHBOARD_"
 
 def repo_root() -> Path:
     """The source checkout (holds ``specialists/``); the engine ships inside it."""
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def config_file_path() -> Path:

@@ -11,28 +11,26 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, text
-
-from app.engine.config import Settings
-from app.engine.errors import EngineError
-from app.engine.events import Decision, EventBus
-from app.engine.ollama_service import OllamaService
-from app.engine.planner import Planner
+from app.engine.core.config import Settings
+from app.engine.core.errors import EngineError
+from app.engine.core.events import Decision, EventBus
+from app.engine.core.specs import Catalogue
+from app.engine.core.states import TaskState
+from app.engine.core.views import DoctorCheck, HealthView, RouteView
+from app.engine.llm.ollama_service import OllamaService
+from app.engine.llm.planner import Planner
 from app.engine.routing.router import Router
-from app.engine.specs import Catalogue
-from app.engine.views import DoctorCheck, HealthView, RouteView
 
 if TYPE_CHECKING:
-    from app.engine.dispatch import Job
+    from app.engine.core.views import TaskView
     from app.engine.store import Store
-    from app.engine.views import TaskView
 
-__all__ = ["RoutingGlue"]
+__all__ = ["RoutingService"]
 
 log = logging.getLogger(__name__)
 
 
-class RoutingGlue:
+class RoutingService:
     """Router + Ollama + planner, wired to the store and the bus."""
 
     def __init__(self, settings: Settings, catalogue: Catalogue, bus: EventBus) -> None:
@@ -76,15 +74,8 @@ class RoutingGlue:
         """Train the fast router on stored overrides once the store is open."""
         self.store = store
 
-        def overrides(conn: Connection) -> list[tuple[str, str]]:
-            query = text(
-                "select t.text, f.specialist from feedback f join tasks t on t.id = f.task_id "
-                "where f.kind = 'wrong_specialist' and f.specialist is not null order by f.ts"
-            )
-            return [(str(r[0]), str(r[1])) for r in conn.execute(query)]
-
         try:
-            examples = store.run(overrides).result(timeout=30)
+            examples = store.routing_overrides().result(timeout=30)
         except EngineError as exc:
             log.warning("could not read feedback: %s", exc)
             return
@@ -119,16 +110,16 @@ class RoutingGlue:
         self.bus.publish(Decision(kind="route", subject=task_id or "", reason=view.rationale, data={"chosen": view.chosen, "router": view.router}))
         return view
 
-    def on_finished(self, job: Job, view: TaskView) -> None:
-        """Feed the outcome to the bandit."""
-        success = view.state == "succeeded"
+    def on_finished(self, specialist: str, view: TaskView) -> None:
+        """Feed a finished task's outcome on ``specialist`` to the bandit."""
+        success = view.state == TaskState.SUCCEEDED
         with self._router_lock:
             router = self._router
             if router is None:  # not trained yet: keep the outcome for when it is
-                self._pending_outcomes.append((job.spec.id, success, view.duration_ms or 0.0, view.cost))
+                self._pending_outcomes.append((specialist, success, view.duration_ms or 0.0, view.cost))
                 del self._pending_outcomes[:-1000]
                 return
-        router.record_outcome(job.spec.id, success=success, latency_ms=view.duration_ms or 0.0, cost=view.cost)
+        router.record_outcome(specialist, success=success, latency_ms=view.duration_ms or 0.0, cost=view.cost)
 
     def learn_feedback(self, text: str, kind: str, routed_to: str | None, right: str | None) -> None:
         """A user's verdict: overrides move the fast router, verdicts move the bandit."""

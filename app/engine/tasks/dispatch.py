@@ -2,7 +2,7 @@
 
 Threads: :meth:`Dispatcher.submit` runs on the caller's thread and only enqueues. Each
 specialist has its own worker pool (so a saturated specialist never starves another); task
-events (:class:`~app.engine.events.TaskStateChanged`) are published on those worker threads.
+events (:class:`~app.engine.core.events.TaskStateChanged`) are published on those worker threads.
 A task is already stored (state ``routed``) before it reaches the dispatcher.
 """
 
@@ -19,17 +19,19 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from app.engine.config import Settings
-from app.engine.errors import BadInput, Busy, EngineError, EnvironmentUnavailable, TaskFailed
-from app.engine.events import Decision, EventBus, TaskStateChanged
-from app.engine.input_preview import table_columns
-from app.engine.lifecycle import Lifecycle, Replica
-from app.engine.outputs import collect_outputs
-from app.engine.specs import SpecialistSpec
+from app.engine.core.config import Settings
+from app.engine.core.errors import BadInput, Busy, EngineError, EnvironmentUnavailable, TaskFailed
+from app.engine.core.events import Decision, EventBus, TaskStateChanged
+from app.engine.core.specs import SpecialistSpec
+from app.engine.core.states import TaskState
+from app.engine.core.views import ArtifactView, TaskView
+from app.engine.fleet.lifecycle import Lifecycle, Replica
+from app.engine.fleet.outputs import collect_outputs
+from app.engine.fleet.transport import ConnectionLost
+from app.engine.fleet.wire import TaskRequest, TaskResponse
 from app.engine.store import BlobStore, Store
-from app.engine.transport import ConnectionLost
-from app.engine.views import ArtifactView, TaskView
-from app.engine.wire import TaskRequest, TaskResponse
+from app.engine.store.task_view import task_view
+from app.engine.tasks.input_preview import table_columns
 
 __all__ = ["Dispatcher", "InputRecord", "Job", "PlannerLike"]
 
@@ -40,7 +42,7 @@ TIMEOUT_GRACE_S = 5.0
 
 
 class PlannerLike(Protocol):
-    """What the dispatcher needs from the planner (``app.engine.planner.Planner``)."""
+    """What the dispatcher needs from the planner (``app.engine.llm.planner.Planner``)."""
 
     def plan(
         self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = (), timeout_s: float | None = None
@@ -97,7 +99,7 @@ class Dispatcher:
         blobs: BlobStore,
         bus: EventBus,
         planner: PlannerLike | None = None,
-        on_finished: Callable[[Job, TaskView], None] | None = None,
+        on_finished: Callable[[str, TaskView], None] | None = None,
     ) -> None:
         self.settings = settings
         self.lifecycle = lifecycle
@@ -180,7 +182,7 @@ class Dispatcher:
             view = self._run_attempts(job)
         except BaseException as exc:  # the future must always resolve
             log.exception("task %s crashed the dispatcher", job.task_id)
-            view = self._finish(job, "failed", error_kind="internal", error=f"engine error: {exc}")
+            view = self._finish(job, TaskState.FAILED, error_kind="internal", error=f"engine error: {exc}")
         finally:
             with self._lock:
                 self._pending -= 1
@@ -188,7 +190,7 @@ class Dispatcher:
             if view is not None:
                 if self.on_finished is not None:
                     try:
-                        self.on_finished(job, view)
+                        self.on_finished(job.spec.id, view)
                     except Exception:
                         log.exception("on_finished hook failed")
                 if not job.future.done():
@@ -196,7 +198,7 @@ class Dispatcher:
 
     def _run_attempts(self, job: Job) -> TaskView:
         if job.cancelled.is_set():
-            return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled before it ran")
+            return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled before it ran")
         job.started_at = time.time()
         last_reason = ""
         while job.attempt < MAX_ATTEMPTS:
@@ -204,17 +206,17 @@ class Dispatcher:
             try:
                 replica = self.lifecycle.acquire(job.spec.id, timeout_s=job.timeout_s)
             except EngineError as exc:
-                return self._finish(job, "failed", error_kind="unavailable", error=str(exc))
-            self.store.update_task(job.task_id, state="running", container=replica.name, attempt=job.attempt, started_at=job.started_at, updated_at=time.time())
+                return self._finish(job, TaskState.FAILED, error_kind="unavailable", error=str(exc))
+            self.store.update_task(job.task_id, state=TaskState.RUNNING, container=replica.name, attempt=job.attempt, started_at=job.started_at, updated_at=time.time())
             self._publish(job, "running", container=replica.name)
             job.replica = replica
             try:
                 if job.cancelled.is_set():
-                    return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled", container=replica.name)
+                    return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled", container=replica.name)
                 return self._execute(job, replica)
             except _ContainerGone as gone:
                 if job.cancelled.is_set():
-                    return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled while running", container=replica.name)
+                    return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled while running", container=replica.name)
                 last_reason = gone.reason
                 self.lifecycle.mark_dead(gone.container, gone.reason)
                 self.bus.publish(Decision(kind="retry", subject=job.task_id, reason=f"container {gone.container} died: {gone.reason}", data={"attempt": job.attempt}))
@@ -222,7 +224,7 @@ class Dispatcher:
                 job.replica = None
                 self.lifecycle.release(replica)
             if job.cancelled.is_set():
-                return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled")
+                return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled")
         return self._finish(
             job, "failed", error_kind="container_died",
             error=f"the container died during the task {MAX_ATTEMPTS} times (last: {last_reason})",
@@ -271,22 +273,22 @@ class Dispatcher:
                 response = self._call(job, replica, request)
                 response = self._plan_if_needed(job, replica, request, response)
             except TaskFailed as exc:
-                return self._finish(job, "failed", error_kind=exc.kind, error=exc.message, container=replica.name)
+                return self._finish(job, TaskState.FAILED, error_kind=exc.kind, error=exc.message, container=replica.name)
             except EnvironmentUnavailable as exc:
-                return self._finish(job, "failed", error_kind="unavailable", error=str(exc), container=replica.name)
+                return self._finish(job, TaskState.FAILED, error_kind="unavailable", error=str(exc), container=replica.name)
             if job.cancelled.is_set():
-                return self._finish(job, "cancelled", error_kind="cancelled", error="cancelled while running", container=replica.name)
+                return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled while running", container=replica.name)
             try:
                 artifacts = self._collect(job, replica, response)
             except TaskFailed as exc:
-                return self._finish(job, "failed", error_kind=exc.kind, error=exc.message, container=replica.name)
+                return self._finish(job, TaskState.FAILED, error_kind=exc.kind, error=exc.message, container=replica.name)
             if not response.ok:
                 err = response.error
                 return self._finish(
                     job, "failed", response=response, artifacts=artifacts, container=replica.name,
                     error_kind=err.kind if err else "internal", error=err.message if err else "the specialist reported a failure",
                 )
-            return self._finish(job, "succeeded", response=response, artifacts=artifacts, container=replica.name)
+            return self._finish(job, TaskState.SUCCEEDED, response=response, artifacts=artifacts, container=replica.name)
         finally:
             replica.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs))
 
@@ -385,15 +387,13 @@ class Dispatcher:
             self.store.finish_task(job.task_id, fields, art_rows).result(timeout=60)
         except Exception:
             log.exception("could not store the result of task %s", job.task_id)
-        view = TaskView(
-            id=job.task_id, state=state, text=job.text, specialist=job.spec.id, created_at=job.created_at,
-            started_at=job.started_at, finished_at=now, duration_ms=duration_ms, attempt=job.attempt,
-            container=container, router=job.router, route_confidence=job.route_confidence,
-            path=fields["path"], answer=fields["answer"], data=result.get("data"), tables=result.get("tables", []),
-            operation=result.get("operation", {}), stdout=result.get("stdout", ""), stderr=result.get("stderr", ""),
-            error_kind=error_kind, error=error, cost=cost,
-            inputs=[{"name": i.name, "sha256": i.sha256, "bytes": i.bytes} for i in job.inputs],
-            artifacts=[a for a, _ in artifacts or []],
-        )
+        record = {
+            **fields, "id": job.task_id, "text": job.text, "specialist": job.spec.id, "created_at": job.created_at,
+            "started_at": job.started_at, "container": container, "router": job.router,
+            "route_confidence": job.route_confidence, "result": result,
+            "inputs": [{"name": i.name, "sha256": i.sha256, "bytes": i.bytes} for i in job.inputs],
+            "artifacts": art_rows,
+        }
+        view = task_view(record, self.blobs)
         self._publish(job, state, container=container, error=error, duration_ms=duration_ms)
         return view

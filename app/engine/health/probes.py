@@ -3,29 +3,44 @@
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from sqlalchemy import text
+from app.engine.core.config import Settings
+from app.engine.core.errors import EngineError
+from app.engine.core.specs import Catalogue
+from app.engine.core.views import DoctorCheck, HealthView
+from app.engine.health.monitor import Probe
+from app.engine.runtime.images import ImageBuilder
+from app.engine.runtime.protocol import ContainerRuntime
+from app.engine.store import Store
 
-from app.engine.errors import EngineError
-from app.engine.health import Probe
-from app.engine.views import DoctorCheck, HealthView
-
-if TYPE_CHECKING:
-    from app.engine.orchestrator import Orchestrator
-
-__all__ = ["Probes"]
+__all__ = ["ProbeParts", "Probes"]
 
 DOCKER_FIX = "install and start the engine: `make setup` (or `sudo apt-get install docker.io && sudo dockerd &`)"
 BASE_FIX = "build it offline: `packaging/setup/base_image.sh` (part of `make setup`)"
 OLLAMA_FIX = "install and start it: `packaging/setup/ollama.sh install start model` (part of `make setup`)"
 
 
+@dataclass(frozen=True)
+class ProbeParts:
+    """What the probes look at; ``store`` and ``wait_started`` exist only after start."""
+
+    settings: Settings
+    runtime: ContainerRuntime
+    images: ImageBuilder
+    catalogue: Catalogue
+    model_health: Callable[[], HealthView]
+    model_doctor: Callable[[], list[DoctorCheck]]
+    store: Callable[[], Store | None]
+    wait_started: Callable[[float], object]
+
+
 class Probes:
     """Each probe is quick (bounded by the clients' timeouts) and never raises."""
 
-    def __init__(self, orch: Orchestrator) -> None:
-        self.orch = orch
+    def __init__(self, parts: ProbeParts) -> None:
+        self.parts = parts
 
     def all(self) -> dict[str, Probe]:
         """Probes for the health monitor, by component."""
@@ -34,7 +49,7 @@ class Probes:
     def docker(self) -> HealthView:
         """Whether the Docker engine answers."""
         try:
-            info = self.orch.runtime.ping()
+            info = self.parts.runtime.ping()
         except EngineError as exc:
             fix = DOCKER_FIX if shutil.which("dockerd") is None else "start the engine: `packaging/setup/dockerd.sh`"
             return HealthView("docker", "down", str(exc.message), fix)
@@ -42,15 +57,15 @@ class Probes:
 
     def ollama(self) -> HealthView:
         """Whether the Ollama server answers and has the base model."""
-        return self.orch.routing.health()
+        return self.parts.model_health()
 
     def database(self) -> HealthView:
         """Whether the database is open and answering."""
-        store = self.orch.store
+        store = self.parts.store()
         if store is None:
             return HealthView("database", "unknown", "opening…")
         try:
-            store.run(lambda conn: conn.execute(text("select 1")).scalar()).result(timeout=10)
+            store.ping().result(timeout=10)
         except Exception as exc:
             return HealthView("database", "down", str(exc), "check database_url (`switchboard config`)")
         return HealthView("database", "ok", store.where)
@@ -61,18 +76,18 @@ class Probes:
         docker = self.docker()
         checks.append(DoctorCheck("docker", docker.status == "ok", docker.detail, docker.fix))
         if docker.status == "ok":
-            base = self.orch.settings.base_image
-            present = self.orch.runtime.image_exists(base)
+            base = self.parts.settings.base_image
+            present = self.parts.runtime.image_exists(base)
             checks.append(DoctorCheck("base image", present, f"{base} {'present' if present else 'missing'}", "" if present else BASE_FIX))
             built = []
-            for spec in self.orch.catalogue.specs.values():
+            for spec in self.parts.catalogue.specs.values():
                 try:
-                    _, ok = self.orch.images.image_state(spec)
+                    _, ok = self.parts.images.image_state(spec)
                 except EngineError:
                     ok = False
                 if ok:
                     built.append(spec.id)
-            n = len(self.orch.catalogue.specs)
+            n = len(self.parts.catalogue.specs)
             checks.append(
                 DoctorCheck(
                     "specialist images", True, f"{len(built)}/{n} built ({', '.join(built) or 'none yet'})",
@@ -81,18 +96,18 @@ class Probes:
             )
         else:
             checks.append(DoctorCheck("base image", False, "cannot check: Docker is down", docker.fix))
-        checks.extend(self.orch.routing.doctor())
+        checks.extend(self.parts.model_doctor())
         try:
-            self.orch.wait_started(timeout_s=30)
+            self.parts.wait_started(30.0)
             db = self.database()
             checks.append(DoctorCheck("database", db.status == "ok", db.detail, db.fix))
         except EngineError as exc:
             checks.append(DoctorCheck("database", False, str(exc), "check database_url (`switchboard config`)"))
-        errors = self.orch.manifest_errors()
+        errors = [str(e) for e in self.parts.catalogue.errors]
         checks.append(
             DoctorCheck(
                 "specialist manifests", not errors,
-                f"{len(self.orch.catalogue.specs)} loaded" + (f"; {len(errors)} broken: " + "; ".join(errors) if errors else ""),
+                f"{len(self.parts.catalogue.specs)} loaded" + (f"; {len(errors)} broken: " + "; ".join(errors) if errors else ""),
                 "fix the named field in the named file" if errors else "",
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,3 +143,13 @@ class SeriesPoint:
     ts: float
     value: float
     subject: str = ""
+
+
+@dataclass(frozen=True)
+class TaskHandle:
+    """A submitted task: its id now, its finished view later."""
+
+    id: str
+    future: Future[TaskView]
+    specialist: str
+    route: RouteView | None = None

@@ -12,10 +12,10 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from app.engine.errors import BadInput, EngineError, NotFound
+from app.engine.core.errors import BadInput, EngineError, NotFound
+from app.engine.core.views import ArtifactView
 from app.engine.runtime.protocol import ContainerRuntime
 from app.engine.store import BlobStore
-from app.engine.views import ArtifactView
 
 __all__ = ["MAX_FILES", "collect_outputs"]
 

@@ -10,20 +10,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from app.engine.config import repo_root
-from app.engine.errors import BadInput, DockerUnavailable, EngineError
-
-if TYPE_CHECKING:
-    from app.engine.orchestrator import Orchestrator
+from app.engine.core.config import Settings, repo_root
+from app.engine.core.errors import BadInput, DockerUnavailable, EngineError
+from app.engine.llm.ollama_service import OllamaService
+from app.engine.runtime.protocol import ContainerRuntime
 
 __all__ = ["apply_fix"]
 
 DOCKERD_TIMEOUT_S = 90.0
 
 
-def _fix_docker(orch: Orchestrator) -> str:
+def _fix_docker(runtime: ContainerRuntime) -> str:
     script = repo_root() / "packaging" / "setup" / "dockerd.sh"
     if shutil.which("dockerd") is None:
         raise DockerUnavailable("the Docker engine is not installed", hint="run `make setup` (installs docker.io)")
@@ -40,31 +39,37 @@ def _fix_docker(orch: Orchestrator) -> str:
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise DockerUnavailable("could not start the Docker engine: " + " / ".join(tail))
-    orch.runtime.ping()
+    runtime.ping()
     return (done.stdout.strip().splitlines() or ["docker engine ok"])[-1]
 
 
-def _fix_ollama(orch: Orchestrator) -> str:
-    service = orch.routing.service
+def _fix_ollama(service: OllamaService, settings: Settings) -> str:
     started = service.ensure_server()
     created = service.ensure_base_model()
     parts = ["started the Ollama server" if started else "Ollama server answers"]
-    parts.append(f"created model {orch.settings.ollama_model}" if created else f"model {orch.settings.ollama_model} present")
+    parts.append(f"created model {settings.ollama_model}" if created else f"model {settings.ollama_model} present")
     return "; ".join(parts)
 
 
-def apply_fix(orch: Orchestrator, component: str) -> str:
-    """Apply the known fix for ``component`` and re-check health; returns what was done."""
+def apply_fix(
+    component: str,
+    *,
+    runtime: ContainerRuntime,
+    service: OllamaService,
+    settings: Settings,
+    recheck: Callable[[], object],
+) -> str:
+    """Apply the known fix for ``component``, then ``recheck()`` health; returns what was done."""
     if component == "docker":
-        done = _fix_docker(orch)
+        done = _fix_docker(runtime)
     elif component == "ollama":
-        done = _fix_ollama(orch)
+        done = _fix_ollama(service, settings)
     elif component == "database":
         raise BadInput("the database has no automatic fix: check database_url (`switchboard config`) and that its server runs")
     else:
         raise BadInput(f"unknown component {component!r}; expected docker, ollama or database")
     try:
-        orch.health_monitor.check_now()
+        recheck()
     except EngineError:
         pass
     return done

@@ -16,16 +16,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from app.engine.chat import ChatService
-from app.engine.errors import TaskFailed
-from app.engine.routing.schema import schema_errors
-from app.engine.specs import SpecialistSpec
+from app.engine.core.errors import TaskFailed
+from app.engine.core.schema import schema_errors
+from app.engine.core.specs import SpecialistSpec
+from app.engine.llm.chat import ChatService
 
 __all__ = ["Planner", "PlanService"]
 
 
 class PlanService(ChatService, Protocol):
-    """What the planner needs from :class:`~app.engine.ollama_service.OllamaService`."""
+    """What the planner needs from :class:`~app.engine.llm.ollama_service.OllamaService`."""
 
     def ensure_derived_model(self, spec: SpecialistSpec) -> bool:
         """Create or update ``switchboard-<id>``."""

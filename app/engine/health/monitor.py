@@ -1,7 +1,7 @@
 """Health of the engine's dependencies: ``doctor`` checks and the status-bar loop.
 
 Threads: :class:`HealthMonitor` runs one thread that probes Docker, Ollama and the database
-every few seconds and publishes :class:`~app.engine.events.HealthChanged` on that thread when
+every few seconds and publishes :class:`~app.engine.core.events.HealthChanged` on that thread when
 a status changes.
 """
 
@@ -11,8 +11,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from app.engine.events import EventBus, HealthChanged
-from app.engine.views import HealthView
+from app.engine.core.events import EventBus, HealthChanged
+from app.engine.core.views import HealthView
 
 __all__ = ["HealthMonitor", "Probe"]
 

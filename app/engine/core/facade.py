@@ -1,0 +1,140 @@
+"""The one facade protocol the CLI, the UI controllers and the GUI tests' fake are typed against.
+
+:class:`~app.engine.orchestrator.Orchestrator` implements it; ``tests/gui/fake_orchestrator.py``
+implements it without Docker. mypy checks both (``app/engine/orchestrator.py`` and
+``tests/gui/test_facade_conformance.py`` assign an instance to a ``Facade`` variable).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.engine.core.views import (
+    ContainerView,
+    DoctorCheck,
+    HealthView,
+    RouteView,
+    SeriesPoint,
+    SpecialistView,
+    TaskHandle,
+    TaskView,
+)
+
+__all__ = ["Facade"]
+
+
+class Facade(Protocol):
+    """What callers may do with the engine. Blocking work returns a Future."""
+
+    def start(self) -> Future[None]:
+        """Connect in the background (store, Docker, monitors)."""
+        ...
+
+    def close(self) -> None:
+        """Stop every thread the engine started."""
+        ...
+
+    def specialists(self) -> list[SpecialistView]:
+        """The catalogue with live state and today's figures."""
+        ...
+
+    def manifest_errors(self) -> list[str]:
+        """Manifests that did not load."""
+        ...
+
+    def containers(self) -> list[ContainerView]:
+        """Running containers with their latest stats."""
+        ...
+
+    def health(self) -> list[HealthView]:
+        """Latest status of Docker, the model server and the database."""
+        ...
+
+    def doctor(self) -> list[DoctorCheck]:
+        """Every dependency check with its fix."""
+        ...
+
+    def fix(self, component: str) -> Future[str]:
+        """Apply the engine's own fix for a dependency."""
+        ...
+
+    def task(self, task_id: str) -> TaskView:
+        """A stored task."""
+        ...
+
+    def tasks(
+        self, limit: int = 200, state: str | None = None, specialist: str | None = None, search: str | None = None
+    ) -> list[TaskView]:
+        """Recent tasks, newest first."""
+        ...
+
+    def route(self, text: str, files: Sequence[Path | str] = ()) -> RouteView:
+        """Explain a routing decision without running anything."""
+        ...
+
+    def series(self, metric: str, since_ts: float, specialist: str | None = None) -> list[SeriesPoint]:
+        """Stored figures for charts."""
+        ...
+
+    def artifact_path(self, task_id: str, name: str) -> Path:
+        """Where a task's artifact is stored."""
+        ...
+
+    def logs(self, container: str, tail: int = 200) -> str:
+        """The last lines a container printed."""
+        ...
+
+    def follow_logs(self, container: str, stop: threading.Event) -> Iterator[str]:
+        """Log lines as they come, until ``stop`` is set."""
+        ...
+
+    def inspect(self, container: str) -> dict[str, Any]:
+        """Hardening checklist and limits of a container."""
+        ...
+
+    def submit(
+        self,
+        text: str,
+        *,
+        specialist: str | None = None,
+        files: Sequence[Path | str] = (),
+        timeout_s: float | None = None,
+    ) -> TaskHandle:
+        """Store, route and dispatch a task."""
+        ...
+
+    def rerun(self, task_id: str, specialist: str) -> TaskHandle:
+        """Run a stored task again on another specialist."""
+        ...
+
+    def feedback(self, task_id: str, kind: str, specialist: str | None = None, note: str = "") -> None:
+        """Store a verdict on a task."""
+        ...
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a queued or running task."""
+        ...
+
+    def build(self, specialist: str) -> Future[str]:
+        """Build a specialist's image."""
+        ...
+
+    def up(self, specialist: str, replicas: int = 1) -> Future[list[ContainerView]]:
+        """Run at least ``replicas`` containers."""
+        ...
+
+    def scale(self, specialist: str, replicas: int) -> Future[list[ContainerView]]:
+        """Run exactly ``replicas`` containers."""
+        ...
+
+    def down(self, name_or_specialist: str) -> Future[int]:
+        """Remove a container or every container of a specialist."""
+        ...
+
+    def restart(self, container: str) -> Future[ContainerView]:
+        """Replace a container by a fresh one."""
+        ...
