@@ -182,7 +182,7 @@ class SpecialistCard(QFrame):
 
     # data ----------------------------------------------------------------------------------
     def set_view(self, view: Any) -> None:
-        """Show a SpecialistView-like object (attributes as in ``app.engine.views``).
+        """Show a SpecialistView-like object (attributes as in ``app.engine.core.views``).
 
         The panel refreshes every few seconds; an unchanged view costs nothing, and only
         the parts that changed are touched (a stylesheet or an icon render re-polishes the
