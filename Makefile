@@ -15,6 +15,9 @@ setup:
 	@$(SETUP)/ollama.sh install
 	@$(SETUP)/ollama.sh start
 	@$(SETUP)/ollama.sh model
+	@$(SETUP)/llama.sh install
+	@$(SETUP)/llama.sh model
+	@$(SETUP)/llama.sh start
 
 venv:
 	@$(SETUP)/python_env.sh

@@ -243,8 +243,9 @@ def _models(orch: Orchestrator, args: argparse.Namespace) -> int:
 def _eval(orch: Orchestrator, args: argparse.Namespace) -> int:
     from app.engine.evaluation.runner import run_eval
 
-    if args.what == "golden":
+    if args.what in ("golden", "natural"):
         orch.runtime.ping()  # golden suites run on real containers: exit 3 when Docker is down
-    doc = run_eval(orch, args.what, file=args.file, specialist=args.specialist, path=args.path)
+    doc = run_eval(orch, args.what, file=args.file, specialist=args.specialist, path=args.path,
+                   split=args.split, limit=args.limit)
     emit(doc, as_json=args.json, text=doc.get("summary_text"))
     return EXIT_OK if doc.get("ok", True) else EXIT_FAILED

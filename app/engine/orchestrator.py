@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from app.engine.chores import prune_samples_loop, warm_up
 from app.engine.core.config import Settings, load_settings
 from app.engine.core.errors import BadInput, Busy, EngineError, NotFound
-from app.engine.core.facade import Facade
 from app.engine.core.events import (
     ContainerStateChanged,
     ContainerStatsSampled,
@@ -30,6 +29,7 @@ from app.engine.core.events import (
     ImageBuildProgress,
     TaskStateChanged,
 )
+from app.engine.core.facade import Facade
 from app.engine.core.specs import Catalogue, SpecialistSpec, load_catalogue
 from app.engine.core.states import ContainerState, TaskState
 from app.engine.core.views import (
@@ -47,6 +47,10 @@ from app.engine.fleet.lifecycle import Lifecycle
 from app.engine.health.fixes import apply_fix
 from app.engine.health.monitor import HealthMonitor
 from app.engine.health.probes import ProbeParts, Probes
+from app.engine.llm.chat import ChatService
+from app.engine.llm.coder import ProgramWriter
+from app.engine.llm.examples import Example, ExampleBank
+from app.engine.llm.llamacpp import LlamaCppService
 from app.engine.metrics import MetricsServer, MetricsSources, attach_metrics
 from app.engine.reports import ReportParts, Reports
 from app.engine.routing.service import RoutingService
@@ -80,12 +84,17 @@ class Orchestrator:
         self.lifecycle = Lifecycle(self.settings, self.runtime, self.catalogue.specs, self.bus, self._image_for, self.instance_id)
         self.routing = RoutingService(self.settings, self.catalogue, self.bus)
         self.store: Store | None = None
+        self.examples = ExampleBank(self.settings.data_dir, self.settings.specialists_dir)
+        self.models: ChatService = (
+            LlamaCppService(self.settings) if self.settings.planning_backend == "llamacpp" else self.routing.service
+        )
+        self.coder = ProgramWriter(self.models, self.settings.planning_model, self.examples)
         self.blobs = BlobStore(self.settings.data_dir / "blobs")
         self.dispatcher: Dispatcher | None = None
         self.probes = Probes(
             ProbeParts(
                 settings=self.settings, runtime=self.runtime, images=self.images, catalogue=self.catalogue,
-                model_health=self.routing.health, model_doctor=self.routing.doctor,
+                model_health=self.routing.health, model_doctor=self._model_doctor,
                 store=lambda: self.store, wait_started=self.wait_started,
             )
         )
@@ -132,7 +141,8 @@ class Orchestrator:
             self.store = Store(self.settings.effective_database_url, data_dir=self.settings.data_dir)
             planner = self.routing.planner(self.store)
             self.dispatcher = Dispatcher(
-                self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self.routing.on_finished
+                self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self.routing.on_finished,
+                coder=self.coder, program_attempts=self.settings.program_attempts,
             )
             self.routing.attach_store(self.store)
             if monitors:  # long-lived engines only: a CLI command must not grab the GUI's port
@@ -185,6 +195,28 @@ class Orchestrator:
 
     def _warm_up(self) -> None:
         warm_up(self.routing, self.settings, self.bus, self.health_monitor.check_now)
+        if isinstance(self.models, LlamaCppService):
+            try:
+                if self.models.ensure_server():
+                    self.bus.publish(Decision(kind="start_llama", subject=self.settings.llama_host,
+                                              reason="no llama.cpp server answered; started the installed one"))
+            except EngineError as exc:
+                log.warning("llama.cpp not available; natural-language tasks fall back to plans: %s", exc)
+
+    def _model_doctor(self) -> list[DoctorCheck]:
+        checks = self.routing.doctor()
+        if isinstance(self.models, LlamaCppService):
+            status = self.models.status()
+            checks.append(DoctorCheck("llama.cpp server", status.up, status.detail, status.fix))
+            if status.up:
+                start = time.perf_counter()
+                try:
+                    self.models.chat(self.settings.planning_model, [{"role": "user", "content": "Say OK."}],
+                                     options={"num_predict": 4}, timeout_s=60)
+                    checks.append(DoctorCheck("llama.cpp completion", True, f"answered in {(time.perf_counter() - start) * 1000:.0f} ms"))
+                except EngineError as exc:
+                    checks.append(DoctorCheck("llama.cpp completion", False, exc.message, exc.hint or ""))
+        return checks
 
     def wait_started(self, timeout_s: float = START_WAIT_S) -> Store:
         """Block until :meth:`start` finished (starting it if needed); return the store."""
@@ -218,6 +250,8 @@ class Orchestrator:
         except EngineError as exc:
             log.warning("closing containers: %s", exc)
         self.routing.close()
+        if isinstance(self.models, LlamaCppService):
+            self.models.stop_started_server()
         self._io.shutdown(wait=True, cancel_futures=True)
         if self.store is not None:
             self.store.close()
@@ -350,6 +384,12 @@ class Orchestrator:
         task = self.task(task_id)
         store = self.wait_started()
         store.add_feedback(task_id=task_id, kind=kind, specialist=specialist or task.specialist, note=note).result(timeout=30)
+        if kind == "correct" and task.program and task.specialist:
+            # a verified program joins the specialist's example bank: similar tasks see it next time
+            shapes = "\n".join(f"- {i['name']}" for i in task.inputs)
+            self.examples.add(task.specialist, Example(task=task.text, program=task.program, inputs=shapes, answer=task.answer[:500]))
+            self.bus.publish(Decision(kind="example_added", subject=task.specialist,
+                                      reason=f"task {task_id} marked correct: its program joins the example bank"))
         self.routing.learn_feedback(task.text, kind, task.specialist, specialist)
 
     def cancel(self, task_id: str) -> bool:

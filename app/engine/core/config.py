@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     ollama_model: str = Field("smollm2-135m", description="Base Ollama model for routing and planning")
     ollama_timeout_s: float = Field(60.0, gt=0, le=600, description="Timeout of one Ollama call")
     ollama_autostart: bool = Field(True, description="Start the installed Ollama server when none answers")
+    planning_backend: Literal["llamacpp", "ollama"] = Field(
+        "llamacpp", description="Model server that writes programs for natural-language tasks"
+    )
+    planning_model: str = Field(
+        "qwen2.5-coder-1.5b-instruct-q4_k_m",
+        description="Model that writes programs (a llama.cpp alias or an Ollama model name)",
+    )
+    llama_host: str = Field("http://127.0.0.1:11436", description="Embedded llama.cpp server URL (loopback)")
+    llama_timeout_s: float = Field(120.0, gt=0, le=900, description="Timeout of one llama.cpp call")
+    llama_autostart: bool = Field(True, description="Start the installed llama.cpp server when none answers")
+    program_attempts: int = Field(3, ge=1, le=5, description="Programs tried per natural-language task")
     queue_size: int = Field(1000, ge=1, le=1_000_000, description="Tasks accepted but not yet running")
     workers: int = Field(32, ge=1, le=512, description="Dispatcher worker threads")
     task_timeout_s: float = Field(120.0, gt=0, le=86_400, description="Default per-task timeout")

@@ -92,6 +92,16 @@ class Planner(BaseModel):
     num_predict: int = Field(256, ge=16, le=4096)
 
 
+class ProgramSpec(BaseModel):
+    """How the specialist's model writes a program for a task no explicit recogniser takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    libraries: tuple[str, ...] = Field(min_length=1, description="What the program may import")
+    guide: str = Field(min_length=10, description="Specialist-specific instructions for the program")
+    max_tokens: int = Field(700, ge=64, le=4096)
+
+
 class SpecialistSpec(BaseModel):
     """One specialist as declared by its manifest."""
 
@@ -109,6 +119,7 @@ class SpecialistSpec(BaseModel):
     limits: Limits = Limits()
     scaling: Scaling = Scaling()
     planner: Planner | None = None
+    program: ProgramSpec | None = None
     folder: Path = Field(Path("."), exclude=True)
 
     @field_validator("accepted_inputs")

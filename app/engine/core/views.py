@@ -95,6 +95,7 @@ class TaskView:
     operation: dict[str, str] = field(default_factory=dict)
     stdout: str = ""
     stderr: str = ""
+    program: str = ""  # the model-written program that produced the answer, if any
     error_kind: str | None = None
     error: str | None = None
     cost: float = 0.0

@@ -71,6 +71,7 @@ class GoldenCase(BaseModel):
     path: Literal["explicit", "planned"] = "explicit"
     check: GoldenCheck
     plan: dict[str, Any] | None = None
+    split: Literal["dev", "holdout"] | None = None  # natural suites: holdout is never tuned on
     line: int = Field(0, exclude=True)
 
 

@@ -40,8 +40,16 @@ def response_of(view: TaskView) -> dict[str, Any]:
     }
 
 
-def run_golden(orch: Orchestrator, specialist: str | None = None, path: str = "all") -> dict[str, Any]:
-    """Run golden suites against the real containers; pass rates per specialist and path."""
+def run_golden(
+    orch: Orchestrator, specialist: str | None = None, path: str = "all", *, suite: str = "golden",
+    split: str = "all", limit: int | None = None,
+) -> dict[str, Any]:
+    """Run a suite against the real containers; pass rates per specialist and path.
+
+    ``suite`` is ``golden`` (``golden.jsonl``) or ``natural`` (``natural.jsonl``, realistic
+    phrasings with a ``dev``/``holdout`` split); ``limit`` takes the first N cases per
+    specialist (CI runs a sample).
+    """
     ids = [specialist] if specialist else orch.catalogue.ids()
     for sid in ids:
         orch.spec(sid)
@@ -53,10 +61,11 @@ def run_golden(orch: Orchestrator, specialist: str | None = None, path: str = "a
         suites: list[tuple[str, list[GoldenCase]]] = []
         for sid in ids:
             spec = orch.spec(sid)
-            golden = spec.folder / "golden.jsonl"
+            golden = spec.folder / f"{suite}.jsonl"
             if not golden.exists():
                 continue
-            cases = [c for c in load_golden(golden) if path in ("all", c.path)]
+            cases = [c for c in load_golden(golden) if path in ("all", c.path) and split in ("all", c.split)]
+            cases = cases[:limit] if limit is not None else cases
             if spec.needs_network and any("sb-testsite" in c.text for c in cases) and site is None:
                 site = TestSite(orch)
                 site.start()
@@ -143,10 +152,13 @@ def run_routing(orch: Orchestrator, file: str | None) -> dict[str, Any]:
     return report
 
 
-def run_eval(orch: Orchestrator, what: str, *, file: str | None = None, specialist: str | None = None, path: str = "all") -> dict[str, Any]:
+def run_eval(
+    orch: Orchestrator, what: str, *, file: str | None = None, specialist: str | None = None, path: str = "all",
+    split: str = "all", limit: int | None = None,
+) -> dict[str, Any]:
     """Dispatch ``switchboard eval``."""
-    if what == "golden":
-        return run_golden(orch, specialist, path)
+    if what in ("golden", "natural"):
+        return run_golden(orch, specialist, path, suite=what, split=split, limit=limit)
     if what == "routing":
         return run_routing(orch, file)
     raise BadInput(f"unknown evaluation {what!r}")

@@ -56,6 +56,7 @@ class Replica:
     last_used: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
     retired: bool = False
+    sandbox: bool = False  # a one-task program sandbox: never handed to another task
 
 
 class _Pool:
@@ -152,15 +153,23 @@ class Lifecycle:
                 f"{spec.id} needs {spec.limits.memory_mb} MB)"
             )
 
-    def launch_spec(self, spec: SpecialistSpec, image: str, name: str, exchange: Exchange) -> LaunchSpec:
-        """The hardened launch description of one container of ``spec``."""
+    def launch_spec(
+        self, spec: SpecialistSpec, image: str, name: str, exchange: Exchange, *, sandbox: bool = False
+    ) -> LaunchSpec:
+        """The hardened launch description of one container of ``spec``.
+
+        A ``sandbox`` (for a model-written program) has no ``/data`` volume and no network: it
+        sees only its own task's inputs.
+        """
         # /output is a size-capped tmpfs, not a host folder: hostile code cannot fill the
         # host's disk; the engine copies outputs out through the Docker API.
-        mounts = (
+        mounts: tuple[Mount, ...] = (
             Mount(str(exchange.sock_dir), "/run/switchboard"),
             Mount(str(exchange.in_dir), "/input", read_only=True),
             Mount(self.volume_name(spec.id), "/data", volume=True),
         )
+        if sandbox:
+            mounts = mounts[:2]
         return LaunchSpec(
             name=name,
             image=image,
@@ -175,11 +184,11 @@ class Lifecycle:
             cpus=spec.limits.cpus,
             pids=spec.limits.pids,
             tmpfs_mb=spec.limits.tmpfs_mb,
-            network=self.network_name(spec.id) if spec.needs_network else None,
+            network=self.network_name(spec.id) if spec.needs_network and not sandbox else None,
             output_tmpfs_mb=spec.limits.output_mb,
         )
 
-    def start(self, specialist: str, *, reason: str = "requested") -> Replica:
+    def start(self, specialist: str, *, reason: str = "requested", sandbox: bool = False) -> Replica:
         """Start one more container of ``specialist`` and wait until it answers."""
         spec = self.specs[specialist] if specialist in self.specs else None
         if spec is None:
@@ -198,7 +207,7 @@ class Lifecycle:
         exchange.create()
         self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.STARTING, reason=reason))
         try:
-            self.runtime.run(self.launch_spec(spec, image, name, exchange))
+            self.runtime.run(self.launch_spec(spec, image, name, exchange, sandbox=sandbox))
 
             def alive() -> bool:
                 return self.runtime.get(name).status in ("created", "running")
@@ -218,8 +227,10 @@ class Lifecycle:
             image=image,
             exchange=exchange,
             client=SocketClient(exchange.socket, max_idle=spec.scaling.concurrency),
-            slots=1 if spec.scaling.fresh_per_task else spec.scaling.concurrency,
-            fresh=spec.scaling.fresh_per_task,
+            slots=1 if spec.scaling.fresh_per_task or sandbox else spec.scaling.concurrency,
+            fresh=spec.scaling.fresh_per_task or sandbox,
+            sandbox=sandbox,
+            inflight=1 if sandbox else 0,
         )
         with pool.cond:
             pool.replicas[name] = replica
@@ -285,7 +296,7 @@ class Lifecycle:
         deadline = time.monotonic() + timeout_s
         while True:
             with pool.cond:
-                free = [r for r in pool.replicas.values() if not r.retired and r.inflight < r.slots]
+                free = [r for r in pool.replicas.values() if not r.retired and not r.sandbox and r.inflight < r.slots]
                 if free:
                     replica = min(free, key=lambda r: r.inflight)
                     replica.inflight += 1
@@ -313,6 +324,11 @@ class Lifecycle:
                     replica.inflight += 1
                     replica.last_used = time.monotonic()
                     return replica
+
+    def acquire_sandbox(self, specialist: str) -> Replica:
+        """A fresh container for one program: no network, no ``/data``, removed on release."""
+        self._decide("start_sandbox", specialist, "model-written program: a fresh sandbox of its own")
+        return self.start(specialist, reason="program sandbox", sandbox=True)
 
     def release(self, replica: Replica) -> None:
         """Give a slot back; a fresh-per-task container is removed after its one task."""

@@ -54,6 +54,7 @@ class TaskRequest(_Msg):
     text: str
     inputs: list[InputRef] = Field(default_factory=list)
     plan: dict[str, Any] | None = None
+    program: str | None = None  # a model-written program run in a sandbox instead of the handler
     output_dir: str
     timeout_s: float = Field(gt=0)
     max_output_bytes: int = Field(ge=1)
@@ -114,7 +115,7 @@ class TaskResponse(_Msg):
     kind: Literal["result"] = "result"
     id: str
     ok: bool
-    path: Literal["explicit", "planned"] = "explicit"
+    path: Literal["explicit", "planned", "program"] = "explicit"
     answer: str = ""
     data: dict[str, Any] | None = None
     tables: list[TableData] = Field(default_factory=list)

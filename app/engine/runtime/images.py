@@ -38,7 +38,7 @@ RUNTIME_REPO = "switchboard-runtime"
 OFFLINE_BASE_PREFIX = "switchboard-base:"
 SETUP_FIX = "run packaging/setup/base_image.sh, or `make setup`"
 
-_SKIP_TOP = {"golden", "certs"}
+_SKIP_TOP = {"golden", "certs", "natural", "natural.jsonl", "examples.jsonl"}
 _SKIP_ANY = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
 _SKIP_SUFFIX = (".pyc", ".pyo")
 _STEP = re.compile(r"^Step (\d+)/(\d+)\s*:")

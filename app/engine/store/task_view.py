@@ -29,6 +29,7 @@ def task_view(row: dict[str, Any], blobs: BlobStore) -> TaskView:
         router=row.get("router"), route_confidence=row.get("route_confidence"), path=row.get("path"),
         answer=row.get("answer") or "", data=result.get("data"), tables=result.get("tables") or [],
         operation=result.get("operation") or {}, stdout=result.get("stdout") or "", stderr=result.get("stderr") or "",
+        program=str((result.get("plan") or {}).get("program") or "") if isinstance(result.get("plan"), dict) else "",
         error_kind=row.get("error_kind"), error=row.get("error_message"), cost=float(row.get("cost") or 0.0),
         inputs=list(row.get("inputs", [])), artifacts=artifacts,
     )

@@ -28,10 +28,11 @@ from app.engine.core.views import ArtifactView, TaskView
 from app.engine.fleet.lifecycle import Lifecycle, Replica
 from app.engine.fleet.outputs import collect_outputs
 from app.engine.fleet.transport import ConnectionLost
-from app.engine.fleet.wire import TaskRequest, TaskResponse
+from app.engine.fleet.wire import InputRef, TaskRequest, TaskResponse
 from app.engine.store import BlobStore, Store
 from app.engine.store.task_view import task_view
-from app.engine.tasks.input_preview import table_columns
+from app.engine.tasks.input_preview import describe_input, table_columns
+from app.engine.tasks.verify import check_result
 
 __all__ = ["Dispatcher", "InputRecord", "Job", "PlannerLike"]
 
@@ -39,6 +40,18 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # one automatic retry when a container dies mid-task
 TIMEOUT_GRACE_S = 5.0
+PROGRAM_BUDGET_S = 150.0  # writing + running + checking every program attempt of one task
+
+
+class CoderLike(Protocol):
+    """What the dispatcher needs from :class:`~app.engine.llm.coder.ProgramWriter`."""
+
+    def write(
+        self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, attempt: int = 1,
+        feedback: str = "", timeout_s: float = 120.0,
+    ) -> str:
+        """A program for ``text``."""
+        ...
 
 
 class PlannerLike(Protocol):
@@ -79,6 +92,7 @@ class Job:
     replica: Replica | None = None  # where it runs now (set by the worker)
     cancelled: threading.Event = field(default_factory=threading.Event)
     started_at: float | None = None
+    program_artifacts: list[tuple[ArtifactView, str]] = field(default_factory=list)
 
 
 class _ContainerGone(Exception):
@@ -100,6 +114,8 @@ class Dispatcher:
         bus: EventBus,
         planner: PlannerLike | None = None,
         on_finished: Callable[[str, TaskView], None] | None = None,
+        coder: CoderLike | None = None,
+        program_attempts: int = 3,
     ) -> None:
         self.settings = settings
         self.lifecycle = lifecycle
@@ -108,6 +124,8 @@ class Dispatcher:
         self.bus = bus
         self.planner = planner
         self.on_finished = on_finished
+        self.coder = coder
+        self.program_attempts = program_attempts
         self._pools: dict[str, ThreadPoolExecutor] = {}
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -273,6 +291,8 @@ class Dispatcher:
                 response = self._call(job, replica, request)
                 response = self._plan_if_needed(job, replica, request, response)
             except TaskFailed as exc:
+                if job.cancelled.is_set():
+                    return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled", container=replica.name)
                 return self._finish(job, TaskState.FAILED, error_kind=exc.kind, error=exc.message, container=replica.name)
             except EnvironmentUnavailable as exc:
                 return self._finish(job, TaskState.FAILED, error_kind="unavailable", error=str(exc), container=replica.name)
@@ -295,6 +315,8 @@ class Dispatcher:
     def _plan_if_needed(self, job: Job, replica: Replica, request: TaskRequest, response: TaskResponse) -> TaskResponse:
         if response.ok or response.error is None or response.error.kind != "needs_plan" or not job.planning:
             return response
+        if self.coder is not None and job.spec.program is not None:
+            return self._program_path(job, request)
         if self.planner is None or job.spec.planner is None:
             raise TaskFailed(
                 f"{job.spec.id} needs an explicit operation for this task ({response.error.message}); "
@@ -318,8 +340,80 @@ class Dispatcher:
             self.store.add_metric("schema_violations", job.spec.id, 1.0)
         raise TaskFailed(f"the planner's plan was rejected twice: {feedback}", kind="bad_plan")
 
+    def _progress(self, job: Job, step: str, attempt: int, **data: Any) -> None:
+        text = f"{step} (attempt {attempt} of {self.program_attempts})"
+        self.bus.publish(Decision(kind="program", subject=job.task_id, reason=text, data={"step": step, "attempt": attempt, **data}))
+
+    def _program_path(self, job: Job, request: TaskRequest) -> TaskResponse:
+        """The specialist's model writes a program; each runs in a fresh sandbox and is checked.
+
+        Attempts differ (examples, the previous error, temperature); every one is recorded in
+        the task's plan. The first program whose result passes the checks is the answer.
+        """
+        assert self.coder is not None
+        previews = [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
+        columns = [c for r in request.inputs for c in table_columns(self.blobs.path(r.sha256), r.name)]
+        attempts: list[dict[str, Any]] = []
+        job.plan = {"program": None, "attempts": attempts}
+        feedback = ""
+        last_error = TaskFailed("no attempt ran", kind="bad_plan")
+        for n in range(1, self.program_attempts + 1):
+            if job.cancelled.is_set():
+                raise TaskFailed("cancelled while writing the program", kind="cancelled")
+            remaining = max(job.timeout_s, PROGRAM_BUDGET_S) - (time.time() - (job.started_at or time.time()))
+            if remaining <= 5:
+                break
+            self._progress(job, "writing code…", n)
+            started = time.perf_counter()
+            code = self.coder.write(job.spec, job.text, previews, attempt=n, feedback=feedback, timeout_s=remaining)
+            record: dict[str, Any] = {"attempt": n, "program": code, "write_ms": round((time.perf_counter() - started) * 1000)}
+            attempts.append(record)
+            job.plan["program"] = code
+            self._progress(job, "running…", n)
+            response = self._run_program(job, request, code)
+            self._progress(job, "checking…", n)
+            if not response.ok:
+                err = response.error
+                feedback = err.message if err else "the program failed"
+                record.update(ok=False, problem=feedback)
+                last_error = TaskFailed(feedback, kind=err.kind if err else "bad_plan")
+                if err is not None and err.kind in ("limit", "timeout", "forbidden"):
+                    raise TaskFailed(err.message, kind=err.kind)  # the sandbox stopped it: say which limit
+                continue
+            problem = check_result(job.text, response.answer, code, columns)
+            record.update(ok=not problem, problem=problem, answer=response.answer[:2000])
+            if not problem:
+                self.store.add_metric("program_attempts", job.spec.id, float(n))
+                return response.model_copy(update={"path": "program"})
+            feedback = f"its output was rejected: {problem}. Output was: {response.answer[:300]}"
+            last_error = TaskFailed(f"the program's result did not pass the checks: {problem}", kind="bad_plan")
+            self.store.add_metric("schema_violations", job.spec.id, 1.0)
+        raise last_error
+
+    def _run_program(self, job: Job, request: TaskRequest, code: str) -> TaskResponse:
+        """Run one program in a fresh sandbox container of the specialist (removed after)."""
+        sandbox = self.lifecycle.acquire_sandbox(job.spec.id)
+        job.replica = sandbox
+        try:
+            refs = self._stage_inputs(job, sandbox)
+            program_request = request.model_copy(update={"inputs": [InputRef.model_validate(r) for r in refs], "program": code})
+            try:
+                response = self._call(job, sandbox, program_request)
+            except _ContainerGone as gone:
+                if job.cancelled.is_set():
+                    raise TaskFailed("cancelled while the program ran", kind="cancelled") from gone
+                raise TaskFailed(f"the program's sandbox stopped: {gone.reason}", kind="limit") from gone
+            job.program_artifacts = self._collect(job, sandbox, response) if response.ok else []
+            return response
+        finally:
+            sandbox.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs))
+            job.replica = None
+            self.lifecycle.release(sandbox)
+
     def _collect(self, job: Job, replica: Replica, response: TaskResponse) -> list[tuple[ArtifactView, str]]:
         """Copy the task's output files out of the container, then let it free them."""
+        if response.path == "program" and replica is not job.replica:
+            return job.program_artifacts  # copied out of the program's sandbox before it went
         if not response.artifacts:
             return []
         try:

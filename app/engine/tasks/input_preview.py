@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-__all__ = ["table_columns"]
+__all__ = ["describe_input", "table_columns"]
 
 _TEXT_TABLES = (".csv", ".tsv", ".txt")
 
@@ -30,3 +30,42 @@ def table_columns(path: Path, name: str, max_bytes: int = 4096) -> list[str]:
         delimiter = "\t" if "\t" in first else ","
     row = next(csv.reader([first], delimiter=delimiter), [])
     return [c.strip() for c in row if c.strip()][:40]
+
+
+def describe_input(path: Path, name: str, max_bytes: int = 2048) -> str:
+    """A few lines a model can write a program from: columns and sample rows, or a text head.
+
+    Never raises. SQLite files are described by their tables and columns (read-only).
+    """
+    lower = name.lower()
+    if lower.endswith((".db", ".sqlite", ".sqlite3")):
+        return _describe_sqlite(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(max_bytes)
+    except OSError:
+        return "(unreadable)"
+    if b"\x00" in head[:1024]:
+        return f"(binary file, {path.stat().st_size} bytes)"
+    text = head.decode("utf-8-sig", errors="replace")
+    if lower.endswith(_TEXT_TABLES) and table_columns(path, name):
+        lines = text.splitlines()[:6]
+        return "columns: " + ", ".join(table_columns(path, name)) + "\nfirst lines:\n" + "\n".join(lines)
+    lines = text.splitlines()[:25]
+    return "\n".join(line[:200] for line in lines)
+
+
+def _describe_sqlite(path: Path) -> str:
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+    except sqlite3.Error as exc:
+        return f"(not a readable SQLite file: {exc})"
+    try:
+        rows = conn.execute("select name, sql from sqlite_master where type = 'table' limit 20").fetchall()
+        return "\n".join(str(sql) for _, sql in rows) or "(no tables)"
+    except sqlite3.Error as exc:
+        return f"(not a readable SQLite file: {exc})"
+    finally:
+        conn.close()

@@ -61,6 +61,7 @@ class Task:
     timeout_s: float
     max_output_bytes: int
     data_dir: Path = Path("/data")
+    program: str | None = None  # a model-written program to run instead of the handler
 
 
 @dataclass

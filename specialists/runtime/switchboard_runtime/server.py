@@ -225,7 +225,12 @@ class Server:
 
         def work() -> None:
             try:
-                box["result"] = self.handler.handle(task)
+                if task.program is not None:
+                    from switchboard_runtime.program import run_program
+
+                    box["result"] = run_program(task)
+                else:
+                    box["result"] = self.handler.handle(task)
             except BaseException as exc:  # noqa: BLE001 - mapped to an error kind below
                 box["error"] = exc
 
@@ -265,6 +270,7 @@ def build_task(request: dict[str, Any]) -> Task:
         timeout_s=float(request.get("timeout_s") or DEFAULT_TIMEOUT_S),
         max_output_bytes=int(request.get("max_output_bytes") or DEFAULT_MAX_OUTPUT),
         data_dir=Path(os.environ.get("SWITCHBOARD_DATA_DIR", "/data")),
+        program=str(request["program"]) if request.get("program") is not None else None,
     )
 
 

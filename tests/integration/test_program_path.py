@@ -1,0 +1,84 @@
+"""Natural-language tasks become programs: the real llama.cpp server writes them, real Docker runs them.
+
+Each program runs in a fresh sandbox container (no network, no /data), its printed answer is
+checked, and the program is stored with the task. A small sample of the natural suite runs in
+``bench/programs.py``; here the chain itself is tested.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.engine.core.config import Settings
+from app.engine.core.events import ContainerStateChanged, Decision
+from app.engine.llm.llamacpp import LlamaCppService
+from app.engine.orchestrator import Orchestrator
+from tests.conftest import require_service
+
+pytestmark = [pytest.mark.docker, pytest.mark.llama]
+
+
+@pytest.fixture
+def llama(tmp_path: Path) -> LlamaCppService:
+    service = LlamaCppService(Settings(data_dir=tmp_path / "d", llama_autostart=False))
+    status = service.status()
+    require_service("llama.cpp server", None if status.up else f"{status.detail} ({status.fix})")
+    return service
+
+
+def test_llama_backend_chats_and_constrains_json(llama: LlamaCppService) -> None:
+    model = llama.settings.planning_model
+    assert model in llama.status().models
+    started = time.perf_counter()
+    reply = llama.chat(model, [{"role": "user", "content": "Reply with the word yes."}], options={"num_predict": 8})
+    assert reply.strip() and time.perf_counter() - started < 60
+    import json
+
+    schema = {"type": "object", "properties": {"id": {"enum": ["numerical", "database"]}}, "required": ["id"]}
+    doc = json.loads(llama.chat(model, [{"role": "user", "content": "Which specialist computes integrals?"}],
+                                format=schema, options={"num_predict": 24}))
+    assert doc["id"] in ("numerical", "database")
+
+
+def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
+    llama: LlamaCppService, engine_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    csv = tmp_path / "orders.csv"
+    csv.write_text("customer,qty,unit_price\nAda,2,10.5\nBob,1,4\nAda,3,2\nCy,5,1\n")
+    orch = Orchestrator(engine_settings())
+    events: list[Any] = []
+    orch.bus.subscribe(Decision, events.append)
+    orch.bus.subscribe(ContainerStateChanged, events.append)
+    orch.start().result(timeout=120)
+    try:
+        view = orch.submit("How much did Ada spend in total (qty times unit price)?", specialist="data-analytics",
+                           files=[csv]).future.result(timeout=300)
+        assert view.state == "succeeded", view.error
+        assert view.path == "program" and "27" in view.answer, view.answer
+        assert "read_csv" in view.program or "csv" in view.program
+        assert orch.task(view.id).program == view.program, "the program is stored with the task"
+        steps = [e.reason for e in events if isinstance(e, Decision) and e.kind == "program"]
+        assert any(s.startswith("writing code") for s in steps) and any(s.startswith("checking") for s in steps)
+        sandboxes = {e.container for e in events if isinstance(e, ContainerStateChanged) and e.reason == "program sandbox"}
+        assert sandboxes, "the program ran in a container started for it"
+        removed = {e.container for e in events if isinstance(e, ContainerStateChanged) and e.state == "removed"}
+        assert sandboxes <= removed, "the sandbox is removed after its one program"
+    finally:
+        orch.close(remove_containers=True)
+
+
+def test_a_program_that_hits_a_limit_says_which(llama: LlamaCppService, engine_settings: Callable[..., Settings]) -> None:
+    orch = Orchestrator(engine_settings())
+    orch.start().result(timeout=120)
+    try:
+        view = orch.submit("Write a Python program that loops forever with while True: pass, and run it.",
+                           specialist="code-execution", timeout_s=8).future.result(timeout=300)
+        assert view.state == "failed"
+        assert view.error_kind in ("timeout", "limit"), (view.error_kind, view.error)
+    finally:
+        orch.close(remove_containers=True)

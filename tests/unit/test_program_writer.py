@@ -1,0 +1,110 @@
+"""Program writing without a model: prompt construction, code extraction, example retrieval, checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.engine.core.errors import TaskFailed
+from app.engine.core.specs import load_catalogue
+from app.engine.llm.coder import ProgramWriter, extract_program
+from app.engine.llm.examples import Example, ExampleBank
+from app.engine.tasks.verify import agree, check_result
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ScriptedChat:
+    """Answers with the given replies in turn and records what it was asked."""
+
+    def __init__(self, *replies: str) -> None:
+        self.replies = list(replies)
+        self.calls: list[tuple[list[dict[str, str]], dict[str, Any]]] = []
+
+    def chat(self, model: str, messages: list[dict[str, str]], *, format: dict[str, Any] | None = None,
+             options: dict[str, Any] | None = None, timeout_s: float | None = None) -> str:
+        self.calls.append((messages, options or {}))
+        return self.replies.pop(0)
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> ExampleBank:
+    spec_dir = tmp_path / "specialists" / "data-analytics"
+    spec_dir.mkdir(parents=True)
+    seeds = [
+        {"task": "total sales per region", "program": "print('region totals')", "inputs": "- s.csv"},
+        {"task": "average price of all products", "program": "print('avg')"},
+        {"task": "plot revenue by month", "program": "print('plot')"},
+        {"task": "count rows where status is open", "program": "print('count')"},
+    ]
+    (spec_dir / "examples.jsonl").write_text("\n".join(json.dumps(s) for s in seeds) + "\nnot json\n")
+    return ExampleBank(tmp_path / "data", tmp_path / "specialists")
+
+
+def test_extract_program_takes_the_first_fence_or_the_whole_reply() -> None:
+    assert extract_program("Here:\n```python\nprint(1)\n```\nand ```python\nprint(2)\n```") == "print(1)\n"
+    assert extract_program("```\nx = 2\nprint(x)\n```") == "x = 2\nprint(x)\n"
+    assert extract_program("print(3)") == "print(3)\n"
+    assert extract_program("```python\nprint(4)\n") == "print(4)\n"  # an unclosed fence (cut off)
+
+
+def test_bank_ranks_by_similarity_skips_bad_lines_and_learns(bank: ExampleBank) -> None:
+    assert [e.task for e in bank.similar("data-analytics", "sales totals for each region", k=1)] == ["total sales per region"]
+    assert bank.counts("data-analytics") == {"seed": 4, "feedback": 0}
+    bank.add("data-analytics", Example(task="median income by city", program="print('m')"))
+    assert bank.counts("data-analytics") == {"seed": 4, "feedback": 1}
+    assert bank.similar("data-analytics", "median income per city", k=1)[0].program == "print('m')"
+    assert ExampleBank(bank.folder.parent, bank.specialists_dir).counts("data-analytics")["feedback"] == 1  # on disk
+
+
+def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBank) -> None:
+    spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
+    chat = ScriptedChat("```python\nprint(42)\n```", "```python\nprint(43)\n```", "```python\nprint(44)\n```")
+    writer = ProgramWriter(chat, "m", bank)
+    inputs = [("sales.csv", "columns: region, amount")]
+    assert writer.write(spec, "total sales per region", inputs) == "print(42)\n"
+    messages, options = chat.calls[0]
+    assert "pandas" in messages[0]["content"] and spec.program is not None
+    assert spec.program.guide[:40] in messages[0]["content"]
+    assert messages[1]["content"].startswith("total sales per region")  # the closest example first
+    assert "sales.csv" in messages[-1]["content"] and "columns: region, amount" in messages[-1]["content"]
+    assert options["temperature"] == 0.0
+    writer.write(spec, "total sales per region", inputs, attempt=2, feedback="KeyError: 'Region'")
+    second = chat.calls[1][0]
+    assert "KeyError: 'Region'" in second[-1]["content"]
+    assert second[1]["content"] != messages[1]["content"], "attempt 2 uses another example set"
+    writer.write(spec, "total sales per region", inputs, attempt=3)
+    assert chat.calls[2][1]["temperature"] > 0
+
+
+def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> None:
+    spec = load_catalogue(ROOT / "specialists").specs["data-analytics"].model_copy(update={"program": None})
+    with pytest.raises(TaskFailed) as err:
+        ProgramWriter(ScriptedChat("x"), "m", bank).write(spec, "anything", [])
+    assert err.value.kind == "unsupported"
+
+
+@pytest.mark.parametrize(
+    ("task", "answer", "program", "columns", "problem"),
+    [
+        ("how many orders are there?", "13", "print(len(df))", [], ""),
+        ("how many orders are there?", "none found", "print('none found')", [], "number"),
+        ("what is the total?", "", "", [], "nothing"),
+        ("total per region", "Traceback (most recent call last):\n KeyError", "", [], "error"),
+        ("average amount", "nan", "print(df['amount'].mean())", ["amount"], "missing value"),
+        ("sum of sales", "100", "print(df['Sales'].sum())", ["region", "amount"], "Sales"),
+        ("sum of sales", "100", "df['total'] = df['amount'] * 2\nprint(df['total'].sum())", ["amount"], ""),
+        ("sum of amount", "100", "print(df['Amount'].sum())", ["amount"], ""),  # case-insensitive match
+    ],
+)
+def test_check_result(task: str, answer: str, program: str, columns: list[str], problem: str) -> None:
+    got = check_result(task, answer, program, columns)
+    assert (problem in got and got) if problem else got == "", got
+
+
+def test_answers_agree_by_their_numbers() -> None:
+    assert agree("The total is 1,234.50", "1234.5")
+    assert not agree("total 12", "total 13")
