@@ -8,8 +8,8 @@ from typing import Any
 
 from app.cli import EXIT_FAILED, EXIT_OK, command
 from app.cli_output import emit, table, to_jsonable
-from app.engine.orchestrator import Orchestrator
 from app.engine.core.views import TaskView
+from app.engine.orchestrator import Orchestrator
 
 __all__: list[str] = []
 

@@ -14,10 +14,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "RunOutcome", "kill_session", "run_python"]
+__all__ = ["Limits", "RunOutcome", "kill_session", "python_command", "run_python"]
 
 
 @dataclass(frozen=True)
@@ -121,13 +122,28 @@ def _read_capped(path: Path, cap: int) -> bytes:
     return data
 
 
-def run_python(script: Path, cwd: Path, logs: Path, limits: Limits, cap: int) -> RunOutcome:
-    """Run ``script`` in ``cwd``; stdout/stderr go to files in ``logs`` (capped by FSIZE)."""
+def python_command(target: Path | Sequence[str]) -> list[str]:
+    """The child's argv: the interpreter, fixed flags, then ``target``.
+
+    ``target`` is a script path or the words after ``python`` (``["stats.py", "--n", "5"]``,
+    ``["-m", "unittest", "test_x"]``, ``["-c", code]``). ``-E -s`` ignore the environment and
+    the user site like ``-I`` does, but keep the script's folder (or, with ``-m``, the working
+    folder) on ``sys.path`` so dropped helper modules import as they would on the user's
+    machine; ``-B`` stops those imports leaving ``__pycache__`` among the returned files.
+    """
+    words = [str(target)] if isinstance(target, Path) else [str(w) for w in target]
+    return [sys.executable, "-E", "-s", "-B", "-X", "utf8", *words]
+
+
+def run_python(
+    target: Path | Sequence[str], cwd: Path, logs: Path, limits: Limits, cap: int
+) -> RunOutcome:
+    """Run ``target`` (see :func:`python_command`) in ``cwd``; output goes to files in ``logs``."""
     out_path, err_path = logs / "stdout", logs / "stderr"
     started = time.perf_counter()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         child = subprocess.Popen(  # noqa: S603 - the point of this specialist
-            [sys.executable, "-I", "-X", "utf8", str(script)],
+            python_command(target),
             cwd=cwd,
             env=_scrubbed_env(cwd),
             stdin=subprocess.DEVNULL,

@@ -38,6 +38,8 @@ def _show(expr: Any) -> str:
     text = str(expr)
     if isinstance(expr, sympy.Integer) or not getattr(expr, "is_number", False):
         return text
+    if all(isinstance(part, sympy.Integer) for part in expr.as_real_imag()):
+        return text  # I, 2 - 3*I: a decimal would add nothing
     decimal = sympy.N(expr, 15)
     dec_text = str(decimal).rstrip("0").rstrip(".") if "." in str(decimal) else str(decimal)
     return text if dec_text == text else f"{text} ≈ {dec_text}"
@@ -103,6 +105,10 @@ def integrate(plan: dict[str, Any]) -> Result:
         return Result(answer=f"{value:.12g} (numerical, error ≤ {err:.1e})",
                       data={"value": value, "error_estimate": err},
                       operation_kind="scipy", operation_text=f"quad({expr}, {lo}, {hi})")
+    if result.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+        sign = "+∞" if result == sympy.oo else "-∞" if result == -sympy.oo else "undefined"
+        return Result(answer=f"The integral diverges ({sign}).", data={"value": None, "exact": str(result)},
+                      operation_kind="sympy", operation_text=op)
     return Result(answer=_show(result), data={"value": _value(result), "exact": str(result)},
                   operation_kind="sympy", operation_text=op)
 
@@ -135,11 +141,16 @@ def solve(plan: dict[str, Any]) -> Result:
     if not exprs:
         raise SpecialistError("bad_input", "There is no equation to solve.")
     names = plan.get("variables") or ([plan["variable"]] if plan.get("variable") else None)
+    report = [str(r) for r in plan.get("report") or []]
+    if names and len(exprs) > len(names) and not report:
+        report, names = list(names), None  # "solve <system> for x": x alone cannot satisfy it
     free = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda s: s.name)
     symbols = [sympy.Symbol(n) for n in names] if names else free
     if not symbols:
         raise SpecialistError("bad_input", "The equation has no unknown to solve for.")
     op = f"solve({exprs if len(exprs) > 1 else exprs[0]}, {symbols})"
+    if report:
+        return _solve_and_report(exprs, symbols, report, op)
     if len(exprs) == 1 and len(symbols) == 1:
         roots = sympy.solve(exprs[0], symbols[0])
         try:
@@ -163,6 +174,43 @@ def solve(plan: dict[str, Any]) -> Result:
     data = {"solutions": [{str(k): _value(v) for k, v in s.items()} for s in solutions],
             "items": parts}
     return Result(answer=" | ".join(parts), data=data, operation_kind="sympy", operation_text=op)
+
+
+def _solve_and_report(exprs: list[Any], symbols: list[Any], report: list[str], op: str) -> Result:
+    """Solve for every unknown, then answer with just the asked quantities (``What is z?``)."""
+    import sympy
+
+    solutions = sympy.solve(exprs, symbols, dict=True)
+    if not solutions:
+        return Result(answer="The system has no solution.", data={"value": None, "items": []},
+                      operation_kind="sympy", operation_text=op)
+    targets = [parse(r) for r in report]
+    rows = [[sympy.simplify(t.subs(s)) for t in targets] for s in solutions]
+    unique: list[list[Any]] = []
+    for row in rows:
+        if row not in unique:
+            unique.append(row)
+    undetermined = sorted({str(sym) for row in unique for v in row for sym in v.free_symbols})
+    if len(targets) == 1:
+        name = report[0]
+        answer = " or ".join(f"{name} = {_show(row[0])}" for row in unique)
+        items = [str(row[0]) for row in unique]
+        value = _value(unique[0][0]) if len(unique) == 1 else [_value(row[0]) for row in unique]
+    else:
+        parts = ["; ".join(f"{n} = {_show(v)}" for n, v in zip(report, row, strict=True)) for row in unique]
+        answer, items = " | ".join(parts), parts
+        value = [_value(v) for v in unique[0]] if len(unique) == 1 else [[_value(v) for v in r] for r in unique]
+    full = [
+        "; ".join(f"{k} = {_show(v)}" for k, v in sorted(sol.items(), key=lambda kv: str(kv[0])))
+        for sol in solutions
+    ]
+    if undetermined:
+        answer += f" (not unique: depends on {', '.join(undetermined)})"
+    if {str(k) for sol in solutions for k in sol} - set(report):
+        answer += f" (full solution: {' | '.join(full)})"
+    data = {"value": value, "items": items, "asked": report,
+            "solutions": [{str(k): _value(v) for k, v in sol.items()} for sol in solutions]}
+    return Result(answer=answer, data=data, operation_kind="sympy", operation_text=op)
 
 
 def matrix(plan: dict[str, Any]) -> Result:
@@ -198,9 +246,14 @@ def matrix(plan: dict[str, Any]) -> Result:
         return Result(answer=str(inv.tolist()), data={"value": vals}, operation_kind="sympy", operation_text=text)
     if op_name == "eigenvalues":
         ev = m.eigenvals()
-        items = sorted((_value(k) for k, n in ev.items() for _ in range(n)), key=lambda v: (isinstance(v, dict), v if not isinstance(v, dict) else 0))
-        return Result(answer=", ".join(_show(k) for k in ev for _ in range(ev[k])),
-                      data={"value": items, "items": [str(k) for k in ev]},
+        roots = [k for k, n in ev.items() for _ in range(n)]
+        try:
+            roots.sort(key=lambda r: (float(sympy.re(r.evalf())), float(sympy.im(r.evalf()))))
+        except TypeError:
+            pass
+        items = [_value(k) for k in roots]
+        return Result(answer=", ".join(_show(k) for k in roots),
+                      data={"value": items, "items": [str(k) for k in roots]},
                       operation_kind="sympy", operation_text=text)
     if op_name == "solve":
         vec_raw = plan.get("vector")
@@ -219,40 +272,72 @@ def matrix(plan: dict[str, Any]) -> Result:
     raise SpecialistError("bad_input", f"Unknown matrix operation {op_name!r}.")
 
 
+def _point(value: Any) -> Any:
+    """A bound or point as an exact sympy number (``0``, ``2.5``, ``pi/2``)."""
+    import sympy
+
+    point = sympy.nsimplify(parse(str(value)), rational=False)
+    if point.free_symbols or not point.is_number:
+        raise SpecialistError("bad_input", f"{value!r} is not a number.")
+    return point
+
+
 def ode(plan: dict[str, Any]) -> Result:
+    """``y' = f(t, y)``, ``y(t0) = y0``: closed form via dsolve, a value at ``at`` via solve_ivp.
+
+    When both exist and agree, the exact value is reported; when they disagree (dsolve picked
+    a branch the initial value does not lie on), the numerical value wins.
+    """
     import sympy
 
     t = sympy.Symbol(plan.get("variable") or "t")
     y = sympy.Function("y")
     ysym = sympy.Symbol("y")
     rhs = parse(str(plan["expression"]), {"y": ysym, t.name: t})
-    t0, y0 = float(plan.get("t0") or 0), float(plan["y0"])
+    t0_x, y0_x = _point(plan.get("t0") or 0), _point(plan["y0"])
+    t0, y0 = float(t0_x), float(y0_x)
     at = plan.get("at")
     from scipy.integrate import solve_ivp
 
     fn = sympy.lambdify((t, ysym), rhs, "math")
     closed = None
     try:
-        sol = sympy.dsolve(sympy.Eq(y(t).diff(t), rhs.subs(ysym, y(t))), y(t),
-                           ics={y(sympy.nsimplify(t0)): sympy.nsimplify(y0)})
+        sol = sympy.dsolve(sympy.Eq(y(t).diff(t), rhs.subs(ysym, y(t))), y(t), ics={y(t0_x): y0_x})
         closed = sol.rhs
     except Exception:  # noqa: BLE001 - fall back to numbers only
         closed = None
+    op = f"dsolve(y' = {rhs}, y({t0_x}) = {y0_x})"
     if at is None:
         if closed is None:
             raise SpecialistError("bad_input", "No closed form found; give a point to evaluate at, e.g. 'at t=1'.")
         return Result(answer=f"y({t}) = {closed}", data={"value": str(closed)},
-                      operation_kind="sympy", operation_text=f"dsolve(y' = {rhs}, y({t0})={y0})")
-    at_f = float(at)
-    span = (t0, at_f)
-    sol = solve_ivp(lambda tt, yy: [fn(tt, yy[0])], span, [y0], rtol=1e-10, atol=1e-12)
-    if not sol.success:
-        raise SpecialistError("bad_input", f"The ODE solver failed: {sol.message}")
-    value = float(sol.y[0][-1])
-    answer = f"y({at_f:g}) ≈ {value:.10g}"
+                      operation_kind="sympy", operation_text=op)
+    at_x = _point(at)
+    at_f = float(at_x)
+    exact = None
     if closed is not None:
-        answer += f" (exact solution y({t}) = {closed})"
-    return Result(answer=answer, data={"value": value, "closed_form": str(closed) if closed is not None else None},
+        candidate = sympy.simplify(closed.subs(t, at_x))
+        if candidate.is_number and candidate.is_real and candidate.is_finite:
+            exact = candidate
+    numeric = None
+    try:
+        if at_f == t0:
+            numeric = y0
+        else:
+            run = solve_ivp(lambda tt, yy: [fn(tt, yy[0])], (t0, at_f), [y0], rtol=1e-10, atol=1e-12)
+            numeric = float(run.y[0][-1]) if run.success else None
+    except (ValueError, ZeroDivisionError, OverflowError):
+        numeric = None
+    shown_at = f"{at:g}" if isinstance(at, int | float) else str(at)
+    solution = f" (solution y({t}) = {closed})" if closed is not None else ""
+    if exact is not None and (numeric is None or abs(float(exact) - numeric) <= 1e-6 * max(1.0, abs(numeric))):
+        return Result(answer=f"y({shown_at}) = {_show(exact)}{solution}",
+                      data={"value": _value(exact), "exact": str(exact), "closed_form": str(closed)},
+                      operation_kind="sympy", operation_text=f"{op} at {t} = {at_x}")
+    if numeric is None:
+        raise SpecialistError("bad_input", f"The ODE solver could not integrate from {t} = {t0:g} to {at_f:g}.")
+    return Result(answer=f"y({shown_at}) ≈ {numeric:.10g}" + (" (numerical)" if closed is None else ""),
+                  data={"value": numeric, "closed_form": str(closed) if closed is not None else None},
                   operation_kind="scipy", operation_text=f"solve_ivp(y' = {rhs}, y({t0:g})={y0:g}, t={at_f:g})")
 
 

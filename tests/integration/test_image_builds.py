@@ -17,10 +17,10 @@ import pytest
 
 from app.engine.core.config import Settings, repo_root
 from app.engine.core.events import ImageBuildProgress
-from app.engine.runtime.images import HOST_CA_BUNDLE, ImageBuilder
-from app.engine.runtime.docker_runtime import DockerRuntime
-from app.engine.runtime.protocol import LaunchSpec
 from app.engine.core.specs import SpecialistSpec
+from app.engine.runtime.docker_runtime import DockerRuntime
+from app.engine.runtime.images import HOST_CA_BUNDLE, ImageBuilder
+from app.engine.runtime.protocol import LaunchSpec
 
 pytestmark = pytest.mark.docker
 

@@ -12,10 +12,10 @@ import pytest
 
 from app.engine.core.config import Settings
 from app.engine.core.errors import OllamaUnavailable
+from app.engine.core.specs import SpecialistSpec, load_catalogue
 from app.engine.llm.ollama_service import OllamaService, ollama_home
 from app.engine.routing.llm import LLMRouter
 from app.engine.routing.router import Router
-from app.engine.core.specs import SpecialistSpec, load_catalogue
 from tests.integration.ollama_fixtures import *  # noqa: F403 - pytest fixtures
 
 pytestmark = pytest.mark.ollama

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from app.engine.core.errors import TaskFailed
-from app.engine.llm.ollama_service import OllamaService
-from app.engine.llm.planner import Planner
 from app.engine.core.schema import schema_errors
 from app.engine.core.specs import load_catalogue
+from app.engine.llm.ollama_service import OllamaService
+from app.engine.llm.planner import Planner
 from tests.integration.ollama_fixtures import *  # noqa: F403 - pytest fixtures
 
 pytestmark = pytest.mark.ollama

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.engine.core.specs import SpecialistSpec
 from app.engine.routing.fast import NONE, FastRouter
 from app.engine.routing.router import Router
-from app.engine.core.specs import SpecialistSpec
 
 
 def _spec(sid: str, description: str, caps: list[str], tasks: list[str], inputs: list[str]) -> SpecialistSpec:

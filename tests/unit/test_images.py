@@ -14,9 +14,9 @@ import pytest
 from app.engine.core.config import Settings
 from app.engine.core.errors import BuildFailed, EngineError, EnvironmentUnavailable
 from app.engine.core.events import ImageBuildProgress
+from app.engine.core.specs import SpecialistSpec
 from app.engine.runtime.images import ImageBuilder, build_fraction, content_hash, context_files
 from app.engine.runtime.protocol import BuildRequest
-from app.engine.core.specs import SpecialistSpec
 
 BASE = "switchboard-base:bookworm-py311-1"
 

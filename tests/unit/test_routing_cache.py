@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.routing.fast import FastRouter, default_cache_dir
 from app.engine.core.specs import SpecialistSpec
+from app.engine.routing.fast import FastRouter, default_cache_dir
 
 SPECS = [
     SpecialistSpec(id="garden", title="Garden", description="Plants, soil, pruning and watering schedules for gardens.",

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from app.engine.core.errors import OllamaUnavailable
-from app.engine.routing.router import Router
 from app.engine.core.schema import schema_errors
 from app.engine.core.specs import SpecialistSpec
+from app.engine.routing.router import Router
 
 SPECS = [
     SpecialistSpec(id="maths", title="Maths", description="Equations, integrals and derivatives.",

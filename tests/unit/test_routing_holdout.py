@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from app.engine.core.config import Settings
+from app.engine.core.specs import load_catalogue
 from app.engine.routing.evaluate import is_correct, load_cases
 from app.engine.routing.router import Router
-from app.engine.core.specs import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDOUT = ROOT / "tests/data/routing_holdout.jsonl"

@@ -86,7 +86,7 @@ def _csv_table(path: Path) -> Table | None:
 
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = [row for _, row in zip(range(201), csv.reader(f))]
+            rows = [row for _, row in zip(range(201), csv.reader(f), strict=False)]
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
     if len(rows) < 2:

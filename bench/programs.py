@@ -1,0 +1,51 @@
+"""Natural-language suites on the real engine: pass rates (dev and hold-out) and latency per task.
+
+Usage::
+
+    .venv/bin/python bench/programs.py [--split holdout] [--specialist ID] [--limit N]
+
+Runs ``switchboard eval natural`` in-process with the model warm (one throwaway task first)
+and prints JSON: pass rate per specialist and split, p50/p95 seconds per task, failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+from app.engine.core.config import load_settings
+from app.engine.evaluation.runner import run_golden
+from app.engine.orchestrator import Orchestrator
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--split", choices=["dev", "holdout", "all"], default="all")
+    parser.add_argument("--specialist")
+    parser.add_argument("--limit", type=int)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
+        orch = Orchestrator(load_settings(data_dir=Path(tmp), namespace="bench"))
+        orch.start().result(timeout=300)
+        try:
+            orch.coder.service.chat(orch.settings.planning_model, [{"role": "user", "content": "hi"}],
+                                    options={"num_predict": 2})  # warm the model
+            doc = run_golden(orch, args.specialist, suite="natural", split=args.split, limit=args.limit)
+        finally:
+            orch.close(remove_containers=True)
+    seconds = sorted(c["duration_ms"] / 1000 for c in doc["cases"])
+    out = {
+        "split": args.split, "passed": doc["passed"], "total": doc["total"], "pass_rate": doc["pass_rate"],
+        "per_specialist": {k: v["all"] for k, v in doc["per_specialist"].items()},
+        "p50_s": round(statistics.median(seconds), 1) if seconds else None,
+        "p95_s": round(seconds[int(0.95 * (len(seconds) - 1))], 1) if seconds else None,
+        "failures": [f"{c['case_id']}: {c['detail'][:160]}" for c in doc["cases"] if not c["passed"]],
+    }
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
