@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     llama_host: str = Field("http://127.0.0.1:11436", description="Embedded llama.cpp server URL (loopback)")
     llama_timeout_s: float = Field(120.0, gt=0, le=900, description="Timeout of one llama.cpp call")
     llama_autostart: bool = Field(True, description="Start the installed llama.cpp server when none answers")
+    routing_backend: Literal["ollama", "llamacpp"] = Field(
+        "ollama", description="Model server the router asks when the fast router is unsure"
+    )
+    routing_llm_timeout_s: float = Field(8.0, gt=0, le=120, description="Timeout of one routing model call")
     program_attempts: int = Field(3, ge=1, le=5, description="Programs tried per natural-language task")
     queue_size: int = Field(1000, ge=1, le=1_000_000, description="Tasks accepted but not yet running")
     workers: int = Field(32, ge=1, le=512, description="Dispatcher worker threads")

@@ -17,6 +17,7 @@ from app.engine.core.events import Decision, EventBus
 from app.engine.core.specs import Catalogue
 from app.engine.core.states import TaskState
 from app.engine.core.views import DoctorCheck, HealthView, RouteView
+from app.engine.llm.llamacpp import LlamaCppService
 from app.engine.llm.ollama_service import OllamaService
 from app.engine.llm.planner import Planner
 from app.engine.routing.router import Router
@@ -54,9 +55,12 @@ class RoutingService:
         """
         with self._router_lock:
             if self._router is None:
+                llamacpp = self.settings.routing_backend == "llamacpp"
                 router = Router(
-                    self.catalogue, self.service, threshold=self.settings.route_confidence_threshold or None,
-                    model=self.settings.ollama_model,
+                    self.catalogue, LlamaCppService(self.settings) if llamacpp else self.service,
+                    threshold=self.settings.route_confidence_threshold or None,
+                    model=self.settings.planning_model if llamacpp else self.settings.ollama_model,
+                    llm_timeout_s=self.settings.routing_llm_timeout_s,
                 )
                 if self._pending_feedback:
                     router.learn_many(self._pending_feedback)
