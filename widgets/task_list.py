@@ -128,12 +128,6 @@ class TaskTableModel(QAbstractTableModel):
             self._rows.extend(new)
             self.endInsertRows()
 
-    def upsert_view(self, view: Any) -> None:
-        """Insert/update from a TaskView-like object."""
-        self.upsert(id=view.id, state=view.state, text=view.text, specialist=view.specialist,
-                    duration_ms=view.duration_ms, cost=view.cost, created_at=view.created_at,
-                    error=view.error)
-
     def task_id(self, row: int) -> str:
         """Task id of a source row."""
         return str(self._rows[row]["id"])
