@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.engine.core.facade import Facade
 from app.ui.bridge import EngineBridge
 from app.ui.fleet_controller import FleetController
 from app.ui.main_window import MainWindow
@@ -26,7 +27,7 @@ class Controller(QObject):
     sig_engine_failed = Signal(str)
     """The orchestrator could not start; carries the message shown to the user."""
 
-    def __init__(self, orch: Any, window: MainWindow, *, refresh_ms: int = 3000) -> None:
+    def __init__(self, orch: Facade, window: MainWindow, *, refresh_ms: int = 3000) -> None:
         super().__init__(window)
         self.orch = orch
         self.window = window

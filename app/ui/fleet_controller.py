@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
+from app.engine.core.facade import Facade
 from app.ui.log_follow import LogFollower
 from app.ui.main_window import MainWindow
 from app.ui.notify import ask_confirmation, show_problem
@@ -18,7 +19,7 @@ __all__ = ["FleetController"]
 class FleetController(QObject):
     """Lifecycle buttons (confirmed when destructive), live container state, logs and builds."""
 
-    def __init__(self, orch: Any, window: MainWindow, bridge: Any, *, refresh_ms: int = 3000) -> None:
+    def __init__(self, orch: Facade, window: MainWindow, bridge: Any, *, refresh_ms: int = 3000) -> None:
         super().__init__(window)
         self.orch = orch
         self.window = window

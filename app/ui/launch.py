@@ -20,6 +20,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.engine.core.config import Settings
+from app.engine.core.facade import Facade
 from app.ui.main_window import MainWindow
 from app.ui.theme import apply_theme
 
@@ -89,7 +90,7 @@ def build_window(settings: Settings, *, restore: bool = True) -> tuple[QApplicat
     return app, window
 
 
-def attach_engine(settings: Settings, window: MainWindow, orch: Any = None) -> tuple[Any, Any]:
+def attach_engine(settings: Settings, window: MainWindow, orch: Facade = None) -> tuple[Any, Any]:
     """Create the orchestrator (imported here, not at module load) and the controller."""
     from app.ui.controller import Controller
 
@@ -102,7 +103,7 @@ def attach_engine(settings: Settings, window: MainWindow, orch: Any = None) -> t
     return orch, controller
 
 
-def build_app(settings: Settings, orch: Any = None) -> tuple[QApplication, Any, MainWindow, Any]:
+def build_app(settings: Settings, orch: Facade = None) -> tuple[QApplication, Any, MainWindow, Any]:
     """Window and engine at once (tests and benchmarks that do not measure first paint)."""
     app, window = build_window(settings)
     orch, controller = attach_engine(settings, window, orch)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.engine.core.errors import EngineError
+from app.engine.core.facade import Facade
 
 __all__ = ["LogFollower"]
 
@@ -21,7 +21,7 @@ class LogFollower(QObject):
     sig_follow_failed = Signal(str, str)
     """Following stopped with an error: (container name, message)."""
 
-    def __init__(self, orch: Any, parent: QObject | None = None) -> None:
+    def __init__(self, orch: Facade, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._orch = orch
         self._stop = threading.Event()

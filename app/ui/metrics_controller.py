@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
+from app.engine.core.facade import Facade
 from app.ui.main_window import MainWindow
 from app.ui.ops import run_op
 from widgets.charts import PLOTS
@@ -19,7 +20,7 @@ TASK_METRICS = ("latency_ms", "throughput", "cost", "accuracy")
 class MetricsController(QObject):
     """History on range change; the task-based series are re-read every ``poll_ms``."""
 
-    def __init__(self, orch: Any, window: MainWindow, *, poll_ms: int = 10_000) -> None:
+    def __init__(self, orch: Facade, window: MainWindow, *, poll_ms: int = 10_000) -> None:
         super().__init__(window)
         self.orch = orch
         self.window = window

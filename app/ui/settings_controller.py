@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
 from app.engine.core.config import Settings, config_file_path
+from app.engine.core.facade import Facade
 from app.ui.main_window import MainWindow
 from app.ui.notify import show_problem
 from app.ui.theme import apply_theme
@@ -71,7 +72,7 @@ def save_settings(changed: dict[str, Any], path: Path | None = None) -> Path:
 class SettingsController(QObject):
     """Settings action → dialog → validated save; the theme applies at once."""
 
-    def __init__(self, orch: Any, window: MainWindow) -> None:
+    def __init__(self, orch: Facade, window: MainWindow) -> None:
         super().__init__(window)
         self.orch = orch
         self.window = window

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
+from app.engine.core.facade import Facade
 from app.ui.main_window import MainWindow
 from app.ui.notify import show_problem
 from app.ui.ops import run_op
@@ -22,7 +23,7 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 class TaskController(QObject):
     """Submit, route preview, drops, results, feedback and re-runs."""
 
-    def __init__(self, orch: Any, window: MainWindow, bridge: Any, *, flush_ms: int = 100) -> None:
+    def __init__(self, orch: Facade, window: MainWindow, bridge: Any, *, flush_ms: int = 100) -> None:
         super().__init__(window)
         self.orch = orch
         self.window = window

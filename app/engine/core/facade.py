@@ -13,6 +13,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.engine.core.config import Settings
+from app.engine.core.events import EventBus
 from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
@@ -29,6 +31,9 @@ __all__ = ["Facade"]
 
 class Facade(Protocol):
     """What callers may do with the engine. Blocking work returns a Future."""
+
+    settings: Settings
+    bus: EventBus
 
     def start(self) -> Future[None]:
         """Connect in the background (store, Docker, monitors)."""
