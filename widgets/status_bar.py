@@ -9,7 +9,9 @@ from widgets.format import state_colour
 
 __all__ = ["HealthLights"]
 
-COMPONENTS = {"docker": "Docker", "ollama": "Ollama", "database": "Database"}
+COMPONENTS = {"docker": "Docker", "ollama": "Ollama", "database": "Database", "llama.cpp": "Coder model"}
+# shown only once the engine reports them (the coder model exists only with that backend)
+OPTIONAL = {"llama.cpp"}
 
 
 class HealthLights(QWidget):
@@ -37,13 +39,17 @@ class HealthLights(QWidget):
         self.fix_button.clicked.connect(self._on_fix_clicked)
         layout.addWidget(self.fix_button)
         for key in COMPONENTS:
-            self.set_health(key, "unknown", "checking…")
+            if key in OPTIONAL:
+                self.labels[key].hide()
+            else:
+                self.set_health(key, "unknown", "checking…")
 
     def set_health(self, component: str, status: str, detail: str = "", fix: str = "") -> None:
         """Show one component's status (ok | degraded | down | unknown) and what to do."""
         if component not in self.labels:
             return
         self.status[component] = status
+        self.labels[component].show()
         colour = {"ok": "ok", "degraded": "degraded", "down": "down"}.get(status, "unknown")
         name = COMPONENTS[component]
         self.labels[component].setText(

@@ -96,6 +96,7 @@ class Orchestrator:
                 settings=self.settings, runtime=self.runtime, images=self.images, catalogue=self.catalogue,
                 model_health=self.routing.health, model_doctor=self._model_doctor,
                 store=lambda: self.store, wait_started=self.wait_started,
+                coder_health=self._coder_health if isinstance(self.models, LlamaCppService) else None,
             )
         )
         self.health_monitor = HealthMonitor(self.bus, self.probes.all())
@@ -202,6 +203,14 @@ class Orchestrator:
                                               reason="no llama.cpp server answered; started the installed one"))
             except EngineError as exc:
                 log.warning("llama.cpp not available; natural-language tasks fall back to plans: %s", exc)
+
+    def _coder_health(self) -> HealthView:
+        assert isinstance(self.models, LlamaCppService)
+        status = self.models.status()
+        if not status.up:
+            # no automatic Fix button: the engine starts the server itself on the next natural task
+            return HealthView("llama.cpp", "down", f"{status.detail}; {status.fix}".strip("; "))
+        return HealthView("llama.cpp", "degraded" if status.fix else "ok", f"{status.detail} {status.fix}".strip())
 
     def _model_doctor(self) -> list[DoctorCheck]:
         checks = self.routing.doctor()

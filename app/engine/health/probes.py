@@ -34,6 +34,7 @@ class ProbeParts:
     model_doctor: Callable[[], list[DoctorCheck]]
     store: Callable[[], Store | None]
     wait_started: Callable[[float], object]
+    coder_health: Callable[[], HealthView] | None = None  # the program-writing model server
 
 
 class Probes:
@@ -44,7 +45,10 @@ class Probes:
 
     def all(self) -> dict[str, Probe]:
         """Probes for the health monitor, by component."""
-        return {"docker": self.docker, "ollama": self.ollama, "database": self.database}
+        probes: dict[str, Probe] = {"docker": self.docker, "ollama": self.ollama, "database": self.database}
+        if self.parts.coder_health is not None:
+            probes["llama.cpp"] = self.parts.coder_health
+        return probes
 
     def docker(self) -> HealthView:
         """Whether the Docker engine answers."""
