@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import subprocess
 import threading
 import time
@@ -71,11 +72,28 @@ class LlamaCppService:
                 hint="start it: `packaging/setup/llama.sh start` (part of `make setup`)",
             ) from exc
 
-    def status(self) -> ModelStatus:
-        """Never raises; bounded by a 2 s timeout."""
+    def _accepts(self) -> bool:
+        """Whether something listens on the server's port (a TCP connect, 1 s)."""
+        host, _, port = self.base.split("://", 1)[-1].partition(":")
         try:
-            doc = self._request("/v1/models", None, 2.0)
+            with socket.create_connection((host, int(port or 80)), timeout=1.0):
+                return True
+        except (OSError, ValueError):
+            return False
+
+    def status(self) -> ModelStatus:
+        """Never raises; bounded by a few seconds.
+
+        The server answers nothing else while it generates, so a listening server whose model
+        list does not come back in time is reported up and busy, not down; a server that is
+        really hung is caught by the chat call's own timeout.
+        """
+        try:
+            doc = self._request("/v1/models", None, 3.0)
         except OllamaUnavailable as exc:
+            if self._accepts():
+                model = self.settings.planning_model
+                return ModelStatus(True, (model,), f"llama.cpp at {self.base}: busy generating")
             return ModelStatus(False, (), exc.message, exc.hint or "")
         models = tuple(str(m.get("id")) for m in doc.get("data", []))
         present = self.settings.planning_model in models
