@@ -91,6 +91,8 @@ class Lifecycle:
         self._reaper: threading.Thread | None = None
         self.exchange_root = settings.data_dir / "exchange"
         self._prepared: set[str] = set()  # specialists whose volume/network exist
+        self._budget_lock = threading.Lock()
+        self._reserved_mb: list[int] = []  # memory of containers starting now (budget)
 
     # ----------------------------------------------------------------- queries
     def pool(self, specialist: str) -> _Pool:
@@ -140,13 +142,19 @@ class Lifecycle:
         self.bus.publish(Decision(kind=kind, subject=subject, reason=reason, data=dict(data)))
 
     def _check_budget(self, spec: SpecialistSpec) -> None:
+        """Refuse a start the budget cannot hold, counting containers still starting; reserve it.
+
+        Called under ``_budget_lock``; the caller releases the reservation (``_unreserve``)
+        once the container is registered or its start failed.
+        """
         live = self.replicas()
-        if len(live) >= self.settings.budget_max_containers:
+        starting = list(self._reserved_mb)
+        if len(live) + len(starting) >= self.settings.budget_max_containers:
             raise Busy(
                 f"container budget reached ({len(live)}/{self.settings.budget_max_containers} running); "
                 "stop a specialist or raise budget_max_containers"
             )
-        used_mb = sum(self.specs[r.specialist].limits.memory_mb for r in live if r.specialist in self.specs)
+        used_mb = sum(self.specs[r.specialist].limits.memory_mb for r in live if r.specialist in self.specs) + sum(starting)
         if used_mb + spec.limits.memory_mb > self.settings.budget_max_memory_mb:
             raise Busy(
                 f"memory budget reached ({used_mb} MB of {self.settings.budget_max_memory_mb} MB in use, "
@@ -194,7 +202,16 @@ class Lifecycle:
         if spec is None:
             raise NotFound(f"unknown specialist {specialist!r}")
         pool = self.pool(specialist)
-        self._check_budget(spec)
+        with self._budget_lock:
+            self._check_budget(spec)
+            self._reserved_mb.append(spec.limits.memory_mb)
+        try:
+            return self._start_reserved(spec, pool, reason, sandbox)
+        finally:
+            with self._budget_lock:
+                self._reserved_mb.remove(spec.limits.memory_mb)
+
+    def _start_reserved(self, spec: SpecialistSpec, pool: _Pool, reason: str, sandbox: bool) -> Replica:
         image = self.image_for(spec)
         labels = self.base_labels(spec.id)
         if spec.id not in self._prepared:

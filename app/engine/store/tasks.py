@@ -207,4 +207,9 @@ def list_tasks(
 def tasks_in_states(conn: Connection, states: Sequence[str]) -> list[dict[str, Any]]:
     """Tasks in any of ``states`` (oldest first), for reconciling after a crash."""
     stmt = select(TASKS).where(TASKS.c.state.in_(list(states))).order_by(TASKS.c.created_at)
-    return [_task_dict(r) for r in conn.execute(stmt)]
+    out = []
+    for r in conn.execute(stmt):
+        data = _task_dict(r)
+        data["inputs"] = _files(conn, INPUTS, data["id"])  # a re-queued task keeps its files
+        out.append(data)
+    return out
