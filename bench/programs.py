@@ -33,7 +33,16 @@ def main() -> None:
         try:
             orch.coder.service.chat(orch.settings.planning_model, [{"role": "user", "content": "hi"}],
                                     options={"num_predict": 2})  # warm the model
-            doc = run_golden(orch, args.specialist, suite="natural", split=args.split, limit=args.limit)
+            # one suite at a time: the figures are per task with the model to itself (suites
+            # side by side would measure queueing on the one model instead)
+            ids = [args.specialist] if args.specialist else orch.catalogue.ids()
+            parts = [run_golden(orch, sid, suite="natural", split=args.split, limit=args.limit) for sid in ids]
+            doc = {
+                "cases": [c for p in parts for c in p["cases"]],
+                "passed": sum(p["passed"] for p in parts), "total": sum(p["total"] for p in parts),
+                "per_specialist": {k: v for p in parts for k, v in p["per_specialist"].items()},
+            }
+            doc["pass_rate"] = doc["passed"] / doc["total"] if doc["total"] else None
         finally:
             orch.close(remove_containers=True)
     seconds = sorted(c["duration_ms"] / 1000 for c in doc["cases"])

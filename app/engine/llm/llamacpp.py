@@ -158,6 +158,10 @@ class LlamaCppService:
                 tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
                 raise OllamaUnavailable("could not start the llama.cpp server: " + " / ".join(tail),
                                         hint="run `make setup` (builds it once per machine)")
+            # llama.sh says "started" only when it launched the server; a server someone else
+            # started (and that was merely slow to answer) is never ours to stop
+            if "llama.cpp server started" not in done.stdout:
+                return False
             self._started_by_us = True
             log.info("started the llama.cpp server in %.1f s", time.monotonic() - started)
             return True
