@@ -56,7 +56,10 @@ CTX="${SWITCHBOARD_LLAMA_CTX:-4096}"
 say() { echo "switchboard setup: $*"; }
 die() { echo "switchboard setup: $*" >&2; exit 3; }
 
-answers() { curl -fsS --max-time 2 "http://$ADDR/v1/models" >/dev/null 2>&1; }
+# The server binds its port only once the model is loaded, and answers nothing else while it
+# generates: a model list, or failing that an accepting port, means it is up.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+answers() { curl -fsS --max-time 2 "http://$ADDR/v1/models" >/dev/null 2>&1 || port_open; }
 
 is_ours() {
   local pid="$1"
