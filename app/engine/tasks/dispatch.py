@@ -449,7 +449,7 @@ class Dispatcher:
         started = job.started_at or now
         duration_ms = (now - started) * 1000.0
         cost = self._cost(job, duration_ms) if job.started_at else 0.0
-        result: dict[str, Any] = {}
+        result: dict[str, Any] = {"plan": job.plan} if job.plan is not None else {}  # failed attempts too
         if response is not None:
             result = {
                 "data": response.data,
