@@ -483,6 +483,25 @@ def _classify(outcome: RunOutcome, limits: Limits) -> SpecialistError | None:
     return None
 
 
+def _disk_full(cwd: Path, outcome: RunOutcome) -> SpecialistError | None:
+    """A ``limit`` error when a failed run left the sandbox's /tmp (a size-capped tmpfs) full.
+
+    The run's own stderr lives on that tmpfs too, so a full disk can leave no traceback at
+    all (exit code 120: Python could not flush its output); free space is what tells.
+    """
+    if outcome.exit_code == 0 and outcome.signal is None:
+        return None
+    try:
+        fs = os.statvfs(cwd)
+    except OSError:
+        return None
+    free, size = fs.f_bavail * fs.f_frsize, fs.f_blocks * fs.f_frsize
+    if free > 1024 * 1024:
+        return None
+    return SpecialistError("limit", f"The code filled the sandbox's temporary disk space (/tmp, {size // (1024 * 1024)} MB "
+                           "tmpfs limit): write less, or smaller files.")
+
+
 def _collect(cwd: Path, skip: set[str], output_dir: Path) -> list[Path]:
     """Copy regular files the code wrote in its folder into ``output_dir`` (size-capped)."""
     copied: list[Path] = []
@@ -532,7 +551,7 @@ def handle(task: Task) -> Result:
             skip.add(run.script)
         cap = max(1024, task.max_output_bytes // 4)
         outcome = run_python(run.argv, cwd, logs, limits, cap)
-        problem = _classify(outcome, limits)
+        problem = _disk_full(cwd, outcome) or _classify(outcome, limits)
         if problem is not None:
             raise problem
         task.output_dir.mkdir(parents=True, exist_ok=True)

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from switchboard_runtime.api import SpecialistError
-from switchboard_runtime.files import check_input, safe_extract_zip
+from switchboard_runtime.files import (
+    MAX_COLUMNS,
+    check_archive,
+    check_input,
+    mixed_encoding,
+    safe_extract_zip,
+)
 
-__all__ = ["TABULAR_SUFFIXES", "decode_text", "expand_inputs", "load_table", "sheet_names"]
+__all__ = ["TABULAR_SUFFIXES", "check_workbook", "decode_text", "expand_inputs", "load_table", "sheet_names"]
 
 TABULAR_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".xlsm",
                     ".parquet")
 MAX_ZIP_TOTAL = 200 * 1024 * 1024
+MAX_WORKBOOK_BYTES = 256 * 1024 * 1024  # a workbook's XML, uncompressed
+_DTD = (b"<!DOCTYPE", b"<!ENTITY")
 
 
 def _bad(message: str) -> SpecialistError:
@@ -52,6 +61,12 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str]:
         return raw_body.decode("utf-8"), enc
     except UnicodeDecodeError as exc:
         first_bad = exc.start
+    mixed = mixed_encoding(raw_body)
+    if mixed is not None:
+        line, offset = mixed
+        raise _bad(f"{name} mixes text encodings: it holds UTF-8 text, but line {line} (offset "
+                   f"{offset}) has byte 0x{raw_body[offset]:02x}, which is not UTF-8. Save the file "
+                   "in one encoding (UTF-8) and send it again.")
     for fallback in ("cp1252", "latin-1"):
         try:
             text = raw_body.decode(fallback)
@@ -90,6 +105,8 @@ def _read_delimited(path: Path, name: str) -> tuple[Any, dict[str, Any]]:
     try:
         header = next(reader)
         width = len(header)
+        if width > MAX_COLUMNS:
+            raise _bad(f"{name} row 1 has {width:,} columns; the limit is {MAX_COLUMNS:,} columns.")
         for row in reader:
             if row and len(row) != width:
                 raise _bad(
@@ -107,6 +124,15 @@ def _read_delimited(path: Path, name: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _read_json(path: Path, name: str) -> tuple[Any, dict[str, Any]]:
+    """:func:`_parse_json`, with nesting too deep for the parser named instead of crashing."""
+    try:
+        return _parse_json(path, name)
+    except RecursionError:
+        raise _bad(f"{name} is nested too deeply to read as a table (more than about "
+                   f"{sys.getrecursionlimit()} levels of arrays/objects).") from None
+
+
+def _parse_json(path: Path, name: str) -> tuple[Any, dict[str, Any]]:
     import json
 
     import pandas as pd
@@ -143,10 +169,38 @@ def _read_json(path: Path, name: str) -> tuple[Any, dict[str, Any]]:
     return pd.json_normalize(obj), {"encoding": encoding, "format": "json"}
 
 
+def check_workbook(path: Path, name: str) -> None:
+    """Refuse a workbook that is a zip bomb, escapes with its member names, or declares a DTD.
+
+    An .xlsx is a zip of XML parts: the archive checks catch huge expansion before openpyxl
+    inflates anything, and refusing ``<!DOCTYPE``/``<!ENTITY`` in the parts rules out entity
+    expansion (billion laughs) and external entities whatever XML parser reads them.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _bad(f"{name} is not a readable Excel workbook (truncated or corrupt: {exc}).") from None
+    with archive:
+        members = check_archive(archive, name, max_total_bytes=MAX_WORKBOOK_BYTES, max_files=10_000, max_ratio=200.0)
+        for info in members:
+            if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                with archive.open(info) as part:
+                    head = part.read(65536)  # a DTD comes before the root element
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+                raise _bad(f"{name} is not a readable Excel workbook (truncated or corrupt: part "
+                           f"{info.filename!r}: {exc}).") from None
+            if any(marker in head for marker in _DTD):
+                raise _bad(f"{name}: part {info.filename!r} declares an XML DTD or entities; refused "
+                           "(entity expansion and external entities are never processed).")
+
+
 def sheet_names(path: Path, name: str) -> list[str]:
     """List a workbook's sheets, mapping a corrupt or truncated file to ``bad_input``."""
     import openpyxl
 
+    check_workbook(path, name)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

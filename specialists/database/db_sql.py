@@ -11,6 +11,7 @@ from switchboard_runtime.api import SpecialistError, Table
 
 __all__ = [
     "MAX_ROWS",
+    "Guard",
     "execute_script",
     "is_read_only",
     "load_dump",
@@ -68,7 +69,7 @@ def syntax_error(statement: str) -> str | None:
     """
     probe = sqlite3.connect(":memory:")
     try:
-        probe.set_authorizer(_authorizer)
+        probe.set_authorizer(Guard())
         probe.execute("EXPLAIN " + _EXPLAIN_PREFIX.sub("", statement, count=1))
     except sqlite3.Error as exc:
         message = str(exc)
@@ -115,22 +116,81 @@ def is_read_only(statements: list[str]) -> bool:
     return True
 
 
-def _authorizer(action: int, *_args: Any) -> int:
-    """Deny ATTACH/DETACH: a task must not open other files of the container."""
-    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
+_DROPS = {
+    sqlite3.SQLITE_DROP_TABLE: "table",
+    sqlite3.SQLITE_DROP_VIEW: "view",
+    sqlite3.SQLITE_DROP_TRIGGER: "trigger",
+}
+_DELETE_ALL = re.compile(r"^\s*delete\s+from\s+[\w\"'`\[\].]+\s*;?\s*$", re.I)
+_DROP_COLUMN = re.compile(r"^\s*alter\s+table\s+.+\bdrop\b", re.I | re.S)
+
+
+class Guard:
+    """The SQLite authorizer of a task: what it may touch, and why a statement was refused.
+
+    ATTACH/DETACH (and VACUUM INTO, which attaches its target) are always denied: a task must
+    not open or write files of the container besides its database. ``load_extension`` is
+    denied (native code). With ``protect`` (a persistent database of the user's, no
+    confirmation in the task) dropping a table, view or trigger is denied too, as are
+    ``DELETE`` without ``WHERE`` and ``ALTER TABLE ... DROP``, checked by :meth:`check`.
+    """
+
+    def __init__(self, protect: str | None = None) -> None:
+        self.protect = protect  # the database's label when destructive statements need confirming
+        self.reason: str | None = None
+
+    def __call__(self, action: int, arg1: Any, arg2: Any, db: Any, _source: Any) -> int:
+        """The ``set_authorizer`` callback."""
+        if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+            self.reason = ("ATTACH, DETACH and VACUUM INTO are not allowed: a task may only use its own "
+                           "database, never open or write other files")
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() == "load_extension":
+            self.reason = "loading SQLite extensions (native code) is not allowed"
+            return sqlite3.SQLITE_DENY
+        if self.protect and action in _DROPS and db != "temp" and not str(arg1).startswith("sqlite_"):
+            self.reason = (f"dropping {_DROPS[action]} {arg1} would delete it from your database "
+                           f"{self.protect}; nothing was changed. To go ahead, send the task again "
+                           "starting with 'confirm:'")
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    def check(self, statement: str) -> None:
+        """Refuse, before running it, a statement that empties or drops columns unconfirmed."""
+        if not self.protect:
+            return
+        what = None
+        if _DELETE_ALL.match(statement):
+            what = "deletes every row of a table"
+        elif _DROP_COLUMN.match(statement):
+            what = "drops part of a table"
+        if what is not None:
+            snippet = " ".join(statement.split())[:120]
+            raise SpecialistError("forbidden", f"{snippet!r} {what} of your database {self.protect}; "
+                                  "nothing was changed. To go ahead, send the task again starting with 'confirm:'.")
+
+
+def _refused(guard: Guard, number: int, message: str) -> SpecialistError | None:
+    """A ``forbidden`` error when SQLite's failure came from ``guard``; None otherwise."""
+    if guard.reason and ("not authorized" in message or "authorization denied" in message):
+        return SpecialistError("forbidden", f"Statement {number}: {guard.reason}.")
+    return None
 
 
 def execute_script(
-    conn: sqlite3.Connection, statements: list[str], deadline: float, max_rows: int = MAX_ROWS
+    conn: sqlite3.Connection, statements: list[str], deadline: float, max_rows: int = MAX_ROWS,
+    guard: Guard | None = None,
 ) -> tuple[list[Table], list[str], bool]:
     """Run ``statements`` in order; return result tables, per-statement notes and truncation.
 
     A progress handler aborts the work once ``deadline`` (time.monotonic) passes, so a runaway
-    query ends with a timeout instead of occupying the container.
+    query ends with a timeout instead of occupying the container. ``guard`` decides what the
+    statements may do (ATTACH and extensions never; drops only when confirmed).
     """
-    conn.set_authorizer(_authorizer)
+    guard = guard or Guard()
+    for stmt in statements:
+        guard.check(stmt)
+    conn.set_authorizer(guard)
     conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
     tables: list[Table] = []
     notes: list[str] = []
@@ -154,23 +214,28 @@ def execute_script(
             message = str(exc)
             if "interrupted" in message:
                 raise SpecialistError("timeout", f"Statement {number} ran past the time limit and was stopped.") from None
-            if "not authorized" in message:
-                raise SpecialistError("forbidden", f"Statement {number}: ATTACH/DETACH is not allowed.") from None
+            refused = _refused(guard, number, message)
+            if refused is not None:
+                conn.rollback()
+                raise refused from None
             snippet = " ".join(stmt.split())[:120]
             raise SpecialistError("bad_input", f"SQL error in statement {number} ({snippet!r}): {message}.") from None
     conn.commit()
     return tables, notes, truncated
 
 
-def load_dump(conn: sqlite3.Connection, sql: str, deadline: float) -> int:
+def load_dump(conn: sqlite3.Connection, sql: str, deadline: float, guard: Guard | None = None) -> int:
     """Execute a SQL dump (``sqlite3 .dump`` output or any script) in one transaction.
 
     The dump's own ``BEGIN``/``COMMIT`` are dropped so that a failing statement rolls the
     whole load back instead of leaving half a database. Returns how many statements ran.
     """
     statements = [s for s in split_statements(sql, MAX_DUMP_STATEMENTS) if not _TRANSACTION.match(s)]
+    guard = guard or Guard()
+    for stmt in statements:
+        guard.check(stmt)
     conn.isolation_level = None
-    conn.set_authorizer(_authorizer)
+    conn.set_authorizer(guard)
     conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
     conn.execute("BEGIN")
     try:
@@ -181,8 +246,9 @@ def load_dump(conn: sqlite3.Connection, sql: str, deadline: float) -> int:
                 message = str(exc)
                 if "interrupted" in message:
                     raise SpecialistError("timeout", f"Loading stopped at statement {number}: the time limit passed.") from None
-                if "not authorized" in message:
-                    raise SpecialistError("forbidden", f"Statement {number} of the dump: ATTACH/DETACH is not allowed.") from None
+                refused = _refused(guard, number, message)
+                if refused is not None:
+                    raise SpecialistError("forbidden", f"The dump was not loaded: {refused.message}") from None
                 snippet = " ".join(stmt.split())[:120]
                 raise SpecialistError("bad_input", f"The dump failed at statement {number} ({snippet!r}): {message}.") from None
         conn.execute("COMMIT")

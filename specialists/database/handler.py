@@ -15,9 +15,11 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from db_import import import_csv, quote_ident
 from db_sql import (
+    Guard,
     execute_script,
     is_read_only,
     load_dump,
@@ -79,6 +81,7 @@ _REST_LEAD = re.compile(
     r"^[\s,;:.]*(?:(?:and|then)\s+)*(?:(?:run|execute)\s+(?:this\s+|the\s+following\s+|the\s+)?(?:(?:sql\s+)?(?:query|queries|statements?|sql))?\s*:?\s*)?",
     re.I,
 )
+_CONFIRM = re.compile(r"^\s*confirm(?:ed)?\s*[:,]\s*", re.I)
 _ON_DB = re.compile(r"^\s*(?:in|on|use)\s+(?:database|db)\s+(?P<db>[\w-]+)\s*[:;,]\s*(?P<rest>.*)$", re.I | re.S)
 
 
@@ -94,6 +97,21 @@ def _dropped(task: Task) -> InputFile | None:
     return find_input(task.inputs, *_DB_EXT)
 
 
+def _guard(task: Task, label: str | None, typed: bool) -> Guard:
+    """The authorizer for SQL on ``label``, a persistent database of the user's (or None).
+
+    SQL the user typed is run as typed; SQL the user did not write (a model's plan, a dropped
+    script) may drop tables or empty them there only when the task starts with 'confirm:'.
+    """
+    confirmed = typed or bool(_CONFIRM.match(task.text))
+    return Guard(protect=None if confirmed else label)
+
+
+def _read_only_uri(path: Path) -> str:
+    """A ``mode=ro`` URI for ``path``; quoting keeps '?' or '#' in a file name from adding options."""
+    return f"file:{quote(str(path))}?mode=ro"
+
+
 def _open(task: Task, db_name: str | None, writes: bool) -> tuple[sqlite3.Connection, str, str]:
     """Open the target database; return (connection, label, note for the answer)."""
     dropped = _dropped(task)
@@ -101,9 +119,10 @@ def _open(task: Task, db_name: str | None, writes: bool) -> tuple[sqlite3.Connec
         path = check_input(dropped)
         with open(path, "rb") as f:
             if f.read(16) != b"SQLite format 3\x00":
-                raise SpecialistError("bad_input", f"{dropped.name} is not a SQLite database.")
+                raise SpecialistError("bad_input", f"{dropped.name} is not a SQLite database (its first "
+                                      "bytes are not the SQLite header).")
         if not writes:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            conn = sqlite3.connect(_read_only_uri(path), uri=True, timeout=5)
             return conn, dropped.name, ""
         task.output_dir.mkdir(parents=True, exist_ok=True)
         copy = task.output_dir / Path(dropped.name).name
@@ -113,7 +132,7 @@ def _open(task: Task, db_name: str | None, writes: bool) -> tuple[sqlite3.Connec
     path = _persistent(task, db_name)
     if writes or not path.exists():
         return sqlite3.connect(path, timeout=10), path.name, ""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10), path.name, ""
+    return sqlite3.connect(_read_only_uri(path), uri=True, timeout=10), path.name, ""
 
 
 def _run_sql(task: Task, sql: str, db_name: str | None, path: str = "explicit") -> Result:
@@ -123,16 +142,21 @@ def _run_sql(task: Task, sql: str, db_name: str | None, path: str = "explicit") 
     writes = not is_read_only(statements)
     conn, label, note = _open(task, db_name, writes)
     try:
-        return _execute(task, conn, label, note, sql, statements, path)
+        return _execute(task, conn, label, note, sql, statements, path, _guard(task, _user_db(task, label), typed=path != "planned"))
     finally:
         conn.close()
 
 
+def _user_db(task: Task, label: str) -> str | None:
+    """``label`` when it names a persistent database of the user's (not a copy or a new file)."""
+    return label if _dropped(task) is None and label.endswith(".sqlite") and (task.data_dir / label).exists() else None
+
+
 def _execute(task: Task, conn: sqlite3.Connection, label: str, note: str, sql: str,
-             statements: list[str], path: str) -> Result:
+             statements: list[str], path: str, guard: Guard | None = None) -> Result:
     """Run ``statements`` on an open connection and describe the outcome."""
     deadline = time.monotonic() + max(1.0, task.timeout_s - 1.0)
-    tables, notes, truncated = execute_script(conn, statements, deadline)
+    tables, notes, truncated = execute_script(conn, statements, deadline, guard=guard)
     data: dict[str, object] = {"database": label, "statements": len(statements), "row_limit_hit": truncated}
     if tables:
         first = tables[-1] if len(tables) > 1 else tables[0]
@@ -237,13 +261,15 @@ def _load_dump(task: Task, m: re.Match[str], db_name: str | None, planned_sql: s
             if query is None:
                 raise NeedsPlan(f"After loading {m['file']} the task asks a question, not SQL; a plan is needed.")
     conn, label, note = _load_target(task, m, db_name)
+    target = _user_db(task, label)
     try:
         deadline = time.monotonic() + max(1.0, task.timeout_s - 1.0)
-        count = load_dump(conn, dump, deadline)
+        count = load_dump(conn, dump, deadline, guard=_guard(task, target, typed=False))
         loaded = f"Loaded {count} statement(s) from {item.name} into {label}."
         if query:
             result = _execute(task, conn, label, "", query, split_statements(query),
-                              "planned" if planned_sql is not None else "explicit")
+                              "planned" if planned_sql is not None else "explicit",
+                              _guard(task, target, typed=planned_sql is None))
             result.answer = f"{result.answer} ({loaded.rstrip('.')}){note}"
             assert result.data is not None
             result.data["loaded_statements"] = count
@@ -308,7 +334,7 @@ def _load(task: Task, file: str, table: str, db_name: str | None, replace: bool)
 
 def handle(task: Task) -> Result:
     """Dispatch the task to SQL, schema inspection, CSV or dump import; otherwise ask for a plan."""
-    text = task.text.strip()
+    text = _CONFIRM.sub("", task.text.strip(), count=1)
     db_name = None
     on_db = _ON_DB.match(text)
     if on_db:

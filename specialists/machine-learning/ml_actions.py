@@ -23,6 +23,7 @@ from ml_data import (
 )
 from ml_store import delete_model, list_models, load_model, model_name, save_model
 from switchboard_runtime.api import InputFile, Result, SpecialistError, Table
+from switchboard_runtime.exports import safe_cell
 
 __all__ = ["run_action"]
 
@@ -202,7 +203,12 @@ def predict(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path, out_d
     out = df.copy()
     out["prediction"] = preds
     out_dir.mkdir(parents=True, exist_ok=True)
-    out.to_csv(out_dir / "predictions.csv", index=False)
+    exported = out.copy()  # what a spreadsheet opens: text cells that would run as formulas are quoted
+    exported.columns = [safe_cell(str(c)) for c in exported.columns]
+    for column in exported.columns:
+        if exported[column].dtype == object:
+            exported[column] = exported[column].map(safe_cell)
+    exported.to_csv(out_dir / "predictions.csv", index=False)
     shown = out[features[:8] + ["prediction"]]
     values = [p.item() if hasattr(p, "item") else p for p in preds]
     counts = out["prediction"].value_counts().to_dict() if meta.get("kind") != "regression" else {}

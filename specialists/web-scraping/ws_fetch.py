@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 from switchboard_runtime.api import SpecialistError
 
-__all__ = ["USER_AGENT", "Fetcher", "Page", "check_url"]
+__all__ = ["USER_AGENT", "Fetcher", "Page", "check_url", "gateways"]
 
 USER_AGENT = "SwitchboardScraper/0.1"
 MAX_BYTES = 2 * 1024 * 1024
@@ -26,6 +26,10 @@ MAX_REDIRECTS = 5
 MIN_INTERVAL_S = 0.2
 ROBOTS_TTL_S = 3600.0
 _METADATA = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
+# The Docker API and the model servers: never reachable, whatever host name points at them.
+_SERVICE_PORTS = {2375: "the Docker API", 2376: "the Docker API", 11434: "the model server",
+                  11435: "the model server", 11436: "the model server"}
+_HOST_ALIASES = ("host.docker.internal", "gateway.docker.internal", "localhost")
 _ROBOTS: dict[str, tuple[float, urllib.robotparser.RobotFileParser]] = {}
 _LAST_REQUEST: dict[str, float] = {}
 
@@ -46,22 +50,51 @@ def _forbidden(message: str) -> SpecialistError:
     return SpecialistError("forbidden", message)
 
 
+def gateways() -> set[ipaddress.IPv4Address]:
+    """The container's default gateways (``/proc/net/route``): the Docker host, as seen from here."""
+    found: set[ipaddress.IPv4Address] = set()
+    try:
+        with open("/proc/net/route", encoding="ascii") as table:
+            next(table, None)
+            for line in table:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] != "00000000":
+                    found.add(ipaddress.IPv4Address(int(fields[2], 16).to_bytes(4, "little")))
+    except (OSError, ValueError):
+        pass
+    return found
+
+
 def check_url(url: str) -> tuple[str, int]:
-    """Refuse non-http(s) URLs and hosts resolving to link-local, metadata or loopback addresses."""
-    parts = urlsplit(url)
+    """Refuse non-http(s) URLs, the Docker host and its services, and link-local, metadata or
+    loopback addresses (also spelled as IPv4-mapped IPv6)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SpecialistError("bad_input", f"{url[:200]!r} is not a valid URL ({exc}).") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise _forbidden(f"Only http and https URLs are fetched; {parts.scheme or 'no'!r} scheme "
-                         f"refused in {url!r}.")
+                         f"refused in {url[:200]!r}.")
     host = parts.hostname
     if not host:
-        raise SpecialistError("bad_input", f"{url!r} has no host name.")
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        raise SpecialistError("bad_input", f"{url[:200]!r} has no host name.")
+    if host.rstrip(".").lower() in _HOST_ALIASES:
+        raise _forbidden(f"{host} is this machine; refused.")
+    port = port or (443 if parts.scheme.lower() == "https" else 80)
+    if port in _SERVICE_PORTS:
+        raise _forbidden(f"Port {port} is {_SERVICE_PORTS[port]}'s; {url[:200]!r} refused.")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise SpecialistError("bad_input", f"Cannot resolve host {host!r} ({exc.strerror}).") from None
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SpecialistError("bad_input", f"Cannot resolve host {host!r} ({getattr(exc, 'strerror', None) or exc}).") from None
+    hosts = gateways()
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip in hosts:
+            raise _forbidden(f"{host} resolves to {ip}, the Docker host (this container's gateway); refused.")
         if ip.is_link_local or ip in _METADATA:
             raise _forbidden(f"{host} resolves to link-local/metadata address {ip}; refused.")
         if ip.is_loopback or ip.is_unspecified or ip.is_multicast:

@@ -94,6 +94,15 @@ def _csv_table(path: Path) -> Table | None:
     return Table(name=path.name, columns=rows[0], rows=[[_cell(c) for c in row] for row in rows[1:]])
 
 
+def _disk_full(folder: Path) -> bool:
+    """True when the file system holding ``folder`` has less than 1 MiB free."""
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < _MB
+
+
 def run_program(task: Task) -> Result:
     """Run ``task.program``; raise :class:`SpecialistError` when it fails, with the reason."""
     code = task.program or ""
@@ -134,6 +143,8 @@ def run_program(task: Task) -> Result:
     if timed_out:
         raise SpecialistError("timeout", f"the program did not finish within {wall:g} s (wall-clock limit)")
     rc = child.returncode
+    if rc != 0 and _disk_full(work):
+        raise SpecialistError("limit", "the program filled the sandbox's temporary disk space (/tmp tmpfs limit)")
     if rc != 0:
         if rc in (-signal.SIGXCPU, -signal.SIGKILL) and "MemoryError" not in stderr:
             raise SpecialistError("limit", f"the program was stopped by the sandbox (signal {-rc}: CPU or process limit)")

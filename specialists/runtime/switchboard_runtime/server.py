@@ -129,9 +129,25 @@ class Server:
                 if not line.strip():
                     continue
                 try:
-                    conn.sendall(dumps(self.respond(line)))
+                    conn.sendall(self.safe_respond(line))
                 except OSError:
                     return
+
+    def safe_respond(self, line: bytes) -> bytes:
+        """:meth:`respond`, with anything it raises (RecursionError, MemoryError) answered too.
+
+        The connection thread must always send one line per request, or the engine would wait
+        for an answer that never comes and count a healthy container as dead.
+        """
+        try:
+            return dumps(self.respond(line))  # encoding is inside: an unencodable result is an error too
+        except RecursionError:
+            return dumps(error_message(None, "bad_input", "The request or its result is nested too "
+                                       f"deeply (more than {sys.getrecursionlimit()} levels)."))
+        except MemoryError:
+            return dumps(error_message(None, "limit", "The request or its result did not fit in memory."))
+        except Exception as exc:  # noqa: BLE001 - the server keeps answering whatever happened
+            return dumps(error_message(None, "internal", f"{type(exc).__name__}: {str(exc)[:300]}"))
 
     def respond(self, line: bytes) -> dict[str, Any]:
         """Answer one request line; never raises."""
@@ -141,6 +157,8 @@ class Server:
             request = json.loads(line)
         except ValueError as exc:
             return error_message(None, "bad_input", f"Request is not valid JSON: {exc}.")
+        except RecursionError:
+            return error_message(None, "bad_input", "Request JSON is nested too deeply to parse.")
         if not isinstance(request, dict):
             return error_message(None, "bad_input", "Request must be a JSON object.")
         version = request.get("v")
