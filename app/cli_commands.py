@@ -8,7 +8,8 @@ from typing import Any
 
 from app.cli import EXIT_FAILED, EXIT_OK, command
 from app.cli_output import emit, table, to_jsonable
-from app.engine.core.views import TaskView
+from app.engine.core.errors import BadInput
+from app.engine.core.views import TaskView, VariantView
 from app.engine.orchestrator import Orchestrator
 
 __all__: list[str] = []
@@ -249,3 +250,65 @@ def _eval(orch: Orchestrator, args: argparse.Namespace) -> int:
                    split=args.split, limit=args.limit)
     emit(doc, as_json=args.json, text=doc.get("summary_text"))
     return EXIT_OK if doc.get("ok", True) else EXIT_FAILED
+
+
+@command("dataset")
+def _dataset(orch: Orchestrator, args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    orch.spec(args.specialist)
+    orch.start(docker=False, reconcile=False, monitors=False)
+    if args.action == "remove":
+        if not args.example:
+            raise BadInput("dataset remove needs an example id (see `switchboard dataset list ID`)")
+        removed = orch.remove_example(args.specialist, args.example)
+        emit({"ok": True, "specialist": args.specialist, "example": args.example, "removed": removed}, as_json=args.json,
+             text=f"removed {args.example} from {args.specialist}" if removed else f"{args.example} was already removed")
+        return EXIT_OK
+    if args.action == "export":
+        text = orch.export_dataset(args.specialist)
+        count = len(text.splitlines())
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text, encoding="utf-8")
+            emit({"ok": True, "specialist": args.specialist, "path": str(args.out), "count": count}, as_json=args.json,
+                 text=f"wrote {count} examples of {args.specialist} to {args.out}")
+        elif args.json:
+            emit({"ok": True, "specialist": args.specialist, "count": count,
+                  "examples": [json.loads(line) for line in text.splitlines()]}, as_json=True)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    examples = orch.dataset(args.specialist, include_removed=args.all)
+    rows = [[e.example_id, e.source, e.label + (" (removed)" if e.removed else ""),
+             time.strftime("%Y-%m-%d %H:%M", time.localtime(e.ts)), e.text[:60]] for e in examples]
+    emit({"ok": True, "specialist": args.specialist, "count": len(examples), "examples": examples}, as_json=args.json,
+         text=table(rows, ["id", "source", "label", "when", "text"]) + f"\n{len(examples)} examples")
+    return EXIT_OK
+
+
+def _variant_rows(views: list[VariantView]) -> str:
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.0f}%"
+
+    rows = [[v.id, v.state, v.tasks, pct(v.success_rate), "-" if v.p95_ms is None else f"{v.p95_ms / 1000:.2f} s",
+             "-" if v.p_better is None else f"{v.p_better:.2f}", len(v.example_ids), v.reason[:70]] for v in views]
+    return table(rows, ["variant", "state", "tasks", "success", "p95", "P(better)", "examples", "last decision"])
+
+
+@command("variants")
+def _variants(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.spec(args.specialist)
+    orch.start(docker=False, reconcile=False, monitors=False)
+    if args.replay and not args.retrain:
+        raise BadInput("--replay goes with --retrain (it replays the new candidate)")
+    created: VariantView | None = None
+    if args.retrain:
+        created = orch.retrain(args.specialist, replay=args.replay).result()
+    views = orch.variants(args.specialist)
+    text = _variant_rows(views)
+    if created is not None:
+        text += f"\n{created.reason}"
+    emit({"ok": True, "specialist": args.specialist, "variants": views, "created": created}, as_json=args.json, text=text)
+    return EXIT_OK

@@ -37,6 +37,9 @@ class CardGrid(QScrollArea):
     sig_details_requested = Signal(str)
     """Show a specialist's containers and details."""
 
+    sig_release_requested = Signal(str)
+    """Forwarded from a card: lift the quarantine of a specialist."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("cardGrid")
@@ -81,5 +84,6 @@ class CardGrid(QScrollArea):
         card.sig_scale_requested.connect(self.sig_scale_requested)
         card.sig_remove_requested.connect(self.sig_remove_requested)
         card.sig_details_requested.connect(self.sig_details_requested)
+        card.sig_release_requested.connect(self.sig_release_requested)
         self.cards[specialist_id] = card
         return card

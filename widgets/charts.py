@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -101,6 +101,7 @@ class ChartPanel(QWidget):
         self._last_scroll = 0.0
         self._latency = RingBuffer()
         self._latency_dirty = False
+        self._thresholds: dict[str, pg.PlotDataItem] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         bar = QHBoxLayout()
@@ -168,6 +169,9 @@ class ChartPanel(QWidget):
     def load_history(self, metric: str, points: Iterable[Any]) -> None:
         """Replace a plot's data with stored SeriesPoint-like objects (ts, value, subject)."""
         by_subject: dict[str, tuple[list[float], list[float]]] = {}
+        if metric == "latency_threshold_ms":
+            self.set_thresholds(points)
+            return
         if metric == "latency_ms":
             ts = [p.ts for p in points]
             vs = [p.value for p in points]
@@ -186,6 +190,32 @@ class ChartPanel(QWidget):
             values = np.cumsum(v) if metric == "cost" else v  # cost is drawn as a running total
             plot.buffer(subject).extend(t, values)
         plot.dirty.update(plot.buffers)
+
+    def set_thresholds(self, points: Iterable[Any]) -> None:
+        """Draw each specialist's self-adjusting p95 threshold as a dashed step line on the latency plot."""
+        by_subject: dict[str, list[tuple[float, float]]] = {}
+        for p in points:
+            by_subject.setdefault(p.subject, []).append((p.ts, p.value))
+        widget = self.plots["latency_ms"].widget
+        for subject in set(self._thresholds) - set(by_subject):
+            widget.removeItem(self._thresholds.pop(subject))
+        for i, (subject, series) in enumerate(sorted(by_subject.items())):
+            series.sort()
+            xs = np.array([t for t, _ in series])
+            ys = np.array([v for _, v in series])
+            if subject not in self._thresholds:
+                colour = PALETTE[(i + 4) % len(PALETTE)]
+                pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine)
+                curve = pg.PlotDataItem(pen=pen, name=f"threshold {subject}", stepMode="left")
+                widget.addItem(curve)
+                self._thresholds[subject] = curve
+            if len(xs) == 1:  # one value: a flat line from then to now
+                xs, ys = np.array([xs[0], time.time()]), np.array([ys[0], ys[0]])
+            self._thresholds[subject].setData(xs, ys)
+
+    def threshold_subjects(self) -> list[str]:
+        """Specialists whose threshold line is drawn."""
+        return sorted(self._thresholds)
 
     def clear_subject(self, metric: str, subject: str) -> None:
         """Remove one subject's curve (a container that was removed)."""

@@ -20,6 +20,8 @@ STATE_COLOURS: dict[str, str] = {
     "exited": "#d0463c",
     "dead": "#d0463c",
     "stopped": "#8893a2",
+    "paused": "#5b7fb8",
+    "quarantined": "#b03a8a",
     "not_built": "#8893a2",
     "cancelled": "#8893a2",
     "unknown": "#8893a2",

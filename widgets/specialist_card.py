@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QPushButton,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -34,6 +35,8 @@ STATE_LABELS = {
     "stopped": "stopped",
     "starting": "starting…",
     "running": "running",
+    "paused": "paused",
+    "quarantined": "quarantined",
     "unhealthy": "unhealthy",
 }
 
@@ -44,6 +47,8 @@ STATE_TIPS = {
     "starting": "A container is starting and will answer once its socket replies to a ping.",
     "running": "Containers are up and answering; ×N = how many replicas.",
     "unhealthy": "A container stopped answering its health ping; open Details for its logs.",
+    "paused": "Kept warm: frozen with docker pause (no CPU, memory kept); the next task resumes it in milliseconds.",
+    "quarantined": "Its containers kept crashing, so nothing of it starts until you release it (see the reason below).",
 }
 
 # (key, caption, tooltip) of each figure, in grid order.
@@ -89,6 +94,9 @@ class SpecialistCard(QFrame):
 
     sig_details_requested = Signal(str)
     """The user asked to see the specialist's containers, logs and hardening."""
+
+    sig_release_requested = Signal(str)
+    """The user asked to lift the crash-loop quarantine of ``specialist_id``."""
 
     def __init__(self, specialist_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +156,21 @@ class SpecialistCard(QFrame):
             grid.addWidget(value, row * 2 + 1, col)
             self._figures[key] = value
         outer.addLayout(grid)
+
+        self._quarantine = QWidget()
+        self._quarantine.setObjectName("quarantineBanner")
+        banner = QHBoxLayout(self._quarantine)
+        banner.setContentsMargins(8, 4, 4, 4)
+        self._quarantine_text = QLabel()
+        self._quarantine_text.setWordWrap(True)
+        self._quarantine_text.setObjectName("warningText")
+        banner.addWidget(self._quarantine_text, 1)
+        self._release_btn = QPushButton("Release")
+        self._release_btn.setToolTip("Let this specialist start containers again (fix the cause first)")
+        self._release_btn.clicked.connect(lambda: self.sig_release_requested.emit(self.specialist_id))
+        banner.addWidget(self._release_btn, 0, Qt.AlignmentFlag.AlignTop)
+        self._quarantine.setVisible(False)
+        outer.addWidget(self._quarantine)
 
         buttons = QHBoxLayout()
         buttons.setSpacing(4)
@@ -211,7 +234,12 @@ class SpecialistCard(QFrame):
             )
             self._pill.setToolTip(f"{STATE_TIPS.get(view.state, 'Lifecycle state.')}")
         f = self._figures
-        f["replicas"].setText(f"{view.replicas} / {view.max_replicas}")
+        paused = int(getattr(view, "paused", 0))
+        warm = f" ({paused} paused)" if paused else ""
+        f["replicas"].setText(f"{view.replicas - paused} / {view.max_replicas}{warm}")
+        quarantine = str(getattr(view, "quarantine", "") or "")
+        self._quarantine.setVisible(bool(quarantine))
+        self._quarantine_text.setText(quarantine)
         running = view.replicas > 0
         f["cpu"].setText(f"{view.cpu_percent:.0f} %" if running else "–")
         f["memory"].setText(fmt_bytes(view.memory_bytes) if running else "–")

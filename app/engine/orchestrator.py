@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,18 +36,24 @@ from app.engine.core.states import ContainerState, TaskState
 from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
+    ExampleView,
     HealthView,
     RouteView,
+    ScalingView,
     SeriesPoint,
     SpecialistView,
     TaskHandle,
     TaskView,
+    VariantView,
 )
+from app.engine.fleet.controller import FleetController
 from app.engine.fleet.instance_lock import InstanceLock
 from app.engine.fleet.lifecycle import Lifecycle
+from app.engine.fleet.model_residency import OllamaResidency
 from app.engine.health.fixes import apply_fix
 from app.engine.health.monitor import HealthMonitor
 from app.engine.health.probes import ProbeParts, Probes
+from app.engine.improve import Improvement, ImprovementConfig
 from app.engine.llm.chat import ChatService
 from app.engine.llm.coder import ProgramWriter
 from app.engine.llm.examples import Example, ExampleBank
@@ -59,6 +66,7 @@ from app.engine.runtime.images import ImageBuilder
 from app.engine.runtime.monitor import StatsMonitor
 from app.engine.runtime.protocol import ContainerRuntime
 from app.engine.store import BlobStore, Store
+from app.engine.store.damage import open_store
 from app.engine.store.task_view import task_view
 from app.engine.tasks import recovery
 from app.engine.tasks.dispatch import Dispatcher, InputRecord, Job
@@ -83,6 +91,10 @@ class Orchestrator:
         self.images = ImageBuilder(self.settings, self.runtime)
         self.lifecycle = Lifecycle(self.settings, self.runtime, self.catalogue.specs, self.bus, self._image_for, self.instance_id)
         self.routing = RoutingService(self.settings, self.catalogue, self.bus)
+        self.improvement = Improvement(
+            self.wait_started, self.bus, self.catalogue.specs, base_model=self.settings.ollama_model,
+            config=ImprovementConfig.from_settings(self.settings),
+        )
         self.store: Store | None = None
         self.examples = ExampleBank(self.settings.data_dir, self.settings.specialists_dir)
         self.models: ChatService = (
@@ -91,6 +103,7 @@ class Orchestrator:
         self.coder = ProgramWriter(self.models, self.settings.planning_model, self.examples)
         self.blobs = BlobStore(self.settings.data_dir / "blobs")
         self.dispatcher: Dispatcher | None = None
+        self.controller: FleetController | None = None
         self.probes = Probes(
             ProbeParts(
                 settings=self.settings, runtime=self.runtime, images=self.images, catalogue=self.catalogue,
@@ -120,6 +133,7 @@ class Orchestrator:
         self._closed = False
         self.lock = InstanceLock(self.settings.data_dir)
         self.primary = False
+        self.secondary_reason = ""  # set when another process holds the data folder's engine lock
         self.bus.subscribe(ContainerStatsSampled, self._on_stats)
         self.bus.subscribe(ContainerStateChanged, self._on_container_state)
 
@@ -139,13 +153,16 @@ class Orchestrator:
 
     def _start_body(self, docker: bool, reconcile: bool, monitors: bool) -> None:
         try:
-            self.store = Store(self.settings.effective_database_url, data_dir=self.settings.data_dir)
+            own_file = None if self.settings.database_url else self.settings.data_dir / "switchboard.db"
+            self.store = open_store(self.settings.effective_database_url, data_dir=self.settings.data_dir, own_file=own_file)
             planner = self.routing.planner(self.store)
             self.dispatcher = Dispatcher(
                 self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self.routing.on_finished,
                 coder=self.coder, program_attempts=self.settings.program_attempts,
             )
             self.routing.attach_store(self.store)
+            if self.settings.models_in_budget:
+                self.lifecycle.model_memory = OllamaResidency(self.settings.ollama_host)
             if monitors:  # long-lived engines only: a CLI command must not grab the GUI's port
                 self._metrics = attach_metrics(self.settings.metrics_port, self.metrics_sources())
             store = self.store
@@ -154,7 +171,13 @@ class Orchestrator:
                 store.add_decision(d.kind, d.subject, d.reason, d.data, d.ts)
 
             self.bus.subscribe(Decision, keep_decision)
+            if store.notice:  # a damaged database was kept aside: told in words, stored in the new one
+                self.bus.publish(Decision(kind="database_damaged", subject=store.where, reason=store.notice))
             self.primary = self.lock.try_acquire()
+            if not self.primary:
+                self.secondary_reason = self.lock.describe_holder()
+                log.warning("%s", self.secondary_reason)
+                self.bus.publish(Decision(kind="secondary", subject=str(self.settings.data_dir), reason=self.secondary_reason))
             docker_ok = False
             if docker:
                 try:
@@ -170,7 +193,12 @@ class Orchestrator:
                     lambda text, files: self.routing.decide(text, files, {}), self.dispatch_stored,
                 )
             if self.primary and monitors:
-                self.lifecycle.start_reaper()
+                if self.settings.autoscale:
+                    self.controller = FleetController(self.settings, self.lifecycle, self.bus)
+                    self.controller.backlog = self.dispatcher.backlog
+                    self.controller.start()
+                else:
+                    self.lifecycle.start_reaper()
                 self._start_pruner()
             if monitors:
                 threading.Thread(target=self._warm_up, name="switchboard-warm-up", daemon=True).start()
@@ -252,6 +280,8 @@ class Orchestrator:
             self._start_thread.join(timeout=START_WAIT_S)
         if self._metrics is not None:
             self._metrics.stop()
+        if self.controller is not None:
+            self.controller.stop()
         if self.dispatcher is not None:
             self.dispatcher.close(wait=True)
         try:
@@ -464,15 +494,38 @@ class Orchestrator:
         return self._scale_bg(specialist, lambda current: max(replicas, current))
 
     def scale(self, specialist: str, replicas: int) -> Future[list[ContainerView]]:
-        """Run exactly ``replicas`` containers of a specialist."""
+        """Run exactly ``replicas`` containers of a specialist (the controller holds it a while)."""
         return self._scale_bg(specialist, lambda _current: replicas)
+
+    def scaling(self) -> list[ScalingView]:
+        """The lifecycle controller's latest plan per specialist (empty when it is off)."""
+        if self.controller is None:
+            return []
+        views = []
+        for view in self.controller.plan_views():
+            reason = self.lifecycle.quarantine_reason(view.specialist) or ""
+            views.append(replace(view, quarantine=reason))
+        return views
+
+    def decisions(self, limit: int = 200) -> list[Decision]:
+        """Stored engine decisions, newest first."""
+        rows = self.wait_started().recent_decisions(limit).result(timeout=30)
+        return [Decision(kind=r["kind"], subject=r["subject"], reason=r["reason"], data=r["data"], ts=float(r["ts"])) for r in rows]
+
+    def release(self, specialist: str) -> bool:
+        """Let a quarantined specialist start containers again; ``True`` when it was quarantined."""
+        self.spec(specialist)
+        return self.lifecycle.release_quarantine(specialist)
 
     def _scale_bg(self, specialist: str, target: Callable[[int], int]) -> Future[list[ContainerView]]:
         self.spec(specialist)
 
         def body() -> list[ContainerView]:
             self.wait_started()
-            self.lifecycle.scale(specialist, target(len(self.lifecycle.replicas(specialist))))
+            count = target(len(self.lifecycle.replicas(specialist)))
+            if self.controller is not None:  # a count the user chose holds a while (controller.PIN_S)
+                self.controller.pin(specialist, count)
+            self.lifecycle.scale(specialist, count)
             return [c for c in self.containers() if c.specialist == specialist]
 
         return self._bg(body)
@@ -483,6 +536,8 @@ class Orchestrator:
         def body() -> int:
             self.wait_started()
             if name_or_specialist in self.catalogue.specs:
+                if self.controller is not None:
+                    self.controller.pin(name_or_specialist, 0)
                 return self.lifecycle.remove_all(name_or_specialist)
             if self.lifecycle.find(name_or_specialist) is None:
                 raise NotFound(f"no container or specialist named {name_or_specialist!r}")
@@ -521,6 +576,32 @@ class Orchestrator:
         """Hardening checklist and limits of a container."""
         return self.reports.inspect(container)
 
+    # ================================================================ self-improvement (app/engine/improve)
+    def variants(self, specialist: str) -> list[VariantView]:
+        """A specialist's variants with their live figures."""
+        self.spec(specialist)
+        return self.improvement.views(specialist)
+
+    def retrain(self, specialist: str, replay: bool = False) -> Future[VariantView]:
+        """A new candidate variant from the current dataset; ``replay`` runs the gate on real models."""
+        self.spec(specialist)
+        return self._bg(self.improvement.retrain_view, specialist, self.routing.service if replay else None)
+
+    def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:
+        """A specialist's curated examples, newest first."""
+        self.spec(specialist)
+        return self.improvement.dataset(specialist, include_removed)
+
+    def remove_example(self, specialist: str, example_id: str) -> bool:
+        """Take an example out of a dataset for good."""
+        self.spec(specialist)
+        return self.improvement.remove_example(specialist, example_id)
+
+    def export_dataset(self, specialist: str) -> str:
+        """A specialist's dataset as JSONL text."""
+        self.spec(specialist)
+        return self.improvement.export(specialist)
+
     # ================================================================ health & figures
     def doctor(self) -> list[DoctorCheck]:
         """Check every dependency and say how to fix what is missing."""
@@ -540,9 +621,25 @@ class Orchestrator:
         return self.health_monitor.snapshot()
 
     def series(self, metric: str, since_ts: float, specialist: str | None = None) -> list[SeriesPoint]:
-        """Stored figures for charts."""
+        """Stored figures for charts (``latency_threshold_ms``: the controller's threshold history)."""
+        if metric == "latency_threshold_ms":
+            return self._threshold_series(since_ts, specialist)
         rows = self.wait_started().series(metric, since_ts, subject=specialist).result(timeout=30)
         return [SeriesPoint(ts=float(r[0]), value=float(r[1]), subject=str(r[2] or "")) for r in rows]
+
+    def _threshold_series(self, since_ts: float, specialist: str | None) -> list[SeriesPoint]:
+        """Each published threshold change, then the current value now (so lines reach the present)."""
+        rows = self.wait_started().recent_decisions(5000, kinds=("threshold",)).result(timeout=30)
+        points = [
+            SeriesPoint(ts=float(r["ts"]), value=float(r["data"]["latency_s"]) * 1000.0, subject=str(r["subject"]))
+            for r in reversed(rows)
+            if r["ts"] >= since_ts and "latency_s" in r["data"] and specialist in (None, r["subject"])
+        ]
+        now = time.time()
+        for view in self.scaling():
+            if specialist in (None, view.specialist) and any(p.subject == view.specialist for p in points):
+                points.append(SeriesPoint(ts=now, value=view.latency_threshold_s * 1000.0, subject=view.specialist))
+        return points
 
     def metrics_sources(self) -> MetricsSources:
         """The live figures the Prometheus registry reads (memory only, never the database)."""

@@ -72,7 +72,8 @@ class Reports:
             sample = self.parts.latest_stats(replica.name)
             views.append(
                 ContainerView(
-                    name=replica.name, specialist=replica.specialist, status="running", image=replica.image,
+                    name=replica.name, specialist=replica.specialist, status="paused" if replica.paused else "running",
+                    image=replica.image,
                     started_at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(replica.started_at)),
                     cpu_percent=sample.cpu_percent if sample else None,
                     memory_bytes=sample.memory_bytes if sample else None,
@@ -109,8 +110,13 @@ class Reports:
             except EngineError:
                 tag, built = None, False
             starting = self.parts.lifecycle.pool(sid).starting > 0
+            quarantine = self.parts.lifecycle.quarantine_reason(sid) or ""
             if self.parts.is_building(sid):
                 state = "building"
+            elif quarantine:
+                state = "quarantined"
+            elif replicas and all(r.paused for r in replicas):
+                state = "paused"
             elif replicas:
                 state = "running"
             elif starting:
@@ -130,7 +136,8 @@ class Reports:
                     last_latency_ms=figures.get("last_latency_ms"), tasks_today=int(figures.get("tasks", 0)),
                     success_rate=figures.get("success_rate"), cost_today=float(figures.get("cost", 0.0)),
                     hardening_score=self._hardening_score(replicas[0].name) if replicas else "",
-                    needs_network=spec.needs_network,
+                    needs_network=spec.needs_network, quarantine=quarantine,
+                    paused=sum(1 for r in replicas if r.paused),
                 )
             )
         return views
@@ -160,5 +167,6 @@ class Reports:
                 replicas = self.parts.lifecycle.replicas(sid)
             except NotFound:
                 replicas = []
-            state[sid] = {"running": len(replicas), "inflight": sum(r.inflight for r in replicas), "healthy": True}
+            healthy = self.parts.lifecycle.quarantine_reason(sid) is None
+            state[sid] = {"running": len(replicas), "inflight": sum(r.inflight for r in replicas), "healthy": healthy}
         return state

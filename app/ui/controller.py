@@ -52,6 +52,7 @@ class Controller(QObject):
         self.window.show_message("Engine ready")
         self.fleet.refresh()
         self.fleet.load_health()
+        self.fleet.load_decisions()
         self.fleet.timer.start()
         self.metrics.timer.start()
         self.metrics.load(self.metrics_names())

@@ -46,6 +46,7 @@ class FleetController(QObject):
         w.cards.sig_scale_requested.connect(self.scale)
         w.cards.sig_remove_requested.connect(self.remove_specialist)
         w.cards.sig_details_requested.connect(self.show_specialist)
+        w.cards.sig_release_requested.connect(self.release_specialist)
         w.container_list.sig_container_selected.connect(self.show_container)
         w.container_detail.sig_follow_toggled.connect(self._on_follow_toggled)
         w.container_detail.sig_restart_requested.connect(self.restart_container)
@@ -161,6 +162,10 @@ class FleetController(QObject):
         else:
             go()
 
+    def release_specialist(self, specialist: str) -> None:
+        """Lift a crash-loop quarantine; the next task or scale starts containers again."""
+        self._op(f"Releasing {specialist}", lambda: self.orch.release(specialist), f"{specialist} released")
+
     def stop_specialist(self, specialist: str) -> None:
         """Stop every container of a specialist (asks first, naming them)."""
         names = self._containers_of(specialist)
@@ -248,6 +253,15 @@ class FleetController(QObject):
         self.window.health_lights.set_health(event.component, event.status, event.detail, event.fix)
         if event.component == "docker" and event.status == "ok":
             self._refresh_soon()
+
+    def load_decisions(self) -> None:
+        """Fill the timeline with stored decisions (newest on top), then live ones follow."""
+
+        def shown(history: list[Any]) -> None:
+            for event in reversed(history):
+                self._on_decision_made(event)
+
+        run_op(lambda: self.orch.decisions(200), shown, None, self)
 
     def _on_decision_made(self, event: Any) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))

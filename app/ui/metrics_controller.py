@@ -14,7 +14,7 @@ from widgets.charts import PLOTS
 
 __all__ = ["MetricsController"]
 
-TASK_METRICS = ("latency_ms", "throughput", "cost", "accuracy")
+TASK_METRICS = ("latency_ms", "latency_threshold_ms", "throughput", "cost", "accuracy")
 
 
 class MetricsController(QObject):
@@ -26,7 +26,7 @@ class MetricsController(QObject):
         self.window = window
         self.loads = 0
         self._loading = False
-        window.charts.sig_range_changed.connect(lambda _s: self.load(PLOTS))
+        window.charts.sig_range_changed.connect(lambda _s: self.load([*PLOTS, "latency_threshold_ms"]))
         self.timer = QTimer(self)
         self.timer.setInterval(poll_ms)
         self.timer.timeout.connect(lambda: self.load(TASK_METRICS, only_visible=True))

@@ -53,6 +53,13 @@ _WITH_ARGS = re.compile(
     r"(?:arguments?|args|options?|flags?|parameters?|params)\s*:?\s*)?(?P<args>.+)$",
     re.I | re.S,
 )
+_ARGS_AS = re.compile(
+    r"^(?P<script>\S+\.py)\s+(?:with|using|passing)\s+(?P<args>.+?)\s+as\s+(?:the|its|an?)\s+(?:only\s+|first\s+)?"
+    r"(?:command[- ]line\s+)?(?:arguments?|args|parameters?|params)$",
+    re.I | re.S,
+)
+# words that say a script takes arguments: running it bare would answer another question
+_MENTIONS_ARGS = re.compile(r"\b(?:arguments?|args|argv|flags?|options?|parameters?|params)\b|(?:^|\s)--?[a-z][\w-]*", re.I)
 _ON_FILE = re.compile(r"^(?P<script>\S+\.py)\s+(?:on|against|over)\s+(?P<file>[\w.-]+\.\w{1,8})$", re.I)
 _AS_INPUT = re.compile(r"^(?P<script>\S+\.py)\s+with\s+(?P<file>[\w.-]+\.\w{1,8})\s+as\s+(?:its\s+|the\s+)?input$", re.I)
 _ARG_LIKE = re.compile(r"^(?:-{1,2}[\w-]+(?:=\S*)?|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?|[\w./-]+\.\w{1,8}|\w+=\S*|[\"'].*[\"'])$", re.I)
@@ -166,6 +173,19 @@ def _dropped(task: Task, name: str) -> str:
     return found
 
 
+def _names_other_input(task: Task, text: str, script: str) -> bool:
+    """Whether ``text`` names a dropped file other than ``script`` (say, the data it runs on)."""
+    lowered = text.lower()
+    return any(name != script.lower() and name in lowered for name in _inputs_named(task))
+
+
+def _reads_argv(task: Task, script: str) -> bool:
+    """Whether a dropped script reads its command line (sys.argv, argparse, getopt, click, typer)."""
+    item = next(i for i in task.inputs if Path(i.name).name == script)
+    text, _ = read_text(item, max_bytes=MAX_CODE_BYTES)
+    return re.search(r"\bsys\.argv\b|\bargparse\b|\bgetopt\b|\bimport (?:click|typer)\b|\bfrom sys import argv\b", text) is not None
+
+
 def _map_paths(task: Task, args: list[str]) -> list[str]:
     """Inputs sit flat in the working folder: ``data/x.csv`` becomes ``x.csv`` when x.csv was dropped."""
     names = _inputs_named(task)
@@ -269,6 +289,8 @@ def _prose_command(task: Task, cmd: str) -> Run | None:
     if not shell_form:
         if m := (_ON_FILE.match(cmd) or _AS_INPUT.match(cmd)):
             return _command(task, [m["script"], m["file"]], "command")
+        if (m := _ARGS_AS.match(cmd)) and (words := _split_words(m["args"])) and _arg_like(words):
+            return _command(task, [m["script"], *words], "command")
         if m := _WITH_ARGS.match(cmd):
             words = _split_words(m["args"])
             if words is None or (not m["explicit"] and not _arg_like(m["args"].split())):
@@ -375,6 +397,10 @@ def plan_run(task: Task) -> Run:
         return _code_run(task, code, "inline code")
     scripts = [n for n in _inputs_named(task).values() if n.lower().endswith(".py")]
     if len(scripts) == 1:
+        if _reads_argv(task, scripts[0]) and (_MENTIONS_ARGS.search(text) or _names_other_input(task, text, scripts[0])):
+            # arguments or data files are named in prose we could not parse: the program writer
+            # passes them; running the script bare would print its usage, not the answer
+            raise NeedsPlan(f"{scripts[0]} takes arguments that the task names in prose; a plan is needed.")
         return _script_run(task, scripts[0], [], scripts[0])
     if len(scripts) > 1:
         raise NeedsPlan(f"Several scripts were dropped ({', '.join(sorted(scripts))}) and the task does not say which to run.")

@@ -18,16 +18,19 @@ from typing import Any
 
 from app.engine.core.config import Settings
 from app.engine.core.errors import BadInput, NotFound
-from app.engine.core.events import ContainerStateChanged, EventBus, TaskStateChanged
+from app.engine.core.events import ContainerStateChanged, Decision, EventBus, TaskStateChanged
 from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
+    ExampleView,
     HealthView,
     RouteView,
+    ScalingView,
     SeriesPoint,
     SpecialistView,
     TaskHandle,
     TaskView,
+    VariantView,
 )
 
 
@@ -46,6 +49,7 @@ class FakeOrchestrator:
         self.settings = settings or Settings(data_dir=Path("/tmp/sb-fake"))
         self.bus = EventBus()
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self.decision_log: list[Decision] = []  # oldest first
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fake-orch")
         self._ids = itertools.count(1)
         self._tasks: dict[str, TaskView] = {}
@@ -57,6 +61,8 @@ class FakeOrchestrator:
             "web-scraping": _spec("web-scraping", "Web scraping", (), ("get the title of http://x",)),
         }
         self._containers: dict[str, ContainerView] = {}
+        self._variants: dict[str, list[VariantView]] = {}
+        self._examples: dict[str, list[ExampleView]] = {}
 
     # lifecycle -----------------------------------------------------------------------------
     def start(self) -> Future[None]:
@@ -191,6 +197,65 @@ class FakeOrchestrator:
         self.calls.append(("down", (name_or_specialist,), {}))
         return self._pool.submit(lambda: len(self._set_replicas(name_or_specialist, 0)))
 
+    def scaling(self) -> list[ScalingView]:
+        return [
+            ScalingView(s.id, s.replicas, 0, s.replicas, 0, "fake", 3.0, 0.25, quarantine=s.quarantine)
+            for s in self._specs.values()
+        ]
+
+    def decisions(self, limit: int = 200) -> list[Decision]:
+        return list(reversed(self.decision_log))[:limit]
+
+    def release(self, specialist: str) -> bool:
+        self.calls.append(("release", (specialist,), {}))
+        spec = self._specs.get(specialist)
+        if spec is None or not spec.quarantine:
+            return False
+        self._specs[specialist] = replace(spec, quarantine="", state="stopped")
+        return True
+
     def restart(self, container: str) -> Future[ContainerView]:
         self.calls.append(("restart", (container,), {}))
         return self._pool.submit(lambda: self._containers[container])
+
+    # self-improvement --------------------------------------------------------------------
+    def _variants_of(self, specialist: str) -> list[VariantView]:
+        if specialist not in self._specs:
+            raise NotFound(f"unknown specialist {specialist!r}")
+        return self._variants.setdefault(specialist, [
+            VariantView(id=f"{specialist}-v1", specialist=specialist, version=1, state="incumbent",
+                        base_model="smollm2-135m", model_name=f"switchboard-{specialist}-v1",
+                        tasks=40, successes=30, success_rate=0.75, p95_ms=2300.0),
+        ])
+
+    def variants(self, specialist: str) -> list[VariantView]:
+        return list(self._variants_of(specialist))
+
+    def retrain(self, specialist: str, replay: bool = False) -> Future[VariantView]:
+        self.calls.append(("retrain", (specialist,), {"replay": replay}))
+        views = self._variants_of(specialist)
+        n = len(views) + 1
+        new = VariantView(id=f"{specialist}-v{n}", specialist=specialist, version=n,
+                          state="candidate" if replay else "pending", base_model="smollm2-135m",
+                          model_name=f"switchboard-{specialist}-v{n}", example_ids=("t-1",))
+        views.append(new)
+        return self._pool.submit(lambda: new)
+
+    def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:
+        self._variants_of(specialist)
+        examples = self._examples.setdefault(specialist, [
+            ExampleView(example_id="t-1", specialist=specialist, source="feedback", label="good", text="an example"),
+        ])
+        return [e for e in examples if include_removed or not e.removed]
+
+    def remove_example(self, specialist: str, example_id: str) -> bool:
+        self.calls.append(("remove_example", (specialist, example_id), {}))
+        examples = self._examples.get(specialist, [])
+        for i, e in enumerate(examples):
+            if e.example_id == example_id:
+                examples[i] = replace(e, removed=True)
+                return not e.removed
+        raise NotFound(f"{specialist} has no dataset example {example_id!r}")
+
+    def export_dataset(self, specialist: str) -> str:
+        return "".join(f'{{"id": "{e.example_id}", "text": "{e.text}"}}\n' for e in self.dataset(specialist))

@@ -56,16 +56,16 @@ def test_input_file_is_mounted_read_only_and_collected(orch: Orchestrator, tmp_p
     assert Path(art.path).read_text() == "10"
 
 
-def _kill_when_running(orch: Orchestrator, times: int) -> list[str]:
-    """Kill the code-execution container 1 s after each of the first ``times`` attempts starts."""
+def _kill_when_running(orch: Orchestrator, times: int, specialist: str = "code-execution", delay_s: float = 1.0) -> list[str]:
+    """Kill the ``specialist`` container ``delay_s`` after each of the first ``times`` attempts starts."""
     killed: list[str] = []
 
     def on_state(event: TaskStateChanged) -> None:
-        if event.state == "running" and event.container and event.specialist == "code-execution" and len(killed) < times:
+        if event.state == "running" and event.container and event.specialist == specialist and len(killed) < times:
             killed.append(event.container)
 
             def later(name: str = event.container) -> None:
-                time.sleep(1.0)
+                time.sleep(delay_s)
                 orch.runtime.kill(name)
 
             threading.Thread(target=later, daemon=True).start()

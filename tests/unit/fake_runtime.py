@@ -235,6 +235,8 @@ class FakeRuntime:
         self.containers: dict[str, FakeContainer] = {}
         self.started: list[str] = []
         self.removed: list[str] = []
+        self.paused: list[str] = []
+        self.resumed: list[str] = []
         self.volumes: set[str] = set()
         self.networks: set[str] = set()
         self.start_fails = False  # containers exit at once without ever binding their socket
@@ -351,6 +353,22 @@ class FakeRuntime:
         container.die()
         container.join()
 
+    def pause(self, name: str) -> None:
+        """Mark the container paused (it must be running)."""
+        container = self._get(name)
+        if container.status != "running":
+            raise EngineError(f"container {name} is {container.status}, not running")
+        container.status = "paused"
+        self.paused.append(name)
+
+    def unpause(self, name: str) -> None:
+        """Mark a paused container running again."""
+        container = self._get(name)
+        if container.status != "paused":
+            raise EngineError(f"container {name} is not paused")
+        container.status = "running"
+        self.resumed.append(name)
+
     def list(self, labels: dict[str, str], all_states: bool = True) -> builtins.list[ContainerInfo]:
         """Containers whose labels include every given key=value."""
         with self._cond:
@@ -429,6 +447,7 @@ class FakeRuntime:
 def make_spec(
     sid: str = "echo", *, concurrency: int = 2, max_replicas: int = 2, min_replicas: int = 0,
     idle_ttl_s: float = 900.0, fresh_per_task: bool = False, memory_mb: int = 256, task_timeout_s: float = 30.0,
+    **scaling: Any,
 ) -> SpecialistSpec:
     """A specialist spec with the scaling knobs these tests turn."""
     return SpecialistSpec(
@@ -437,7 +456,7 @@ def make_spec(
         limits=Limits(memory_mb=memory_mb, task_timeout_s=task_timeout_s),
         scaling=Scaling(
             concurrency=concurrency, max_replicas=max_replicas, min_replicas=min_replicas,
-            idle_ttl_s=idle_ttl_s, fresh_per_task=fresh_per_task,
+            idle_ttl_s=idle_ttl_s, fresh_per_task=fresh_per_task, **scaling,
         ),
     )
 

@@ -97,6 +97,8 @@ def _argv(handler: ModuleType, text: str, tmp_path: Path, files: dict[str, str] 
         ("run the tests", ["-m", "unittest", "-v", "test_calc.py"]),
         ("python -c 'print(2**10)'", ["-c", "print(2**10)"]),
         ("python data/script.py", ["script.py"]),
+        ("Run my script script.py with 27 as the argument and tell me what it prints.", ["script.py", "27"]),
+        ("run script.py with data.csv 3 as its arguments", ["script.py", "data.csv", "3"]),
     ],
 )
 def test_commands_and_arguments(handler: ModuleType, tmp_path: Path, text: str, argv: list[str]) -> None:
@@ -144,6 +146,28 @@ def test_a_named_script_that_was_not_dropped_is_bad_input(handler: ModuleType, t
     with pytest.raises(SpecialistError, match="stats.py was not dropped") as err:
         handler.plan_run(_task("run stats.py with --n 5", tmp_path))
     assert err.value.kind == "bad_input"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please run script.py on the data with a rate of 19% (the script takes --rate as a fraction).",
+        "run the script on data.csv, sorted by the second column",
+        "run the script, passing the input file and the number of lines as arguments",
+    ],
+)
+def test_arguments_named_in_prose_need_a_plan(handler: ModuleType, tmp_path: Path, text: str) -> None:
+    """A script that reads its command line is not run bare when the task names its arguments in prose."""
+    task = _task(text, tmp_path, _files(tmp_path, {"script.py": ARGV, "data.csv": "a\n1\n"}))
+    with pytest.raises(SpecialistError) as err:
+        handler.plan_run(task)
+    assert err.value.kind == "needs_plan"
+
+
+def test_a_script_without_a_command_line_runs_bare_whatever_the_prose(handler: ModuleType, tmp_path: Path) -> None:
+    files = {"report.py": "print(open('data.csv').read())\n", "data.csv": "a\n1\n"}
+    text = "Why does the report crash? Run it on data.csv with the default options."
+    assert _argv(handler, text, tmp_path, files) == ["report.py"]
 
 
 def test_prose_after_a_script_is_not_taken_as_arguments(handler: ModuleType, tmp_path: Path) -> None:

@@ -144,16 +144,23 @@ def test_reaper_thread_reaps_and_stops_on_close(tmp_path: Path) -> None:
         assert not any(t.name == "switchboard-reaper" and t.is_alive() for t in threading.enumerate())
 
 
-def test_container_budget_refuses_a_start(tmp_path: Path) -> None:
+def test_container_budget_evicts_an_idle_replica_of_another_specialist_and_refuses_when_all_busy(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec("alpha"), make_spec("beta")], budget_max_containers=2) as r:
         r.lifecycle.scale("alpha", 2)
+        held = [r.lifecycle.acquire("alpha", timeout_s=1) for _ in range(3)]  # both alpha replicas busy
         with pytest.raises(Busy, match=r"container budget reached \(2/2 running\)"):
             r.lifecycle.start("beta")
         with pytest.raises(Busy):
             r.lifecycle.acquire("beta", timeout_s=1)
         assert len(r.runtime.started) == 2
-        r.lifecycle.scale("alpha", 1)
-        assert r.lifecycle.start("beta").specialist == "beta", "freed budget can be used again"
+        assert r.recorder.decisions("refuse_budget"), "a refusal is a decision with its reason"
+        for replica in held:
+            r.lifecycle.release(replica)
+        assert r.lifecycle.start("beta").specialist == "beta", "an idle replica makes room"
+        evicted = r.recorder.decisions("evict")
+        assert [d.subject for d in evicted] == r.runtime.removed and len(r.runtime.removed) == 1
+        assert "make room for beta" in evicted[0].reason
+        assert len(r.lifecycle.replicas("alpha")) == 1
 
 
 def test_memory_budget_refuses_a_start(tmp_path: Path) -> None:

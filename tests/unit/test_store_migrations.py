@@ -112,3 +112,53 @@ def test_bad_urls_are_database_unavailable(tmp_path: Path) -> None:
     with pytest.raises(DatabaseUnavailable, match="cannot open postgresql") as info:
         Store("postgresql://sb:s3cret@127.0.0.1:1/none", data_dir=tmp_path)
     assert "s3cret" not in str(info.value)
+
+
+def test_rows_written_under_0001_survive_the_upgrade_to_head(tmp_path: Path) -> None:
+    """A database created and filled at 0001 keeps every row, byte for byte, at head."""
+    db = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{db}")
+    seeded = {
+        "tasks": "INSERT INTO tasks (id, created_at, updated_at, state, text, specialist, attempt, cost, answer, "
+                 "result_json) VALUES ('t1', 1.0, 2.0, 'succeeded', 'integrate x', 'numerical', 0, 0.5, '9', "
+                 "'{\"plan\": {\"op\": \"integrate\"}}')",
+        "feedback": "INSERT INTO feedback (ts, task_id, kind, specialist, note) VALUES (3.0, 't1', 'correct', "
+                    "'numerical', 'nice')",
+        "decisions": "INSERT INTO decisions (ts, kind, subject, reason, data_json) VALUES (4.0, 'scale', "
+                     "'numerical', 'because', '{}')",
+        "routing_decisions": "INSERT INTO routing_decisions (ts, task_id, text, chosen, router, confidence, "
+                             "scores_json, latency_ms, rationale, schema_violation) VALUES (5.0, 't1', "
+                             "'integrate x', 'numerical', 'fast', 0.9, '{}', 1.5, 'r', 0)",
+        "golden_runs": "INSERT INTO golden_runs (ts, run_id, specialist, case_id, path, passed, detail, "
+                       "duration_ms) VALUES (6.0, 'r1', 'numerical', 'num-01', 'explicit', 1, '', 12.0)",
+        "metric_points": "INSERT INTO metric_points (ts, name, subject, value) VALUES (7.0, 'm', 's', 1.0)",
+    }
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0001_initial")
+            for statement in seeded.values():
+                conn.exec_driver_sql(statement)
+        with engine.connect() as conn:
+            before = {t: conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in seeded}
+    finally:
+        engine.dispose()
+    with Store(f"sqlite:///{db}", data_dir=tmp_path) as store:  # opening migrates to head
+        version = store.run(lambda c: c.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()).result(5)
+        after = store.run(
+            lambda c: {t: c.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in seeded}
+        ).result(5)
+        assert store.get_task("t1").result(5)["result"] == {"plan": {"op": "integrate"}}
+        examples = store.run(lambda c: c.exec_driver_sql("SELECT count(*) FROM dataset_examples").scalar()).result(5)
+    assert version == head_revision() == "0002_improvement"
+    assert after == before and all(before.values())
+    assert examples == 0
+    engine = create_engine(f"sqlite:///{db}")
+    try:  # and back down to 0001: the new tables go, the old rows stay
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0001_initial")
+        with engine.connect() as conn:
+            names = set(inspect(conn).get_table_names())
+            assert {"variants", "variant_outcomes", "dataset_examples"}.isdisjoint(names)
+            assert {t: conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in seeded} == before
+    finally:
+        engine.dispose()

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     max_inputs_per_task: int = Field(16, ge=1, le=1000, description="Most files one task may carry")
     budget_max_containers: int = Field(12, ge=1, le=500, description="Most containers running at once")
     budget_max_memory_mb: int = Field(16384, ge=64, description="Sum of container memory limits allowed")
+    autoscale: bool = Field(True, description="Let the lifecycle controller scale, pause and reap containers by demand")
+    autoscale_policy: Literal["adaptive", "knative", "ray", "always_on", "per_task"] = Field(
+        "adaptive", description="Scaling policy of the controller (the others are the reference policies it is measured against)"
+    )
+    autoscale_tick_s: float = Field(2.0, ge=0.2, le=60, description="Seconds between two controller decisions")
+    crash_backoff_s: float = Field(2.0, gt=0, le=600, description="First wait before restarting a crashed specialist (doubles each time)")
+    crash_backoff_max_s: float = Field(60.0, gt=0, le=3600, description="Longest wait between restarts of a crashing specialist")
+    crash_quarantine_after: int = Field(5, ge=1, le=100, description="Crashes within crash_window_s that quarantine a specialist")
+    crash_window_s: float = Field(600.0, gt=0, le=86_400, description="Window in which crashes are counted")
+    models_in_budget: bool = Field(True, description="Count loaded Ollama models in budget_max_memory_mb and evict them under pressure")
     cost_per_cpu_hour: float = Field(0.05, ge=0, description="Notional cost of one CPU-hour, for cost charts")
     cost_per_gb_hour: float = Field(0.01, ge=0, description="Notional cost of one GB-hour of memory")
     stats_interval_s: float = Field(2.0, ge=0.2, le=60, description="Container stats sampling interval")
@@ -91,6 +101,11 @@ class Settings(BaseSettings):
     samples_retention_days: float = Field(14.0, gt=0, le=3650, description="Keep per-container resource samples this long (tasks, decisions and golden runs are kept)")
     metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:<port>; 0 = off")
     theme: str = Field("system", pattern="^(system|dark|light)$", description="GUI theme")
+    variant_chooser: Literal["thompson", "ab"] = Field(
+        "thompson", description="How live traffic is split between a specialist's incumbent variant and its candidate"
+    )
+    variant_ab_share: float = Field(0.5, gt=0, lt=1, description="Share of traffic the candidate gets when variant_chooser is ab")
+    variant_min_tasks: int = Field(30, ge=1, le=100_000, description="Live tasks a candidate variant serves before it may be promoted or rolled back")
 
     @field_validator("ollama_host")
     @classmethod

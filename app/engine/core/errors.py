@@ -18,6 +18,7 @@ __all__ = [
     "ManifestError",
     "NotFound",
     "OllamaUnavailable",
+    "Quarantined",
     "TaskFailed",
 ]
 
@@ -58,6 +59,12 @@ class ManifestError(BadInput):
 
 class Busy(EngineError):
     """The queue is full; nothing accepted earlier was dropped. Try again later."""
+
+    exit_code = 1
+
+
+class Quarantined(EngineError):
+    """A specialist crashed repeatedly and starts nothing until the user releases it."""
 
     exit_code = 1
 

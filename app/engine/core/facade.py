@@ -14,16 +14,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from app.engine.core.config import Settings
-from app.engine.core.events import EventBus
+from app.engine.core.events import Decision, EventBus
 from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
+    ExampleView,
     HealthView,
     RouteView,
+    ScalingView,
     SeriesPoint,
     SpecialistView,
     TaskHandle,
     TaskView,
+    VariantView,
 )
 
 __all__ = ["Facade"]
@@ -140,6 +143,38 @@ class Facade(Protocol):
         """Remove a container or every container of a specialist."""
         ...
 
+    def scaling(self) -> list[ScalingView]:
+        """The lifecycle controller's latest plan per specialist."""
+        ...
+
+    def release(self, specialist: str) -> bool:
+        """Lift a crash-loop quarantine."""
+        ...
+
+    def decisions(self, limit: int = 200) -> list[Decision]:
+        """Stored engine decisions, newest first (the GUI's timeline at start)."""
+        ...
+
     def restart(self, container: str) -> Future[ContainerView]:
         """Replace a container by a fresh one."""
+        ...
+
+    def variants(self, specialist: str) -> list[VariantView]:
+        """A specialist's variants with their live figures (docs/self-improvement.md)."""
+        ...
+
+    def retrain(self, specialist: str, replay: bool = False) -> Future[VariantView]:
+        """A new candidate variant from the current dataset; ``replay`` also runs the replay gate."""
+        ...
+
+    def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:
+        """A specialist's curated examples, newest first."""
+        ...
+
+    def remove_example(self, specialist: str, example_id: str) -> bool:
+        """Take an example out of a dataset for good (False when it already was)."""
+        ...
+
+    def export_dataset(self, specialist: str) -> str:
+        """A specialist's dataset as JSONL text."""
         ...

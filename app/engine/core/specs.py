@@ -54,6 +54,11 @@ class Scaling(BaseModel):
     max_replicas: int = Field(3, ge=1, le=64)
     idle_ttl_s: float = Field(900.0, ge=0)
     fresh_per_task: bool = False
+    # starting points of the autoscaler's thresholds (they then follow observed figures)
+    target_utilization: float = Field(0.7, gt=0, le=1, description="Busy share of slots the autoscaler aims for")
+    latency_p95_s: float | None = Field(None, gt=0, description="Initial p95 latency threshold; empty = a quarter of the task timeout")
+    max_error_rate: float = Field(0.25, ge=0, le=1, description="Initial error-rate threshold")
+    warm_pool_max: int = Field(2, ge=0, le=16, description="Most idle containers kept warm (running or paused)")
 
     @model_validator(mode="after")
     def _min_le_max(self) -> Scaling:

@@ -26,6 +26,7 @@ class ContainerState(StrEnum):
 
     STARTING = "starting"
     RUNNING = "running"
+    PAUSED = "paused"
     STOPPED = "stopped"
     REMOVED = "removed"
     FAILED = "failed"

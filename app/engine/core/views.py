@@ -10,12 +10,15 @@ __all__ = [
     "ArtifactView",
     "ContainerView",
     "DoctorCheck",
+    "ExampleView",
     "FeedbackKind",
     "HealthView",
     "RouteView",
+    "ScalingView",
     "SeriesPoint",
     "SpecialistView",
     "TaskView",
+    "VariantView",
 ]
 
 FeedbackKind = str  # "correct" | "wrong_specialist" | "bad_answer"
@@ -48,7 +51,7 @@ class SpecialistView:
     icon: str
     accepted_inputs: tuple[str, ...]
     example_tasks: tuple[str, ...]
-    state: str  # not_built | building | stopped | starting | running | unhealthy
+    state: str  # not_built | building | stopped | starting | running | paused | quarantined | unhealthy
     image: str | None
     replicas: int
     max_replicas: int
@@ -60,6 +63,25 @@ class SpecialistView:
     cost_today: float = 0.0
     hardening_score: str = ""  # e.g. "9/9"
     needs_network: bool = False
+    quarantine: str = ""  # why it is quarantined (crash loop), empty when it is not
+    paused: int = 0  # replicas kept warm, paused
+
+
+@dataclass(frozen=True)
+class ScalingView:
+    """The lifecycle controller's latest plan for one specialist and its current thresholds."""
+
+    specialist: str
+    running: int
+    paused: int
+    want_running: int
+    want_warm: int
+    reason: str
+    latency_threshold_s: float
+    error_threshold: float
+    policy: str = "adaptive"
+    pinned: int | None = None  # a count the user set, held for a while
+    quarantine: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,3 +176,47 @@ class TaskHandle:
     future: Future[TaskView]
     specialist: str
     route: RouteView | None = None
+
+
+@dataclass(frozen=True)
+class VariantView:
+    """A specialist variant with its live figures (``switchboard variants ID``)."""
+
+    id: str  # "<specialist>-v<version>"
+    specialist: str
+    version: int
+    state: str  # pending | candidate | incumbent | retired
+    base_model: str
+    model_name: str  # the derived model carrying its configuration
+    image: str = ""
+    system_prompt: str = ""
+    parameters: dict[str, float] = field(default_factory=dict)
+    example_ids: tuple[str, ...] = ()
+    tasks: int = 0  # live tasks served
+    successes: int = 0
+    success_rate: float | None = None
+    p95_ms: float | None = None
+    p_better: float | None = None  # P(better than the incumbent); None for the incumbent itself
+    created_at: float = 0.0
+    live_since: float | None = None
+    reason: str = ""  # the last decision about it
+    replay: dict[str, Any] | None = None  # the replay gate's figures
+
+
+@dataclass(frozen=True)
+class ExampleView:
+    """One curated example of a specialist's dataset (``switchboard dataset list ID``)."""
+
+    example_id: str
+    specialist: str
+    source: str  # feedback | override | golden | outcome | schema_violation
+    label: str  # good | bad | routing
+    text: str
+    answer: str = ""
+    plan: Any = None
+    expected: Any = None
+    task_id: str | None = None
+    case_id: str | None = None
+    latency_ms: float | None = None
+    ts: float = 0.0
+    removed: bool = False

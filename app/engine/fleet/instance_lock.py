@@ -37,6 +37,25 @@ class InstanceLock:
         self._fh = fh
         return True
 
+    def holder(self) -> int | None:
+        """The pid written by the engine that holds the lock (None when unknown or unreadable).
+
+        A pid left in the file by a process that died does not block anyone: the kernel drops
+        a dead process's ``flock``, so :meth:`try_acquire` succeeds and rewrites the file.
+        """
+        try:
+            text = self.path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def describe_holder(self) -> str:
+        """A sentence for a secondary engine: who runs the engine on this data folder."""
+        pid = self.holder()
+        who = f"another Switchboard process (pid {pid})" if pid else "another Switchboard process"
+        return (f"{who} runs the engine on {self.path.parent}; this one shares its containers and "
+                "database but leaves recovery and clean-up to it")
+
     def release(self) -> None:
         """Give the lock up."""
         if self._fh is not None:

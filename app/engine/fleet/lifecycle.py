@@ -1,9 +1,15 @@
-"""Container lifecycle: start on demand, hand out task slots, scale, reap idle, reattach.
+"""Container lifecycle: start on demand, hand out task slots, scale, pause, reap idle, reattach.
 
 Threads: ``acquire``/``release`` run on dispatcher workers; ``start``/``scale``/``stop`` run on
-the caller's thread (the facade wraps them in futures); the reaper runs on its own thread.
-Every decision (start on demand, reap, refuse for budget) is published as a
-:class:`~app.engine.core.events.Decision` with its reason.
+the caller's thread (the facade wraps them in futures); the reaper and the
+:class:`~app.engine.fleet.controller.FleetController` run on threads of their own.
+Every decision (start on demand, pause, resume, reap, evict, refuse for budget, back off after a
+crash, quarantine) is published as a :class:`~app.engine.core.events.Decision` with its reason.
+
+With ``on_demand="from_zero"`` (the controller is on) ``acquire`` starts a container only when
+the specialist has none; otherwise tasks wait for a slot and the controller, woken through
+``on_waiting``, decides how many more to run. A paused replica is resumed before any new one
+is started.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.engine.core.config import Settings
-from app.engine.core.errors import Busy, EngineError, NotFound
+from app.engine.core.errors import Busy, EngineError, NotFound, Quarantined
 from app.engine.core.events import ContainerStateChanged, Decision, EventBus
 from app.engine.core.specs import SpecialistSpec
 from app.engine.core.states import ContainerState
+from app.engine.fleet.budget import Candidate, LoadedModel, ModelMemory, Victim, choose_victims
+from app.engine.fleet.crashloop import CrashGuard
+from app.engine.fleet.demand import DemandBook
 from app.engine.fleet.exchange import Exchange
 from app.engine.fleet.transport import SocketClient, wait_for_socket
 from app.engine.runtime.protocol import (
@@ -38,6 +47,8 @@ __all__ = ["Lifecycle", "Replica"]
 log = logging.getLogger(__name__)
 
 ImageProvider = Callable[[SpecialistSpec], str]
+# deaths the task caused (or the user asked for): they do not count towards a crash loop
+TASK_CAUSED = ("task cancelled", "stuck past the task timeout", "out of memory")
 
 
 @dataclass
@@ -57,6 +68,8 @@ class Replica:
     started_at: float = field(default_factory=time.time)
     retired: bool = False
     sandbox: bool = False  # a one-task program sandbox: never handed to another task
+    paused: bool = False  # frozen by ``docker pause``: holds memory, no CPU, takes no task
+    paused_at: float = 0.0
 
 
 class _Pool:
@@ -66,6 +79,7 @@ class _Pool:
         self.cond = threading.Condition()
         self.replicas: dict[str, Replica] = {}
         self.starting = 0
+        self.waiting = 0  # tasks blocked in acquire for a slot
 
 
 class Lifecycle:
@@ -93,6 +107,18 @@ class Lifecycle:
         self._prepared: set[str] = set()  # specialists whose volume/network exist
         self._budget_lock = threading.Lock()
         self._reserved_mb: list[int] = []  # memory of containers starting now (budget)
+        self.demand = DemandBook(list(specs))
+        self.clock: Callable[[], float] = time.monotonic  # demand and pause times (the controller's clock)
+        self.crashes = CrashGuard(
+            settings.crash_backoff_s, settings.crash_backoff_max_s, settings.crash_quarantine_after, settings.crash_window_s
+        )
+        self._crash_lock = threading.Lock()
+        self.on_demand = "always"  # or "from_zero": the controller scales beyond the first
+        self.fresh_override: set[str] = set()  # specialists run one container per task (a policy)
+        self.on_waiting: Callable[[str], None] | None = None  # a task waits for a slot
+        self.model_memory: ModelMemory | None = None  # loaded models count in the memory budget
+        self.cold_starts: dict[str, list[float]] = {sid: [] for sid in specs}  # seconds, latest last
+        self.resumes: dict[str, list[float]] = {sid: [] for sid in specs}
 
     # ----------------------------------------------------------------- queries
     def pool(self, specialist: str) -> _Pool:
@@ -141,25 +167,80 @@ class Lifecycle:
     def _decide(self, kind: str, subject: str, reason: str, **data: object) -> None:
         self.bus.publish(Decision(kind=kind, subject=subject, reason=reason, data=dict(data)))
 
-    def _check_budget(self, spec: SpecialistSpec) -> None:
-        """Refuse a start the budget cannot hold, counting containers still starting; reserve it.
+    def _memory_mb(self, replica: Replica) -> int:
+        spec = self.specs.get(replica.specialist)
+        return spec.limits.memory_mb if spec is not None else 0
 
-        Called under ``_budget_lock``; the caller releases the reservation (``_unreserve``)
-        once the container is registered or its start failed.
+    def _loaded_models(self) -> list[LoadedModel]:
+        if self.model_memory is None:
+            return []
+        try:
+            return self.model_memory.loaded()
+        except EngineError as exc:
+            log.debug("model memory unknown: %s", exc)
+            return []
+
+    def budget_use(self) -> tuple[int, int, int]:
+        """Memory (MB) held by containers, by loaded models, and the budget."""
+        containers = sum(self._memory_mb(r) for r in self.replicas()) + sum(self._reserved_mb)
+        models = sum(m.memory_mb for m in self._loaded_models())
+        return containers, models, self.settings.budget_max_memory_mb
+
+    def _check_budget(self, spec: SpecialistSpec) -> list[Victim]:
+        """What must be evicted for ``spec`` to start (``Busy`` when nothing can make room).
+
+        Called under ``_budget_lock``; counts containers still starting, paused containers
+        (they keep their memory) and loaded models. The caller reserves the memory.
         """
         live = self.replicas()
         starting = list(self._reserved_mb)
+        models = self._loaded_models()
+        now = time.monotonic()
+        candidates = [
+            Candidate(
+                r.name, r.specialist, self._memory_mb(r), r.paused, now - r.last_used,
+                removable=r.paused or (r.inflight == 0 and not r.sandbox and self._above_min(r.specialist, live)),
+            )
+            for r in live
+        ]
         if len(live) + len(starting) >= self.settings.budget_max_containers:
-            raise Busy(
-                f"container budget reached ({len(live)}/{self.settings.budget_max_containers} running); "
-                "stop a specialist or raise budget_max_containers"
-            )
-        used_mb = sum(self.specs[r.specialist].limits.memory_mb for r in live if r.specialist in self.specs) + sum(starting)
-        if used_mb + spec.limits.memory_mb > self.settings.budget_max_memory_mb:
-            raise Busy(
+            victims = choose_victims(1, 0, [c for c in candidates if c.removable], [], protect=spec.id)
+            if not victims:
+                self._decide("refuse_budget", spec.id, f"container budget reached ({len(live)}/{self.settings.budget_max_containers})")
+                raise Busy(
+                    f"container budget reached ({len(live)}/{self.settings.budget_max_containers} running); "
+                    "stop a specialist or raise budget_max_containers"
+                )
+            return victims[:1]
+        used_mb = sum(c.memory_mb for c in candidates) + sum(starting) + sum(m.memory_mb for m in models)
+        free_mb = self.settings.budget_max_memory_mb - used_mb
+        victims = choose_victims(spec.limits.memory_mb, free_mb, candidates, models, protect=spec.id)
+        if victims is None:
+            reason = (
                 f"memory budget reached ({used_mb} MB of {self.settings.budget_max_memory_mb} MB in use, "
-                f"{spec.id} needs {spec.limits.memory_mb} MB)"
+                f"{spec.id} needs {spec.limits.memory_mb} MB); nothing idle to evict"
             )
+            self._decide("refuse_budget", spec.id, reason, used_mb=used_mb, budget_mb=self.settings.budget_max_memory_mb)
+            raise Busy(reason)
+        return victims
+
+    def _above_min(self, specialist: str, live: list[Replica]) -> bool:
+        spec = self.specs.get(specialist)
+        keep = spec.scaling.min_replicas if spec is not None else 0
+        return sum(1 for r in live if r.specialist == specialist and not r.paused) > keep
+
+    def _evict(self, victims: list[Victim], for_specialist: str) -> None:
+        for victim in victims:
+            why = f"evicted to make room for {for_specialist} ({victim.memory_mb} MB)"
+            self._decide("evict", victim.name, f"{victim.kind}: {why}", victim=victim.kind, memory_mb=victim.memory_mb)
+            try:
+                if victim.kind == "model":
+                    assert self.model_memory is not None
+                    self.model_memory.unload(victim.name)
+                else:
+                    self.remove(victim.name, reason=why)
+            except EngineError as exc:
+                log.warning("could not evict %s: %s", victim.name, exc)
 
     def launch_spec(
         self, spec: SpecialistSpec, image: str, name: str, exchange: Exchange, *, sandbox: bool = False
@@ -202,14 +283,61 @@ class Lifecycle:
         if spec is None:
             raise NotFound(f"unknown specialist {specialist!r}")
         pool = self.pool(specialist)
+        self._wait_crash_backoff(specialist)
         with self._budget_lock:
-            self._check_budget(spec)
+            victims = self._check_budget(spec)
             self._reserved_mb.append(spec.limits.memory_mb)
         try:
-            return self._start_reserved(spec, pool, reason, sandbox)
+            if victims:
+                self._evict(victims, specialist)
+            began = time.monotonic()
+            replica = self._start_reserved(spec, pool, reason, sandbox)
+            self.cold_starts[specialist] = [*self.cold_starts.get(specialist, [])[-49:], time.monotonic() - began]
+            return replica
+        except EngineError as exc:
+            if not isinstance(exc, (Busy, Quarantined)):
+                self.crashed(specialist, f"start failed: {exc.message.splitlines()[0]}")
+            raise
         finally:
             with self._budget_lock:
                 self._reserved_mb.remove(spec.limits.memory_mb)
+
+    # ----------------------------------------------------------------- crash loops
+    def _wait_crash_backoff(self, specialist: str, max_wait_s: float = 60.0) -> None:
+        """Wait out a crash backoff (bounded); refuse a quarantined specialist."""
+        with self._crash_lock:
+            quarantine = self.crashes.quarantine_reason(specialist)
+            wait = self.crashes.wait_s(specialist, time.monotonic())
+        if quarantine is not None:
+            raise Quarantined(f"{specialist} is {quarantine}", hint=f"switchboard release {specialist}")
+        if wait > max_wait_s:
+            raise Busy(f"{specialist} crashed recently; next start in {wait:.0f} s")
+        if wait > 0 and self._stop.wait(wait):
+            raise EngineError("the engine is closing")
+
+    def crashed(self, specialist: str, reason: str) -> None:
+        """Count a crash of ``specialist``: back off, or quarantine it, and say so."""
+        with self._crash_lock:
+            verdict, wait = self.crashes.crashed(specialist, time.monotonic(), reason)
+            quarantine = self.crashes.quarantine_reason(specialist)
+        if verdict == "quarantine":
+            self._decide("quarantine", specialist, f"{specialist} {quarantine}")
+        else:
+            self._decide("crash_backoff", specialist, f"{reason}; next start of {specialist} waits {wait:g} s", wait_s=wait)
+
+    def quarantine_reason(self, specialist: str) -> str | None:
+        """Why ``specialist`` is quarantined, or ``None``."""
+        with self._crash_lock:
+            return self.crashes.quarantine_reason(specialist)
+
+    def release_quarantine(self, specialist: str) -> bool:
+        """Let a quarantined specialist start again; ``True`` when it was quarantined."""
+        self.pool(specialist)
+        with self._crash_lock:
+            lifted = self.crashes.release(specialist)
+        if lifted:
+            self._decide("release_quarantine", specialist, "released by the user")
+        return lifted
 
     def _start_reserved(self, spec: SpecialistSpec, pool: _Pool, reason: str, sandbox: bool) -> Replica:
         image = self.image_for(spec)
@@ -244,8 +372,8 @@ class Lifecycle:
             image=image,
             exchange=exchange,
             client=SocketClient(exchange.socket, max_idle=spec.scaling.concurrency),
-            slots=1 if spec.scaling.fresh_per_task or sandbox else spec.scaling.concurrency,
-            fresh=spec.scaling.fresh_per_task or sandbox,
+            slots=1 if spec.scaling.fresh_per_task or sandbox or spec.id in self.fresh_override else spec.scaling.concurrency,
+            fresh=spec.scaling.fresh_per_task or sandbox or spec.id in self.fresh_override,
             sandbox=sandbox,
             inflight=1 if sandbox else 0,
         )
@@ -279,6 +407,53 @@ class Lifecycle:
         )
         return True
 
+    def pause(self, name: str, *, reason: str) -> bool:
+        """Freeze an idle replica (``docker pause``); ``False`` when it is busy or gone."""
+        replica = self.find(name)
+        if replica is None:
+            return False
+        pool = self.pool(replica.specialist)
+        with pool.cond:
+            if replica.retired or replica.paused or replica.inflight or replica.sandbox or replica.fresh:
+                return False
+            replica.paused = True  # acquire skips it from now on
+            replica.paused_at = self.clock()
+        try:
+            self.runtime.pause(name)
+        except EngineError:
+            with pool.cond:
+                replica.paused = False
+                pool.cond.notify_all()
+            raise
+        self.bus.publish(ContainerStateChanged(container=name, specialist=replica.specialist, state=ContainerState.PAUSED, reason=reason))
+        return True
+
+    def resume(self, name: str, *, reason: str, claim: bool = False) -> Replica | None:
+        """Thaw a paused replica; with ``claim`` it comes back holding one task slot."""
+        replica = self.find(name)
+        if replica is None:
+            return None
+        pool = self.pool(replica.specialist)
+        with pool.cond:
+            if not replica.paused or replica.retired:
+                return None
+            replica.paused = False
+            if claim:
+                replica.inflight += 1
+            replica.last_used = time.monotonic()
+        began = time.monotonic()
+        try:
+            self.runtime.unpause(name)
+        except EngineError as exc:
+            self.mark_dead(name, f"could not resume: {exc.message}")
+            return None
+        took = time.monotonic() - began
+        self.resumes[replica.specialist] = [*self.resumes.get(replica.specialist, [])[-49:], took]
+        with pool.cond:
+            pool.cond.notify_all()
+        self.bus.publish(ContainerStateChanged(container=name, specialist=replica.specialist, state=ContainerState.RUNNING, reason=reason))
+        return replica
+
     def scale(self, specialist: str, replicas: int) -> list[Replica]:
         """Start or remove containers until ``replicas`` run (idle ones are removed first)."""
         spec = self.specs.get(specialist)
@@ -307,40 +482,76 @@ class Lifecycle:
 
     # ----------------------------------------------------------------- slots
     def acquire(self, specialist: str, timeout_s: float) -> Replica:
-        """A replica with a free slot; starts one on demand when none has room."""
+        """A replica with a free slot: a running one, else a resumed paused one, else a new one.
+
+        With ``on_demand="from_zero"`` a new container is started here only when the
+        specialist has none; otherwise the task waits and the controller is told.
+        """
         spec = self.specs[specialist]
         pool = self.pool(specialist)
+        fresh = spec.scaling.fresh_per_task or specialist in self.fresh_override
         deadline = time.monotonic() + timeout_s
-        while True:
-            with pool.cond:
-                free = [r for r in pool.replicas.values() if not r.retired and not r.sandbox and r.inflight < r.slots]
-                if free:
-                    replica = min(free, key=lambda r: r.inflight)
-                    replica.inflight += 1
-                    replica.last_used = time.monotonic()
-                    return replica
-                live = sum(1 for r in pool.replicas.values() if not r.retired)
-                can_start = spec.scaling.fresh_per_task or live + pool.starting < spec.scaling.max_replicas
-                if can_start:
-                    pool.starting += 1
-                else:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise Busy(f"no free {specialist} container within {timeout_s:g} s")
-                    pool.cond.wait(min(remaining, 1.0))
-                    continue
-            try:
-                reason = "fresh container per task" if spec.scaling.fresh_per_task else "no free slot: start on demand"
-                self._decide("start_on_demand", specialist, reason)
-                replica = self.start(specialist, reason=reason)
-            finally:
+        self.demand.arrive(specialist, self.clock())
+        waiting = False
+        try:
+            while True:
+                thaw: Replica | None = None
+                tell = False
                 with pool.cond:
-                    pool.starting -= 1
-            with pool.cond:
-                if replica.inflight < replica.slots and not replica.retired:
-                    replica.inflight += 1
-                    replica.last_used = time.monotonic()
-                    return replica
+                    free = [
+                        r for r in pool.replicas.values()
+                        if not r.retired and not r.sandbox and not r.paused and r.inflight < r.slots
+                    ]
+                    if free:
+                        replica = min(free, key=lambda r: r.inflight)
+                        replica.inflight += 1
+                        replica.last_used = time.monotonic()
+                        return replica
+                    paused = [r for r in pool.replicas.values() if r.paused and not r.retired]
+                    live = sum(1 for r in pool.replicas.values() if not r.retired)
+                    may_start = self.on_demand == "always" or live + pool.starting == 0
+                    can_start = fresh or (live + pool.starting < spec.scaling.max_replicas and may_start)
+                    if paused and not fresh:
+                        thaw = max(paused, key=lambda r: r.paused_at)
+                    elif can_start:
+                        pool.starting += 1
+                    else:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            raise Busy(f"no free {specialist} container within {timeout_s:g} s")
+                        if not waiting:
+                            waiting, tell = True, True
+                            pool.waiting += 1
+                        else:
+                            pool.cond.wait(min(remaining, 1.0))
+                            continue
+                if tell:
+                    if self.on_waiting is not None:
+                        self.on_waiting(specialist)
+                    continue
+                if thaw is not None:
+                    resumed = self.resume(thaw.name, reason="a task is waiting", claim=True)
+                    if resumed is not None:
+                        took = self.resumes[specialist][-1] if self.resumes.get(specialist) else 0.0
+                        self._decide("resume", thaw.name, f"{specialist}: a task is waiting; resumed a paused replica in {took * 1000:.0f} ms")
+                        return resumed
+                    continue
+                try:
+                    reason = "fresh container per task" if fresh else "no free slot: start on demand"
+                    self._decide("start_on_demand", specialist, reason)
+                    replica = self.start(specialist, reason=reason)
+                finally:
+                    with pool.cond:
+                        pool.starting -= 1
+                with pool.cond:
+                    if replica.inflight < replica.slots and not replica.retired:
+                        replica.inflight += 1
+                        replica.last_used = time.monotonic()
+                        return replica
+        finally:
+            if waiting:
+                with pool.cond:
+                    pool.waiting -= 1
 
     def acquire_sandbox(self, specialist: str) -> Replica:
         """A fresh container for one program: no network, no ``/data``, removed on release."""
@@ -354,7 +565,11 @@ class Lifecycle:
             replica.inflight = max(0, replica.inflight - 1)
             replica.served += 1
             replica.last_used = time.monotonic()
+            survived = not replica.retired
             pool.cond.notify_all()
+        if survived and not replica.sandbox:
+            with self._crash_lock:
+                self.crashes.succeeded(replica.specialist)
         if replica.fresh:
             try:
                 self.remove(replica.name, reason="fresh container per task: done")
@@ -371,6 +586,9 @@ class Lifecycle:
             self.remove(name, reason=reason)
         except EngineError:
             pass
+        # a one-task container dies with its task: that says nothing about the image
+        if not replica.sandbox and not replica.fresh and not reason.startswith(TASK_CAUSED):
+            self.crashed(replica.specialist, f"{name} died: {reason}")
 
     def was_oom_killed(self, name: str) -> bool:
         """Whether the kernel killed the container for exceeding its memory limit."""

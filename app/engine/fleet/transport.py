@@ -17,13 +17,52 @@ from typing import Any
 
 from app.engine.core.errors import EngineError
 
-__all__ = ["ConnectionLost", "SocketClient", "wait_for_socket"]
+__all__ = ["BadAnswer", "ConnectionLost", "SocketClient", "excerpt", "wait_for_socket"]
 
 MAX_LINE = 64 * 1024 * 1024
+EXCERPT_BYTES = 120
 
 
 class ConnectionLost(EngineError):
     """The container closed the connection or died before answering."""
+
+
+class BadAnswer(EngineError):
+    """The container answered, but not with one JSON object on one line within the size cap.
+
+    The message holds an escaped excerpt of what came, never the raw bytes: a misbehaving
+    container cannot put control characters, markup or megabytes into the user's view.
+    """
+
+
+def excerpt(raw: bytes, limit: int = EXCERPT_BYTES) -> str:
+    """The first ``limit`` bytes of ``raw``, quoted, with bad bytes and control characters escaped."""
+    shown = raw[:limit].decode("utf-8", "backslashreplace")
+    safe = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in shown)
+    return f"'{safe}'" + ("…" if len(raw) > limit else "")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_answer(line: bytes, max_bytes: int) -> dict[str, Any]:
+    """One wire answer from ``line`` (read with a cap of ``max_bytes``), or :class:`BadAnswer`."""
+    if not line.endswith(b"\n"):
+        if len(line) >= max_bytes:
+            raise BadAnswer(f"the specialist's answer is larger than the {max_bytes:,} byte limit (starts: {excerpt(line)})")
+        raise BadAnswer(f"the specialist's answer was cut off after {len(line):,} bytes (got: {excerpt(line)})")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadAnswer(f"the specialist's answer is not UTF-8 (byte {exc.start}; got: {excerpt(line)})") from exc
+    try:
+        answer = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise BadAnswer(f"the specialist's answer is not valid JSON ({exc}; got: {excerpt(line)})") from exc
+    if not isinstance(answer, dict):
+        raise BadAnswer(f"the specialist's answer is a JSON {type(answer).__name__}, not an object (got: {excerpt(line)})")
+    return answer
 
 
 MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes; longer paths go through /proc/self/fd
@@ -69,19 +108,22 @@ class SocketClient:
         self._max_idle = max_idle
         self._closed = False
 
-    def call(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        """Send one message and wait for its answer (raises on timeout or a lost connection)."""
+    def call(self, message: dict[str, Any], timeout_s: float, max_bytes: int = MAX_LINE) -> dict[str, Any]:
+        """Send one message and wait for its answer.
+
+        Raises ``TimeoutError``, :class:`ConnectionLost` (nothing came back) or
+        :class:`BadAnswer` (something came back that is not one JSON object within
+        ``max_bytes``; at most that much is ever read before giving up).
+        """
         conn = self._take(timeout_s)
         ok = False
         try:
             conn.sock.settimeout(timeout_s)
             conn.sock.sendall(json.dumps(message, separators=(",", ":")).encode() + b"\n")
-            line = conn.reader.readline(MAX_LINE)
+            line = conn.reader.readline(max_bytes)
             if not line:
                 raise ConnectionLost("the specialist closed the connection before answering")
-            if not line.endswith(b"\n"):
-                raise ConnectionLost("the specialist's answer was cut off or too large")
-            answer: dict[str, Any] = json.loads(line)
+            answer = parse_answer(line, max_bytes)
             ok = True
             return answer
         except TimeoutError as exc:
@@ -90,8 +132,6 @@ class SocketClient:
             if isinstance(exc, TimeoutError):
                 raise
             raise ConnectionLost(f"connection to the specialist failed: {exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise ConnectionLost(f"the specialist sent invalid JSON: {exc}") from exc
         finally:
             if ok:
                 self._give_back(conn)

@@ -72,6 +72,8 @@ class Probes:
             store.ping().result(timeout=10)
         except Exception as exc:
             return HealthView("database", "down", str(exc), "check database_url (`switchboard config`)")
+        if store.notice:  # a damaged database was kept aside at start: say so until the next start
+            return HealthView("database", "degraded", store.notice, "restore the kept file while the app is closed, or carry on")
         return HealthView("database", "ok", store.where)
 
     def doctor(self) -> list[DoctorCheck]:

@@ -85,6 +85,9 @@ class OllamaService:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._up_cache: tuple[float, bool] = (0.0, False)
+        # None = the server's default; -1 keeps models loaded until the engine's memory budget
+        # unloads them (fewer reloads than Ollama's own 5-minute expiry)
+        self.keep_alive: int | None = -1 if settings.models_in_budget else None
 
     # -- plumbing -------------------------------------------------------------------------
     def _client(self, timeout_s: float | None = None) -> ollama.Client:
@@ -295,6 +298,28 @@ class OllamaService:
         state_file.write_text(json.dumps(state, indent=1, sort_keys=True))
         return True
 
+    def create_model(
+        self,
+        name: str,
+        *,
+        base: str,
+        system: str,
+        parameters: dict[str, Any],
+        messages: list[dict[str, str]] | None = None,
+    ) -> None:
+        """Create (or replace) ``name`` from ``base`` with a system prompt, parameters and few-shots.
+
+        Used for specialist variants (``switchboard-<id>-v<n>``); the manifest's own derived
+        model goes through :meth:`ensure_derived_model`, which also skips unchanged ones.
+        """
+        client = self._client()
+        self._call(
+            "create",
+            lambda: client.create(
+                model=name, from_=base, system=system, parameters=parameters, messages=messages or None
+            ),
+        )
+
     def unload(self, model: str) -> None:
         """Free the model's memory now (``keep_alive=0``); it reloads on the next call."""
         client = self._client()
@@ -325,7 +350,8 @@ class OllamaService:
         """One non-streaming chat; returns the assistant's content (raises OllamaUnavailable)."""
         client = self._client(timeout_s)
         response = self._call(
-            "chat", lambda: client.chat(model=model, messages=messages, format=format, options=options)
+            "chat",
+            lambda: client.chat(model=model, messages=messages, format=format, options=options, keep_alive=self.keep_alive),
         )
         return str(response.message.content or "")
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from app.engine.core.errors import TaskFailed
+from app.engine.core.errors import OllamaUnavailable, TaskFailed
 from app.engine.core.schema import schema_errors
 from app.engine.core.specs import SpecialistSpec
 from app.engine.llm.chat import ChatService
@@ -77,6 +77,11 @@ class Planner:
         schema = spec.plan_schema()
         if schema is None or spec.planner is None:
             raise TaskFailed(f"{spec.id} cannot plan natural-language tasks; give the exact operation", kind="unsupported")
+        is_up = getattr(self.service, "is_up", None)
+        if is_up is not None and not is_up():  # a stopped or hung server: fail now, not at its timeout
+            raise OllamaUnavailable(
+                "the planner's model server does not answer", hint="start Ollama (`switchboard fix ollama`) and retry"
+            )
         if spec.id not in self._ready:
             self.service.ensure_derived_model(spec)
             self._ready.add(spec.id)
@@ -94,7 +99,9 @@ class Planner:
                     f"the planner model was busy with other plans for {timeout_s:g} s (the task's time limit)", kind="timeout"
                 )
             try:
-                raw = self.service.chat(spec.model_name, messages, format=grammar_schema(schema), options=options)
+                # the model call gives up when the task's time does, not at the server-wide timeout
+                left = None if deadline is None else float(max(1, int(deadline - time.monotonic())))  # whole s: 1 client each
+                raw = self.service.chat(spec.model_name, messages, format=grammar_schema(schema), options=options, timeout_s=left)
             finally:
                 self._gate.release()
             plan, problem = self._parse(raw, schema)

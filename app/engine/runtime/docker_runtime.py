@@ -222,6 +222,18 @@ class DockerRuntime:
             if "is not running" not in str(exc):
                 raise
 
+    def pause(self, name: str) -> None:
+        """``docker pause``: the cgroup freezer stops every process; memory stays allocated."""
+        container = self._container(name, f"pause container {name}")
+        with docker_errors(f"pause container {name}"):
+            container.pause()
+
+    def unpause(self, name: str) -> None:
+        """``docker unpause``: thaw the frozen processes."""
+        container = self._container(name, f"resume container {name}")
+        with docker_errors(f"resume container {name}"):
+            container.unpause()
+
     def remove(self, name: str) -> None:
         """Force-remove with its anonymous volumes; absent is not an error."""
         try:

@@ -186,6 +186,14 @@ class ContainerRuntime(Protocol):
         """Force-remove a container (no error when absent)."""
         ...
 
+    def pause(self, name: str) -> None:
+        """Freeze every process of a running container (no CPU; memory kept)."""
+        ...
+
+    def unpause(self, name: str) -> None:
+        """Thaw a paused container; it carries on where it stopped."""
+        ...
+
     def list(self, labels: dict[str, str], all_states: bool = True) -> list[ContainerInfo]:
         """Containers whose labels include every given key=value."""
         ...

@@ -25,7 +25,7 @@ from sqlalchemy.pool import StaticPool
 from app.engine.core.errors import DatabaseUnavailable
 from app.engine.store.migrate import check_database
 
-__all__ = ["describe_url", "open_engine", "parse_url"]
+__all__ = ["DatabaseDamaged", "describe_url", "open_engine", "parse_url"]
 
 
 def parse_url(url: str) -> URL:
@@ -70,6 +70,45 @@ def _on_sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class DatabaseDamaged(DatabaseUnavailable):
+    """A SQLite file of ours fails ``PRAGMA quick_check``; it was only read, never repaired."""
+
+    def __init__(self, message: str, *, path: Path, detail: str) -> None:
+        super().__init__(message, hint="keep the damaged file aside and start with an empty database, or restore a backup")
+        self.path = path
+        self.detail = detail
+
+
+def _quick_check(conn: Any, path: Path, where: str) -> None:
+    """``PRAGMA quick_check`` on the read-only connection; :class:`DatabaseDamaged` unless ``ok``.
+
+    A file that is not SQLite at all is left to :func:`check_database` (a foreign file).
+    """
+    try:
+        rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if "not a database" in reason:
+            return
+        rows = [reason]
+    if rows != ["ok"]:
+        detail = "; ".join(rows[:3]) + (f" (and {len(rows) - 3} more problems)" if len(rows) > 3 else "")
+        raise DatabaseDamaged(f"{where} is damaged: {detail}", path=path, detail=detail)
+
+
+def _main_file_is_ours(path: Path) -> bool:
+    """Whether the main file alone (its -wal ignored, nothing written) is a Switchboard database."""
+    uri = f"file:{quote(str(path.resolve()))}?immutable=1"
+    ro = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=StaticPool)
+    try:
+        with ro.connect() as conn:
+            return check_database(conn, "the main file") is not None
+    except (DatabaseUnavailable, SQLAlchemyError):
+        return False
+    finally:
+        ro.dispose()
+
+
 def _preflight_sqlite(path: Path, where: str) -> None:
     """Inspect an existing file read-only; raise if it is not a (compatible) Switchboard DB."""
     if not path.exists() or path.stat().st_size == 0:
@@ -86,8 +125,17 @@ def _preflight_sqlite(path: Path, where: str) -> None:
     )
     try:
         with ro.connect() as conn:
+            _quick_check(conn, path, where)
             check_database(conn, where)
+    except DatabaseDamaged:
+        raise
     except DatabaseUnavailable as exc:
+        if wal_live and _main_file_is_ours(path):
+            # the file alone is ours; read through its -wal it is not: a WAL of another database
+            raise DatabaseDamaged(
+                f"{where} has a write-ahead log that does not belong to it ({exc.message.split(';')[0]})",
+                path=path, detail="its -wal file belongs to another database",
+            ) from exc
         if "file is not a database" in exc.message:
             raise DatabaseUnavailable(
                 f"{where}: {path} is not a SQLite database; it was left untouched",

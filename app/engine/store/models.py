@@ -4,8 +4,10 @@ Timestamps are Unix seconds stored as floats so the same schema works unchanged 
 PostgreSQL and compares cheaply. JSON payloads are stored as text (``*_json``) because both
 databases handle text alike and the engine only ever reads them whole.
 
-The hand-written migration ``migrations/versions/0001_initial.py`` must stay identical to these
-models; ``tests/unit/test_store_migrations.py`` compares them with Alembic's autogenerate.
+The hand-written migrations ``migrations/versions/0001_initial.py`` (the original tables) and
+``0002_improvement.py`` (variants, their outcomes, curated dataset examples) must together stay
+identical to these models; ``tests/unit/test_store_migrations.py`` compares them with Alembic's
+autogenerate.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -28,6 +31,7 @@ __all__ = [
     "Artifact",
     "Base",
     "Blob",
+    "DatasetExample",
     "DecisionRow",
     "Feedback",
     "GoldenRun",
@@ -36,6 +40,8 @@ __all__ = [
     "Sample",
     "Task",
     "TaskInput",
+    "Variant",
+    "VariantOutcome",
     "table",
 ]
 
@@ -220,6 +226,75 @@ class MetricPoint(Base):
     name: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255), default="")
     value: Mapped[float] = mapped_column(Float)
+
+
+class Variant(Base):
+    """A specialist variant: image version + model configuration, with its place in a trial."""
+
+    __tablename__ = "variants"
+    __table_args__ = (UniqueConstraint("specialist", "version"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # "<specialist>-v<version>"
+    specialist: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # pending | candidate | incumbent | retired
+    image: Mapped[str] = mapped_column(String(255), default="")
+    base_model: Mapped[str] = mapped_column(String(255))
+    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    parameters_json: Mapped[str] = mapped_column(Text, default="{}")
+    example_ids_json: Mapped[str] = mapped_column(Text, default="[]")
+    parent: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    live_since: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    replay_json: Mapped[str | None] = mapped_column(Text)
+
+
+class VariantOutcome(Base):
+    """One task a variant ran, live or in a replay: success and latency."""
+
+    __tablename__ = "variant_outcomes"
+    __table_args__ = (Index("ix_variant_outcomes_variant_id_ts", "variant_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[float] = mapped_column(Float)
+    variant_id: Mapped[str] = mapped_column(
+        String(80), ForeignKey("variants.id", ondelete="CASCADE")
+    )
+    specialist: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # live | replay
+    task_id: Mapped[str | None] = mapped_column(String(64))  # a task id, or an example id in a replay
+    success: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+
+
+class DatasetExample(Base):
+    """One curated example of a specialist, drawn from feedback, overrides, golden runs or outcomes.
+
+    ``removed`` is a tombstone: the user took the example out, and re-curating never brings it
+    back.
+    """
+
+    __tablename__ = "dataset_examples"
+    __table_args__ = (UniqueConstraint("specialist", "example_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    specialist: Mapped[str] = mapped_column(String(64), index=True)
+    example_id: Mapped[str] = mapped_column(String(160))
+    source: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(16))  # good | bad | routing
+    text: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    plan_json: Mapped[str | None] = mapped_column(Text)
+    expected_json: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[str | None] = mapped_column(String(32))
+    case_id: Mapped[str | None] = mapped_column(String(128))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    ts: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    removed_at: Mapped[float | None] = mapped_column(Float)
 
 
 def table(name: str) -> Table:

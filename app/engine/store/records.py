@@ -20,6 +20,7 @@ from app.engine.store.models import table
 __all__ = [
     "FEEDBACK_KINDS",
     "add_decision",
+    "recent_decisions",
     "add_feedback",
     "add_golden_runs",
     "add_metric",
@@ -82,6 +83,23 @@ def prune_samples(conn: Connection, older_than_ts: float) -> int:
 def add_decision(conn: Connection, row: dict[str, Any]) -> None:
     """Insert one decision row (built by the Store method)."""
     conn.execute(insert(DECISIONS), row)
+
+
+def recent_decisions(conn: Connection, limit: int, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The newest decisions first (of the given kinds), with ``data`` decoded."""
+    query = select(DECISIONS).order_by(DECISIONS.c.ts.desc(), DECISIONS.c.id.desc()).limit(limit)
+    if kinds:
+        query = query.where(DECISIONS.c.kind.in_(kinds))
+    out = []
+    for row in conn.execute(query).mappings():
+        item = dict(row)
+        raw = item.pop("data_json", None)
+        try:
+            item["data"] = json.loads(raw) if raw else {}
+        except ValueError:
+            item["data"] = {}
+        out.append(item)
+    return out
 
 
 def decision_row(

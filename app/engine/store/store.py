@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.engine.core.errors import BadInput, DatabaseUnavailable
-from app.engine.store import records, series, tasks
+from app.engine.store import datasets, records, series, tasks, variants
 from app.engine.store.blobs import BlobStore
 from app.engine.store.engine import open_engine
 from app.engine.store.migrate import upgrade_to_head
@@ -53,6 +53,7 @@ class Store:
     def __init__(self, url: str, *, data_dir: Path, max_batch: int = 500) -> None:
         self.data_dir = Path(data_dir)
         self.blobs = BlobStore(self.data_dir / "blobs")
+        self.notice: str | None = None  # set when a damaged database was kept aside (store.damage)
         self.engine, self.where = open_engine(url)
         try:
             with self.engine.begin() as conn:
@@ -192,6 +193,10 @@ class Store:
         row = records.decision_row(kind, subject, reason, data, ts)
         return self._forget("storing a decision", self.run(partial(records.add_decision, row=row)))
 
+    def recent_decisions(self, limit: int = 200, kinds: tuple[str, ...] = ()) -> Future[list[dict[str, Any]]]:
+        """The newest stored decisions first (optionally of some kinds only)."""
+        return self.run(partial(records.recent_decisions, limit=limit, kinds=kinds))
+
     def add_feedback(
         self,
         task_id: str,
@@ -275,6 +280,63 @@ class Store:
         }
         return self._forget(
             f"storing metric {name}", self.run(partial(records.add_metric, row=row))
+        )
+
+    # -- variants and curated datasets (self-improvement) --------------------------------
+
+    def add_variant(self, fields: Mapping[str, Any]) -> Future[None]:
+        """Insert a variant (``id``, ``specialist``, ``version``, ``state``, ``base_model``...)."""
+        row = variants.variant_row(fields, new=True)
+        return self.run(partial(variants.insert_variant, row=row))
+
+    def update_variants(self, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> Future[None]:
+        """Apply several variant updates atomically (all or none), in order."""
+        items = [(vid, variants.variant_row(f, new=False)) for vid, f in changes]
+        return self.run(partial(variants.update_variants, changes=items))
+
+    def list_variants(self, specialist: str | None = None) -> Future[list[dict[str, Any]]]:
+        """Variants with ``parameters``/``example_ids``/``replay`` decoded, by version."""
+        return self.run(partial(variants.list_variants, specialist=specialist))
+
+    def next_variant_version(self, specialist: str) -> Future[int]:
+        """The version number a new variant of ``specialist`` gets."""
+        return self.run(partial(variants.next_version, specialist=specialist))
+
+    def add_variant_outcomes(self, rows: Sequence[Mapping[str, Any]]) -> Future[int]:
+        """Record tasks run by variants (``variant_id``, ``specialist``, ``source``, ``success``)."""
+        return self.run(partial(variants.add_outcomes, rows=variants.outcome_rows(rows)))
+
+    def variant_outcomes(
+        self, specialist: str, source: str | None = None, since_ts: float | None = None
+    ) -> Future[list[dict[str, Any]]]:
+        """Outcomes of a specialist's variants, oldest first."""
+        return self.run(
+            partial(variants.list_outcomes, specialist=specialist, source=source, since_ts=since_ts)
+        )
+
+    def dataset_sources(self, specialist: str, limit: int = 2000) -> Future[dict[str, Any]]:
+        """Tasks, feedback and golden outcomes a specialist's examples are drawn from."""
+        return self.run(partial(datasets.dataset_sources, specialist=specialist, limit=limit))
+
+    def upsert_examples(
+        self, specialist: str, rows: Sequence[Mapping[str, Any]]
+    ) -> Future[dict[str, int]]:
+        """Store curated examples; removed ones stay removed. Resolves to counts."""
+        items = datasets.example_rows(specialist, rows)
+        return self.run(partial(datasets.upsert_examples, specialist=specialist, rows=items))
+
+    def list_examples(
+        self, specialist: str, include_removed: bool = False
+    ) -> Future[list[dict[str, Any]]]:
+        """A specialist's curated examples, newest first."""
+        return self.run(
+            partial(datasets.list_examples, specialist=specialist, include_removed=include_removed)
+        )
+
+    def remove_example(self, specialist: str, example_id: str) -> Future[bool]:
+        """Take an example out of a dataset for good (``NotFound`` when unknown)."""
+        return self.run(
+            partial(datasets.remove_example, specialist=specialist, example_id=example_id)
         )
 
     # -- aggregates ----------------------------------------------------------------------

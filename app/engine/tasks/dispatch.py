@@ -27,7 +27,7 @@ from app.engine.core.states import TaskState
 from app.engine.core.views import ArtifactView, TaskView
 from app.engine.fleet.lifecycle import Lifecycle, Replica
 from app.engine.fleet.outputs import collect_outputs
-from app.engine.fleet.transport import ConnectionLost
+from app.engine.fleet.transport import BadAnswer, ConnectionLost, excerpt
 from app.engine.fleet.wire import InputRef, TaskRequest, TaskResponse
 from app.engine.store import BlobStore, Store
 from app.engine.store.task_view import task_view
@@ -39,8 +39,14 @@ __all__ = ["Dispatcher", "InputRecord", "Job", "PlannerLike"]
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # one automatic retry when a container dies mid-task
+ANSWER_SLACK_BYTES = 256 * 1024
 TIMEOUT_GRACE_S = 5.0
 PROGRAM_BUDGET_S = 150.0  # writing + running + checking every program attempt of one task
+
+
+def answer_cap(max_output_bytes: int) -> int:
+    """Most bytes read of one answer: the runtime fits answers to ``max_output_bytes``."""
+    return 2 * max_output_bytes + ANSWER_SLACK_BYTES
 
 
 class CoderLike(Protocol):
@@ -91,7 +97,8 @@ class Job:
     plan: dict[str, Any] | None = None  # the planner's last plan, stored with the result
     replica: Replica | None = None  # where it runs now (set by the worker)
     cancelled: threading.Event = field(default_factory=threading.Event)
-    started_at: float | None = None
+    started_at: float | None = None  # wall clock, for the stored row
+    started_mono: float | None = None  # durations and budgets: immune to clock jumps
     program_artifacts: list[tuple[ArtifactView, str]] = field(default_factory=list)
 
 
@@ -146,6 +153,11 @@ class Dispatcher:
     def pending(self) -> int:
         """Tasks accepted and not finished."""
         return self._pending
+
+    def backlog(self, specialist: str) -> int:
+        """Tasks of ``specialist`` accepted and not finished (queued, waiting or running)."""
+        with self._lock:
+            return sum(1 for job in self._jobs.values() if job.spec.id == specialist)
 
     def submit(self, job: Job) -> Future[TaskView]:
         """Enqueue a stored task; ``Busy`` when the queue is full (nothing is dropped)."""
@@ -218,6 +230,7 @@ class Dispatcher:
         if job.cancelled.is_set():
             return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled before it ran")
         job.started_at = time.time()
+        job.started_mono = time.monotonic()
         last_reason = ""
         while job.attempt < MAX_ATTEMPTS:
             job.attempt += 1
@@ -260,7 +273,11 @@ class Dispatcher:
 
     def _call(self, job: Job, replica: Replica, request: TaskRequest) -> TaskResponse:
         try:
-            raw = replica.client.call(request.model_dump(), timeout_s=request.timeout_s + TIMEOUT_GRACE_S)
+            raw = replica.client.call(
+                request.model_dump(), timeout_s=request.timeout_s + TIMEOUT_GRACE_S, max_bytes=answer_cap(request.max_output_bytes)
+            )
+        except BadAnswer as exc:
+            raise self._misbehaved(replica, exc.message) from exc
         except TimeoutError as exc:
             # The container did not enforce its own timeout: reclaim it.
             self.lifecycle.mark_dead(replica.name, "stuck past the task timeout")
@@ -276,9 +293,20 @@ class Dispatcher:
             running = self.lifecycle.is_running(replica.name)
             raise _ContainerGone(replica.name, str(exc) if running else f"container stopped ({exc})") from exc
         try:
-            return TaskResponse.model_validate(raw)
+            response = TaskResponse.model_validate(raw)
         except ValidationError as exc:
-            raise TaskFailed(f"the specialist sent a malformed answer: {exc.errors()[0]['msg']}", kind="internal") from exc
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the answer"
+            shown = excerpt(json.dumps(raw, default=str).encode())
+            raise self._misbehaved(replica, f"the specialist's answer has the wrong shape ({where}: {first['msg']}; got: {shown})") from exc
+        if response.id != request.id:  # an answer to another task never becomes this one's result
+            raise self._misbehaved(replica, f"the specialist answered for task {excerpt(response.id.encode(), 40)}, not this one")
+        return response
+
+    def _misbehaved(self, replica: Replica, problem: str) -> TaskFailed:
+        """A container that sent a malformed answer is replaced; the task fails with an excerpt."""
+        self.lifecycle.mark_dead(replica.name, "sent a malformed answer")
+        return TaskFailed(f"{problem}; container {replica.name} was replaced", kind="internal")
 
     def _execute(self, job: Job, replica: Replica) -> TaskView:
         refs = self._stage_inputs(job, replica)
@@ -329,7 +357,7 @@ class Dispatcher:
         feedback = ""
         for _ in range(2):  # one retry when the container rejects the plan
             text = job.text if not feedback else f"{job.text}\n(The previous plan was rejected by the specialist: {feedback})"
-            elapsed = time.time() - (job.started_at or time.time())
+            elapsed = self._elapsed_s(job)
             plan = self.planner.plan(job.spec, text, meta, timeout_s=max(1.0, job.timeout_s - elapsed))
             job.plan = plan
             planned = request.model_copy(update={"plan": plan})
@@ -360,7 +388,7 @@ class Dispatcher:
         for n in range(1, self.program_attempts + 1):
             if job.cancelled.is_set():
                 raise TaskFailed("cancelled while writing the program", kind="cancelled")
-            remaining = max(job.timeout_s, PROGRAM_BUDGET_S) - (time.time() - (job.started_at or time.time()))
+            remaining = max(job.timeout_s, PROGRAM_BUDGET_S) - self._elapsed_s(job)
             if remaining <= 5:
                 break
             self._progress(job, "writing code…", n)
@@ -425,9 +453,14 @@ class Dispatcher:
         if not replica.fresh:
             try:  # the runtime removes /output/<task> so the tmpfs does not fill up over time
                 replica.client.call({"v": 1, "kind": "cleanup", "id": job.task_id}, timeout_s=10)
-            except (ConnectionLost, TimeoutError) as exc:
+            except (ConnectionLost, BadAnswer, TimeoutError) as exc:
                 log.warning("could not clean outputs of %s in %s: %s", job.task_id, replica.name, exc)
         return found
+
+    @staticmethod
+    def _elapsed_s(job: Job) -> float:
+        """Seconds since the task started running, on the monotonic clock (0 before)."""
+        return time.monotonic() - job.started_mono if job.started_mono is not None else 0.0
 
     def _cost(self, job: Job, duration_ms: float) -> float:
         limits = job.spec.limits
@@ -446,8 +479,7 @@ class Dispatcher:
         error: str | None = None,
     ) -> TaskView:
         now = time.time()
-        started = job.started_at or now
-        duration_ms = (now - started) * 1000.0
+        duration_ms = self._elapsed_s(job) * 1000.0
         cost = self._cost(job, duration_ms) if job.started_at else 0.0
         result: dict[str, Any] = {"plan": job.plan} if job.plan is not None else {}  # failed attempts too
         if response is not None:

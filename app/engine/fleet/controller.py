@@ -1,0 +1,265 @@
+"""The lifecycle controller: one stoppable loop that scales, pauses, resumes and reaps by demand.
+
+Every ``autoscale_tick_s`` (and at once when a task waits for a slot) it samples each
+specialist's concurrency, updates the self-adjusting thresholds, asks the
+:mod:`~app.engine.fleet.policies` policy for a plan and moves the fleet towards it:
+resume paused replicas before starting new ones, pause idle replicas the plan keeps warm,
+remove the rest. Starts run on a small pool so one slow start does not hold back the others.
+Each change is a :class:`~app.engine.core.events.Decision` whose reason carries the words and
+figures ("scaled data-analytics 1→2: 7 in flight or waiting, 1 running × 4 slots, p95 4.1 s").
+
+Threads: the loop runs on ``switchboard-controller``; :meth:`poke` and :meth:`observe_finished`
+are called from dispatcher threads and only touch locked state. :meth:`tick` takes ``now`` so
+unit tests drive the controller with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from app.engine.core.config import Settings
+from app.engine.core.errors import EngineError
+from app.engine.core.events import Decision, EventBus, TaskStateChanged
+from app.engine.core.specs import SpecialistSpec
+from app.engine.core.states import TaskState
+from app.engine.core.views import ScalingView
+from app.engine.fleet.lifecycle import Lifecycle, Replica
+from app.engine.fleet.policies import Observation, Plan, Policy, make_policy
+from app.engine.fleet.thresholds import Thresholds
+
+__all__ = ["PIN_S", "FleetController"]
+
+log = logging.getLogger(__name__)
+
+STABLE_WINDOW_S = 60.0
+PANIC_WINDOW_S = 6.0
+STATS_WINDOW_S = 300.0
+MIN_TICK_GAP_S = 0.2
+
+
+PIN_S = 600.0  # a count the user sets by hand holds this long before the policy takes over again
+
+
+class FleetController:
+    """Owns the decision loop over a :class:`Lifecycle`."""
+
+    def __init__(
+        self, settings: Settings, lifecycle: Lifecycle, bus: EventBus, *, policy: Policy | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.bus = bus
+        self.policy: Policy = policy or make_policy(settings.autoscale_policy)
+        self.clock: Callable[[], float] = clock or time.monotonic
+        lifecycle.clock = self.clock
+        self.thresholds = {sid: Thresholds.from_spec(spec) for sid, spec in lifecycle.specs.items()}
+        self.plans: dict[str, ScalingView] = {}
+        self._pins: dict[str, tuple[int, float]] = {}  # specialist -> (replicas, until)
+        self.backlog: Callable[[str], int] | None = None  # tasks accepted and unfinished (the dispatcher's)
+        self._lock = threading.Lock()  # plans, pending starts
+        self._pending: dict[str, int] = {}
+        self._starts = ThreadPoolExecutor(max_workers=3, thread_name_prefix="sb-scale")
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_tick = -math.inf
+        lifecycle.on_demand = "from_zero"
+        lifecycle.on_waiting = self.poke
+        if self.policy.fresh_per_task:
+            lifecycle.fresh_override = set(lifecycle.specs)
+        bus.subscribe(TaskStateChanged, self._on_task)
+
+    # ------------------------------------------------------------------ loop
+    def start(self) -> None:
+        """Run the loop on its own thread (idempotent)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="switchboard-controller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop and wait for starts in progress (bounded)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._starts.shutdown(wait=True, cancel_futures=True)
+
+    def poke(self, specialist: str = "") -> None:
+        """A task waits for a slot: decide now rather than at the next tick."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.settings.autoscale_tick_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            now = self.clock()
+            if now - self._last_tick < MIN_TICK_GAP_S:
+                time.sleep(MIN_TICK_GAP_S)
+                now = self.clock()
+            try:
+                self.tick(now)
+            except Exception:  # a bad tick must never stop the loop
+                log.exception("controller tick failed")
+
+    # ------------------------------------------------------------------ observe
+    def _on_task(self, event: TaskStateChanged) -> None:
+        if event.state in (TaskState.SUCCEEDED, TaskState.FAILED) and event.specialist and event.duration_ms is not None:
+            self.observe_finished(event.specialist, event.duration_ms / 1000.0, event.state == TaskState.SUCCEEDED)
+
+    def observe_finished(self, specialist: str, latency_s: float, ok: bool) -> None:
+        """A task of ``specialist`` finished (any thread)."""
+        self.lifecycle.demand.finish(specialist, self.clock(), latency_s, ok)
+
+    def _observe(self, spec: SpecialistSpec, now: float) -> Observation | None:
+        sid = spec.id
+        pool = self.lifecycle.pool(sid)
+        with pool.cond:
+            managed = [r for r in pool.replicas.values() if not r.retired and not r.sandbox and not r.fresh]
+            running = sum(1 for r in managed if not r.paused)
+            paused = sum(1 for r in managed if r.paused)
+            current = float(sum(r.inflight for r in pool.replicas.values() if not r.retired and not r.sandbox) + pool.waiting)
+            starting = pool.starting
+        with self._lock:
+            starting += self._pending.get(sid, 0)
+        if self.backlog is not None:
+            current = max(current, float(self.backlog(sid)))  # tasks queued before they reach acquire
+        book = self.lifecycle.demand
+        book.sample(sid, now, current)
+        with book.locked(sid) as window:
+            ever_busy = window.last_busy is not None
+            stable = window.mean_concurrency(now, STABLE_WINDOW_S)
+            panic = window.mean_concurrency(now, PANIC_WINDOW_S)
+            idle = window.idle_for(now)
+            gap = window.gap_p90(now)
+            p95 = window.latency_p95(now, STATS_WINDOW_S)
+            errors, finished = window.error_rate(now, STATS_WINDOW_S)
+        if not managed and not starting and not ever_busy and spec.scaling.min_replicas == 0:
+            return None  # never used: nothing to decide
+        th = self.thresholds[sid]
+        if th.update(p95, errors, finished):
+            self.bus.publish(Decision(
+                kind="threshold", subject=sid,
+                reason=(f"{sid} thresholds now p95 {th.latency_s:.2f} s, error rate {th.error_rate:.0%} "
+                        f"(observed p95 {p95 or 0:.2f} s, errors {errors:.0%} over {finished} tasks)"),
+                data={"latency_s": th.latency_s, "error_rate": th.error_rate, "observed_p95_s": p95, "observed_error_rate": errors},
+            ))
+        return Observation(
+            specialist=sid, now=now, running=running + starting, paused=paused, slots=spec.scaling.concurrency,
+            current=current, stable=stable, panic=panic, idle_s=idle, gap_p90_s=gap, p95_s=p95,
+            error_rate=errors, finished=finished, min_replicas=spec.scaling.min_replicas,
+            max_replicas=spec.scaling.max_replicas, target_utilization=spec.scaling.target_utilization,
+            latency_threshold_s=th.latency_s, error_threshold=th.error_rate,
+            warm_pool_max=spec.scaling.warm_pool_max, idle_ttl_s=spec.scaling.idle_ttl_s,
+        )
+
+    # ------------------------------------------------------------------ decide and act
+    def tick(self, now: float | None = None) -> dict[str, Plan]:
+        """One decision pass over every specialist; returns the plans made."""
+        now = self.clock() if now is None else now
+        self._last_tick = now
+        plans: dict[str, Plan] = {}
+        for sid, spec in self.lifecycle.specs.items():
+            if self.lifecycle.quarantine_reason(sid) is not None:
+                continue
+            obs = self._observe(spec, now)
+            if obs is None:
+                continue
+            plan = self.policy.decide(obs)  # always asked, so its windows keep up
+            pinned = self._pinned(sid, now)
+            if pinned is not None:
+                plan = Plan(pinned, 0, f"pinned to {pinned} by the user for {self._pins[sid][1] - now:.0f} s more")
+            plans[sid] = plan
+            try:
+                self._apply(spec, obs, plan)
+            except EngineError as exc:
+                self.bus.publish(Decision(kind="scale_failed", subject=sid, reason=f"{sid}: {exc.message}"))
+        return plans
+
+    def _apply(self, spec: SpecialistSpec, obs: Observation, plan: Plan) -> None:
+        sid = spec.id
+        lo, hi = spec.scaling.min_replicas, spec.scaling.max_replicas
+        want_run = min(hi, max(lo, plan.running))
+        want_warm = max(0, min(plan.warm, hi - want_run)) if self.policy.uses_pause else 0
+        managed = [r for r in self.lifecycle.replicas(sid) if not r.sandbox and not r.fresh]
+        running = [r for r in managed if not r.paused]
+        paused = sorted((r for r in managed if r.paused), key=lambda r: -r.paused_at)  # newest first
+        th = self.thresholds[sid]
+        with self._lock:
+            pin = self._pins.get(sid)
+            self.plans[sid] = ScalingView(
+                sid, len(running), len(paused), want_run, want_warm, plan.reason, th.latency_s, th.error_rate,
+                policy=self.policy.name, pinned=pin[0] if pin else None,
+            )
+        have = obs.running  # running + starting
+        if want_run > have:
+            self._decide("scale_up", sid, f"scaled {sid} {have}→{want_run}: {plan.reason}", have, want_run)
+            need = want_run - have
+            resumed = [r for r in paused[:need] if self.lifecycle.resume(r.name, reason=f"scale to {want_run}") is not None]
+            paused = [r for r in paused if r not in resumed and not r.retired]
+            for _ in range(need - len(resumed)):
+                self._start_async(sid, f"scale to {want_run}")
+        elif want_run < len(running):
+            idle = sorted((r for r in running if r.inflight == 0), key=lambda r: r.last_used)
+            extra = idle[: len(running) - want_run]
+            if extra:
+                after = len(running) - len(extra)
+                self._decide("scale_down", sid, f"scaled {sid} {len(running)}→{after}: {plan.reason}", len(running), after)
+                for replica in extra:
+                    if len(paused) < want_warm:
+                        if self.lifecycle.pause(replica.name, reason=f"kept warm (paused): {plan.reason}"):
+                            paused.insert(0, replica)
+                            continue
+                    self.lifecycle.remove(replica.name, reason=f"scale to {after}")
+        elif want_warm > len(paused):
+            pass  # a warm pool fills from scale-downs only: never start a container to pause it
+        for replica in paused[want_warm:]:
+            kind = "scale_to_zero" if want_run == 0 and want_warm == 0 else "trim_warm"
+            self._decide(kind, sid, f"removed paused {replica.name}: {plan.reason}", len(paused), want_warm)
+            self.lifecycle.remove(replica.name, reason=plan.reason or "warm pool smaller")
+
+    def _decide(self, kind: str, sid: str, reason: str, before: int, after: int) -> None:
+        self.bus.publish(Decision(kind=kind, subject=sid, reason=reason, data={"from": before, "to": after, "policy": self.policy.name}))
+
+    def _start_async(self, sid: str, reason: str) -> Future[Replica | None]:
+        with self._lock:
+            self._pending[sid] = self._pending.get(sid, 0) + 1
+
+        def run() -> Replica | None:
+            try:
+                return self.lifecycle.start(sid, reason=reason)
+            except EngineError as exc:
+                log.info("controller could not start %s: %s", sid, exc)
+                return None
+            finally:
+                with self._lock:
+                    self._pending[sid] -= 1
+
+        return self._starts.submit(run)
+
+    def pin(self, specialist: str, replicas: int, for_s: float = PIN_S) -> None:
+        """Hold a count the user chose for ``for_s`` seconds (the policy still observes)."""
+        with self._lock:
+            self._pins[specialist] = (replicas, self.clock() + for_s)
+        self.bus.publish(Decision(kind="pin", subject=specialist, reason=f"{specialist} held at {replicas} by the user for {for_s:g} s"))
+
+    def _pinned(self, specialist: str, now: float) -> int | None:
+        with self._lock:
+            pin = self._pins.get(specialist)
+            if pin is not None and now >= pin[1]:
+                del self._pins[specialist]
+                pin = None
+        return None if pin is None else pin[0]
+
+    def plan_views(self) -> list[ScalingView]:
+        """The latest plan per specialist."""
+        with self._lock:
+            return list(self.plans.values())

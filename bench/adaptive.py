@@ -1,0 +1,218 @@
+"""The lifecycle controller against reference policies, replaying one bursty trace on real containers.
+
+Usage::
+
+    .venv/bin/python bench/adaptive.py [--policies adaptive knative ray always_on per_task warm]
+                                       [--trace bench/traces/bursty.json] [--speed 1.0]
+
+Each policy gets a fresh engine (its own namespace and data folder) and the same recorded
+trace of real tasks (``bench/traces/bursty.json``: quiet, a burst of dozens, quiet, a steady
+stream, quiet). ``warm`` is the reference: every specialist held at ``max_replicas`` from
+the start, so its p95 is the "warm p95". Figures per policy:
+
+- latency p50/p95 (submit → result) and the ratio to the warm p95;
+- container-seconds over the trace: running, paused and held (= running + paused);
+- stability: ticks from the first to the last scale-up decision after the burst's step change,
+  and changes of scaling direction during the steady segment;
+- cold starts and resumes.
+
+Bounded: at most the trace's length plus two minutes per policy; loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from app.engine.core.config import load_settings
+from app.engine.core.events import ContainerStateChanged, Decision, TaskStateChanged
+from app.engine.core.states import ContainerState
+from app.engine.orchestrator import Orchestrator
+
+HERE = Path(__file__).parent
+TICK_S = 2.0
+
+
+def make_orders(path: Path, rows: int = 60_000) -> None:
+    """A seeded orders table big enough that a task costs real container time."""
+    rng = random.Random(7)
+    with path.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["order_id", "region", "customer", "amount", "discount"])
+        for i in range(rows):
+            out.writerow([i, rng.choice(["East", "West", "North", "South"]), f"c{rng.randint(1, 900)}",
+                          round(rng.lognormvariate(4, 0.8), 2), rng.choice([0, 0, 0.05, 0.1])])
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q * (len(ordered) - 1))))]
+
+
+def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -> dict[str, Any]:
+    """Replay the trace against a fresh engine running ``policy``; return its figures."""
+    with tempfile.TemporaryDirectory(prefix="sb-adaptive-") as tmp:
+        engine_policy = "always_on" if policy == "warm" else policy
+        settings = load_settings(
+            data_dir=Path(tmp), namespace=f"bench-ad-{policy.replace('_', '-')}", autoscale=True,
+            autoscale_policy=engine_policy, autoscale_tick_s=TICK_S, ollama_autostart=False, llama_autostart=False,
+        )
+        orch = Orchestrator(settings)
+        orch.start().result(timeout=300)
+        specialists = sorted({e["specialist"] for e in trace["events"]})
+        decisions: list[tuple[float, Decision]] = []
+        cold = resumed = 0
+        lock = threading.Lock()
+        t0 = 0.0
+
+        def on_decision(d: Decision) -> None:
+            with lock:
+                decisions.append((time.monotonic() - t0, d))
+
+        finished: dict[str, float] = {}
+        paused_now: set[str] = set()
+
+        def on_task(e: TaskStateChanged) -> None:
+            if e.state in ("succeeded", "failed", "cancelled"):
+                with lock:
+                    finished[e.task_id] = time.monotonic()
+
+        def on_state(e: ContainerStateChanged) -> None:
+            nonlocal cold, resumed
+            with lock:
+                if e.state == ContainerState.STARTING:
+                    cold += 1
+                elif e.state == ContainerState.PAUSED:
+                    paused_now.add(e.container)
+                elif e.state == ContainerState.RUNNING and e.container in paused_now:
+                    paused_now.discard(e.container)
+                    resumed += 1
+
+        try:
+            for sid in specialists:
+                orch.build(sid).result(timeout=1800)
+            if policy == "always_on":
+                for sid in specialists:
+                    orch.up(sid, 1).result(timeout=120)
+            if policy == "warm":
+                for sid in specialists:
+                    orch.scale(sid, orch.spec(sid).scaling.max_replicas).result(timeout=300)
+            orch.bus.subscribe(Decision, on_decision)
+            orch.bus.subscribe(ContainerStateChanged, on_state)
+            orch.bus.subscribe(TaskStateChanged, on_task)
+            cold = resumed = 0
+            samples: list[tuple[float, dict[str, tuple[int, int]]]] = []
+            stop = threading.Event()
+            t0 = time.monotonic()
+
+            def sample() -> None:
+                while not stop.wait(0.5):
+                    now = time.monotonic() - t0
+                    snap = {}
+                    for sid in specialists:
+                        reps = [r for r in orch.lifecycle.replicas(sid) if not r.sandbox]
+                        snap[sid] = (sum(1 for r in reps if not r.paused), sum(1 for r in reps if r.paused))
+                    samples.append((now, snap))
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            handles = []
+            for event in trace["events"]:
+                delay = event["t"] / speed - (time.monotonic() - t0)
+                if delay > 0:
+                    time.sleep(delay)
+                files = [orders] if event.get("files") else []
+                handles.append((time.monotonic(), orch.submit(event["text"], specialist=event["specialist"], files=files)))
+            failed = 0
+            for _, handle in handles:
+                if handle.future.result(timeout=300).state != "succeeded":
+                    failed += 1
+            with lock:
+                latencies = [finished[h.id] - submitted for submitted, h in handles if h.id in finished]
+            end = trace["end_s"] / speed
+            remaining = end - (time.monotonic() - t0)
+            if remaining > 0:
+                time.sleep(remaining)
+            stop.set()
+            sampler.join()
+        finally:
+            orch.close(remove_containers=True)
+    return summarise(policy, trace, samples, decisions, latencies, failed, cold, resumed, speed)
+
+
+def summarise(
+    policy: str, trace: dict[str, Any], samples: list[tuple[float, dict[str, tuple[int, int]]]],
+    decisions: list[tuple[float, Decision]], latencies: list[float], failed: int, cold: int, resumed: int, speed: float,
+) -> dict[str, Any]:
+    """Figures of one run."""
+    running_s = paused_s = 0.0
+    for (t_a, snap), (t_b, _) in zip(samples, samples[1:], strict=False):
+        running_s += sum(r for r, _ in snap.values()) * (t_b - t_a)
+        paused_s += sum(p for _, p in snap.values()) * (t_b - t_a)
+    burst_lo, burst_hi = (x / speed for x in trace["segments"]["burst"])
+    ups = [t for t, d in decisions if d.kind == "scale_up" and burst_lo <= t <= burst_hi]
+    steady_lo, steady_hi = (x / speed for x in trace["segments"]["steady"])
+    flips = 0
+    for sid in samples[0][1] if samples else {}:
+        series = [snap[sid][0] for t, snap in samples if steady_lo <= t <= steady_hi]
+        moves = [b - a for a, b in zip(series, series[1:], strict=False) if b != a]
+        flips += sum(1 for a, b in zip(moves, moves[1:], strict=False) if (a > 0) != (b > 0))
+    return {
+        "policy": policy,
+        "tasks": len(latencies), "failed": failed,
+        "p50_s": round(statistics.median(latencies), 3) if latencies else None,
+        "p95_s": round(pct(latencies, 0.95) or 0.0, 3),
+        "running_container_s": round(running_s, 1), "paused_container_s": round(paused_s, 1),
+        "held_container_s": round(running_s + paused_s, 1),
+        "burst_scale_ups": len(ups),
+        "burst_settle_ticks": round((max(ups) - min(ups)) / TICK_S, 1) if ups else 0.0,
+        "steady_direction_changes": flips,
+        "cold_starts": cold, "resumes": resumed,
+        "peak_running": max((sum(r for r, _ in snap.values()) for _, snap in samples), default=0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--policies", nargs="*", default=["warm", "adaptive", "knative", "ray", "always_on", "per_task"])
+    parser.add_argument("--trace", type=Path, default=HERE / "traces" / "bursty.json")
+    parser.add_argument("--speed", type=float, default=1.0, help="replay faster (>1) or slower; windows are not scaled")
+    args = parser.parse_args()
+    trace = json.loads(args.trace.read_text())
+    results = []
+    with tempfile.TemporaryDirectory(prefix="sb-adaptive-data-") as tmp:
+        orders = Path(tmp) / "orders.csv"
+        make_orders(orders)
+        for policy in args.policies:
+            began = time.monotonic()
+            result = run_policy(policy, trace, orders, args.speed)
+            result["wall_s"] = round(time.monotonic() - began)
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    by = {r["policy"]: r for r in results}
+    warm = by.get("warm")
+    if warm and warm["p95_s"]:
+        for r in results:
+            r["p95_vs_warm"] = round(r["p95_s"] / warm["p95_s"], 2)
+    if "always_on" in by and by["always_on"]["held_container_s"]:
+        base = by["always_on"]["held_container_s"]
+        base_run = by["always_on"]["running_container_s"] or 1.0
+        for r in results:
+            r["held_saving_vs_always_on"] = round(1 - r["held_container_s"] / base, 2)
+            r["running_saving_vs_always_on"] = round(1 - r["running_container_s"] / base_run, 2)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

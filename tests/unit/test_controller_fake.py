@@ -1,0 +1,192 @@
+"""The lifecycle controller over a fake runtime and a fake clock: burst, warm pool, zero, budget, crashes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.engine.core.errors import Quarantined
+from app.engine.core.events import ContainerStateChanged
+from app.engine.core.states import ContainerState, TaskState
+from app.engine.fleet.controller import FleetController
+from app.engine.fleet.policies import make_policy
+from tests.unit.fake_runtime import Rig, make_rig, make_spec
+
+
+class FakeClock:
+    """Monotonic seconds that move only when told to."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> float:
+        self.t += seconds
+        return self.t
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    """``echo``: two slots per container, up to four containers."""
+    with make_rig(tmp_path, [make_spec(max_replicas=4, concurrency=2, idle_ttl_s=600.0)]) as r:
+        yield r
+
+
+def _wait(predicate: object, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def _controller(r: Rig, clock: FakeClock, policy: str = "adaptive") -> FleetController:
+    controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy(policy), clock=clock)
+    controller.backlog = r.dispatcher.backlog
+    return controller
+
+
+def test_a_burst_scales_up_in_one_decision_then_pauses_resumes_and_scales_to_zero(rig: Rig) -> None:
+    clock = FakeClock()
+    controller = _controller(rig, clock)
+    try:
+        futures = [rig.dispatcher.submit(rig.job("wait")) for _ in range(6)]
+        _wait(lambda: rig.lifecycle.pool("echo").waiting == 4)
+        assert len(rig.runtime.started) == 1, "only the first container starts on demand"
+        controller.tick(clock.advance(1))
+        _wait(lambda: len(rig.lifecycle.replicas("echo")) == 4)
+        ups = rig.recorder.decisions("scale_up")
+        assert len(ups) == 1 and ups[0].reason.startswith("scaled echo 1→4: 6 in flight or waiting")
+        rig.runtime.gate.set()
+        assert all(f.result(timeout=10).state == TaskState.SUCCEEDED for f in futures)
+
+        for _ in range(55):  # idle: stable window and down window pass, replicas halve, one is paused
+            controller.tick(clock.advance(2))
+            if all(r.paused for r in rig.lifecycle.replicas("echo")):
+                break
+        replicas = rig.lifecycle.replicas("echo")
+        assert [r.paused for r in replicas] == [True], "one kept warm, paused"
+        assert rig.recorder.decisions("scale_down") and len(rig.runtime.removed) == 3
+        paused = replicas[0].name
+        states = [e.state for e in rig.recorder.events if isinstance(e, ContainerStateChanged) and e.container == paused]
+        assert ContainerState.PAUSED in states
+
+        assert rig.dispatcher.submit(rig.job("hello")).result(timeout=10).state == TaskState.SUCCEEDED
+        assert rig.runtime.resumed == [paused] and len(rig.runtime.started) == 4, "resumed, not a cold start"
+        assert rig.recorder.decisions("resume")[0].subject == paused
+
+        controller.tick(clock.advance(2))
+        for _ in range(5):
+            controller.tick(clock.advance(700))  # longer than idle_ttl_s: nothing stays warm
+        assert rig.lifecycle.replicas("echo") == []
+        assert rig.recorder.decisions("scale_to_zero")
+    finally:
+        controller.stop()
+
+
+def test_min_replicas_stay_running_and_max_replicas_are_never_exceeded(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec(max_replicas=2, min_replicas=1, concurrency=1)]) as r:
+        clock = FakeClock()
+        controller = _controller(r, clock)
+        try:
+            controller.tick(clock.advance(1))
+            _wait(lambda: len(r.lifecycle.replicas("echo")) == 1)
+            futures = [r.dispatcher.submit(r.job("wait")) for _ in range(5)]
+            _wait(lambda: r.lifecycle.pool("echo").waiting == 1)  # the dispatcher holds the other three
+            controller.tick(clock.advance(1))
+            _wait(lambda: len(r.lifecycle.replicas("echo")) == 2)
+            controller.tick(clock.advance(1))
+            assert len(r.runtime.started) == 2
+            r.runtime.gate.set()
+            for f in futures:
+                f.result(timeout=10)
+            for _ in range(100):
+                controller.tick(clock.advance(30))
+            live = r.lifecycle.replicas("echo")
+            assert len(live) == 1 and not live[0].paused
+        finally:
+            controller.stop()
+
+
+def test_the_loop_wakes_when_a_task_waits_and_stops_cleanly(rig: Rig) -> None:
+    controller = FleetController(rig.settings.model_copy(update={"autoscale_tick_s": 30.0}), rig.lifecycle, rig.bus)
+    controller.backlog = rig.dispatcher.backlog
+    controller.start()
+    try:
+        futures = [rig.dispatcher.submit(rig.job("wait")) for _ in range(5)]
+        _wait(lambda: len(rig.lifecycle.replicas("echo")) >= 3, timeout_s=10)  # long before the 30 s tick
+        rig.runtime.gate.set()
+        for f in futures:
+            assert f.result(timeout=10).state == TaskState.SUCCEEDED
+    finally:
+        controller.stop()
+    assert controller._thread is not None and not controller._thread.is_alive()
+
+
+def test_per_task_policy_runs_every_task_in_a_fresh_container(rig: Rig) -> None:
+    clock = FakeClock()
+    controller = _controller(rig, clock, "per_task")
+    try:
+        for text in ("a", "b", "c"):
+            assert rig.dispatcher.submit(rig.job(text)).result(timeout=10).state == TaskState.SUCCEEDED
+        _wait(lambda: len(rig.runtime.removed) == 3)
+        assert len(rig.runtime.started) == 3 and rig.lifecycle.replicas("echo") == []
+    finally:
+        controller.stop()
+
+
+def test_a_start_that_needs_memory_evicts_a_paused_container_first(tmp_path: Path) -> None:
+    specs = [make_spec("alpha", memory_mb=400), make_spec("beta", memory_mb=400)]
+    with make_rig(tmp_path, specs, budget_max_memory_mb=1000) as r:
+        a1, a2 = r.lifecycle.scale("alpha", 2)
+        assert r.lifecycle.pause(a1.name, reason="test")
+        r.lifecycle.start("beta")
+        assert r.runtime.removed == [a1.name], "the paused one goes first, the idle running one stays"
+        assert r.recorder.decisions("evict")[0].reason.startswith("paused: evicted to make room for beta")
+        assert r.lifecycle.budget_use() == (800, 0, 1000)
+
+
+def test_a_crash_loop_backs_off_then_quarantines_until_released(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec()], crash_backoff_s=0.05, crash_backoff_max_s=0.08, crash_quarantine_after=3) as r:
+        r.runtime.start_fails = True
+        for _ in range(3):
+            with pytest.raises(Exception, match="did not become ready"):
+                r.lifecycle.start("echo")
+        waits = [d.data["wait_s"] for d in r.recorder.decisions("crash_backoff")]
+        assert waits == [0.0, 0.05], "at once, then the base wait (doubling, capped)"
+        with pytest.raises(Quarantined, match="quarantined after 3 crashes"):
+            r.lifecycle.start("echo")
+        failed = r.dispatcher.submit(r.job("hello")).result(timeout=10)
+        assert failed.state == TaskState.FAILED and "quarantined" in (failed.error or "")
+        assert r.lifecycle.release_quarantine("echo") is True
+        r.runtime.start_fails = False
+        assert r.dispatcher.submit(r.job("hello")).result(timeout=10).state == TaskState.SUCCEEDED
+        assert [d.kind for d in r.recorder.decisions() if d.kind in ("quarantine", "release_quarantine")] == [
+            "quarantine", "release_quarantine"]
+
+
+def test_containers_dying_mid_task_count_towards_the_crash_loop(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec()], crash_backoff_s=0.01, crash_quarantine_after=3) as r:
+        view = r.dispatcher.submit(r.job("die")).result(timeout=20)
+        assert view.state == TaskState.FAILED
+        assert len(r.recorder.decisions("crash_backoff")) == 2, "two attempts, two deaths"
+        assert r.lifecycle.quarantine_reason("echo") is None
+        assert r.dispatcher.submit(r.job("hello")).result(timeout=10).state == TaskState.SUCCEEDED
+        r.dispatcher.submit(r.job("die")).result(timeout=20)
+        assert r.lifecycle.quarantine_reason("echo") is None, "the success in between reset the count"
+        r.dispatcher.submit(r.job("die")).result(timeout=20)
+        reason = r.lifecycle.quarantine_reason("echo")
+        assert reason is not None and "died" in reason
+
+
+def test_a_one_task_container_dying_with_its_task_is_not_a_crash_loop(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec(fresh_per_task=True, max_replicas=4)], crash_quarantine_after=2) as r:
+        for _ in range(2):
+            assert r.dispatcher.submit(r.job("die")).result(timeout=20).state == TaskState.FAILED
+        assert r.lifecycle.quarantine_reason("echo") is None and not r.recorder.decisions("crash_backoff")
