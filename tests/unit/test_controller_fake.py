@@ -190,3 +190,20 @@ def test_a_one_task_container_dying_with_its_task_is_not_a_crash_loop(tmp_path: 
         for _ in range(2):
             assert r.dispatcher.submit(r.job("die")).result(timeout=20).state == TaskState.FAILED
         assert r.lifecycle.quarantine_reason("echo") is None and not r.recorder.decisions("crash_backoff")
+
+
+def test_the_controller_never_starts_standing_containers_for_a_one_task_specialist(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec(fresh_per_task=True, max_replicas=4)]) as r:
+        clock = FakeClock()
+        controller = _controller(r, clock)
+        try:
+            future = r.dispatcher.submit(r.job("wait"))
+            _wait(lambda: len(r.runtime.started) == 1)
+            for _ in range(5):
+                controller.tick(clock.advance(2))
+            time.sleep(0.2)
+            assert len(r.runtime.started) == 1, "only the task's own container"
+            r.runtime.gate.set()
+            assert future.result(timeout=10).state == TaskState.SUCCEEDED
+        finally:
+            controller.stop()

@@ -170,6 +170,8 @@ class FleetController:
         for sid, spec in self.lifecycle.specs.items():
             if self.lifecycle.quarantine_reason(sid) is not None:
                 continue
+            if spec.scaling.fresh_per_task or sid in self.lifecycle.fresh_override:
+                continue  # one container per task: nothing stands by, acquire starts each one
             obs = self._observe(spec, now)
             if obs is None:
                 continue
