@@ -213,10 +213,6 @@ class ChartPanel(QWidget):
                 xs, ys = np.array([xs[0], time.time()]), np.array([ys[0], ys[0]])
             self._thresholds[subject].setData(xs, ys)
 
-    def threshold_subjects(self) -> list[str]:
-        """Specialists whose threshold line is drawn."""
-        return sorted(self._thresholds)
-
     def clear_subject(self, metric: str, subject: str) -> None:
         """Remove one subject's curve (a container that was removed)."""
         plot = self.plots[metric]

@@ -221,8 +221,7 @@ class FleetController:
                             paused.insert(0, replica)
                             continue
                     self.lifecycle.remove(replica.name, reason=f"scale to {after}")
-        elif want_warm > len(paused):
-            pass  # a warm pool fills from scale-downs only: never start a container to pause it
+        # a warm pool fills from scale-downs only: never start a container just to pause it
         for replica in paused[want_warm:]:
             kind = "scale_to_zero" if want_run == 0 and want_warm == 0 else "trim_warm"
             self._decide(kind, sid, f"removed paused {replica.name}: {plan.reason}", len(paused), want_warm)

@@ -18,6 +18,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -117,8 +118,7 @@ class Lifecycle:
         self.fresh_override: set[str] = set()  # specialists run one container per task (a policy)
         self.on_waiting: Callable[[str], None] | None = None  # a task waits for a slot
         self.model_memory: ModelMemory | None = None  # loaded models count in the memory budget
-        self.cold_starts: dict[str, list[float]] = {sid: [] for sid in specs}  # seconds, latest last
-        self.resumes: dict[str, list[float]] = {sid: [] for sid in specs}
+        self.resumes: dict[str, deque[float]] = {sid: deque(maxlen=50) for sid in specs}  # seconds, latest last
 
     # ----------------------------------------------------------------- queries
     def pool(self, specialist: str) -> _Pool:
@@ -290,10 +290,7 @@ class Lifecycle:
         try:
             if victims:
                 self._evict(victims, specialist)
-            began = time.monotonic()
-            replica = self._start_reserved(spec, pool, reason, sandbox)
-            self.cold_starts[specialist] = [*self.cold_starts.get(specialist, [])[-49:], time.monotonic() - began]
-            return replica
+            return self._start_reserved(spec, pool, reason, sandbox)
         except EngineError as exc:
             if not isinstance(exc, (Busy, Quarantined)):
                 self.crashed(specialist, f"start failed: {exc.message.splitlines()[0]}")
@@ -448,7 +445,7 @@ class Lifecycle:
             self.mark_dead(name, f"could not resume: {exc.message}")
             return None
         took = time.monotonic() - began
-        self.resumes[replica.specialist] = [*self.resumes.get(replica.specialist, [])[-49:], took]
+        self.resumes.setdefault(replica.specialist, deque(maxlen=50)).append(took)
         with pool.cond:
             pool.cond.notify_all()
         self.bus.publish(ContainerStateChanged(container=name, specialist=replica.specialist, state=ContainerState.RUNNING, reason=reason))

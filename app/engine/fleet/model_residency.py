@@ -1,14 +1,13 @@
 """Which models an Ollama server holds in memory, for the engine's one memory budget.
 
-``/api/ps`` lists loaded models with their size and expiry; a model's idle time is estimated
-from its expiry (Ollama sets ``expires_at = last use + keep_alive``; with the engine's
-``keep_alive=-1`` a model never expires, and its idle time is the time since the engine last
-called it, which :meth:`OllamaResidency.touched` records).
+``/api/ps`` lists loaded models with their size. With the engine's ``keep_alive=-1`` a model
+never expires, so its expiry says nothing about when it was last used; every loaded model
+therefore counts as idle (``idle_s`` infinite) and the budget evicts models only after paused
+and idle containers, in the order the server lists them.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
@@ -26,14 +25,7 @@ class OllamaResidency:
     def __init__(self, host: str, timeout_s: float = 3.0) -> None:
         self.host = host
         self._client = ollama.Client(host=host, timeout=timeout_s)
-        self._lock = threading.Lock()
-        self._last_use: dict[str, float] = {}
         self._cache: tuple[float, list[LoadedModel]] = (-1e9, [])
-
-    def touched(self, model: str) -> None:
-        """The engine just used ``model``."""
-        with self._lock:
-            self._last_use[model] = time.monotonic()
 
     def loaded(self) -> list[LoadedModel]:
         """Models in memory now (cached 2 s); ``OllamaUnavailable`` when the server does not answer."""
@@ -47,10 +39,7 @@ class OllamaResidency:
         out = []
         for m in models:
             name = str(m.model or m.name or "")
-            with self._lock:
-                last = self._last_use.get(name)
-            idle = now - last if last is not None else float("inf")
-            out.append(LoadedModel(name=name, memory_mb=int((m.size or 0) / (1024 * 1024)), idle_s=idle))
+            out.append(LoadedModel(name=name, memory_mb=int((m.size or 0) / (1024 * 1024)), idle_s=float("inf")))
         self._cache = (now, out)
         return list(out)
 
