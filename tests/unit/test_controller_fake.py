@@ -207,3 +207,23 @@ def test_the_controller_never_starts_standing_containers_for_a_one_task_speciali
             assert future.result(timeout=10).state == TaskState.SUCCEEDED
         finally:
             controller.stop()
+
+
+def test_a_count_the_user_pinned_is_left_alone_until_the_pin_expires(rig: Rig) -> None:
+    clock = FakeClock()
+    controller = _controller(rig, clock)
+    try:
+        controller.pin("echo", 2, for_s=60)  # the user's own scale call starts the second one
+        futures = [rig.dispatcher.submit(rig.job("wait")) for _ in range(6)]
+        _wait(lambda: len(rig.runtime.started) == 1)
+        for _ in range(5):
+            controller.tick(clock.advance(2))
+        time.sleep(0.2)
+        assert len(rig.runtime.started) == 1, "no starts of the controller's own while pinned"
+        assert controller.plan_views()[0].pinned == 2
+        controller.tick(clock.advance(60))
+        _wait(lambda: len(rig.lifecycle.replicas("echo")) == 4)
+        rig.runtime.gate.set()
+        assert all(f.result(timeout=10).state == TaskState.SUCCEEDED for f in futures)
+    finally:
+        controller.stop()

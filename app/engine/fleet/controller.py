@@ -181,12 +181,14 @@ class FleetController:
                 plan = Plan(pinned, 0, f"pinned to {pinned} by the user for {self._pins[sid][1] - now:.0f} s more")
             plans[sid] = plan
             try:
-                self._apply(spec, obs, plan)
+                # a count the user set is theirs to keep: the controller only reports it, so it
+                # never races the user's own scale or stop with starts of its own
+                self._apply(spec, obs, plan, act=pinned is None)
             except EngineError as exc:
                 self.bus.publish(Decision(kind="scale_failed", subject=sid, reason=f"{sid}: {exc.message}"))
         return plans
 
-    def _apply(self, spec: SpecialistSpec, obs: Observation, plan: Plan) -> None:
+    def _apply(self, spec: SpecialistSpec, obs: Observation, plan: Plan, *, act: bool = True) -> None:
         sid = spec.id
         lo, hi = spec.scaling.min_replicas, spec.scaling.max_replicas
         want_run = min(hi, max(lo, plan.running))
@@ -201,6 +203,8 @@ class FleetController:
                 sid, len(running), len(paused), want_run, want_warm, plan.reason, th.latency_s, th.error_rate,
                 policy=self.policy.name, pinned=pin[0] if pin else None,
             )
+        if not act:
+            return
         have = obs.running  # running + starting
         if want_run > have:
             self._decide("scale_up", sid, f"scaled {sid} {have}→{want_run}: {plan.reason}", have, want_run)
