@@ -511,8 +511,18 @@ class Dispatcher:
         art_rows = [{"name": a.name, "sha256": sha, "bytes": a.bytes, "mime": a.mime} for a, sha in artifacts or []]
         try:
             self.store.finish_task(job.task_id, fields, art_rows).result(timeout=60)
-        except Exception:
+        except Exception as exc:
+            # never show as complete what was not stored (a full disk, a lost database)
             log.exception("could not store the result of task %s", job.task_id)
+            state, error_kind = TaskState.FAILED, "unavailable"
+            error = f"the result could not be saved: {exc}"
+            fields.update(state=state, error_kind=error_kind, error_message=error, answer="", path=None)
+            art_rows, result = [], {}
+            try:  # a small row may still fit where the full result did not
+                self.store.update_task(job.task_id, state=state, error_kind=error_kind, error_message=error[:500],
+                                       finished_at=now).result(timeout=30)
+            except Exception:
+                log.warning("task %s: not even the failure could be stored", job.task_id)
         record = {
             **fields, "id": job.task_id, "text": job.text, "specialist": job.spec.id, "created_at": job.created_at,
             "started_at": job.started_at, "container": container, "router": job.router,
