@@ -12,7 +12,7 @@ from app.engine.core.errors import TaskFailed
 from app.engine.core.specs import load_catalogue
 from app.engine.llm.coder import ProgramWriter, extract_program
 from app.engine.llm.examples import Example, ExampleBank
-from app.engine.tasks.verify import agree, check_result
+from app.engine.tasks.verify import agree, check_result, is_soft
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,15 +69,39 @@ def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBan
     messages, options = chat.calls[0]
     assert "pandas" in messages[0]["content"] and spec.program is not None
     assert spec.program.guide[:40] in messages[0]["content"]
-    assert messages[1]["content"].startswith("total sales per region")  # the closest example first
+    # the first two seeds are the fixed core (the cached prefix); then the most similar other one
+    assert messages[1]["content"].startswith("total sales per region")
+    assert messages[3]["content"].startswith("average price of all products")
+    assert messages[5]["content"] == "plot revenue by month", "the closest example that is not a core one"
     assert "sales.csv" in messages[-1]["content"] and "columns: region, amount" in messages[-1]["content"]
-    assert options["temperature"] == 0.0
+    assert "Answer shape: a TABLE" in messages[-1]["content"]  # "per region"
+    assert options["temperature"] == 0.0 and "\n```\n" in options["stop"]
     writer.write(spec, "total sales per region", inputs, attempt=2, feedback="KeyError: 'Region'")
     second = chat.calls[1][0]
     assert "KeyError: 'Region'" in second[-1]["content"]
-    assert second[1]["content"] != messages[1]["content"], "attempt 2 uses another example set"
+    assert second[:5] == messages[:5], "the prefix stays the same across attempts (prompt cache)"
+    assert second[5]["content"] != messages[5]["content"], "attempt 2 uses another example set"
     writer.write(spec, "total sales per region", inputs, attempt=3)
     assert chat.calls[2][1]["temperature"] > 0
+
+
+def test_prefix_is_the_same_for_different_tasks_of_a_specialist(bank: ExampleBank) -> None:
+    spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
+    writer = ProgramWriter(ScriptedChat(), "m", bank)
+    one = writer.messages(spec, "plot revenue by month", [("a.csv", "columns: x")], 1, "")
+    two = writer.messages(spec, "how many rows are open?", [("b.csv", "columns: y")], 1, "")
+    assert one[:5] == two[:5] and one[-1] != two[-1]
+
+
+def test_written_program_gets_the_imports_it_forgot(bank: ExampleBank) -> None:
+    spec = load_catalogue(ROOT / "specialists").specs["numerical"]
+    reply = "```python\nfrom sympy import symbols\nx = symbols('x')\nprint(N(integrate(exp(-x), (x, 0, oo))))\n```\n"
+    code = ProgramWriter(ScriptedChat(reply), "m", bank).write(spec, "integral of exp(-x) from 0 to infinity", [])
+    assert code.splitlines()[:4] == ["from sympy import N", "from sympy import integrate", "from sympy import exp",
+                                     "from sympy import oo"]
+    namespace: dict[str, object] = {}
+    exec(compile(code.replace("print(", "result = ("), "p", "exec"), namespace)  # noqa: S102 - our own string
+    assert float(namespace["result"]) == pytest.approx(1.0)  # type: ignore[arg-type]
 
 
 def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> None:
@@ -98,11 +122,32 @@ def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> Non
         ("sum of sales", "100", "print(df['Sales'].sum())", ["region", "amount"], "Sales"),
         ("sum of sales", "100", "df['total'] = df['amount'] * 2\nprint(df['total'].sum())", ["amount"], ""),
         ("sum of amount", "100", "print(df['Amount'].sum())", ["amount"], ""),  # case-insensitive match
+        ("which items are sold out?", "items sold out:", "print('items sold out:')", [], "found nothing"),
+        ("what is the integral of 1/(1+x^2) from 0 to 1?", "integral = pi/4", "", [], "symbolic"),
+        ("what is the integral of 1/(1+x^2) from 0 to 1?", "pi/4\n0.785398163397448", "", [], ""),
+        ("what's the average delay?", "NaT", "", [], "missing value"),
     ],
 )
 def test_check_result(task: str, answer: str, program: str, columns: list[str], problem: str) -> None:
     got = check_result(task, answer, program, columns)
     assert (problem in got and got) if problem else got == "", got
+
+
+@pytest.mark.parametrize(
+    ("task", "table", "problem"),
+    [
+        ("Which region brought in the most revenue?", {"columns": ["region", "r"], "rows": [["S", 4], ["N", 3]]}, "single"),
+        ("Which region brought in the most revenue?", {"columns": ["region", "r"], "rows": [["S", 4]]}, ""),
+        ("Who are our top 3 customers by orders?", {"columns": ["c", "n"], "rows": [["a", 3], ["b", 2]]}, "top 3"),
+        ("Who are our top 3 customers by orders?", {"columns": ["0"], "rows": [[16], [7], [6]]}, "first column"),
+        ("Which products cost more than 20?", {"columns": ["name"], "rows": []}, "empty table"),
+        ("Which products cost more than 20?", {"columns": ["name"], "rows": [["a"], ["b"]]}, ""),
+        ("What did each customer spend?", {"columns": ["customer", "spent"], "rows": [["a", 3.0], ["b", 2.0]]}, ""),
+    ],
+)
+def test_check_result_reads_the_table_shape(task: str, table: dict[str, Any], problem: str) -> None:
+    got = check_result(task, "some output", "", [], [table])
+    assert (problem in got and is_soft(got) == (problem != "empty table")) if problem else got == "", got
 
 
 def test_answers_agree_by_their_numbers() -> None:

@@ -1,11 +1,17 @@
 """The specialist's model writes a short program for a natural-language task.
 
-The prompt holds the specialist's guide and libraries (from its manifest's ``[program]``), the
-inputs' names with their columns and first rows, and the most similar worked examples from
-its :class:`~app.engine.llm.examples.ExampleBank`. Each attempt is constructed differently:
-attempt 1 greedy with the best examples, attempt 2 with the previous error and another
-example set, attempt 3 sampled at a higher temperature. The reply's program is the first
-fenced code block (or the whole reply when there is none).
+The prompt is built for the llama.cpp server's prompt cache: it starts with a prefix that is
+the same for every task of a specialist (its rules, guide and libraries from the manifest's
+``[program]``, then its first :data:`CORE_EXAMPLES` seed examples), so the server reuses the
+evaluated prefix and only the task-specific tail is new: the most similar other example from
+its :class:`~app.engine.llm.examples.ExampleBank`, the inputs' exact shapes, the answer shape
+the wording asks for (:mod:`app.engine.llm.answer_shape`) and, on a retry, what was wrong.
+
+Each attempt is constructed differently: attempt 1 greedy with the most similar example,
+attempt 2 with the previous problem and the next examples down the ranking, attempt 3
+sampled at a higher temperature. Generation stops at the closing fence. The reply's program
+is the first fenced code block (or the whole reply), with forgotten imports added
+(:func:`~app.engine.llm.program_fix.complete_imports`).
 """
 
 from __future__ import annotations
@@ -17,21 +23,29 @@ from collections.abc import Sequence
 
 from app.engine.core.errors import TaskFailed
 from app.engine.core.specs import SpecialistSpec
+from app.engine.llm.answer_shape import answer_shape
 from app.engine.llm.chat import ChatService
-from app.engine.llm.examples import ExampleBank
+from app.engine.llm.examples import Example, ExampleBank
+from app.engine.llm.program_fix import complete_imports
 
-__all__ = ["ProgramWriter", "extract_program"]
+__all__ = ["CORE_EXAMPLES", "ProgramWriter", "extract_program"]
+
+CORE_EXAMPLES = 2  # seed examples in every prompt of a specialist: part of the cached prefix
+STOP = ["\n```\n", "\n```\r\n"]  # the closing fence: nothing after it is used
 
 _FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 
 SYSTEM = """You are the {title} specialist. Write ONE short, complete Python 3.11 program that answers the user's task.
 Rules:
 - Available libraries: {libraries}, and the standard library. There is no network; do not install anything.
-- Input files are in the current folder under the names listed; read them from there. Never invent data or file names.
-- Compute the answer from the data; never hard-code a result you did not compute.
-- Print the final answer clearly at the end (a number with its meaning, or a small table with to_string()).
-- Save charts or generated files into the current folder (charts as .png with matplotlib's Agg backend).
-- When the task asks for a list or table of several rows (e.g. 'for each', 'per', 'list'), print it and also save exactly those rows with .to_csv('result.csv', index=False). When it asks for a single thing, print only that thing, with the value last on the final line.
+- Input files are in the current folder under the names listed; read them from there, using the exact column names and separators shown. Never invent data, files or columns.
+- Compute the answer from the data; never hard-code a result you did not compute. Import every name you use.
+- Print only the answer: no debugging output, no explanations.
+- Answer shapes (the task says which one it wants):
+  ONE value: print it alone on the last line, at full precision (do not round unless asked).
+  ONE item (e.g. 'which X has the most'): keep only the best row, print it, save that one row to result.csv.
+  a LIST or TABLE: keep exactly the asked rows and columns (key column first), print them and save them with .to_csv('result.csv', index=False) (or csv.writer).
+- Save charts as .png with matplotlib's Agg backend.
 {guide}
 Reply with the program only, in one ```python block."""
 
@@ -52,6 +66,14 @@ class ProgramWriter:
         self.bank = bank
         self._gate = threading.Lock()
 
+    def _examples(self, spec: SpecialistSpec, text: str, attempt: int) -> tuple[list[Example], list[Example]]:
+        """The fixed core examples (cached prefix) and the task's similar ones (one; two on attempt 2)."""
+        everything = self.bank.all(spec.id)
+        core = [e for e in everything if e.source == "seed"][:CORE_EXAMPLES]
+        others = [e for e in self.bank.similar(spec.id, text, k=len(everything)) if e not in core]
+        similar = others[1:3] if attempt == 2 else others[:1]
+        return core, similar
+
     def messages(
         self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], attempt: int, feedback: str
     ) -> list[dict[str, str]]:
@@ -59,7 +81,8 @@ class ProgramWriter:
         assert spec.program is not None
         system = SYSTEM.format(title=spec.title, libraries=", ".join(spec.program.libraries), guide=spec.program.guide)
         msgs = [{"role": "system", "content": system}]
-        for ex in self.bank.similar(spec.id, text, k=3, skip=3 if attempt == 2 else 0):
+        core, similar = self._examples(spec, text, attempt)
+        for ex in [*core, *similar]:
             user = ex.task + (f"\n\nInput files:\n{ex.inputs}" if ex.inputs else "")
             msgs.append({"role": "user", "content": user})
             msgs.append({"role": "assistant", "content": f"```python\n{ex.program.strip()}\n```"})
@@ -68,8 +91,15 @@ class ProgramWriter:
             user += "\n\nInput files (in the current folder):\n" + "\n".join(
                 f"--- {name}\n{preview}" for name, preview in inputs
             )
+        hint = answer_shape(text).hint(tabular="pandas" in spec.program.libraries)
+        if hint:
+            user += "\n\n" + hint
         if feedback:
-            user += f"\n\nA previous program for this task failed: {feedback[:600]}\nWrite a corrected program."
+            user += f"\n\nA previous program for this task was wrong: {feedback[:600]}\nWrite a corrected program."
+            missing = re.search(r"No module named '([\w.]+)'", feedback)
+            if missing:
+                user += (f" {missing.group(1)} is not installed here: use only {', '.join(spec.program.libraries)} "
+                         "and the standard library.")
         msgs.append({"role": "user", "content": user})
         return msgs
 
@@ -80,7 +110,10 @@ class ProgramWriter:
         """A program for ``text``; ``TaskFailed(kind="timeout")`` when the model is busy too long."""
         if spec.program is None:
             raise TaskFailed(f"{spec.id} has no program writer; give the exact operation", kind="unsupported")
-        options = {"temperature": 0.0 if attempt < 3 else 0.6, "num_predict": spec.program.max_tokens, "seed": attempt}
+        options: dict[str, object] = {
+            "temperature": 0.0 if attempt < 3 else 0.6, "num_predict": spec.program.max_tokens, "seed": attempt,
+            "stop": STOP,
+        }
         deadline = time.monotonic() + timeout_s
         if not self._gate.acquire(timeout=max(0.1, timeout_s)):
             raise TaskFailed(f"the model was busy with other tasks for {timeout_s:g} s", kind="timeout")
@@ -93,4 +126,4 @@ class ProgramWriter:
         code = extract_program(reply)
         if not code.strip():
             raise TaskFailed("the model wrote no program", kind="bad_plan")
-        return code
+        return complete_imports(code, spec.program.libraries)

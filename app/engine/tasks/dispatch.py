@@ -28,11 +28,13 @@ from app.engine.core.views import ArtifactView, TaskView
 from app.engine.fleet.lifecycle import Lifecycle, Replica
 from app.engine.fleet.outputs import collect_outputs
 from app.engine.fleet.transport import BadAnswer, ConnectionLost, excerpt
-from app.engine.fleet.wire import InputRef, TaskRequest, TaskResponse
+from app.engine.fleet.wire import InputRef, TableData, TaskRequest, TaskResponse
+from app.engine.llm.answer_shape import answer_shape
 from app.engine.store import BlobStore, Store
 from app.engine.store.task_view import task_view
+from app.engine.tasks.answer_table import table_from_answer
 from app.engine.tasks.input_preview import describe_input, table_columns
-from app.engine.tasks.verify import check_result
+from app.engine.tasks.verify import agree, check_result, is_soft
 
 __all__ = ["Dispatcher", "InputRecord", "Job", "PlannerLike"]
 
@@ -376,7 +378,9 @@ class Dispatcher:
         """The specialist's model writes a program; each runs in a fresh sandbox and is checked.
 
         Attempts differ (examples, the previous error, temperature); every one is recorded in
-        the task's plan. The first program whose result passes the checks is the answer.
+        the task's plan. The first program whose result passes the checks is the answer. When
+        none passes but some only missed the asked shape (a heuristic reading of the wording),
+        the answer that most of them agree on is taken (:func:`verify.agree`), else the first.
         """
         assert self.coder is not None
         previews = [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
@@ -385,6 +389,8 @@ class Dispatcher:
         job.plan = {"program": None, "attempts": attempts}
         feedback = ""
         last_error = TaskFailed("no attempt ran", kind="bad_plan")
+        shaped = answer_shape(job.text).kind in ("one", "list", "table")
+        soft: list[tuple[TaskResponse, list[tuple[ArtifactView, str]], str]] = []  # only the shape check objected
         for n in range(1, self.program_attempts + 1):
             if job.cancelled.is_set():
                 raise TaskFailed("cancelled while writing the program", kind="cancelled")
@@ -408,14 +414,27 @@ class Dispatcher:
                 if err is not None and err.kind in ("limit", "timeout", "forbidden"):
                     raise TaskFailed(err.message, kind=err.kind)  # the sandbox stopped it: say which limit
                 continue
-            problem = check_result(job.text, response.answer, code, columns)
+            if shaped and not response.tables and (table := table_from_answer(response.answer)) is not None:
+                response = response.model_copy(update={"tables": [TableData.model_validate(table)]})
+            tables = [t.model_dump() for t in response.tables]
+            problem = check_result(job.text, response.answer, code, columns, tables)
             record.update(ok=not problem, problem=problem, answer=response.answer[:2000])
             if not problem:
                 self.store.add_metric("program_attempts", job.spec.id, float(n))
                 return response.model_copy(update={"path": "program"})
+            if is_soft(problem):
+                soft.append((response, job.program_artifacts, code))
+                if sum(agree(response.answer, other.answer) for other, _, _ in soft) >= 2:
+                    break  # two attempts gave the same answer: more attempts would only vote
             feedback = f"its output was rejected: {problem}. Output was: {response.answer[:300]}"
             last_error = TaskFailed(f"the program's result did not pass the checks: {problem}", kind="bad_plan")
             self.store.add_metric("schema_violations", job.spec.id, 1.0)
+        if soft:
+            votes = [sum(agree(r.answer, other.answer) for other, _, _ in soft) for r, _, _ in soft]
+            chosen, job.program_artifacts, job.plan["program"] = soft[votes.index(max(votes))]
+            self._progress(job, "answer chosen by agreement", len(attempts), votes=max(votes), candidates=len(soft))
+            job.plan["chosen_by"] = {"votes": max(votes), "candidates": len(soft)}
+            return chosen.model_copy(update={"path": "program"})
         raise last_error
 
     def _run_program(self, job: Job, request: TaskRequest, code: str) -> TaskResponse:

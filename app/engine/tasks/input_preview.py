@@ -1,9 +1,18 @@
-"""Cheap facts about an input file for the planner's prompt (column names of a table)."""
+"""Cheap facts about an input file for the program writer's prompt: the exact shape to code against.
+
+Tables get their delimiter, column names with a guessed type and the first rows; JSON its
+structure (keys of the records); SQLite files and SQL dumps their tables with columns and a
+few rows; HTML pages an outline of their elements (:mod:`app.engine.tasks.html_outline`).
+"""
 
 from __future__ import annotations
 
 import csv
+import json
+import re
 from pathlib import Path
+
+from app.engine.tasks.html_outline import html_outline
 
 __all__ = ["describe_input", "table_columns"]
 
@@ -32,14 +41,103 @@ def table_columns(path: Path, name: str, max_bytes: int = 4096) -> list[str]:
     return [c.strip() for c in row if c.strip()][:40]
 
 
-def describe_input(path: Path, name: str, max_bytes: int = 2048) -> str:
-    """A few lines a model can write a program from: columns and sample rows, or a text head.
+def _delimiter(first: str) -> str:
+    try:
+        return csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return "\t" if "\t" in first else ","
 
-    Never raises. SQLite files are described by their tables and columns (read-only).
+
+_INT = re.compile(r"[-+]?\d+")
+_FLOAT = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+
+
+def _kind(values: list[str]) -> str:
+    cells = [v.strip() for v in values if v.strip()]
+    if not cells:
+        return "empty"
+    if all(_INT.fullmatch(c) for c in cells):
+        return "int"
+    if all(_FLOAT.fullmatch(c) for c in cells):
+        return "float"
+    if all(_DATE.fullmatch(c) for c in cells):
+        return "date"
+    if all(re.fullmatch(r"[-+]?[\d.,\s]+", c) for c in cells):
+        return "text number (thousands separators or decimal comma: convert before maths)"
+    if all(re.fullmatch(r"(?:[$€£¥₹]\s?)?[-+]?\d[\d.,\s]*(?:\s?(?:[$€£¥₹%]|[A-Za-z]{1,4}))?", c) for c in cells):
+        return "text with a number (strip the unit/currency, then convert)"
+    return "text"
+
+
+def _describe_table(text: str, name: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return "(empty file)"
+    delimiter = _delimiter(lines[0])
+    rows = list(csv.reader(lines[:40], delimiter=delimiter))
+    header, body = rows[0], rows[1:]
+    kinds = [_kind([r[i] for r in body if i < len(r)]) for i in range(len(header))]
+    said = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(delimiter, repr(delimiter))
+    sep = "'\\t'" if delimiter == "\t" else repr(delimiter)
+    cols = ", ".join(f"{h.strip()} ({k})" for h, k in zip(header, kinds, strict=False))
+    sample = "\n".join(lines[:6])
+    return f"{said}-separated table (sep={sep}), {len(header)} columns\ncolumns: {cols}\nfirst lines:\n{sample}"
+
+
+def _is_table(text: str) -> bool:
+    """Several lines that split into the same number (two or more) of cells: a table, not prose."""
+    lines = [ln for ln in text.splitlines()[:8] if ln.strip()]
+    if len(lines) < 2:
+        return False
+    rows = list(csv.reader(lines[:-1] if len(lines) > 2 else lines, delimiter=_delimiter(lines[0])))
+    return len(rows[0]) >= 2 and all(len(r) == len(rows[0]) for r in rows)
+
+
+def _describe_json(text: str, path: Path) -> str:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig")) if path.stat().st_size < 5_000_000 else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        doc = None
+    if isinstance(doc, dict) and len(doc) <= 5:
+        parts = [f"{k}: {type(v).__name__}" + (f" of {len(v)}" if isinstance(v, list | dict) else "") for k, v in doc.items()]
+        inner = next((v for v in doc.values() if isinstance(v, list) and v and isinstance(v[0], dict)), None)
+        shape = "JSON object {" + ", ".join(parts) + "}"
+        if inner is not None:
+            shape += f"; records have keys {list(inner[0])}"
+        return shape + "\nstart:\n" + "\n".join(text.splitlines()[:14])
+    if isinstance(doc, list) and doc and isinstance(doc[0], dict):
+        keys = list(doc[0])
+        return (f"JSON list of {len(doc)} records with keys {keys} (pd.read_json or json.load)\nfirst record: "
+                + json.dumps(doc[0], ensure_ascii=False)[:300])
+    return "\n".join(line[:200] for line in text.splitlines()[:25])
+
+
+def _describe_sql_dump(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")[:200_000]
+    except OSError:
+        return "(unreadable)"
+    creates = re.findall(r"CREATE\s+TABLE[^;]+;", text, re.I)
+    out = ["SQL dump (load with sqlite3.connect(':memory:').executescript(open(name).read()))"]
+    out += [" ".join(c.split()) for c in creates[:10]]
+    for table in re.findall(r"CREATE\s+TABLE\s+(?:IF NOT EXISTS\s+)?[\"`]?(\w+)", text, re.I)[:10]:
+        inserts = re.findall(rf"INSERT\s+INTO\s+[\"`]?{table}[\"`]?\b[^\n]*", text, re.I)
+        if inserts:
+            out.append(f"-- {len(inserts)} insert lines into {table}, e.g. {inserts[0][:160]}")
+    return "\n".join(out) if creates else "\n".join(text.splitlines()[:25])
+
+
+def describe_input(path: Path, name: str, max_bytes: int = 4096) -> str:
+    """A few lines a model can write a program from: the file's exact shape, never the whole file.
+
+    Never raises. SQLite files are described by their tables, columns and first rows (read-only).
     """
     lower = name.lower()
     if lower.endswith((".db", ".sqlite", ".sqlite3")):
         return _describe_sqlite(path)
+    if lower.endswith(".sql"):
+        return _describe_sql_dump(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(max_bytes)
@@ -48,9 +146,16 @@ def describe_input(path: Path, name: str, max_bytes: int = 2048) -> str:
     if b"\x00" in head[:1024]:
         return f"(binary file, {path.stat().st_size} bytes)"
     text = head.decode("utf-8-sig", errors="replace")
-    if lower.endswith(_TEXT_TABLES) and table_columns(path, name):
-        lines = text.splitlines()[:6]
-        return "columns: " + ", ".join(table_columns(path, name)) + "\nfirst lines:\n" + "\n".join(lines)
+    if lower.endswith((".html", ".htm", ".xhtml")) or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        try:
+            page = path.read_text(encoding="utf-8", errors="replace")[:400_000]
+        except OSError:
+            page = text
+        return "saved HTML page\n" + html_outline(page)
+    if lower.endswith(".json"):
+        return _describe_json(text, path)
+    if lower.endswith(_TEXT_TABLES) and table_columns(path, name) and _is_table(text):
+        return _describe_table(text, name)
     lines = text.splitlines()[:25]
     return "\n".join(line[:200] for line in lines)
 
@@ -64,7 +169,13 @@ def _describe_sqlite(path: Path) -> str:
         return f"(not a readable SQLite file: {exc})"
     try:
         rows = conn.execute("select name, sql from sqlite_master where type = 'table' limit 20").fetchall()
-        return "\n".join(str(sql) for _, sql in rows) or "(no tables)"
+        out = ["SQLite database (sqlite3.connect(name)); tables:"]
+        for table, sql in rows:
+            out.append(" ".join(str(sql).split()))
+            sample = conn.execute(f'select * from "{table}" limit 2').fetchall()  # noqa: S608 - names from sqlite_master
+            count = conn.execute(f'select count(*) from "{table}"').fetchone()[0]  # noqa: S608
+            out.append(f"-- {count} rows, e.g. " + "; ".join(repr(r)[:140] for r in sample))
+        return "\n".join(out) if rows else "(no tables)"
     except sqlite3.Error as exc:
         return f"(not a readable SQLite file: {exc})"
     finally:

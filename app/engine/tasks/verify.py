@@ -1,17 +1,25 @@
 """Checks of a program's result against its task, before the answer is shown as done.
 
 Cheap and general: the program printed an answer of the asked kind (a number when the task
-asks how many / how much / what value), it did not print an error instead of an answer, and
-the column names it quotes exist in the attached tables. A failed check is the feedback for
-the next, differently constructed attempt.
+asks how many / how much / what value), it did not print an error, an empty result or a
+missing value instead of an answer, the column names it quotes exist in the attached
+tables, and its table has the shape the wording asks for (one row for "which ... the most",
+N rows for "top N", items rather than counts in the first column of a list). A failed check
+is the feedback for the next, differently constructed attempt; :func:`is_soft` tells the
+shape problems (a heuristic reading of the wording) from real errors.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-__all__ = ["agree", "answer_key", "check_result"]
+from app.engine.llm.answer_shape import answer_shape
+
+__all__ = ["SHAPE_PROBLEM", "agree", "answer_key", "check_result", "is_soft"]
+
+SHAPE_PROBLEM = "answer shape: "  # the prefix of problems that only concern the shape
 
 _NUMERIC_ASK = re.compile(
     r"\b(how (many|much|long|far|old)|what (is|was|are) the (total|sum|average|mean|median|number|count|value|"
@@ -20,11 +28,15 @@ _NUMERIC_ASK = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"[-−]?\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_ERROR_WORDS = re.compile(r"^(Traceback|Error|Exception)|\b(nan|NaN)\b|not found|no such", re.M)
+_ERROR_WORDS = re.compile(r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such", re.M)
+_EMPTY = re.compile(r"^(Empty DataFrame|Series\(\[\], |\[\]$|\{\}$|None$|set\(\)$)|[:=]\s*(\[\]|None|\(\)|set\(\))?\s*$")
+_SYMBOLIC = re.compile(r"\b(pi|sqrt|exp|log|E|oo|I)\b|\d\s*/\s*\d|\*\*")
 _QUOTED = re.compile(r"""\[\s*['"]([^'"\]]{1,64})['"]\s*\]""")
 
 
-def check_result(task: str, answer: str, program: str, columns: Iterable[str]) -> str:
+def check_result(
+    task: str, answer: str, program: str, columns: Iterable[str], tables: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """A sentence naming what is wrong with the result, or ``""`` when it passes."""
     text = answer.strip()
     if not text:
@@ -32,8 +44,14 @@ def check_result(task: str, answer: str, program: str, columns: Iterable[str]) -
     if _ERROR_WORDS.search(text):
         line = next((ln for ln in text.splitlines() if _ERROR_WORDS.search(ln)), text[:120])
         return f"it printed an error or a missing value instead of an answer: {line[:160]}"
+    last = text.splitlines()[-1].strip()
+    if _EMPTY.search(last) and not tables:
+        return f"it found nothing (the last line is {last[:80]!r}): the filter or selector matched no data; check the values in the files"
+    shape = answer_shape(task)
     if _NUMERIC_ASK.search(task) and not _NUMBER.search(text):
         return "the task asks for a number but the program printed none"
+    if shape.kind == "value" and _constant_expression(last):
+        return f"{SHAPE_PROBLEM}the last line {last[:80]!r} is symbolic; print its decimal value (sympy N()) last"
     known = {c.strip() for c in columns if c.strip()}
     if known:
         lowered = {k.lower() for k in known}
@@ -41,7 +59,47 @@ def check_result(task: str, answer: str, program: str, columns: Iterable[str]) -
                           and q.replace("_", " ").lower() not in lowered and _looks_like_column(q, program)})
         if missing:
             return f"it uses columns that the files do not have: {', '.join(missing[:5])} (columns: {', '.join(sorted(known)[:30])})"
+    return _table_shape(task, tables)
+
+
+def _constant_expression(line: str) -> bool:
+    """Whether the value after the last ``=``/``:`` is an exact constant such as ``pi/4`` or ``sqrt(2)/2``.
+
+    A number asked for should end in its decimal; an expression in a variable (``2*x/(x**2 + 1)``)
+    is an answer in its own right and passes.
+    """
+    value = re.split(r"[=:]", line)[-1].strip()
+    if not value or "." in value or not _SYMBOLIC.search(value):
+        return False
+    rest = re.sub(r"\b(pi|sqrt|exp|log|E|oo|I|Rational)\b", "", value)
+    return re.search(r"[A-Za-z]", rest) is None and re.fullmatch(r"[\d\s+\-*/()^]*", rest) is not None
+
+
+def _table_shape(task: str, tables: Sequence[Mapping[str, Any]]) -> str:
+    """Whether the first table has the number of rows and the kind of first column the task asks for."""
+    if not tables:
+        return ""
+    shape = answer_shape(task)
+    rows = list(tables[0].get("rows") or [])
+    if not rows:
+        return "it saved an empty table: the filter matched no rows; check the values in the files"
+    if shape.kind == "one" and len(rows) > 1:
+        return (f"{SHAPE_PROBLEM}the task asks for the single best item but the table has {len(rows)} rows; "
+                "keep only the top row")
+    if shape.kind == "list" and shape.limit and len(rows) != shape.limit:
+        return f"{SHAPE_PROBLEM}the task asks for the top {shape.limit} but the table has {len(rows)} rows"
+    first = [r[0] for r in rows if r]
+    header = [str(c) for c in tables[0].get("columns") or []]
+    if shape.kind in ("one", "list") and first and all(isinstance(v, int | float) for v in first) and \
+            (not header or header[0] in ("0", "index", "count", "size")):
+        return (f"{SHAPE_PROBLEM}the table's first column holds numbers ({header[0] if header else '?'}), not the "
+                "items asked for; keep the names as the first column (reset_index(), or to_csv with the index)")
     return ""
+
+
+def is_soft(problem: str) -> bool:
+    """Whether ``problem`` is only about the answer's shape (the answer itself may still be right)."""
+    return problem.startswith(SHAPE_PROBLEM)
 
 
 def _looks_like_column(name: str, program: str) -> bool:
