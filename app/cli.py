@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--tail", type=int, default=200)
     add("inspect", "hardening checklist of a container").add_argument("name")
+    add("nodes", "swarm nodes: state, CPU, memory, replicas per specialist")
     p = add("submit", "submit a task")
     p.add_argument("text")
     p.add_argument("--specialist", "-s", help="run on this specialist (else the router decides)")
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("example", nargs="?", help="the example id to remove")
     p.add_argument("--out", "-o", type=Path, help="export: write the JSONL here (default: stdout)")
     p.add_argument("--all", action="store_true", help="list: include removed examples")
+    p = add("examples", "a specialist's program examples and its success at each bank size")
+    p.add_argument("specialist")
     p = add("variants", "a specialist's variants with their figures; --retrain makes a new candidate")
     p.add_argument("specialist")
     p.add_argument("--retrain", action="store_true", help="new candidate with few-shot examples from the current dataset")
@@ -152,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_gui(settings, screenshot=args.screenshot, after_s=args.after)
     import app.cli_commands  # noqa: F401  (registers handlers)
+    import app.cli_nodes  # noqa: F401  (registers `nodes`)
     from app.engine.orchestrator import Orchestrator
 
     handler, needs_docker = _COMMANDS[args.command]

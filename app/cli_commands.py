@@ -288,6 +288,24 @@ def _dataset(orch: Orchestrator, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@command("examples")
+def _examples(orch: Orchestrator, args: argparse.Namespace) -> int:
+    orch.spec(args.specialist)
+    orch.start(docker=False, reconcile=False, monitors=False)
+    counts = orch.example_counts(args.specialist)
+    rows_v = orch.example_growth(args.specialist)
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.0f}%"
+
+    rows = [[r.examples, r.tasks, pct(r.success_rate), r.eval_runs, pct(r.eval_accuracy)] for r in rows_v]
+    head = f"{args.specialist}: {counts['seed']} seed examples, {counts['feedback']} from answers marked correct"
+    emit({"ok": True, "specialist": args.specialist, "counts": counts, "growth": rows_v}, as_json=args.json,
+         text=head + "\n" + (table(rows, ["examples", "tasks", "success", "hold-out runs", "hold-out"])
+                             if rows else "no program outcomes recorded yet"))
+    return EXIT_OK
+
+
 def _variant_rows(views: list[VariantView]) -> str:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x * 100:.0f}%"

@@ -84,6 +84,9 @@ class ResultView(QFrame):
     sig_cancel_requested = Signal(str)
     """The user wants a queued or running task stopped: (task id)."""
 
+    sig_program_run_requested = Signal(str, str)
+    """Run the task again with its program as edited in the Operation tab: (task id, program)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("resultView")
@@ -134,12 +137,28 @@ class ResultView(QFrame):
         self.operation_edit = QPlainTextEdit()
         self.operation_edit.setReadOnly(True)
         self.operation_edit.setFont(_mono())
+        self.operation_host = QWidget()
+        op_layout = QVBoxLayout(self.operation_host)
+        op_layout.setContentsMargins(0, 4, 0, 0)
+        op_layout.addWidget(self.operation_edit, 1)
+        op_row = QHBoxLayout()
+        self.program_hint = QLabel("The model wrote this program; edit it and run it again in a fresh sandbox.")
+        self.program_hint.setObjectName("muted")
+        self.program_hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.run_program_button = QPushButton("▶ Run edited program")
+        self.run_program_button.setToolTip("A new task with the same text and files runs this program as written (no model)")
+        self.run_program_button.clicked.connect(self._on_run_program)
+        op_row.addWidget(self.program_hint, 1)
+        op_row.addWidget(self.run_program_button)
+        op_layout.addLayout(op_row)
+        self.program_hint.hide()
+        self.run_program_button.hide()
         self.logs_edit = QPlainTextEdit()
         self.logs_edit.setReadOnly(True)
         self.logs_edit.setFont(_mono())
         self.tabs.addTab(self.tables_host, "Tables")
         self.tabs.addTab(self.images_scroll, "Images")
-        self.tabs.addTab(self.operation_edit, "Operation")
+        self.tabs.addTab(self.operation_host, "Operation")
         self.tabs.addTab(self.logs_edit, "Logs")
         layout.addWidget(self.tabs, 1)
 
@@ -168,6 +187,11 @@ class ResultView(QFrame):
         self.wrong_button.clicked.connect(self._on_wrong_clicked)
         self._set_feedback_enabled(False)
 
+    def _on_run_program(self) -> None:
+        code = self.operation_edit.toPlainText()
+        if self.task_id and code.strip():
+            self.sig_program_run_requested.emit(self.task_id, code)
+
     def set_specialists(self, items: list[tuple[str, str]]) -> None:
         """(id, title) pairs offered by "wrong specialist"."""
         self._specialists = list(items)
@@ -185,6 +209,9 @@ class ResultView(QFrame):
         self._set_tables([])
         self._set_images({})
         self.operation_edit.setPlainText("")
+        self.operation_edit.setReadOnly(True)
+        self.program_hint.hide()
+        self.run_program_button.hide()
         self.logs_edit.setPlainText("")
         self._set_feedback_enabled(False)
 
@@ -225,8 +252,16 @@ class ResultView(QFrame):
         self._set_tables(view.tables or [])
         self._set_images(images or {})
         op = view.operation or {}
-        self.operation_edit.setPlainText(
-            f"-- {op.get('kind', '')}\n{op.get('text', '')}" if op.get("text") else "(no operation recorded)")
+        program = getattr(view, "program", "") or ""
+        editable = bool(program) and view.state not in ("queued", "routed", "running")
+        if program:
+            self.operation_edit.setPlainText(program)
+        else:
+            self.operation_edit.setPlainText(
+                f"-- {op.get('kind', '')}\n{op.get('text', '')}" if op.get("text") else "(no operation recorded)")
+        self.operation_edit.setReadOnly(not editable)
+        self.program_hint.setVisible(editable)
+        self.run_program_button.setVisible(editable)
         logs = []
         if view.stdout:
             logs.append("── stdout ──\n" + view.stdout)

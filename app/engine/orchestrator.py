@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -21,12 +22,13 @@ from typing import Any, TypeVar
 
 from app.engine.chores import prune_samples_loop, warm_up
 from app.engine.core.config import Settings, load_settings
-from app.engine.core.errors import BadInput, Busy, EngineError, NotFound
+from app.engine.core.errors import BadInput, Busy, EngineError, ManifestError, NotFound
 from app.engine.core.events import (
     ContainerStateChanged,
     ContainerStatsSampled,
     Decision,
     EventBus,
+    HealthChanged,
     ImageBuildProgress,
     TaskStateChanged,
 )
@@ -36,8 +38,10 @@ from app.engine.core.states import ContainerState, TaskState
 from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
+    ExampleGrowthView,
     ExampleView,
     HealthView,
+    ProposalView,
     RouteView,
     ScalingView,
     SeriesPoint,
@@ -48,12 +52,13 @@ from app.engine.core.views import (
 )
 from app.engine.fleet.controller import FleetController
 from app.engine.fleet.instance_lock import InstanceLock
-from app.engine.fleet.lifecycle import Lifecycle
+from app.engine.fleet.lifecycle import Lifecycle, _Pool
 from app.engine.fleet.model_residency import OllamaResidency
+from app.engine.fleet.thresholds import Thresholds
 from app.engine.health.fixes import apply_fix
 from app.engine.health.monitor import HealthMonitor
 from app.engine.health.probes import ProbeParts, Probes
-from app.engine.improve import Improvement, ImprovementConfig
+from app.engine.improve import Improvement, ImprovementConfig, ProposalConfig, Proposals
 from app.engine.llm.chat import ChatService
 from app.engine.llm.coder import ProgramWriter
 from app.engine.llm.examples import Example, ExampleBank
@@ -65,10 +70,11 @@ from app.engine.runtime.docker_runtime import DockerRuntime
 from app.engine.runtime.images import ImageBuilder
 from app.engine.runtime.monitor import StatsMonitor
 from app.engine.runtime.protocol import ContainerRuntime
+from app.engine.runtime.swarm_runtime import SwarmRuntime
 from app.engine.store import BlobStore, Store
 from app.engine.store.damage import open_store
 from app.engine.store.task_view import task_view
-from app.engine.tasks import recovery
+from app.engine.tasks import example_growth, recovery
 from app.engine.tasks.dispatch import Dispatcher, InputRecord, Job
 from app.engine.tasks.intake import check_files, check_text, check_types
 
@@ -79,6 +85,9 @@ T = TypeVar("T")
 START_WAIT_S = 60.0
 
 
+MAX_PROGRAM_BYTES = 256 * 1024  # an edited program the user runs again
+
+
 class Orchestrator:
     """Owns the engine's parts and threads; the one object callers talk to."""
 
@@ -87,7 +96,9 @@ class Orchestrator:
         self.bus = EventBus()
         self.instance_id = secrets.token_hex(6)
         self.catalogue: Catalogue = load_catalogue(self.settings.specialists_dir)
-        self.runtime: ContainerRuntime = runtime or DockerRuntime(self.settings)
+        self.runtime: ContainerRuntime = runtime or (
+            SwarmRuntime(self.settings) if self.settings.runtime_backend == "swarm" else DockerRuntime(self.settings)
+        )
         self.images = ImageBuilder(self.settings, self.runtime)
         self.lifecycle = Lifecycle(self.settings, self.runtime, self.catalogue.specs, self.bus, self._image_for, self.instance_id)
         self.routing = RoutingService(self.settings, self.catalogue, self.bus)
@@ -131,11 +142,23 @@ class Orchestrator:
         self._prune_stop = threading.Event()
         self._pruner: threading.Thread | None = None
         self._closed = False
+        self._variant_of: dict[str, str] = {}  # task id -> the variant chosen to write its program
+        self._variants_lock = threading.Lock()
+        self._docker_down = False  # the health probe saw Docker down since the last resync
+        self._docker_synced = False  # reattach ran against a live Docker engine
         self.lock = InstanceLock(self.settings.data_dir)
         self.primary = False
         self.secondary_reason = ""  # set when another process holds the data folder's engine lock
         self.bus.subscribe(ContainerStatsSampled, self._on_stats)
         self.bus.subscribe(ContainerStateChanged, self._on_container_state)
+        self.proposer = Proposals(
+            self.wait_started, self.bus, ProposalConfig.from_settings(self.settings), data_dir=self.settings.data_dir,
+            user_dir=self.settings.effective_user_specialists_dir, taken=lambda: set(self.catalogue.specs),
+            background=lambda: [t for s in self.catalogue.specs.values()
+                                for t in (s.description, *s.capabilities, *s.example_tasks, *s.routing_examples)],
+        )
+        self.bus.subscribe(TaskStateChanged, self.proposer.on_task_state)  # clusters unserved tasks off-thread
+        self._load_user_specialists()
 
     # ================================================================ start / close
     def start(self, *, docker: bool = True, reconcile: bool = True, monitors: bool = True) -> Future[None]:
@@ -157,7 +180,7 @@ class Orchestrator:
             self.store = open_store(self.settings.effective_database_url, data_dir=self.settings.data_dir, own_file=own_file)
             planner = self.routing.planner(self.store)
             self.dispatcher = Dispatcher(
-                self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self.routing.on_finished,
+                self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self._on_finished,
                 coder=self.coder, program_attempts=self.settings.program_attempts,
             )
             self.routing.attach_store(self.store)
@@ -187,6 +210,8 @@ class Orchestrator:
                     log.warning("Docker unavailable at start: %s", exc)
             if docker_ok:
                 self.lifecycle.reattach()
+            self._docker_synced = docker_ok
+            self.bus.subscribe(HealthChanged, self._on_health)
             if reconcile and self.primary:
                 recovery.reconcile(
                     store, self.catalogue, self.bus,
@@ -213,6 +238,34 @@ class Orchestrator:
         except BaseException as exc:
             log.exception("engine start failed")
             self._started.set_exception(exc)
+
+    def _on_health(self, event: HealthChanged) -> None:
+        """When Docker answers again after being down: resync the pools (reattach if never done)."""
+        if event.component != "docker":
+            return
+        if event.status != "ok":
+            self._docker_down = True
+            return
+        if not self._docker_down and self._docker_synced:
+            return
+        self._docker_down = False
+        threading.Thread(target=self._resync_docker, name="switchboard-docker-resync", daemon=True).start()
+
+    def _resync_docker(self) -> None:
+        try:
+            if not self._docker_synced:
+                adopted, removed = self.lifecycle.reattach()
+                self._docker_synced = True
+                reason = f"the Docker engine answers: reattached {len(adopted)}, removed {len(removed)} leftover containers"
+            else:
+                forgotten, removed = self.lifecycle.resync()
+                reason = (f"the Docker engine is back: {len(forgotten)} containers it stopped were forgotten, "
+                          f"{len(removed)} leftovers removed; tasks waiting for Docker go on")
+        except EngineError as exc:
+            log.warning("Docker resync failed: %s", exc)
+            self._docker_down = True  # try again on the next change
+            return
+        self.bus.publish(Decision(kind="docker_back", subject="docker", reason=reason))
 
     def _start_pruner(self) -> None:
         self._pruner = threading.Thread(
@@ -284,6 +337,7 @@ class Orchestrator:
             self.controller.stop()
         if self.dispatcher is not None:
             self.dispatcher.close(wait=True)
+        self.proposer.close()
         try:
             self.lifecycle.close(remove_containers=remove_containers)
         except EngineError as exc:
@@ -330,11 +384,13 @@ class Orchestrator:
         files: Sequence[Path | str] = (),
         timeout_s: float | None = None,
         planning: bool = True,
+        program: str | None = None,
     ) -> TaskHandle:
         """Store a task, route it when no specialist is given, and dispatch it.
 
         With ``planning=False`` natural language is never turned into a plan by the
-        specialist's model: the task must state its operation explicitly.
+        specialist's model: the task must state its operation explicitly. ``program`` runs
+        that Python program (the user's, or one the user edited) in a fresh sandbox instead.
         """
         clean, paths, spec = self.validate_request(text, specialist, files)
         store = self.wait_started()
@@ -370,7 +426,9 @@ class Orchestrator:
             except BadInput as exc:
                 store.update_task(task_id, state=TaskState.FAILED, error_kind="bad_input", error_message=str(exc), finished_at=time.time())
                 raise
-        return self.dispatch_stored(task_id, clean, spec, inputs, now, timeout_s, route, planning=planning)
+        if program is not None and spec.program is None:
+            raise BadInput(f"{spec.id} does not run programs")
+        return self.dispatch_stored(task_id, clean, spec, inputs, now, timeout_s, route, planning=planning, program=program)
 
     def validate_request(
         self, text: str, specialist: str | None, files: Sequence[Path | str]
@@ -386,7 +444,7 @@ class Orchestrator:
     def dispatch_stored(
         self, task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord],
         created_at: float, timeout_s: float | None, route: RouteView | None, attempt: int = 0,
-        planning: bool = True,
+        planning: bool = True, program: str | None = None,
     ) -> TaskHandle:
         """Route an already stored task to ``spec`` and queue it (also used by recovery)."""
         assert self.store is not None and self.dispatcher is not None
@@ -398,13 +456,65 @@ class Orchestrator:
             task_id=task_id, text=text, spec=spec, inputs=inputs,
             timeout_s=timeout_s or min(spec.limits.task_timeout_s, self.settings.task_timeout_s),
             created_at=created_at, router=router, route_confidence=confidence, attempt=attempt, planning=planning,
+            program=program,
         )
+        if program is None:
+            self._pick_variant(job)
         try:
             future = self.dispatcher.submit(job)
         except Busy:
+            with self._variants_lock:
+                self._variant_of.pop(task_id, None)
             self.store.update_task(task_id, state=TaskState.FAILED, error_kind="busy", error_message="queue full", finished_at=time.time())
             raise
         return TaskHandle(id=task_id, future=future, specialist=spec.id, route=route)
+
+    def example_growth(self, specialist: str) -> list[ExampleGrowthView]:
+        """How the specialist's programs did at each size of its example bank (live and evaluated)."""
+        self.spec(specialist)
+        store = self.wait_started()
+        live = store.series(example_growth.LIVE_METRIC, 0.0).result(timeout=30)
+        evals = store.series(example_growth.EVAL_METRIC, 0.0).result(timeout=30)
+        return example_growth.growth(specialist, live, evals)
+
+    def example_counts(self, specialist: str) -> dict[str, int]:
+        """Examples in the specialist's bank: ``seed`` (shipped) and ``feedback`` (answers marked correct)."""
+        self.spec(specialist)
+        return self.examples.counts(specialist)
+
+    def _pick_variant(self, job: Job) -> None:
+        """The bandit picks the variant of the routed specialist that would write its program."""
+        if not job.planning or job.spec.program is None:
+            return
+        try:
+            variant = self.improvement.choose(job.spec.id)
+        except EngineError as exc:
+            log.warning("no variant for %s: %s", job.spec.id, exc)
+            return
+        if variant is None:
+            return
+        job.variant_id, job.variant_prompt = variant.id, variant.system_prompt
+        job.variant_options = {k: float(v) for k, v in variant.parameters.items()}
+        with self._variants_lock:
+            self._variant_of[job.task_id] = variant.id
+
+    def _on_finished(self, specialist: str, view: TaskView) -> None:
+        """A finished task feeds the routing bandit and, when a model wrote its program, its variant's tally."""
+        self.routing.on_finished(specialist, view)
+        with self._variants_lock:
+            variant = self._variant_of.pop(view.id, None)
+        if view.path not in ("program", "planned") and not view.program and view.error_kind != "bad_plan":
+            return  # explicit operations say nothing about the model
+        if self.store is not None and self.catalogue.specs[specialist].program is not None:
+            bank = len(self.examples.all(specialist))
+            self.store.add_metric(example_growth.LIVE_METRIC, example_growth.subject(specialist, bank),
+                                  1.0 if view.state == TaskState.SUCCEEDED else 0.0)
+        if variant is None:
+            return
+        try:
+            self.improvement.record(variant, view.state == TaskState.SUCCEEDED, view.duration_ms, view.id)
+        except EngineError as exc:
+            log.warning("could not record the outcome of %s: %s", variant, exc)
 
     def rerun(self, task_id: str, specialist: str) -> TaskHandle:
         """Run a stored task again on ``specialist`` and record the override as feedback."""
@@ -413,6 +523,24 @@ class Orchestrator:
         files = [Path(self.blobs.path(i["sha256"])) for i in original.inputs]
         named = recovery.stage_named_copies(self.settings.data_dir, task_id, original.inputs, files)
         return self.submit(original.text, specialist=specialist, files=named)
+
+    def run_program(self, task_id: str, program: str) -> TaskHandle:
+        """Run a task again with ``program`` (its model-written program as the user edited it).
+
+        A new task with the same text and files on the same specialist; the program runs as
+        given in a fresh sandbox (no model, no checks) and what it prints is the answer.
+        """
+        original = self.task(task_id)
+        spec = self.spec(original.specialist) if original.specialist else None
+        if spec is None or spec.program is None:
+            raise BadInput(f"task {task_id} ran on {original.specialist or 'no specialist'}, which does not run programs")
+        if not program.strip():
+            raise BadInput("the program is empty")
+        if len(program.encode("utf-8")) > MAX_PROGRAM_BYTES:
+            raise BadInput(f"the program is larger than {MAX_PROGRAM_BYTES // 1024} KB")
+        files = [Path(self.blobs.path(i["sha256"])) for i in original.inputs]
+        named = recovery.stage_named_copies(self.settings.data_dir, task_id, original.inputs, files)
+        return self.submit(original.text, specialist=spec.id, files=named, program=program)
 
     def feedback(self, task_id: str, kind: str, specialist: str | None = None, note: str = "") -> None:
         """Store feedback; overrides and outcomes teach the fast router and the bandit."""
@@ -601,6 +729,66 @@ class Orchestrator:
         """A specialist's dataset as JSONL text."""
         self.spec(specialist)
         return self.improvement.export(specialist)
+
+    # ================================================================ new specialisations (improve/proposals.py)
+    def proposals(self) -> list[ProposalView]:
+        """Proposed new specialists (open and accepted), newest first."""
+        self.wait_started()
+        return self.proposer.views()
+
+    def accept_proposal(self, proposal_id: str) -> Future[ProposalView]:
+        """Install the proposal's scaffold as a user specialist, load it, build its image."""
+        self.wait_started()
+        self.proposer.get(proposal_id)  # NotFound at once, not in the future
+
+        def body() -> ProposalView:
+            _view, spec = self.proposer.accept(proposal_id)
+            self._register_specialist(spec, announce=True)
+            self.build_sync(spec.id)
+            return self.proposer.get(proposal_id)
+
+        return self._bg(body)
+
+    def dismiss_proposal(self, proposal_id: str) -> ProposalView:
+        """Hide a proposal for good; its cluster is never proposed again."""
+        self.wait_started()
+        return self.proposer.dismiss(proposal_id)
+
+    def _load_user_specialists(self) -> None:
+        """Add the user's own specialists (accepted proposals) to the catalogue loaded from specialists_dir."""
+        folder = self.settings.effective_user_specialists_dir
+        if not folder.is_dir() or folder.resolve() == self.settings.specialists_dir.resolve():
+            return
+        extra = load_catalogue(folder)
+        self.catalogue.errors.extend(extra.errors)
+        for spec in extra.specs.values():
+            if spec.id in self.catalogue.specs:
+                self.catalogue.errors.append(ManifestError(
+                    str(spec.folder / "specialist.toml"), "id", f"{spec.id!r} is a built-in specialist already; rename the folder and id"
+                ))
+                continue
+            self._register_specialist(spec)
+
+    def _register_specialist(self, spec: SpecialistSpec, *, announce: bool = False) -> None:
+        """Make a newly loaded specialist known to the running engine (catalogue reload).
+
+        The catalogue's ``specs`` dict is shared by the lifecycle, the improvement service and the
+        reports, so adding to it reaches them; the lifecycle's pool, the controller's thresholds
+        and a retrained router are added here because those parts have no public hook for it yet.
+        """
+        self.lifecycle._pools.setdefault(spec.id, _Pool())
+        self.lifecycle.resumes.setdefault(spec.id, deque(maxlen=50))
+        if self.controller is not None:
+            self.controller.thresholds.setdefault(spec.id, Thresholds.from_spec(spec))
+        self.catalogue.specs[spec.id] = spec
+        with self.routing._router_lock:  # retrained on next use, with the new specialist's examples
+            retrain = self.routing._router is not None
+            self.routing._router = None
+        if retrain and self.store is not None:
+            self.routing.attach_store(self.store)  # stored overrides are learnt again
+        if announce:
+            self.bus.publish(Decision(kind="specialist_added", subject=spec.id,
+                                      reason=f"loaded specialist {spec.id} from {spec.folder} into the running engine"))
 
     # ================================================================ health & figures
     def doctor(self) -> list[DoctorCheck]:

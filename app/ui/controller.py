@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from app.engine.core.facade import Facade
 from app.ui.bridge import EngineBridge
 from app.ui.fleet_controller import FleetController
+from app.ui.improvements_controller import ImprovementsController
 from app.ui.main_window import MainWindow
 from app.ui.metrics_controller import MetricsController
 from app.ui.ops import run_op, shutdown_ops
@@ -38,6 +39,7 @@ class Controller(QObject):
         self.fleet = FleetController(orch, window, self.bridge, refresh_ms=refresh_ms)
         self.metrics = MetricsController(orch, window)
         self.settings = SettingsController(orch, window)
+        self.improvements = ImprovementsController(orch, window, self.bridge)
         window.sig_closing.connect(self.close)
 
     def start(self) -> None:
@@ -57,6 +59,7 @@ class Controller(QObject):
         self.metrics.timer.start()
         self.metrics.load(self.metrics_names())
         self.tasks.load_recent()
+        self.improvements.start()
         self.sig_engine_started.emit()
 
     @staticmethod
@@ -82,5 +85,6 @@ class Controller(QObject):
         self.fleet.close()
         self.tasks.close()
         self.metrics.close()
+        self.improvements.close()
         self.bridge.close()
         shutdown_ops(10_000)

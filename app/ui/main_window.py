@@ -27,6 +27,7 @@ from widgets.card_grid import CardGrid
 from widgets.container_detail import ContainerDetail
 from widgets.container_list import ContainerList
 from widgets.icons import icon
+from widgets.improvements_panel import ImprovementsPanel
 from widgets.result_view import ResultView
 from widgets.status_bar import HealthLights
 from widgets.task_console import TaskConsole
@@ -44,7 +45,7 @@ class MainWindow(QMainWindow):
     sig_closing = Signal()
     """The window is closing: stop timers, threads and engine subscriptions now."""
 
-    TAB_TASKS, TAB_METRICS, TAB_CONTAINERS, TAB_ACTIVITY = range(4)
+    TAB_TASKS, TAB_METRICS, TAB_CONTAINERS, TAB_ACTIVITY, TAB_IMPROVEMENTS = range(5)
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
         self.act_quit = self._action("Quit", "Ctrl+Q", "Close Switchboard (containers keep running)")
         self.act_quit.triggered.connect(self.close)
         self.tab_actions = []
-        for i, name in enumerate(("Tasks", "Metrics", "Containers", "Activity")):
+        for i, name in enumerate(("Tasks", "Metrics", "Containers", "Activity", "Improvements")):
             action = self._action(name, f"Alt+{i + 1}", f"Show the {name} tab")
             action.triggered.connect(lambda _=False, i=i: self.tabs.setCurrentIndex(i))
             self.tab_actions.append(action)
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self.container_detail = ContainerDetail()
         self.build_log = BuildLog()
         self.decisions = QListWidget()
+        self.improvements = ImprovementsPanel()
         self.decisions.setToolTip("What the engine decided on its own (scaling, reaping, routing, retries) and why")
 
         tasks_page = QWidget()
@@ -167,6 +169,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self._charts_placeholder, "Metrics")
         self.tabs.addTab(containers_page, "Containers")
         self.tabs.addTab(self.activity_splitter, "Activity")
+        self.tabs.addTab(self.improvements, "Improvements")
 
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.setObjectName("mainSplitter")

@@ -47,6 +47,7 @@ class TaskController(QObject):
         w.result_view.sig_feedback_given.connect(self._on_feedback_given)
         w.result_view.sig_rerun_requested.connect(self._on_rerun_requested)
         w.result_view.sig_cancel_requested.connect(self._on_cancel_requested)
+        w.result_view.sig_program_run_requested.connect(self._on_program_run_requested)
         bridge.sig_task_state_changed.connect(self._on_task_state_changed)
 
     # problems ------------------------------------------------------------------------------
@@ -216,6 +217,13 @@ class TaskController(QObject):
             self.window.show_message("Cancelling task…" if cancelled else "That task already finished (or runs in another engine).")
 
         run_op(lambda: self.orch.cancel(task_id), done, lambda msg: self.problem("Cancel failed", msg), self)
+
+    def _on_program_run_requested(self, task_id: str, program: str) -> None:
+        text = (self.window.task_list.model.get(task_id) or {}).get("text", "")
+        self.window.show_message("Running the edited program in a fresh sandbox…")
+        run_op(lambda: self.orch.run_program(task_id, program),
+               lambda handle: self._track(handle, text),
+               lambda msg: self.problem("Run program failed", msg), self)
 
     def _on_rerun_requested(self, task_id: str, specialist: str) -> None:
         text = (self.window.task_list.model.get(task_id) or {}).get("text", "")

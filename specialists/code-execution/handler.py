@@ -107,6 +107,7 @@ class Run:
     script: str | None = None
     runner: str | None = None  # "unittest" / "pytest" when the run is a test run
     notes: list[str] = field(default_factory=list)
+    guessed: bool = False  # nobody asked for this exact run: a usage error means "plan it", not "answer"
 
 
 def _looks_like_program(text: str) -> bool:
@@ -401,7 +402,9 @@ def plan_run(task: Task) -> Run:
             # arguments or data files are named in prose we could not parse: the program writer
             # passes them; running the script bare would print its usage, not the answer
             raise NeedsPlan(f"{scripts[0]} takes arguments that the task names in prose; a plan is needed.")
-        return _script_run(task, scripts[0], [], scripts[0])
+        run = _script_run(task, scripts[0], [], scripts[0])
+        run.guessed = run.runner is None
+        return run
     if len(scripts) > 1:
         raise NeedsPlan(f"Several scripts were dropped ({', '.join(sorted(scripts))}) and the task does not say which to run.")
     raise NeedsPlan("The task is not Python code; a plan with the code to run is needed.")
@@ -469,6 +472,23 @@ def _test_summary(runner: str | None, stdout: str, stderr: str) -> tuple[str, di
             return answer, {"runner": "pytest", **counts, "passed": counts.get("passed", 0),
                             "failed": counts.get("failed", 0)}, None
     return None
+
+
+_USAGE = re.compile(r"^usage:|the following arguments are required|missing (?:required )?argument", re.I | re.M)
+
+
+def _usage_error(outcome: RunOutcome) -> bool:
+    """A non-zero exit whose output is a usage message (argparse, or a script's own ``usage:`` line)."""
+    if outcome.exit_code in (0, None) or outcome.signal is not None:
+        return False
+    both = (outcome.stdout + b"\n" + outcome.stderr).decode("utf-8", "replace")
+    return _USAGE.search(both) is not None
+
+
+def _usage_text(outcome: RunOutcome) -> str:
+    both = (outcome.stdout + b"\n" + outcome.stderr).decode("utf-8", "replace")
+    line = next((ln.strip() for ln in both.splitlines() if _USAGE.search(ln)), "")
+    return line[:200]
 
 
 def _limits(task: Task) -> Limits:
@@ -580,6 +600,11 @@ def handle(task: Task) -> Result:
         problem = _disk_full(cwd, outcome) or _classify(outcome, limits)
         if problem is not None:
             raise problem
+        if run.guessed and _usage_error(outcome):
+            # the script wants arguments the task gives only in prose: the program writer sees
+            # its usage line and passes them (or imports the script and uses its functions)
+            usage = _usage_text(outcome)
+            raise NeedsPlan(f"{run.argv[0]} run without arguments printed its usage ({usage}); a plan is needed.")
         task.output_dir.mkdir(parents=True, exist_ok=True)
         artifacts = _collect(cwd, skip, task.output_dir)
     finally:
@@ -600,7 +625,8 @@ def handle(task: Task) -> Result:
     elif code_no == 0:
         answer = stdout.strip() or "(the code ran without printing anything)"
     else:
-        last = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+        said = stderr.strip() or stdout.strip()  # a script may print its complaint to stdout
+        last = said.splitlines()[-1] if said else "no message"
         answer = f"exit code {code_no}: {last}"
     if run.notes:
         data["notes"] = run.notes

@@ -147,8 +147,12 @@ def _stat_name(word: str) -> str:
 
 def recognise(text: str, has_csv: bool) -> dict[str, Any] | None:
     """Return a plan for ``text`` or ``None`` when it is not an explicit numerical request."""
+    lined = _system_in_lines(text)
+    if lined is not None:
+        return lined
     raw = normalise(" ".join(text.strip().split()))
     low = raw.lower().rstrip("?.!").strip()
+    low = _POLITE_TAIL.sub("", _POLITE_HEAD.sub("", low)).strip()  # "can you ... for me?" asks for the same thing
     if _ODE_HEAD.match(low):
         return _ode(low, raw)
     for pattern, builder in _BUILDERS:
@@ -171,6 +175,48 @@ def recognise(text: str, has_csv: bool) -> dict[str, Any] | None:
                 "simplify": bool(re.match(r"^(simplify|expand|factor)\b", low)),
                 "mode": (re.match(r"^(simplify|expand|factor)\b", low) or [None])[0]}
     return None
+
+
+_POLITE_HEAD = re.compile(
+    r"^(?:(?:hi|hey|hello)\b[,!]?\s*)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+|pls\s+|"
+    r"i\s+(?:need|want|would\s+like)\s+(?:you\s+)?to\s+|help\s+me\s+)"
+)
+_POLITE_TAIL = re.compile(r"(?:\s*,?\s*(?:for\s+me|please|pls|thanks|thank\s+you)[.!?]*)+$")
+_LIST_MARK = re.compile(r"^(?:\(?\d{1,2}[).:]|\(?[a-h][).:]|[-•*·]|eq(?:uation)?\s*\d*\s*:)\s+", re.I)
+_ASK_LINE = re.compile(rf"{_ASK}(?P<ask>[^=]+?)\s*$")
+
+
+def _system_in_lines(text: str) -> dict[str, Any] | None:
+    """Equations one per line, with prose around them (``I have a system:`` ... ``What is z?``).
+
+    Two or more lines that are each one plain equation are the system; the prose may only ask
+    for some of its unknowns (or an expression in them). Any other maths in the prose (a
+    number, an operator outside the question) means it asks for something else: ``None``.
+    """
+    lines = [normalise(" ".join(ln.split())) for ln in text.splitlines() if ln.strip()]
+    equations: list[str] = []
+    prose: list[str] = []
+    for line in lines:
+        core = _LIST_MARK.sub("", line).rstrip(".,;").strip()
+        sides = _LONE_EQUALS.split(core.lower())
+        if len(sides) == 2 and all(side.strip() and _mathy(side) for side in sides) and _names(core):
+            equations.append(core)
+        else:
+            prose.append(line)
+    if len(equations) < 2:
+        return None
+    known = set().union(*(_names(e) for e in equations))
+    asked: list[str] = []
+    for line in prose:
+        for sentence in re.split(r"(?<=[.?!:])\s+", line.lower()):
+            sentence = sentence.strip().rstrip("?.!:").strip()
+            match = _ASK_LINE.search(sentence)
+            if match and _mathy(match["ask"]) and _names(match["ask"]) and _names(match["ask"]) <= known:
+                asked.extend(a.strip() for a in _split_top(match["ask"].strip(), r"\s*(?:,|\band\b)\s*"))
+                continue
+            if re.search(r"\d|[+*/^=]", sentence):
+                return None  # more maths than "what is z": not just this system
+    return {"op": "solve", "equations": equations, "variables": None, "report": asked or None}
 
 
 def _original_case(raw: str, lowered_piece: str) -> str:

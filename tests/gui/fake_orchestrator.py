@@ -22,8 +22,10 @@ from app.engine.core.events import ContainerStateChanged, Decision, EventBus, Ta
 from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
+    ExampleGrowthView,
     ExampleView,
     HealthView,
+    ProposalView,
     RouteView,
     ScalingView,
     SeriesPoint,
@@ -63,6 +65,7 @@ class FakeOrchestrator:
         self._containers: dict[str, ContainerView] = {}
         self._variants: dict[str, list[VariantView]] = {}
         self._examples: dict[str, list[ExampleView]] = {}
+        self._proposals: dict[str, ProposalView] = {}
 
     # lifecycle -----------------------------------------------------------------------------
     def start(self) -> Future[None]:
@@ -154,6 +157,8 @@ class FakeOrchestrator:
                        duration_ms=12.0, finished_at=time.time(), router="fast",
                        tables=[{"name": "result", "columns": ["a", "b"], "rows": [[2, "x"], [1, "y"]]}],
                        operation={"kind": "sql", "text": "SELECT 1"})
+        if "in plain words" in view.text:  # a natural-language task: a model-written program answered it
+            done = replace(done, path="program", program=f"print('done by {view.specialist}')\n")
         self._tasks[task_id] = done
         self.bus.publish(TaskStateChanged(task_id=task_id, state="succeeded",
                                           specialist=view.specialist, duration_ms=12.0))
@@ -163,6 +168,11 @@ class FakeOrchestrator:
         self.calls.append(("rerun", (task_id, specialist), {}))
         old = self.task(task_id)
         return self.submit(old.text, specialist=specialist)
+
+    def run_program(self, task_id: str, program: str) -> TaskHandle:
+        self.calls.append(("run_program", (task_id, program), {}))
+        old = self.task(task_id)
+        return self.submit(old.text, specialist=old.specialist)
 
     def feedback(self, task_id: str, kind: str, specialist: str | None = None, note: str = "") -> None:
         self.calls.append(("feedback", (task_id, kind), {"specialist": specialist, "note": note}))
@@ -241,6 +251,15 @@ class FakeOrchestrator:
         views.append(new)
         return self._pool.submit(lambda: new)
 
+    def example_counts(self, specialist: str) -> dict[str, int]:
+        return {"seed": 8, "feedback": 2}
+
+    def example_growth(self, specialist: str) -> list[ExampleGrowthView]:
+        return [
+            ExampleGrowthView(specialist=specialist, examples=8, tasks=20, success_rate=0.6, eval_runs=1, eval_accuracy=0.55),
+            ExampleGrowthView(specialist=specialist, examples=10, tasks=12, success_rate=0.75),
+        ]
+
     def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:
         self._variants_of(specialist)
         examples = self._examples.setdefault(specialist, [
@@ -259,3 +278,54 @@ class FakeOrchestrator:
 
     def export_dataset(self, specialist: str) -> str:
         return "".join(f'{{"id": "{e.example_id}", "text": "{e.text}"}}\n' for e in self.dataset(specialist))
+
+    # new specialisations -------------------------------------------------------------------
+    def add_proposal(self, view: ProposalView) -> None:
+        """Test helper: a proposal as the engine would make it, with its decision."""
+        self._proposals[view.id] = view
+        self._decide("proposal_made", view.id, f"proposed specialist {view.name!r} from {view.size} unserved tasks")
+
+    def _decide(self, kind: str, subject: str, reason: str) -> None:
+        decision = Decision(kind=kind, subject=subject, reason=reason)
+        self.decision_log.append(decision)
+        self.bus.publish(decision)
+
+    def proposals(self) -> list[ProposalView]:
+        return sorted((p for p in self._proposals.values() if p.state != "dismissed"), key=lambda p: -p.created_at)
+
+    def _proposal(self, proposal_id: str) -> ProposalView:
+        try:
+            return self._proposals[proposal_id]
+        except KeyError:
+            raise NotFound(f"no proposal {proposal_id!r}") from None
+
+    def accept_proposal(self, proposal_id: str) -> Future[ProposalView]:
+        self.calls.append(("accept_proposal", (proposal_id,), {}))
+        view = self._proposal(proposal_id)
+        if view.state != "open":
+            raise BadInput(f"proposal {proposal_id} is {view.state} already")
+
+        def body() -> ProposalView:
+            from app.engine.core.events import ImageBuildProgress
+
+            for i, line in enumerate(("Step 1/4 : ARG RUNTIME_IMAGE", "Step 3/4 : COPY handler.py", "Step 4/4 : USER 10001")):
+                self.bus.publish(ImageBuildProgress(specialist=view.name, line=line, fraction=(i + 1) / 4))
+                time.sleep(0.05)
+            self.bus.publish(ImageBuildProgress(specialist=view.name, line="image ready", fraction=1.0, done=True))
+            done = replace(view, state="accepted", specialist=view.name)
+            self._proposals[proposal_id] = done
+            self._specs[view.name] = _spec(view.name, view.title, (".txt",), view.examples[:1])
+            self._decide("proposal_accepted", proposal_id, f"accepted proposal {proposal_id}: specialist {view.name!r}")
+            return done
+
+        return self._pool.submit(body)
+
+    def dismiss_proposal(self, proposal_id: str) -> ProposalView:
+        self.calls.append(("dismiss_proposal", (proposal_id,), {}))
+        view = self._proposal(proposal_id)
+        if view.state != "open":
+            raise BadInput(f"proposal {proposal_id} is {view.state} already")
+        done = replace(view, state="dismissed")
+        self._proposals[proposal_id] = done
+        self._decide("proposal_dismissed", proposal_id, f"dismissed proposal {proposal_id} ({view.name})")
+        return done

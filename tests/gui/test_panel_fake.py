@@ -136,6 +136,28 @@ def test_override_and_feedback_and_rerun(qtbot, fake_panel):
     qtbot.waitUntil(lambda: window.result_view.answer_label.text() == "done by numerical", timeout=3000)
 
 
+def test_a_model_written_program_can_be_edited_and_run_again(qtbot, fake_panel):
+    window, controller, orch = fake_panel
+    view = window.result_view
+    window.console.choose_specialist("data-analytics")
+    window.console.edit.setPlainText("SELECT 1")
+    window.console.submit()
+    qtbot.waitUntil(lambda: view.answer_label.text() == "done by data-analytics", timeout=3000)
+    assert view.operation_edit.isReadOnly() and view.run_program_button.isHidden()  # no program: nothing to edit
+    window.console.edit.setPlainText("what did each customer spend, in plain words?")
+    window.console.submit()
+    qtbot.waitUntil(lambda: "in plain words" in view.task_label.text() and view.answer_label.text().startswith("done"),
+                    timeout=3000)
+    qtbot.waitUntil(lambda: not view.run_program_button.isHidden(), timeout=3000)
+    assert not view.operation_edit.isReadOnly()
+    assert view.operation_edit.toPlainText() == "print('done by data-analytics')\n"
+    first = view.task_id
+    view.operation_edit.setPlainText("print(42)\n")
+    view.run_program_button.click()
+    qtbot.waitUntil(lambda: ("run_program", (first, "print(42)\n")) in [(c[0], c[1]) for c in orch.calls], timeout=3000)
+    qtbot.waitUntil(lambda: view.task_id != first, timeout=3000)  # the new task is shown
+
+
 @pytest.mark.parametrize("case", ["folder", "empty", "unsupported", "too_many", "text_only"])
 def test_bad_drops_get_a_clear_message_and_run_nothing(qtbot, fake_panel, tmp_path, case):
     window, controller, orch = fake_panel

@@ -16,6 +16,7 @@ import pytest
 
 from app.engine.core.config import Settings
 from app.engine.core.events import ContainerStateChanged, Decision
+from app.engine.improve.variants import Variant, VariantState
 from app.engine.llm.llamacpp import LlamaCppService
 from app.engine.orchestrator import Orchestrator
 from tests.conftest import require_service
@@ -56,8 +57,25 @@ def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
     orch.bus.subscribe(ContainerStateChanged, events.append)
     orch.start().result(timeout=120)
     try:
+        store = orch.wait_started()
+        v1 = orch.improvement.variants("data-analytics")[0]  # the manifest's incumbent
+        candidate = Variant(specialist="data-analytics", version=2, state=VariantState.CANDIDATE,
+                            base_model=v1.base_model, system_prompt="Keep the program short.",
+                            parameters={"temperature": 0.1}, parent=v1.id, created_at=time.time(), live_since=time.time())
+        store.add_variant(candidate.fields()).result(timeout=30)
+        orch.improvement._forget("data-analytics")  # reload: the candidate is now in the trial
         view = orch.submit("How much did Ada spend in total (qty times unit price)?", specialist="data-analytics",
                            files=[csv]).future.result(timeout=300)
+        # the bandit chose a variant of the routed specialist; its outcome was counted for it
+        chosen = orch.wait_started().get_task(view.id).result(timeout=30)["result"]["plan"]["variant"]
+        assert chosen in (v1.id, candidate.id)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not store.variant_outcomes("data-analytics", source="live").result(5):
+            time.sleep(0.2)
+        outcomes = store.variant_outcomes("data-analytics", source="live").result(5)
+        assert [(o["variant_id"], o["task_id"], bool(o["success"])) for o in outcomes] == [
+            (chosen, view.id, view.state == "succeeded")
+        ]
         # The chain is under test here, not the model's accuracy (bench/programs.py measures
         # that): the task ends in a terminal state with its reason, every attempt is stored.
         assert view.state in ("succeeded", "failed"), view.state

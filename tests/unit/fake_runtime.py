@@ -39,12 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.core.config import Settings
-from app.engine.core.errors import EngineError, NotFound
+from app.engine.core.errors import DockerUnavailable, EngineError, NotFound
 from app.engine.core.events import Decision, EngineEvent, EventBus, TaskStateChanged
 from app.engine.core.specs import Limits, Scaling, SpecialistSpec
 from app.engine.fleet.lifecycle import Lifecycle
 from app.engine.runtime.protocol import (
     ContainerInfo,
+    ContainerRuntime,
     ContainerStats,
     HardeningCheck,
     LaunchSpec,
@@ -57,6 +58,7 @@ from app.engine.tasks.dispatch import Dispatcher, InputRecord, Job
 Behaviour = Callable[["FakeContainer", dict[str, Any]], dict[str, Any] | None]
 
 SOCKET_TARGET = "/run/switchboard"
+_PROTOCOL = frozenset(n for n in vars(ContainerRuntime) if not n.startswith("_"))  # what ``down`` refuses
 INPUT_TARGET = "/input"
 
 
@@ -241,6 +243,7 @@ class FakeRuntime:
         self.networks: set[str] = set()
         self.start_fails = False  # containers exit at once without ever binding their socket
         self.on_run: Callable[[LaunchSpec], None] | None = None  # called first in run(), on the caller's thread
+        self.down = False  # the backend does not answer: every call raises DockerUnavailable
         self._gone: list[FakeContainer] = []
         self._attempts: Counter[str] = Counter()
         self._active: Counter[str] = Counter()
@@ -295,9 +298,27 @@ class FakeRuntime:
         with self._cond:
             return [r for c in [*self._gone, *self.containers.values()] for r in c.requests]
 
+    def engine_restart(self) -> None:
+        """What a Docker engine restart does: every container stops (and stays listed as exited)."""
+        with self._cond:
+            running = [c for c in self.containers.values() if c.status in ("running", "paused")]
+        for container in running:
+            container.die()
+            container.join()
+
+    def _answering(self) -> None:
+        if self.down:
+            raise DockerUnavailable("cannot connect to the Docker engine (fake: down)")
+
+    def __getattribute__(self, name: str) -> Any:
+        attr = object.__getattribute__(self, name)
+        if name in _PROTOCOL and object.__getattribute__(self, "down"):
+            object.__getattribute__(self, "_answering")()
+        return attr
+
     # ------------------------------------------------------------------ protocol
     def ping(self) -> RuntimeInfo:
-        """Always answers."""
+        """Always answers (unless ``down``)."""
         return RuntimeInfo(backend="fake", version="0", api_version="0", os="linux", cgroup_version="2")
 
     def image_exists(self, tag: str) -> bool:

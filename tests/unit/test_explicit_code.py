@@ -259,3 +259,21 @@ def test_golden_case(handler: ModuleType, case: dict[str, Any], tmp_path: Path) 
         response = map_exception(task.id, exc)
     outcome = check(GoldenCase.model_validate(case), response)
     assert outcome.passed, f"{case['id']}: {outcome.detail}"
+
+
+USAGE = (
+    "import argparse\np = argparse.ArgumentParser()\np.add_argument('items')\n"
+    "args = p.parse_args()\nprint('items', args.items)\n"
+)
+
+
+def test_a_guessed_bare_run_that_prints_its_usage_asks_for_a_plan(handler: ModuleType, tmp_path: Path) -> None:
+    task = _task("what grand total does the invoice script give with a 10 percent discount?", tmp_path,
+                 _files(tmp_path, {"invoice.py": USAGE}))
+    with pytest.raises(SpecialistError) as err:
+        handler.handle(task)
+    assert err.value.kind == "needs_plan" and "printed its usage" in str(err.value)
+    own = _task("run script.py", tmp_path, _files(tmp_path, {"script.py": "import sys\nprint('usage: script.py N')\nsys.exit(1)\n"}))
+    assert handler.handle(own).answer == "exit code 1: usage: script.py N"  # the run asked for: its output is the answer
+    failing = _task("does calc.py work?", tmp_path, _files(tmp_path, {"calc.py": "raise SystemExit(3)\n"}))
+    assert handler.handle(failing).answer.startswith("exit code 3")  # a failure that is not a usage message stays the answer

@@ -110,8 +110,33 @@ def test_question_forms_around_equations(text: str, report: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "equations", "report"),
+    [
+        ("I have a system of three equations:\n2x + y - z = 8\n-3x - y + 2z = -11\n-2x + y + 2z = -3\nWhat is z?",
+         ["2x + y - z = 8", "-3x - y + 2z = -11", "-2x + y + 2z = -3"], ["z"]),
+        ("Solve these please:\n1) a + b = 10\n2) a − b = 2\nThanks! What's a*b?", ["a + b = 10", "a - b = 2"], ["a*b"]),
+        ("x + y = 3\nx - y = 1", ["x + y = 3", "x - y = 1"], None),
+    ],
+)
+def test_equations_one_per_line_with_prose_around_them(text: str, equations: list[str], report: list[str] | None) -> None:
+    assert recognise(text, has_csv=False) == {"op": "solve", "equations": equations, "variables": None, "report": report}
+
+
+@pytest.mark.parametrize(
+    ("text", "expression"),
+    [("Can you simplify (x^2 - 9)/(x - 3) for me?", "(x^2 - 9)/(x - 3)"),
+     ("could you please evaluate 2^10, thanks", "2^10")],
+)
+def test_polite_wrappers_do_not_hide_the_request(text: str, expression: str) -> None:
+    plan = recognise(text, has_csv=False)
+    assert plan is not None and plan["op"] == "evaluate" and plan["expression"] == expression
+
+
+@pytest.mark.parametrize(
     "text",
     [
+        "The budget is 300 dollars.\nx + y = 3\nx - y = 1\nHow many apples can we buy?",  # other maths in the prose
+        "x + y = 3\nthen plot it",  # one equation line is not a system
         "x + y = 3, x - y = 1. What is w?",  # w is not in the equations
         "x + y = 3, the sum is large. What is x?",  # prose among the equations
         "what's the weather like in Paris",

@@ -153,3 +153,38 @@ def test_check_result_reads_the_table_shape(task: str, table: dict[str, Any], pr
 def test_answers_agree_by_their_numbers() -> None:
     assert agree("The total is 1,234.50", "1234.5")
     assert not agree("total 12", "total 13")
+
+
+def test_a_chosen_variant_adds_its_instructions_and_sampling_but_not_to_the_last_attempt(bank: ExampleBank) -> None:
+    spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
+    chat = ScriptedChat("```python\nprint(1)\n```", "```python\nprint(2)\n```")
+    writer = ProgramWriter(chat, "m", bank)
+    variant = {"temperature": 0.3, "top_p": 0.8, "num_ctx": 99999.0}
+    writer.write(spec, "total sales", [], attempt=1, style="Prefer groupby over loops.", overrides=variant)
+    writer.write(spec, "total sales", [], attempt=3, style="Prefer groupby over loops.", overrides=variant)
+    (first, opts1), (_third, opts3) = chat.calls
+    assert first[0]["role"] == "system" and first[0]["content"].endswith("Prefer groupby over loops.")
+    assert (opts1["temperature"], opts1["top_p"]) == (0.3, 0.8) and "num_ctx" not in opts1  # only sampling keys
+    assert opts3["temperature"] == 0.6 and "top_p" not in opts3
+
+
+def test_error_gist_puts_the_exception_and_a_hint_first() -> None:
+    from app.engine.llm.error_gist import error_gist
+
+    trace = ("the program failed: Traceback (most recent call last):\n"
+             '  File "/tmp/program-1/.program.py", line 5, in <module>\n'
+             '    cur = con.execute("SELECT g FROM t WHERE AVG(p) > 14")\n'
+             "sqlite3.OperationalError: misuse of aggregate: AVG()\n")
+    gist = error_gist(trace)
+    assert gist.startswith("sqlite3.OperationalError: misuse of aggregate: AVG() (program line 5: cur = con.execute(")
+    assert "HAVING" in gist
+    assert error_gist("KeyError: 'amount'").endswith("use the exact names shown for the input files.")
+    assert error_gist("x" * 1000 + " the end", limit=50).endswith("the end")  # no exception: the tail
+
+
+def test_a_series_printed_where_one_value_was_asked_is_rejected() -> None:
+    series = "0    35.0\n1    17.5\n2    52.5\nName: qty, dtype: float64"
+    problem = check_result("How much did Ada spend in total?", series, "print(df['qty'])", [])
+    assert "whole column" in problem and not is_soft(problem)
+    assert check_result("How much did Ada spend in total?", "27.0", "print(total)", []) == ""
+    assert check_result("Total per customer, please", "Ada 27\nBob 4\nName: spent, dtype: int64", "print(s)", []) == ""

@@ -149,7 +149,7 @@ def test_rows_written_under_0001_survive_the_upgrade_to_head(tmp_path: Path) -> 
         ).result(5)
         assert store.get_task("t1").result(5)["result"] == {"plan": {"op": "integrate"}}
         examples = store.run(lambda c: c.exec_driver_sql("SELECT count(*) FROM dataset_examples").scalar()).result(5)
-    assert version == head_revision() == "0002_improvement"
+    assert version == head_revision() == "0003_proposals"
     assert after == before and all(before.values())
     assert examples == 0
     engine = create_engine(f"sqlite:///{db}")

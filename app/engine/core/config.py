@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     namespace: str = Field("default", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="Separates this engine's containers, volumes and networks from another's (tests use their own)")
     docker_url: str = Field("", description="Docker engine URL; empty = DOCKER_HOST or the local socket")
     docker_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one Docker API call")
+    runtime_backend: Literal["docker", "swarm"] = Field(
+        "docker", description="Container backend: the local Docker engine, or Docker Swarm services (docs/scale-out.md)"
+    )
     base_image: str = Field("switchboard-base:bookworm-py311-1", description="Base image (offline build, or python:3.12-slim with a registry)")
     pip_trust_host_ca: bool = Field(True, description="Copy the host CA bundle into image builds for pip")
     ollama_host: str = Field("http://127.0.0.1:11435", description="Ollama server URL")
@@ -80,6 +83,7 @@ class Settings(BaseSettings):
     queue_size: int = Field(1000, ge=1, le=1_000_000, description="Tasks accepted but not yet running")
     workers: int = Field(32, ge=1, le=512, description="Dispatcher worker threads")
     task_timeout_s: float = Field(120.0, gt=0, le=86_400, description="Default per-task timeout")
+    docker_wait_s: float = Field(120.0, ge=0, le=3600, description="How long a task waits for a Docker engine that is down (restarting) before it fails")
     max_input_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest accepted input file")
     max_inputs_per_task: int = Field(16, ge=1, le=1000, description="Most files one task may carry")
     budget_max_containers: int = Field(12, ge=1, le=500, description="Most containers running at once")
@@ -106,6 +110,14 @@ class Settings(BaseSettings):
     )
     variant_ab_share: float = Field(0.5, gt=0, lt=1, description="Share of traffic the candidate gets when variant_chooser is ab")
     variant_min_tasks: int = Field(30, ge=1, le=100_000, description="Live tasks a candidate variant serves before it may be promoted or rolled back")
+    user_specialists_dir: Path | None = Field(
+        None, description="Folder of the user's own specialists (accepted proposals); empty = <data_dir>/specialists"
+    )
+    proposal_min_tasks: int = Field(5, ge=2, le=100_000, description="Unserved tasks a cluster needs before it is proposed as a new specialist")
+    proposal_min_windows: int = Field(2, ge=1, le=1000, description="Separate windows of proposal_window_s those tasks must span (a recurring need, not one burst)")
+    proposal_window_s: float = Field(3600.0, gt=0, le=365 * 86_400, description="Length of one window when counting how a cluster of unserved tasks grows")
+    proposal_similarity: float = Field(0.15, gt=0, lt=1, description="Cosine similarity at which an unserved task joins a cluster")
+    proposal_low_confidence: float = Field(0.3, ge=0, le=1, description="Routed tasks below this router confidence count as unserved")
 
     @field_validator("ollama_host")
     @classmethod
@@ -129,6 +141,11 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=config_file_path()),
         )
+
+    @property
+    def effective_user_specialists_dir(self) -> Path:
+        """Where accepted proposals (the user's own specialists) live."""
+        return self.user_specialists_dir or self.data_dir / "specialists"
 
     @property
     def effective_database_url(self) -> str:

@@ -18,8 +18,10 @@ from app.engine.core.events import Decision, EventBus
 from app.engine.core.views import (
     ContainerView,
     DoctorCheck,
+    ExampleGrowthView,
     ExampleView,
     HealthView,
+    ProposalView,
     RouteView,
     ScalingView,
     SeriesPoint,
@@ -119,6 +121,10 @@ class Facade(Protocol):
         """Run a stored task again on another specialist."""
         ...
 
+    def run_program(self, task_id: str, program: str) -> TaskHandle:
+        """Run a task again with its program as the user edited it (fresh sandbox, no model)."""
+        ...
+
     def feedback(self, task_id: str, kind: str, specialist: str | None = None, note: str = "") -> None:
         """Store a verdict on a task."""
         ...
@@ -171,10 +177,30 @@ class Facade(Protocol):
         """A specialist's curated examples, newest first."""
         ...
 
+    def example_counts(self, specialist: str) -> dict[str, int]:
+        """Examples in the specialist's program bank: ``seed`` and ``feedback``."""
+        ...
+
+    def example_growth(self, specialist: str) -> list[ExampleGrowthView]:
+        """Program success (live and evaluated) at each size of the specialist's example bank."""
+        ...
+
     def remove_example(self, specialist: str, example_id: str) -> bool:
         """Take an example out of a dataset for good (False when it already was)."""
         ...
 
     def export_dataset(self, specialist: str) -> str:
         """A specialist's dataset as JSONL text."""
+        ...
+
+    def proposals(self) -> list[ProposalView]:
+        """Proposed new specialists (open and accepted), newest first (docs/self-improvement.md)."""
+        ...
+
+    def accept_proposal(self, proposal_id: str) -> Future[ProposalView]:
+        """Install a proposal's scaffold as a specialist and build its image (ImageBuildProgress)."""
+        ...
+
+    def dismiss_proposal(self, proposal_id: str) -> ProposalView:
+        """Hide a proposal for good: its cluster is never proposed again."""
         ...

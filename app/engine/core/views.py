@@ -13,6 +13,7 @@ __all__ = [
     "ExampleView",
     "FeedbackKind",
     "HealthView",
+    "ProposalView",
     "RouteView",
     "ScalingView",
     "SeriesPoint",
@@ -220,3 +221,45 @@ class ExampleView:
     latency_ms: float | None = None
     ts: float = 0.0
     removed: bool = False
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """A proposed new specialist: a growing cluster of tasks no specialist served well.
+
+    See docs/self-improvement.md, "Proposals". ``scaffold_dir`` holds the generated
+    ``specialist.toml``, ``Dockerfile`` and ``handler.py`` (the user may edit them before accepting).
+    """
+
+    id: str  # "p-<10 hex>"
+    name: str  # the suggested specialist id (a slug of its most characteristic terms)
+    title: str
+    description: str
+    state: str  # open | accepted | dismissed
+    size: int  # tasks in the cluster
+    growth: int  # tasks in the latest window
+    windows: int  # separate windows its tasks came from
+    examples: tuple[str, ...] = ()  # up to 10 task texts, newest first
+    terms: tuple[str, ...] = ()  # most characteristic terms, strongest first
+    origins: dict[str, int] = field(default_factory=dict)  # refused | low_confidence | failed -> tasks
+    scaffold_dir: str = ""
+    specialist: str | None = None  # the specialist it became once accepted
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    reason: str = ""  # the last decision about it
+
+
+@dataclass(frozen=True)
+class ExampleGrowthView:
+    """How a specialist's programs did while its example bank had ``examples`` entries.
+
+    ``tasks``/``success_rate``: live natural-language tasks answered by a model-written program;
+    ``eval_runs``/``eval_accuracy``: ``switchboard eval natural`` runs at that bank size (latest).
+    """
+
+    specialist: str
+    examples: int
+    tasks: int = 0
+    success_rate: float | None = None
+    eval_runs: int = 0
+    eval_accuracy: float | None = None

@@ -18,6 +18,7 @@ from app.engine.core.views import TaskView
 from app.engine.evaluation.golden_checks import GoldenCase, check, load_golden
 from app.engine.evaluation.testsite import TestSite
 from app.engine.routing.evaluate import evaluate, load_cases
+from app.engine.tasks import example_growth
 
 if TYPE_CHECKING:
     from app.engine.orchestrator import Orchestrator
@@ -81,7 +82,13 @@ def run_golden(
     store = orch.wait_started()
     now = time.time()
     store.add_golden_runs([{**r, "run_id": run_id, "ts": now} for r in results]).result(timeout=60)
-    return _summarise(run_id, results)
+    summary = _summarise(run_id, results)
+    if suite == "natural" and split == "holdout" and limit is None:
+        # the hold-out is never used as examples: its pass rate at each bank size is the growth curve
+        for sid, paths in summary["per_specialist"].items():
+            bank = len(orch.examples.all(sid))
+            store.add_metric(example_growth.EVAL_METRIC, example_growth.subject(sid, bank), paths["all"]["rate"] or 0.0, now)
+    return summary
 
 
 def _run_suite(orch: Orchestrator, sid: str, cases: list[GoldenCase]) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.engine.core.config import Settings
-from app.engine.core.errors import Busy, EngineError, NotFound, Quarantined
+from app.engine.core.errors import Busy, EngineError, EnvironmentUnavailable, NotFound, Quarantined
 from app.engine.core.events import ContainerStateChanged, Decision, EventBus
 from app.engine.core.specs import SpecialistSpec
 from app.engine.core.states import ContainerState
@@ -292,7 +292,7 @@ class Lifecycle:
                 self._evict(victims, specialist)
             return self._start_reserved(spec, pool, reason, sandbox)
         except EngineError as exc:
-            if not isinstance(exc, (Busy, Quarantined)):
+            if not isinstance(exc, (Busy, Quarantined, EnvironmentUnavailable)):  # Docker down: not the image's fault
                 self.crashed(specialist, f"start failed: {exc.message.splitlines()[0]}")
             raise
         finally:
@@ -581,11 +581,49 @@ class Lifecycle:
         self._decide("container_died", name, reason)
         try:
             self.remove(name, reason=reason)
+        except EnvironmentUnavailable:
+            return  # the backend itself is down: :meth:`resync` sweeps the container when it is back
         except EngineError:
             pass
         # a one-task container dies with its task: that says nothing about the image
-        if not replica.sandbox and not replica.fresh and not reason.startswith(TASK_CAUSED):
+        if not replica.sandbox and not replica.fresh and not reason.startswith(TASK_CAUSED) and self._backend_up():
             self.crashed(replica.specialist, f"{name} died: {reason}")
+
+    def _backend_up(self) -> bool:
+        try:
+            self.runtime.ping()
+        except EngineError:
+            return False
+        return True
+
+    def resync(self) -> tuple[list[str], list[str]]:
+        """After the backend came back: forget replicas whose container is gone, remove leftovers.
+
+        A Docker engine restart stops every container, while the pools still list them and
+        removals attempted while it was down left stopped containers behind. Returns the
+        replicas forgotten and the stopped leftovers removed (only this engine's namespace;
+        running containers outside the pools may be starting right now and are left alone).
+        """
+        found = {
+            info.name: info
+            for info in self.runtime.list({LABEL_MANAGED: "true", LABEL_ROLE: "specialist", LABEL_NAMESPACE: self.settings.namespace})
+        }
+        forgotten: list[str] = []
+        for replica in self.replicas():
+            info = found.get(replica.name)
+            if info is None or info.status not in ("running", "paused"):
+                self._decide("container_died", replica.name, "gone after the Docker engine restarted")
+                self.remove(replica.name, reason="gone after the Docker engine restarted")
+                forgotten.append(replica.name)
+        known = {r.name for r in self.replicas()}
+        leftovers: list[str] = []
+        for name, info in found.items():
+            if name not in known and name not in forgotten and info.status in ("exited", "dead"):
+                self.runtime.remove(name)
+                Exchange(self.exchange_root / name).remove()
+                leftovers.append(name)
+                self._decide("remove_orphan", name, f"leftover container ({info.status}) after the Docker engine restarted")
+        return forgotten, leftovers
 
     def was_oom_killed(self, name: str) -> bool:
         """Whether the kernel killed the container for exceeding its memory limit."""

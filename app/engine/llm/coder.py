@@ -19,18 +19,20 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from app.engine.core.errors import TaskFailed
 from app.engine.core.specs import SpecialistSpec
 from app.engine.llm.answer_shape import answer_shape
 from app.engine.llm.chat import ChatService
 from app.engine.llm.examples import Example, ExampleBank
+from app.engine.llm.pandas_compat import fix_pandas
 from app.engine.llm.program_fix import complete_imports
 
 __all__ = ["CORE_EXAMPLES", "ProgramWriter", "extract_program"]
 
 CORE_EXAMPLES = 2  # seed examples in every prompt of a specialist: part of the cached prefix
+VARIANT_OPTIONS = frozenset({"temperature", "top_p", "top_k", "repeat_penalty"})  # a variant may set these
 STOP = ["\n```\n", "\n```\r\n"]  # the closing fence: nothing after it is used
 
 _FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
@@ -105,7 +107,7 @@ class ProgramWriter:
 
     def write(
         self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, attempt: int = 1,
-        feedback: str = "", timeout_s: float = 120.0,
+        feedback: str = "", timeout_s: float = 120.0, style: str = "", overrides: Mapping[str, float] | None = None,
     ) -> str:
         """A program for ``text``; ``TaskFailed(kind="timeout")`` when the model is busy too long."""
         if spec.program is None:
@@ -114,16 +116,23 @@ class ProgramWriter:
             "temperature": 0.0 if attempt < 3 else 0.6, "num_predict": spec.program.max_tokens, "seed": attempt,
             "stop": STOP,
         }
+        if overrides and attempt < 3:  # the variant's sampling; attempt 3 keeps its own higher temperature
+            options.update({k: v for k, v in overrides.items() if k in VARIANT_OPTIONS})
         deadline = time.monotonic() + timeout_s
         if not self._gate.acquire(timeout=max(0.1, timeout_s)):
             raise TaskFailed(f"the model was busy with other tasks for {timeout_s:g} s", kind="timeout")
         try:
             remaining = max(1.0, deadline - time.monotonic())
-            reply = self.service.chat(self.model, self.messages(spec, text, inputs, attempt, feedback),
+            messages = self.messages(spec, text, inputs, attempt, feedback)
+            if style.strip():
+                messages[0] = {"role": "system", "content": messages[0]["content"] + "\n" + style.strip()}
+            reply = self.service.chat(self.model, messages,
                                       options=options, timeout_s=remaining)
         finally:
             self._gate.release()
         code = extract_program(reply)
         if not code.strip():
             raise TaskFailed("the model wrote no program", kind="bad_plan")
+        if "pandas" in spec.program.libraries:
+            code = fix_pandas(code)
         return complete_imports(code, spec.program.libraries)

@@ -1,4 +1,4 @@
-"""Container runtimes behind one protocol (Docker now, Swarm later) and image builds.
+"""Container runtimes behind one protocol (local Docker, Docker Swarm) and image builds.
 
 Owns the `ContainerRuntime` protocol, the Docker backend, hardening checks, the stats monitor
 and building images (`images`). Not to be confused with `specialists/runtime/`, the server
@@ -27,4 +27,14 @@ __all__ = [
     "Mount",
     "RuntimeEvent",
     "RuntimeInfo",
+    "SwarmRuntime",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``SwarmRuntime`` on first use: importing the protocol must not load the docker SDK."""
+    if name == "SwarmRuntime":
+        from app.engine.runtime.swarm_runtime import SwarmRuntime
+
+        return SwarmRuntime
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

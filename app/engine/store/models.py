@@ -4,8 +4,9 @@ Timestamps are Unix seconds stored as floats so the same schema works unchanged 
 PostgreSQL and compares cheaply. JSON payloads are stored as text (``*_json``) because both
 databases handle text alike and the engine only ever reads them whole.
 
-The hand-written migrations ``migrations/versions/0001_initial.py`` (the original tables) and
-``0002_improvement.py`` (variants, their outcomes, curated dataset examples) must together stay
+The hand-written migrations ``migrations/versions/0001_initial.py`` (the original tables),
+``0002_improvement.py`` (variants, their outcomes, curated dataset examples) and
+``0003_proposals.py`` (proposed new specialists) must together stay
 identical to these models; ``tests/unit/test_store_migrations.py`` compares them with Alembic's
 autogenerate.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "Feedback",
     "GoldenRun",
     "MetricPoint",
+    "Proposal",
     "RoutingDecision",
     "Sample",
     "Task",
@@ -295,6 +297,36 @@ class DatasetExample(Base):
     created_at: Mapped[float] = mapped_column(Float)
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
     removed_at: Mapped[float | None] = mapped_column(Float)
+
+
+class Proposal(Base):
+    """A proposed new specialist: a cluster of unserved tasks and its scaffold (migration 0003).
+
+    ``terms_json`` is the cluster's centroid (term -> weight, at most 64 terms), so a restart
+    keeps matching tasks to it; a dismissed proposal keeps absorbing its kind of task and is
+    never proposed again.
+    """
+
+    __tablename__ = "proposals"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # "p-<10 hex>"
+    name: Mapped[str] = mapped_column(String(64))  # suggested specialist id
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # open | accepted | dismissed
+    size: Mapped[int] = mapped_column(Integer)
+    growth: Mapped[int] = mapped_column(Integer, default=0)
+    windows: Mapped[int] = mapped_column(Integer, default=1)
+    last_window: Mapped[int] = mapped_column(BigInteger, default=0)
+    terms_json: Mapped[str] = mapped_column(Text, default="{}")
+    examples_json: Mapped[str] = mapped_column(Text, default="[]")
+    members_json: Mapped[str] = mapped_column(Text, default="[]")
+    origins_json: Mapped[str] = mapped_column(Text, default="{}")
+    scaffold_dir: Mapped[str] = mapped_column(Text, default="")
+    specialist: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
 
 
 def table(name: str) -> Table:

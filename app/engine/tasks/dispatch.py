@@ -20,7 +20,14 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from app.engine.core.config import Settings
-from app.engine.core.errors import BadInput, Busy, EngineError, EnvironmentUnavailable, TaskFailed
+from app.engine.core.errors import (
+    BadInput,
+    Busy,
+    DockerUnavailable,
+    EngineError,
+    EnvironmentUnavailable,
+    TaskFailed,
+)
 from app.engine.core.events import Decision, EventBus, TaskStateChanged
 from app.engine.core.specs import SpecialistSpec
 from app.engine.core.states import TaskState
@@ -30,6 +37,7 @@ from app.engine.fleet.outputs import collect_outputs
 from app.engine.fleet.transport import BadAnswer, ConnectionLost, excerpt
 from app.engine.fleet.wire import InputRef, TableData, TaskRequest, TaskResponse
 from app.engine.llm.answer_shape import answer_shape
+from app.engine.llm.error_gist import error_gist
 from app.engine.store import BlobStore, Store
 from app.engine.store.task_view import task_view
 from app.engine.tasks.answer_table import table_from_answer
@@ -56,9 +64,9 @@ class CoderLike(Protocol):
 
     def write(
         self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, attempt: int = 1,
-        feedback: str = "", timeout_s: float = 120.0,
+        feedback: str = "", timeout_s: float = 120.0, style: str = "", overrides: Mapping[str, float] | None = None,
     ) -> str:
-        """A program for ``text``."""
+        """A program for ``text`` (``style``/``overrides``: the chosen variant's prompt and parameters)."""
         ...
 
 
@@ -102,6 +110,10 @@ class Job:
     started_at: float | None = None  # wall clock, for the stored row
     started_mono: float | None = None  # durations and budgets: immune to clock jumps
     program_artifacts: list[tuple[ArtifactView, str]] = field(default_factory=list)
+    program: str | None = None  # a program the user wrote or edited: run as is in a fresh sandbox, no model
+    variant_id: str | None = None  # the self-improvement variant that writes its programs, if chosen
+    variant_prompt: str = ""  # that variant's extra instructions
+    variant_options: dict[str, float] = field(default_factory=dict)  # and its sampling parameters
 
 
 class _ContainerGone(Exception):
@@ -233,12 +245,16 @@ class Dispatcher:
             return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled before it ran")
         job.started_at = time.time()
         job.started_mono = time.monotonic()
+        if job.program is not None:
+            return self._run_given_program(job)
         last_reason = ""
         while job.attempt < MAX_ATTEMPTS:
             job.attempt += 1
             try:
-                replica = self.lifecycle.acquire(job.spec.id, timeout_s=job.timeout_s)
+                replica = self._acquire(job)
             except EngineError as exc:
+                if job.cancelled.is_set():
+                    return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error=f"cancelled ({exc.message})")
                 return self._finish(job, TaskState.FAILED, error_kind="unavailable", error=str(exc))
             self.store.update_task(job.task_id, state=TaskState.RUNNING, container=replica.name, attempt=job.attempt, started_at=job.started_at, updated_at=time.time())
             self._publish(job, "running", container=replica.name)
@@ -262,6 +278,35 @@ class Dispatcher:
             job, "failed", error_kind="container_died",
             error=f"the container died during the task {MAX_ATTEMPTS} times (last: {last_reason})",
         )
+
+    def _acquire(self, job: Job) -> Replica:
+        """A container slot; while the Docker engine is down the task waits for it (bounded) and says so.
+
+        The wait is ``docker_wait_s`` (an engine restart takes seconds); the task stays queued
+        with a ``waiting_for_docker`` decision and runs once Docker answers again.
+        """
+        deadline = time.monotonic() + self.settings.docker_wait_s
+        told = False
+        while True:
+            try:
+                return self.lifecycle.acquire(job.spec.id, timeout_s=job.timeout_s)
+            except DockerUnavailable as exc:
+                first = exc.message.splitlines()[0]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DockerUnavailable(
+                        f"the Docker engine did not come back within {self.settings.docker_wait_s:g} s ({first})",
+                        hint=exc.hint,
+                    ) from exc
+                if not told:
+                    told = True
+                    self.bus.publish(Decision(
+                        kind="waiting_for_docker", subject=job.task_id,
+                        reason=f"waiting for Docker (up to {self.settings.docker_wait_s:g} s): {first}",
+                    ))
+                    self._publish(job, TaskState.QUEUED, error=f"waiting for Docker: {first}")
+                if job.cancelled.wait(min(1.0, remaining)):
+                    raise TaskFailed("cancelled while waiting for Docker", kind="cancelled") from exc
 
     def _stage_inputs(self, job: Job, replica: Replica) -> list[dict[str, Any]]:
         if job.inputs:
@@ -386,7 +431,7 @@ class Dispatcher:
         previews = [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
         columns = [c for r in request.inputs for c in table_columns(self.blobs.path(r.sha256), r.name)]
         attempts: list[dict[str, Any]] = []
-        job.plan = {"program": None, "attempts": attempts}
+        job.plan = {"program": None, "attempts": attempts, "variant": job.variant_id}
         feedback = ""
         last_error = TaskFailed("no attempt ran", kind="bad_plan")
         shaped = answer_shape(job.text).kind in ("one", "list", "table")
@@ -399,7 +444,8 @@ class Dispatcher:
                 break
             self._progress(job, "writing code…", n)
             started = time.perf_counter()
-            code = self.coder.write(job.spec, job.text, previews, attempt=n, feedback=feedback, timeout_s=remaining)
+            code = self.coder.write(job.spec, job.text, previews, attempt=n, feedback=feedback, timeout_s=remaining,
+                                    style=job.variant_prompt, overrides=job.variant_options)
             record: dict[str, Any] = {"attempt": n, "program": code, "write_ms": round((time.perf_counter() - started) * 1000)}
             attempts.append(record)
             job.plan["program"] = code
@@ -408,9 +454,10 @@ class Dispatcher:
             self._progress(job, "checking…", n)
             if not response.ok:
                 err = response.error
-                feedback = err.message if err else "the program failed"
-                record.update(ok=False, problem=feedback)
-                last_error = TaskFailed(feedback, kind=err.kind if err else "bad_plan")
+                message = err.message if err else "the program failed"
+                record.update(ok=False, problem=message)
+                feedback = f"it failed: {error_gist(message)}"
+                last_error = TaskFailed(message, kind=err.kind if err else "bad_plan")
                 if err is not None and err.kind in ("limit", "timeout", "forbidden"):
                     raise TaskFailed(err.message, kind=err.kind)  # the sandbox stopped it: say which limit
                 continue
@@ -436,6 +483,33 @@ class Dispatcher:
             job.plan["chosen_by"] = {"votes": max(votes), "candidates": len(soft)}
             return chosen.model_copy(update={"path": "program"})
         raise last_error
+
+    def _run_given_program(self, job: Job) -> TaskView:
+        """Run the user's (edited) program in a fresh sandbox; what it prints is the answer, unchecked."""
+        assert job.program is not None
+        job.plan = {"program": job.program, "attempts": [], "edited": True}
+        request = TaskRequest(
+            id=job.task_id, text=job.text, inputs=[], output_dir=f"/output/{job.task_id}",
+            timeout_s=job.timeout_s, max_output_bytes=job.spec.limits.max_output_bytes,
+        )
+        self.store.update_task(job.task_id, state=TaskState.RUNNING, attempt=1, started_at=job.started_at, updated_at=time.time())
+        self._publish(job, "running")
+        try:
+            response = self._run_program(job, request, job.program)
+        except TaskFailed as exc:
+            if job.cancelled.is_set():
+                return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled")
+            return self._finish(job, TaskState.FAILED, error_kind=exc.kind, error=exc.message)
+        except EngineError as exc:
+            return self._finish(job, TaskState.FAILED, error_kind="unavailable", error=str(exc))
+        response = response.model_copy(update={"path": "program"})
+        if job.cancelled.is_set():
+            return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled while running")
+        if not response.ok:
+            err = response.error
+            return self._finish(job, TaskState.FAILED, response=response, artifacts=job.program_artifacts,
+                                error_kind=err.kind if err else "internal", error=err.message if err else "the program failed")
+        return self._finish(job, TaskState.SUCCEEDED, response=response, artifacts=job.program_artifacts)
 
     def _run_program(self, job: Job, request: TaskRequest, code: str) -> TaskResponse:
         """Run one program in a fresh sandbox container of the specialist (removed after)."""

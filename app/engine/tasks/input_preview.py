@@ -128,6 +128,9 @@ def _describe_sql_dump(path: Path) -> str:
     return "\n".join(out) if creates else "\n".join(text.splitlines()[:25])
 
 
+SCRIPT_LINES, SCRIPT_CHARS = 80, 6000  # how much of a dropped script the program writer sees
+
+
 def describe_input(path: Path, name: str, max_bytes: int = 4096) -> str:
     """A few lines a model can write a program from: the file's exact shape, never the whole file.
 
@@ -156,6 +159,14 @@ def describe_input(path: Path, name: str, max_bytes: int = 4096) -> str:
         return _describe_json(text, path)
     if lower.endswith(_TEXT_TABLES) and table_columns(path, name) and _is_table(text):
         return _describe_table(text, name)
+    if lower.endswith(".py"):  # a script is read whole (up to a bound): its usage and functions matter
+        try:
+            code = path.read_text(encoding="utf-8", errors="replace")[:SCRIPT_CHARS]
+        except OSError:
+            code = text
+        shown = code.splitlines()[:SCRIPT_LINES]
+        more = "\n# ... (the script goes on)" if len(code.splitlines()) > SCRIPT_LINES or len(code) >= SCRIPT_CHARS else ""
+        return "Python script:\n" + "\n".join(line[:200] for line in shown) + more
     lines = text.splitlines()[:25]
     return "\n".join(line[:200] for line in lines)
 

@@ -31,6 +31,7 @@ _NUMBER = re.compile(r"[-−]?\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _ERROR_WORDS = re.compile(r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such", re.M)
 _EMPTY = re.compile(r"^(Empty DataFrame|Series\(\[\], |\[\]$|\{\}$|None$|set\(\)$)|[:=]\s*(\[\]|None|\(\)|set\(\))?\s*$")
 _SYMBOLIC = re.compile(r"\b(pi|sqrt|exp|log|E|oo|I)\b|\d\s*/\s*\d|\*\*")
+_SERIES_DUMP = re.compile(r"^(?:Name: .*)?dtype: \w+$", re.M)  # the last line pandas prints for a Series
 _QUOTED = re.compile(r"""\[\s*['"]([^'"\]]{1,64})['"]\s*\]""")
 
 
@@ -50,6 +51,9 @@ def check_result(
     shape = answer_shape(task)
     if _NUMERIC_ASK.search(task) and not _NUMBER.search(text):
         return "the task asks for a number but the program printed none"
+    if shape.kind == "value" and _SERIES_DUMP.search(text) and len(text.splitlines()) > 2:
+        return ("it printed a whole column (a pandas Series) where one value was asked; "
+                "aggregate it (sum, mean, count...) or select the one row, and print that value")
     if shape.kind == "value" and _constant_expression(last):
         return f"{SHAPE_PROBLEM}the last line {last[:80]!r} is symbolic; print its decimal value (sympy N()) last"
     known = {c.strip() for c in columns if c.strip()}
