@@ -13,7 +13,6 @@ import secrets
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -52,9 +51,8 @@ from app.engine.core.views import (
 )
 from app.engine.fleet.controller import FleetController
 from app.engine.fleet.instance_lock import InstanceLock
-from app.engine.fleet.lifecycle import Lifecycle, _Pool
+from app.engine.fleet.lifecycle import Lifecycle
 from app.engine.fleet.model_residency import OllamaResidency
-from app.engine.fleet.thresholds import Thresholds
 from app.engine.health.fixes import apply_fix
 from app.engine.health.monitor import HealthMonitor
 from app.engine.health.probes import ProbeParts, Probes
@@ -773,13 +771,12 @@ class Orchestrator:
         """Make a newly loaded specialist known to the running engine (catalogue reload).
 
         The catalogue's ``specs`` dict is shared by the lifecycle, the improvement service and the
-        reports, so adding to it reaches them; the lifecycle's pool, the controller's thresholds
-        and a retrained router are added here because those parts have no public hook for it yet.
+        reports, so adding to it reaches them; the lifecycle and the controller are told, and the
+        router is retrained on next use.
         """
-        self.lifecycle._pools.setdefault(spec.id, _Pool())
-        self.lifecycle.resumes.setdefault(spec.id, deque(maxlen=50))
+        self.lifecycle.add_specialist(spec)  # the catalogue's dict is the lifecycle's: this adds it there too
         if self.controller is not None:
-            self.controller.thresholds.setdefault(spec.id, Thresholds.from_spec(spec))
+            self.controller.add_specialist(spec)
         self.catalogue.specs[spec.id] = spec
         with self.routing._router_lock:  # retrained on next use, with the new specialist's examples
             retrain = self.routing._router is not None

@@ -76,6 +76,10 @@ class FleetController:
         bus.subscribe(TaskStateChanged, self._on_task)
 
     # ------------------------------------------------------------------ loop
+
+    def add_specialist(self, spec: SpecialistSpec) -> None:
+        """Scale a specialist added to the running engine (its thresholds start from its manifest)."""
+        self.thresholds.setdefault(spec.id, Thresholds.from_spec(spec))
     def start(self) -> None:
         """Run the loop on its own thread (idempotent)."""
         if self._thread is not None:

@@ -121,6 +121,12 @@ class Lifecycle:
         self.resumes: dict[str, deque[float]] = {sid: deque(maxlen=50) for sid in specs}  # seconds, latest last
 
     # ----------------------------------------------------------------- queries
+    def add_specialist(self, spec: SpecialistSpec) -> None:
+        """Make a specialist added to the running engine (an accepted proposal) startable."""
+        self.specs[spec.id] = spec
+        self._pools.setdefault(spec.id, _Pool())
+        self.resumes.setdefault(spec.id, deque(maxlen=50))
+
     def pool(self, specialist: str) -> _Pool:
         """The pool of a known specialist (``NotFound`` otherwise)."""
         try:
