@@ -237,6 +237,8 @@ def test_a_task_runs_end_to_end_on_the_swarm(swarm: Any, settings: Settings, nam
         doc = orch.inspect(name)
         failed = {item["item"] for item in doc["hardening"] if not item["passed"]}
         assert failed == SWARM_EXPECTED_FAILURES, doc["hardening"]
+        swarm_check = next(c for c in orch.doctor() if c.component == "swarm")
+        assert swarm_check.ok and "1 node(s), 1 ready" in swarm_check.detail, swarm_check
         again = orch.submit("select 6 * 7 as answer", specialist="database").future.result(timeout=120)
         assert again.state == "succeeded" and "42" in again.answer
         assert orch.task(again.id).container == name  # the same replica served both

@@ -13,6 +13,7 @@ from app.engine.core.views import DoctorCheck, HealthView
 from app.engine.health.monitor import Probe
 from app.engine.runtime.images import ImageBuilder
 from app.engine.runtime.protocol import ContainerRuntime
+from app.engine.runtime.swarm_runtime import SwarmRuntime
 from app.engine.store import Store
 
 __all__ = ["ProbeParts", "Probes"]
@@ -76,6 +77,18 @@ class Probes:
             return HealthView("database", "degraded", store.notice, "restore the kept file while the app is closed, or carry on")
         return HealthView("database", "ok", store.where)
 
+    @staticmethod
+    def _swarm(runtime: SwarmRuntime) -> DoctorCheck:
+        """The swarm backend: this engine is a manager and every node is ready and active."""
+        fix = "`docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377` (docs/scale-out.md)"
+        try:
+            nodes = runtime.nodes()
+        except EngineError as exc:
+            return DoctorCheck("swarm", False, f"not a reachable swarm manager: {exc.message.splitlines()[0]}", fix)
+        bad = [f"{n.name} {n.state}/{n.availability}" for n in nodes if n.state != "ready" or n.availability != "active"]
+        detail = f"{len(nodes)} node(s), {len(nodes) - len(bad)} ready" + (f"; not ready: {', '.join(bad)}" if bad else "")
+        return DoctorCheck("swarm", bool(nodes) and not bad, detail, "" if not bad else "`docker node ls` shows why")
+
     def doctor(self) -> list[DoctorCheck]:
         """Every check with a fix for what fails."""
         checks: list[DoctorCheck] = []
@@ -100,6 +113,8 @@ class Probes:
                     "" if len(built) == n else "build on first use, or `switchboard up ID`",
                 )
             )
+            if isinstance(self.parts.runtime, SwarmRuntime):
+                checks.append(self._swarm(self.parts.runtime))
         else:
             checks.append(DoctorCheck("base image", False, "cannot check: Docker is down", docker.fix))
         checks.extend(self.parts.model_doctor())
