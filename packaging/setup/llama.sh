@@ -52,6 +52,9 @@ START_TIMEOUT="${SWITCHBOARD_LLAMA_START_TIMEOUT:-180}"
 PYTHON="${SWITCHBOARD_PYTHON:-python3}"
 THREADS="${SWITCHBOARD_LLAMA_THREADS:-$(nproc)}"
 CTX="${SWITCHBOARD_LLAMA_CTX:-4096}"
+# prompt states kept in RAM (longest-prefix reuse): each specialist's program prompt and the router's
+# keep their evaluated prefix even when requests interleave (one state is ~120 MB at this n_ctx)
+CACHE_BYTES="${SWITCHBOARD_LLAMA_CACHE_BYTES:-1073741824}"
 
 say() { echo "switchboard setup: $*"; }
 die() { echo "switchboard setup: $*" >&2; exit 3; }
@@ -158,7 +161,8 @@ cmd_start() {
       # shellcheck disable=SC2016
       cd / && exec setsid bash -c 'echo $$ > "$1"; shift; exec "$@"' _ "$PIDFILE" \
         "$V/bin/python" -m llama_cpp.server --model "$MODEL_FILE" --host 127.0.0.1 --port "$PORT" \
-        --n_threads "$THREADS" --n_ctx "$CTX" --model_alias "$MODEL_NAME"
+        --n_threads "$THREADS" --n_ctx "$CTX" --model_alias "$MODEL_NAME" \
+        --cache true --cache_type ram --cache_size "$CACHE_BYTES"
     ) >> "$LOG" 2>&1 < /dev/null &
   fi
   local deadline=$(( SECONDS + START_TIMEOUT )) pid=""
