@@ -40,6 +40,7 @@ from app.engine.core.views import (
     ExampleGrowthView,
     ExampleView,
     HealthView,
+    NodeView,
     ProposalView,
     RouteView,
     ScalingView,
@@ -466,6 +467,16 @@ class Orchestrator:
             self.store.update_task(task_id, state=TaskState.FAILED, error_kind="busy", error_message="queue full", finished_at=time.time())
             raise
         return TaskHandle(id=task_id, future=future, specialist=spec.id, route=route)
+
+    def nodes(self) -> list[NodeView]:
+        """The swarm's nodes with this engine's replicas on each; empty on the local Docker backend."""
+        if not isinstance(self.runtime, SwarmRuntime):
+            return []
+        try:
+            return self.runtime.nodes(self.settings.namespace)
+        except EngineError as exc:
+            log.warning("swarm nodes unavailable: %s", exc)
+            return []
 
     def example_growth(self, specialist: str) -> list[ExampleGrowthView]:
         """How the specialist's programs did at each size of its example bank (live and evaluated)."""

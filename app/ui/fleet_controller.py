@@ -16,6 +16,15 @@ from app.ui.ops import run_op
 __all__ = ["FleetController"]
 
 
+def nodes_text(node: Any) -> str:
+    """One node in a line: name, role, state, what our replicas reserve, replicas per specialist."""
+    role = node.role + (" leader" if node.leader else "")
+    state = node.state if node.availability == "active" else f"{node.state}, {node.availability}"
+    reps = ", ".join(f"{sid} {n}" for sid, n in sorted(node.replicas.items())) or "no replicas"
+    return (f"{node.name} ({role}, {state}) {node.reserved_cpus:g}/{node.cpus:g} CPUs, "
+            f"{node.reserved_memory_mb}/{node.memory_mb} MiB: {reps}")
+
+
 class FleetController(QObject):
     """Lifecycle buttons (confirmed when destructive), live container state, logs and builds."""
 
@@ -73,7 +82,7 @@ class FleetController(QObject):
             self._refresh_again = True
             return
         self._refreshing = True
-        run_op(lambda: (self.orch.specialists(), self.orch.containers()), self._on_refreshed,
+        run_op(lambda: (self.orch.specialists(), self.orch.containers(), self.orch.nodes()), self._on_refreshed,
                self._on_refresh_failed, self)
 
     def _on_tick(self) -> None:
@@ -84,8 +93,8 @@ class FleetController(QObject):
         if not self._closed:
             self._soon.start()
 
-    def _on_refreshed(self, result: tuple[list[Any], list[Any]]) -> None:
-        specialists, containers = result
+    def _on_refreshed(self, result: tuple[list[Any], list[Any], list[Any]]) -> None:
+        specialists, containers, nodes = result
         self._refreshing = False
         if self._closed:
             return
@@ -101,6 +110,9 @@ class FleetController(QObject):
                 w.task_list.set_specialists([s.id for s in specialists])
         self.container_views = containers
         w.container_list.set_containers(containers)
+        w.nodes_label.setVisible(bool(nodes))
+        if nodes:
+            w.nodes_label.setText("Swarm nodes:  " + "   ·   ".join(nodes_text(n) for n in nodes))
         if containers and not w.container_list.selected() and not w.container_detail.container:
             w.container_list.selectRow(0)  # the detail pane shows something useful from the start
         tasks_today = sum(s.tasks_today for s in specialists)

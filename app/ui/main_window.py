@@ -144,6 +144,12 @@ class MainWindow(QMainWindow):
         containers_page = QWidget()
         containers_layout = QVBoxLayout(containers_page)
         containers_layout.setContentsMargins(10, 10, 10, 10)
+        self.nodes_label = QLabel("")  # the swarm's nodes; hidden on the local Docker backend
+        self.nodes_label.setObjectName("muted")
+        self.nodes_label.setWordWrap(True)
+        self.nodes_label.setToolTip("Swarm nodes: role, state, CPUs and memory reserved by replicas / total, replicas per specialist")
+        self.nodes_label.hide()
+        containers_layout.addWidget(self.nodes_label)
         self.containers_splitter = QSplitter(Qt.Orientation.Vertical)
         self.containers_splitter.setObjectName("containersSplitter")
         self.containers_splitter.addWidget(self.container_list)

@@ -25,6 +25,7 @@ from app.engine.core.views import (
     ExampleGrowthView,
     ExampleView,
     HealthView,
+    NodeView,
     ProposalView,
     RouteView,
     ScalingView,
@@ -65,6 +66,7 @@ class FakeOrchestrator:
         self._containers: dict[str, ContainerView] = {}
         self._variants: dict[str, list[VariantView]] = {}
         self._examples: dict[str, list[ExampleView]] = {}
+        self.swarm_nodes: list[NodeView] = []  # a test sets these to play the swarm backend
         self._proposals: dict[str, ProposalView] = {}
 
     # lifecycle -----------------------------------------------------------------------------
@@ -250,6 +252,9 @@ class FakeOrchestrator:
                           model_name=f"switchboard-{specialist}-v{n}", example_ids=("t-1",))
         views.append(new)
         return self._pool.submit(lambda: new)
+
+    def nodes(self) -> list[NodeView]:
+        return list(self.swarm_nodes)
 
     def example_counts(self, specialist: str) -> dict[str, int]:
         return {"seed": 8, "feedback": 2}

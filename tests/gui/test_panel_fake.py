@@ -277,3 +277,24 @@ def test_history_and_persisted_filters(qtbot, tmp_path):
     assert second.task_list.filters() == {"state": "failed", "specialist": "", "search": "revenue"}
     second.charts.stop()
     first.charts.stop()
+
+
+def test_swarm_nodes_show_in_the_containers_tab_only_on_a_swarm(qtbot, fake_panel):
+    from app.engine.core.views import NodeView
+
+    window, controller, orch = fake_panel
+    controller.fleet.refresh()
+    qtbot.waitUntil(lambda: not controller.fleet._refreshing, timeout=3000)
+    assert window.nodes_label.isHidden()  # the local Docker backend has no nodes
+    orch.swarm_nodes = [
+        NodeView(id="n1", name="box-1", role="manager", state="ready", availability="active", address="127.0.0.1",
+                 leader=True, cpus=2.0, memory_mb=24000, reserved_cpus=1.0, reserved_memory_mb=768,
+                 replicas={"numerical": 2, "database": 1}),
+        NodeView(id="n2", name="box-2", role="worker", state="down", availability="drain", address="10.0.0.2",
+                 leader=False, cpus=4.0, memory_mb=8000),
+    ]
+    controller.fleet.refresh()
+    qtbot.waitUntil(lambda: not window.nodes_label.isHidden(), timeout=3000)
+    text = window.nodes_label.text()
+    assert "box-1 (manager leader, ready) 1/2 CPUs, 768/24000 MiB: database 1, numerical 2" in text
+    assert "box-2 (worker, down, drain) 0/4 CPUs, 0/8000 MiB: no replicas" in text

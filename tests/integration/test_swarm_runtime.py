@@ -239,6 +239,8 @@ def test_a_task_runs_end_to_end_on_the_swarm(swarm: Any, settings: Settings, nam
         assert failed == SWARM_EXPECTED_FAILURES, doc["hardening"]
         swarm_check = next(c for c in orch.doctor() if c.component == "swarm")
         assert swarm_check.ok and "1 node(s), 1 ready" in swarm_check.detail, swarm_check
+        (node,) = orch.nodes()  # the Containers tab's view: this node, with the replica on it
+        assert node.state == "ready" and node.replicas == {"database": 1}, node
         again = orch.submit("select 6 * 7 as answer", specialist="database").future.result(timeout=120)
         assert again.state == "succeeded" and "42" in again.answer
         assert orch.task(again.id).container == name  # the same replica served both

@@ -21,6 +21,7 @@ from app.engine.core.views import (
     ExampleGrowthView,
     ExampleView,
     HealthView,
+    NodeView,
     ProposalView,
     RouteView,
     ScalingView,
@@ -175,6 +176,10 @@ class Facade(Protocol):
 
     def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:
         """A specialist's curated examples, newest first."""
+        ...
+
+    def nodes(self) -> list[NodeView]:
+        """Swarm nodes with this engine's replicas on each (empty on the local Docker backend)."""
         ...
 
     def example_counts(self, specialist: str) -> dict[str, int]:

@@ -263,3 +263,21 @@ class ExampleGrowthView:
     success_rate: float | None = None
     eval_runs: int = 0
     eval_accuracy: float | None = None
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One node of the swarm (``switchboard nodes``, the Containers tab) with our replicas on it."""
+
+    id: str
+    name: str
+    role: str  # manager | worker
+    state: str  # ready | down | disconnected | unknown
+    availability: str  # active | pause | drain
+    address: str
+    leader: bool
+    cpus: float
+    memory_mb: int
+    reserved_cpus: float = 0.0  # by running Switchboard replicas (their reservations)
+    reserved_memory_mb: int = 0
+    replicas: dict[str, int] = field(default_factory=dict)  # specialist -> running replicas

@@ -7,30 +7,13 @@ for a budget that counts every node's memory and CPU (:func:`free_capacity`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from app.engine.core.views import NodeView
 from app.engine.runtime.protocol import LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SPECIALIST
 
 __all__ = ["NodeView", "free_capacity", "node_views"]
 
-
-@dataclass(frozen=True)
-class NodeView:
-    """One node of the swarm as ``switchboard nodes`` shows it."""
-
-    id: str
-    name: str
-    role: str  # manager | worker
-    state: str  # ready | down | disconnected | unknown
-    availability: str  # active | pause | drain
-    address: str
-    leader: bool
-    cpus: float
-    memory_mb: int
-    reserved_cpus: float = 0.0  # by running Switchboard replicas (their reservations)
-    reserved_memory_mb: int = 0
-    replicas: dict[str, int] = field(default_factory=dict)  # specialist -> running replicas
 
 
 def node_views(
