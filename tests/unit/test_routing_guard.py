@@ -10,6 +10,7 @@ import pytest
 from app.engine.core.errors import OllamaUnavailable
 from app.engine.core.schema import schema_errors
 from app.engine.core.specs import SpecialistSpec
+from app.engine.routing.combine import CombineParams
 from app.engine.routing.router import Router
 
 SPECS = [
@@ -67,8 +68,15 @@ def test_non_json_llm_answer_falls_back() -> None:
 
 
 def test_valid_llm_answer_is_used() -> None:
-    decision = Router(SPECS, FakeService(json.dumps({"route": "sql"})), threshold=0.999).decide("how many customers signed up")
+    router = Router(SPECS, FakeService(json.dumps({"route": "sql"})), combine=CombineParams(threshold=0.999, llm_weight=1e6))
+    decision = router.decide("how many customers signed up")
     assert decision.router == "llm" and decision.chosen == "sql" and decision.llm_latency_ms is not None
+    assert decision.data["model_choice"] == "sql"
+
+
+def test_clarify_is_not_a_model_choice() -> None:
+    decision = Router(SPECS, FakeService(json.dumps({"route": "clarify"})), threshold=0.999).decide("how many customers signed up")
+    assert decision.router == "fallback" and decision.schema_violation  # the schema offers ids + none only
 
 
 def test_unreachable_llm_falls_back_without_violation() -> None:

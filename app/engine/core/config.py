@@ -76,9 +76,9 @@ class Settings(BaseSettings):
     llama_timeout_s: float = Field(120.0, gt=0, le=900, description="Timeout of one llama.cpp call")
     llama_autostart: bool = Field(True, description="Start the installed llama.cpp server when none answers")
     routing_backend: Literal["ollama", "llamacpp"] = Field(
-        "ollama", description="Model server the router asks when the fast router is unsure"
+        "llamacpp", description="Model server the router asks when the fast router is unsure (llama.cpp measured better)"
     )
-    routing_llm_timeout_s: float = Field(8.0, gt=0, le=120, description="Timeout of one routing model call")
+    routing_llm_timeout_s: float = Field(10.0, gt=0, le=120, description="Timeout of one routing model call (then the fast route stands)")
     program_attempts: int = Field(3, ge=1, le=5, description="Programs tried per natural-language task")
     queue_size: int = Field(1000, ge=1, le=1_000_000, description="Tasks accepted but not yet running")
     workers: int = Field(32, ge=1, le=512, description="Dispatcher worker threads")
@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     cost_per_cpu_hour: float = Field(0.05, ge=0, description="Notional cost of one CPU-hour, for cost charts")
     cost_per_gb_hour: float = Field(0.01, ge=0, description="Notional cost of one GB-hour of memory")
     stats_interval_s: float = Field(2.0, ge=0.2, le=60, description="Container stats sampling interval")
-    route_confidence_threshold: float = Field(0.0, ge=0, le=1, description="Below this fast-router confidence ask the LLM; 0 = the tuned value")
+    route_confidence_threshold: float = Field(0.0, ge=0, le=1, description="Below this combined (fast router + file evidence) confidence ask the routing model; 0 = the tuned value")
     samples_retention_days: float = Field(14.0, gt=0, le=3650, description="Keep per-container resource samples this long (tasks, decisions and golden runs are kept)")
     metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:<port>; 0 = off")
     theme: str = Field("system", pattern="^(system|dark|light)$", description="GUI theme")

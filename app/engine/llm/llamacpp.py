@@ -50,6 +50,7 @@ class LlamaCppService:
         self.base = settings.llama_host.rstrip("/")
         self._started_by_us = False
         self._start_lock = threading.Lock()
+        self._up_cache: tuple[float, bool] = (0.0, False)
 
     # ---------------------------------------------------------------- HTTP
     def _request(self, path: str, body: dict[str, Any] | None, timeout_s: float) -> dict[str, Any]:
@@ -80,6 +81,19 @@ class LlamaCppService:
                 return True
         except (OSError, ValueError):
             return False
+
+    def is_up(self, max_age_s: float = 5.0) -> bool:
+        """Whether the server listens, cached for ``max_age_s`` (the router asks before each call).
+
+        A TCP connect only (1 s at most): the model list does not answer while the server
+        generates, and a busy server is up.
+        """
+        expires, up = self._up_cache
+        if time.monotonic() < expires:
+            return up
+        up = self._accepts()
+        self._up_cache = (time.monotonic() + max_age_s, up)
+        return up
 
     def status(self) -> ModelStatus:
         """Never raises; bounded by a few seconds.

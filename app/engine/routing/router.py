@@ -1,8 +1,9 @@
-"""The router the orchestrator uses: guard -> fast router -> (low confidence) LLM -> bandit.
+"""The router the orchestrator uses: guard -> fast router + file evidence -> (unsure) model -> bandit.
 
 Every decision names the router that made it and gives a one-sentence rationale. The output
 is always a catalogue id, ``none`` or ``clarify``: the fast router only knows catalogue
-labels, and the LLM's answer is schema-constrained and re-validated.
+labels, and the model's answer is schema-constrained and re-validated. How the three
+opinions are combined is :mod:`app.engine.routing.combine`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,23 @@ from typing import Any
 from app.engine.core.errors import OllamaUnavailable
 from app.engine.core.specs import Catalogue, SpecialistSpec
 from app.engine.routing.bandit import ThompsonBandit
+from app.engine.routing.combine import (
+    DEFAULT_PARAMS,
+    CombineParams,
+    apply_evidence,
+    file_evidence,
+    with_model,
+)
 from app.engine.routing.decision import CLARIFY, NONE, RouteDecision
 from app.engine.routing.fast import FastResult, FastRouter
 from app.engine.routing.features import estimate_complexity, looks_like_injection
 from app.engine.routing.llm import LLMRouter
+from app.engine.routing.retrain import bounded_feedback, safe_retrain
 
 __all__ = ["DEFAULT_THRESHOLD", "Router"]
 
-# Tuned by 5-fold cross-validation on tests/data/routing.jsonl (see docs/routing.md).
-DEFAULT_THRESHOLD = 0.10
+# Tuned on tests/data/routing.jsonl with the model's answers (bench/routing.py --tune; docs/routing.md).
+DEFAULT_THRESHOLD = DEFAULT_PARAMS.threshold
 # Specialists whose probability is at least this share of the best one compete in the bandit.
 CANDIDATE_SHARE = 0.85
 CLARIFY_QUESTION = "What should be done? Describe the task or attach the file it is about."
@@ -42,7 +51,7 @@ class Router:
         Anything with ``chat(...)`` and ``is_up()`` (the :class:`OllamaService`); ``None``
         disables the LLM stage.
     threshold
-        Fast-router confidence below which the LLM is asked; ``None`` or 0 = the tuned value.
+        Combined confidence below which the model is asked; ``None`` or 0 = the tuned value.
     model
         Ollama model for routing (the configured base model).
     bandit
@@ -52,6 +61,10 @@ class Router:
     cache_dir
         Where the fitted fast router is cached (``None`` = the user cache dir or
         ``$SWITCHBOARD_ROUTER_CACHE``; ``False`` = no cache).
+    combine
+        Weights of the combination rule (file evidence, model weight); the tuned ones by default.
+    llm_backoff_s
+        After a failed model call the model is not asked for this long (benches use 0).
     """
 
     def __init__(
@@ -64,29 +77,55 @@ class Router:
         bandit: ThompsonBandit | None = None,
         llm_timeout_s: float = 8.0,
         cache_dir: Path | str | None | bool = None,
+        combine: CombineParams | None = None,
+        llm_backoff_s: float = 30.0,
     ) -> None:
         specs = list(catalogue.specs.values()) if isinstance(catalogue, Catalogue) else list(catalogue)
         self.specs = {s.id: s for s in specs}
         self.fast = FastRouter(specs, cache_dir=cache_dir)
-        self.threshold = threshold or DEFAULT_THRESHOLD
+        self.params = combine or DEFAULT_PARAMS
+        self.threshold = threshold or self.params.threshold
         self.service = service
         self.llm = LLMRouter(service, specs, model, timeout_s=llm_timeout_s) if service is not None else None
         self.bandit = bandit or ThompsonBandit()
         self._lock = threading.Lock()
         self._llm_down_until = 0.0
+        self.llm_backoff_s = llm_backoff_s
 
     # -- feedback -------------------------------------------------------------------------
     def learn(self, text: str, label: str, files: Sequence[str] = ()) -> None:
-        """Store an override or confirmed outcome and retrain the fast router (~0.2 s)."""
+        """Store an override or confirmed outcome and retrain the fast router (~0.2-1 s)."""
         if label not in self.specs and label != NONE:
             raise ValueError(f"unknown route {label!r}")
-        with self._lock:
-            self.fast.train([(text, list(files), label)])
+        self.learn_many([(text, list(files), label)])
 
-    def learn_many(self, items: Sequence[tuple[str, str]]) -> None:
-        """Bulk feedback (e.g. loaded from the store at start), one retrain."""
+    def learn_many(self, items: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]]) -> dict[str, object]:
+        """Bulk feedback (e.g. loaded from the store at start), one bounded, checked retrain.
+
+        Feedback is added to what was learned before, deduplicated and capped
+        (:func:`~app.engine.routing.retrain.bounded_feedback`); the manifest examples always
+        stay. If the result refuses the catalogue's own examples more than the untrained
+        router did, the ``none`` labels are dropped, then all feedback
+        (:func:`~app.engine.routing.retrain.safe_retrain`). Returns what was kept.
+        """
         with self._lock:
-            self.fast.train([(t, [], label) for t, label in items if label in self.specs or label == NONE])
+            return safe_retrain(self.fast, bounded_feedback([*self.fast.extra, *self._valid(items)]))
+
+    def retrain(self, items: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]]) -> dict[str, object]:
+        """Refit from exactly ``items`` (e.g. all stored feedback), forgetting earlier feedback.
+
+        The same bounds and checks as :meth:`learn_many`; the manifests always stay.
+        """
+        with self._lock:
+            return safe_retrain(self.fast, bounded_feedback(self._valid(items)))
+
+    def _valid(self, items: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]]) -> list[tuple[str, list[str], str]]:
+        out: list[tuple[str, list[str], str]] = []
+        for item in items:
+            text, files, label = (item[0], [], item[1]) if len(item) == 2 else item  # type: ignore[misc]
+            if label in self.specs or label == NONE:
+                out.append((str(text), list(files), str(label)))
+        return out
 
     def record_outcome(self, specialist: str, success: bool, latency_ms: float | None = None, cost: float | None = None) -> None:
         """Feed a finished task into the performance history."""
@@ -102,10 +141,18 @@ class Router:
         if looks_like_injection(text):
             return self._refusal(NONE, start, "The text tries to steer the router instead of describing a task.")
         result = self.fast.predict(text, files)
-        return self._from_fast(result, text, files, state, start, "fast")
+        evidence = file_evidence(files, text, result.probs.keys(), self.params)
+        if evidence:
+            base = result.probs
+            if result.similarity == 0.0 and files:  # no known word or file token: the text says nothing
+                base = {label: 1.0 / len(base) for label in base}
+            probs = apply_evidence(base, evidence)
+            best = max(probs, key=lambda k: probs[k])
+            result = FastResult(probs, best, probs[best], result.similarity, result.latency_ms)
+        return self._from_fast(result, text, files, state, start, "fast", evidence)
 
     def decide(self, text: str, files: Sequence[str] = (), state: Mapping[str, Mapping[str, Any]] | None = None) -> RouteDecision:
-        """Full decision: fast, then the LLM when the fast confidence is below the threshold."""
+        """Full decision: fast + file evidence, then the model when the confidence is below the threshold."""
         start = time.perf_counter()
         fast = self.decide_fast(text, files, state)
         if fast.is_refusal and fast.confidence >= 1.0:  # guard or clarify: final
@@ -116,27 +163,30 @@ class Router:
         try:
             answer = self.llm.ask(text, files, hints=fast.scores)
         except OllamaUnavailable as exc:
-            self._llm_down_until = time.monotonic() + 30.0
+            self._llm_down_until = time.monotonic() + self.llm_backoff_s
             return self._replace(fast, start, router="fallback", data={"llm_attempted": True}, rationale=f"{fast.rationale} The LLM router did not answer ({exc.message}).")
         if answer.route is None:
             return self._replace(
                 fast, start, router="fallback", schema_violation=True, llm_latency_ms=answer.latency_ms,
                 rationale=f"{fast.rationale} The LLM's answer was rejected ({answer.violation[:120]}).",
             )
-        route = answer.route
-        if route in self.specs:
-            why = f"The LLM router chose {route} (fast router was unsure: {fast.chosen} at {fast.confidence:.2f})."
-        elif route == NONE:
-            why = "The LLM router judged the request out of scope for every specialist."
+        model_route = answer.route if answer.route in fast.scores else None
+        route = with_model(fast.scores, model_route, self.params.llm_weight)
+        if route == model_route == fast.chosen:
+            why = f"The model agrees with the fast router on {route} (fast confidence was {fast.confidence:.2f})."
+        elif route == model_route:
+            if route == NONE:
+                why = f"The model judged the request out of scope (fast router was unsure: {fast.chosen} at {fast.confidence:.2f})."
+            else:
+                why = f"The model chose {route} (fast router was unsure: {fast.chosen} at {fast.confidence:.2f})."
         else:
-            why = "The LLM router needs more detail before choosing."
-        complexity = estimate_complexity(text)
+            why = f"The model said {answer.route}, but the wording and files favour {route} much more."
         return RouteDecision(
             chosen=route, scores=fast.scores, router="llm", confidence=fast.scores.get(route, 0.0),
-            latency_ms=(time.perf_counter() - start) * 1000, rationale=why, question=answer.question,
+            latency_ms=(time.perf_counter() - start) * 1000, rationale=why,
             fast_latency_ms=fast.fast_latency_ms, llm_latency_ms=answer.latency_ms,
-            complexity=complexity.level, timeout_factor=complexity.timeout_factor,
-            data={"fast_choice": fast.chosen},
+            complexity=fast.complexity, timeout_factor=fast.timeout_factor,
+            data={"fast_choice": fast.chosen, "model_choice": answer.route, "agreed": answer.route == fast.chosen},
         )
 
     def explicit(self, specialist: str, router: str = "explicit") -> RouteDecision:
@@ -158,7 +208,7 @@ class Router:
 
     def _from_fast(
         self, result: FastResult, text: str, files: list[str], state: Mapping[str, Mapping[str, Any]] | None,
-        start: float, router: str,
+        start: float, router: str, evidence: Mapping[str, float] | None = None,
     ) -> RouteDecision:
         scores = {k: round(v, 4) for k, v in result.probs.items()}
         chosen, confidence = result.best, result.confidence
@@ -178,7 +228,7 @@ class Router:
                 else:
                     why = f"Closest match is {chosen} ({confidence:.2f}), ahead of {', '.join(c for c in candidates if c != chosen)}."
             else:
-                files_note = " and the attached file types" if files else ""
+                files_note = " and the file types" if evidence and evidence.get(chosen, 0.0) > 0 else ""
                 why = f"The wording{files_note} match {chosen} ({confidence:.2f})."
         sizes = []
         for f in files:

@@ -20,6 +20,7 @@ from app.engine.core.views import DoctorCheck, HealthView, RouteView
 from app.engine.llm.llamacpp import LlamaCppService
 from app.engine.llm.ollama_service import OllamaService
 from app.engine.llm.planner import Planner
+from app.engine.routing.combine import PARAMS_BY_BACKEND
 from app.engine.routing.router import Router
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class RoutingService:
                     threshold=self.settings.route_confidence_threshold or None,
                     model=self.settings.planning_model if llamacpp else self.settings.ollama_model,
                     llm_timeout_s=self.settings.routing_llm_timeout_s,
+                    combine=PARAMS_BY_BACKEND[self.settings.routing_backend],
                 )
                 if self._pending_feedback:
                     router.learn_many(self._pending_feedback)
@@ -89,6 +91,23 @@ class RoutingService:
                     self._pending_feedback = examples
                     return
             self.router.learn_many(examples)
+
+    def retrain(self) -> dict[str, object]:
+        """Refit the fast router from all stored feedback now (on demand or on a schedule).
+
+        Bounded and checked (:mod:`app.engine.routing.retrain`): a wrong batch of labels
+        cannot make it refuse the catalogue's own examples; the manifests always stay.
+        Returns what was kept, and publishes it as a ``Decision(kind="router_retrained")``.
+        """
+        if self.store is None:
+            raise EngineError("the store is not open yet; the router cannot read its feedback")
+        examples = self.store.routing_overrides().result(timeout=30)
+        with self._lock:
+            report = self.router.retrain(examples)
+        kept, dropped = report.get("kept"), report.get("dropped")
+        why = f"router retrained on {kept} feedback example(s)" + (f", {dropped} dropped ({report['fallback']})" if dropped else "")
+        self.bus.publish(Decision(kind="router_retrained", subject="router", reason=why, data=dict(report)))
+        return report
 
     def planner(self, store: Store) -> Planner:
         """The planner, recording schema violations as an accuracy signal."""
