@@ -124,7 +124,8 @@ def file_evidence(
                 continue
             sid, strength = hit
             weight = scale * (params.strong if strength == STRONG else params.weak)
-            out[sid] = max(out.get(sid, 0.0), weight)
+            if weight > 0:
+                out[sid] = max(out.get(sid, 0.0), weight)
     if files and NONE in labels and params.none_with_files:
         out[NONE] = -params.none_with_files
     return out
