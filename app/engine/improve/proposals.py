@@ -321,11 +321,6 @@ class ProposalConfig:
                    low_confidence=settings.proposal_low_confidence)
 
 
-def _log_failure(what: str, future: Future[Any]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.warning("proposals: %s failed: %s", what, future.exception())
-
-
 class Proposals:
     """Clusters unserved tasks, stores proposals, scaffolds them, accepts and dismisses them.
 
@@ -519,7 +514,7 @@ class Proposals:
         if wait:
             future.result(timeout=WAIT_S)
         else:
-            future.add_done_callback(partial(_log_failure, f"storing proposal {cluster.id}"))
+            store.forget(f"storing proposal {cluster.id}", future)
 
     def _decide(self, kind: str, cluster: Cluster, reason: str) -> None:
         self.bus.publish(Decision(kind=kind, subject=cluster.id, reason=reason, ts=self._clock(), data={

@@ -21,7 +21,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,11 +83,6 @@ class _Trial:
 
     def incumbent(self) -> Variant | None:
         return next((v for v in self.variants if v.state == VariantState.INCUMBENT), None)
-
-
-def _log_failure(what: str, future: Future[Any]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.warning("improvement: %s failed: %s", what, future.exception())
 
 
 class Improvement:
@@ -314,11 +308,11 @@ class Improvement:
                 raise NotFound(f"no variant {variant!r}")
             now = self._clock()
             trial.outcomes.append((variant, now, bool(success), latency_ms))
-            future = self._store().add_variant_outcomes(
+            store = self._store()
+            store.forget(f"storing an outcome of {variant}", store.add_variant_outcomes(
                 [{"variant_id": variant, "specialist": specialist, "source": "live", "ts": now,
                   "task_id": task_id, "success": success, "latency_ms": latency_ms}]
-            )
-            future.add_done_callback(lambda f: _log_failure(f"storing an outcome of {variant}", f))
+            ))
             return self.review(specialist)
 
     def review(self, specialist: str) -> list[Verdict]:

@@ -100,7 +100,8 @@ class Store:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _forget(self, what: str, future: Future[T]) -> Future[T]:
+    def forget(self, what: str, future: Future[T]) -> Future[T]:
+        """Fire and forget ``future`` (a write of ours): a failure is logged as ``what`` failed."""
         future.add_done_callback(partial(_log_failure, what))
         return future
 
@@ -116,7 +117,7 @@ class Store:
     def update_task(self, task_id: str, **fields: Any) -> Future[None]:
         """Set fields on a task; fire and forget (failures are logged), order is preserved."""
         values = tasks.validate_task_fields(fields, allow_id=False)
-        return self._forget(
+        return self.forget(
             f"update of task {task_id}",
             self.run(partial(tasks.update_task, task_id=task_id, fields=values)),
         )
@@ -175,7 +176,7 @@ class Store:
     def add_samples(self, rows: Sequence[Mapping[str, Any]]) -> Future[int]:
         """Store container resource samples; fire and forget."""
         items = records.sample_rows(rows)
-        return self._forget("storing samples", self.run(partial(records.add_samples, rows=items)))
+        return self.forget("storing samples", self.run(partial(records.add_samples, rows=items)))
 
     def prune_samples(self, older_than_ts: float) -> Future[int]:
         """Delete samples older than ``older_than_ts``; resolves to the number deleted."""
@@ -191,7 +192,7 @@ class Store:
     ) -> Future[None]:
         """Record an engine decision; fire and forget."""
         row = records.decision_row(kind, subject, reason, data, ts)
-        return self._forget("storing a decision", self.run(partial(records.add_decision, row=row)))
+        return self.forget("storing a decision", self.run(partial(records.add_decision, row=row)))
 
     def recent_decisions(self, limit: int = 200, kinds: tuple[str, ...] = ()) -> Future[list[dict[str, Any]]]:
         """The newest stored decisions first (optionally of some kinds only)."""
@@ -260,7 +261,7 @@ class Store:
             task_id=task_id,
             ts=ts,
         )
-        return self._forget(
+        return self.forget(
             "storing a routing decision", self.run(partial(records.add_routing_decision, row=row))
         )
 
@@ -278,7 +279,7 @@ class Store:
             "subject": subject,
             "value": float(value),
         }
-        return self._forget(
+        return self.forget(
             f"storing metric {name}", self.run(partial(records.add_metric, row=row))
         )
 
