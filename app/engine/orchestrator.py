@@ -529,9 +529,7 @@ class Orchestrator:
         """Run a stored task again on ``specialist`` and record the override as feedback."""
         original = self.task(task_id)
         self.feedback(task_id, "wrong_specialist", specialist=specialist)
-        files = [Path(self.blobs.path(i["sha256"])) for i in original.inputs]
-        named = recovery.stage_named_copies(self.settings.data_dir, task_id, original.inputs, files)
-        return self.submit(original.text, specialist=specialist, files=named)
+        return self.submit(original.text, specialist=specialist, files=self._inputs_again(original))
 
     def run_program(self, task_id: str, program: str) -> TaskHandle:
         """Run a task again with ``program`` (its model-written program as the user edited it).
@@ -547,9 +545,12 @@ class Orchestrator:
             raise BadInput("the program is empty")
         if len(program.encode("utf-8")) > MAX_PROGRAM_BYTES:
             raise BadInput(f"the program is larger than {MAX_PROGRAM_BYTES // 1024} KB")
+        return self.submit(original.text, specialist=spec.id, files=self._inputs_again(original), program=program)
+
+    def _inputs_again(self, original: TaskView) -> list[Path]:
+        """A stored task's input files under their own names again, to submit it anew."""
         files = [Path(self.blobs.path(i["sha256"])) for i in original.inputs]
-        named = recovery.stage_named_copies(self.settings.data_dir, task_id, original.inputs, files)
-        return self.submit(original.text, specialist=spec.id, files=named, program=program)
+        return recovery.stage_named_copies(self.settings.data_dir, original.id, original.inputs, files)
 
     def feedback(self, task_id: str, kind: str, specialist: str | None = None, note: str = "") -> None:
         """Store feedback; overrides and outcomes teach the fast router and the bandit."""

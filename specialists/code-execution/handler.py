@@ -477,18 +477,12 @@ def _test_summary(runner: str | None, stdout: str, stderr: str) -> tuple[str, di
 _USAGE = re.compile(r"^usage:|the following arguments are required|missing (?:required )?argument", re.I | re.M)
 
 
-def _usage_error(outcome: RunOutcome) -> bool:
-    """A non-zero exit whose output is a usage message (argparse, or a script's own ``usage:`` line)."""
+def _usage_line(outcome: RunOutcome) -> str | None:
+    """The usage line of a non-zero exit that printed one (argparse, or a script's own ``usage:``)."""
     if outcome.exit_code in (0, None) or outcome.signal is not None:
-        return False
+        return None
     both = (outcome.stdout + b"\n" + outcome.stderr).decode("utf-8", "replace")
-    return _USAGE.search(both) is not None
-
-
-def _usage_text(outcome: RunOutcome) -> str:
-    both = (outcome.stdout + b"\n" + outcome.stderr).decode("utf-8", "replace")
-    line = next((ln.strip() for ln in both.splitlines() if _USAGE.search(ln)), "")
-    return line[:200]
+    return next((ln.strip()[:200] for ln in both.splitlines() if _USAGE.search(ln)), None)
 
 
 def _limits(task: Task) -> Limits:
@@ -600,10 +594,10 @@ def handle(task: Task) -> Result:
         problem = _disk_full(cwd, outcome) or _classify(outcome, limits)
         if problem is not None:
             raise problem
-        if run.guessed and _usage_error(outcome):
+        usage = _usage_line(outcome) if run.guessed else None
+        if usage is not None:
             # the script wants arguments the task gives only in prose: the program writer sees
             # its usage line and passes them (or imports the script and uses its functions)
-            usage = _usage_text(outcome)
             raise NeedsPlan(f"{run.argv[0]} run without arguments printed its usage ({usage}); a plan is needed.")
         task.output_dir.mkdir(parents=True, exist_ok=True)
         artifacts = _collect(cwd, skip, task.output_dir)
