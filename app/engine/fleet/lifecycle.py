@@ -38,6 +38,7 @@ from app.engine.runtime.protocol import (
     LABEL_NAMESPACE,
     LABEL_ROLE,
     LABEL_SPECIALIST,
+    ContainerInfo,
     ContainerRuntime,
     LaunchSpec,
     Mount,
@@ -602,6 +603,16 @@ class Lifecycle:
             return False
         return True
 
+    def _ours(self) -> list[ContainerInfo]:
+        """Specialist containers of this engine's namespace on the backend."""
+        return self.runtime.list({LABEL_MANAGED: "true", LABEL_ROLE: "specialist", LABEL_NAMESPACE: self.settings.namespace})
+
+    def _remove_orphan(self, name: str, reason: str) -> None:
+        """Remove a container of ours that no pool holds, with its exchange folders."""
+        self.runtime.remove(name)
+        Exchange(self.exchange_root / name).remove()
+        self._decide("remove_orphan", name, reason)
+
     def resync(self) -> tuple[list[str], list[str]]:
         """After the backend came back: forget replicas whose container is gone, remove leftovers.
 
@@ -612,7 +623,7 @@ class Lifecycle:
         """
         found = {
             info.name: info
-            for info in self.runtime.list({LABEL_MANAGED: "true", LABEL_ROLE: "specialist", LABEL_NAMESPACE: self.settings.namespace})
+            for info in self._ours()
         }
         forgotten: list[str] = []
         for replica in self.replicas():
@@ -625,10 +636,8 @@ class Lifecycle:
         leftovers: list[str] = []
         for name, info in found.items():
             if name not in known and name not in forgotten and info.status in ("exited", "dead"):
-                self.runtime.remove(name)
-                Exchange(self.exchange_root / name).remove()
+                self._remove_orphan(name, f"leftover container ({info.status}) after the Docker engine restarted")
                 leftovers.append(name)
-                self._decide("remove_orphan", name, f"leftover container ({info.status}) after the Docker engine restarted")
         return forgotten, leftovers
 
     def was_oom_killed(self, name: str) -> bool:
@@ -659,7 +668,7 @@ class Lifecycle:
         """
         adopted: list[str] = []
         removed: list[str] = []
-        found = self.runtime.list({LABEL_MANAGED: "true", LABEL_ROLE: "specialist", LABEL_NAMESPACE: self.settings.namespace})
+        found = self._ours()
         for info in found:
             spec = self.specs.get(info.specialist)
             exchange = Exchange(self.exchange_root / info.name)
@@ -671,10 +680,8 @@ class Lifecycle:
                 and not spec.scaling.fresh_per_task
             )
             if not usable or spec is None:
-                self.runtime.remove(info.name)
-                exchange.remove()
+                self._remove_orphan(info.name, f"leftover container ({info.status}) could not be reattached")
                 removed.append(info.name)
-                self._decide("remove_orphan", info.name, f"leftover container ({info.status}) could not be reattached")
                 continue
             exchange.sweep()  # inputs of tasks the dead engine never cleaned up
             replica = Replica(
