@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/programs.py [--split holdout] [--specialist ID] [--limit N]
+    .venv/bin/python bench/programs.py [--split holdout] [--specialist ID] [--limit N] [--keep DIR]
 
 Runs ``switchboard eval natural`` in-process with the model warm (one throwaway task first)
 and prints JSON: pass rate per specialist and split, p50/p95 seconds per task, failures.
@@ -26,9 +26,11 @@ def main() -> None:
     parser.add_argument("--split", choices=["dev", "holdout", "all"], default="all")
     parser.add_argument("--specialist")
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--keep", type=Path, help="keep the engine's data (tasks, programs, attempts) in this folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
-        orch = Orchestrator(load_settings(data_dir=Path(tmp), namespace="bench"))
+        data_dir = args.keep or Path(tmp)
+        orch = Orchestrator(load_settings(data_dir=data_dir, namespace="bench"))
         orch.start().result(timeout=300)
         try:
             orch.coder.service.chat(orch.settings.planning_model, [{"role": "user", "content": "hi"}],

@@ -126,6 +126,10 @@ def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> Non
         ("what is the integral of 1/(1+x^2) from 0 to 1?", "integral = pi/4", "", [], "symbolic"),
         ("what is the integral of 1/(1+x^2) from 0 to 1?", "pi/4\n0.785398163397448", "", [], ""),
         ("what's the average delay?", "NaT", "", [], "missing value"),
+        ("Which genres have an average book price above 14 euros?", "genre\nclassic\nliterary", "", [], ""),
+        ("What is the average book price?", "about fourteen", "", [], "printed none"),
+        ("How many people did we hire in 2021?", "0", "", [], "the result is 0"),
+        ("How many people did we hire in 2021?", "10", "", [], ""),
     ],
 )
 def test_check_result(task: str, answer: str, program: str, columns: list[str], problem: str) -> None:
@@ -188,3 +192,21 @@ def test_a_series_printed_where_one_value_was_asked_is_rejected() -> None:
     assert "whole column" in problem and not is_soft(problem)
     assert check_result("How much did Ada spend in total?", "27.0", "print(total)", []) == ""
     assert check_result("Total per customer, please", "Ada 27\nBob 4\nName: spent, dtype: int64", "print(s)", []) == ""
+
+
+def test_a_sql_specialist_is_shown_and_asked_for_sql_and_gets_a_runnable_program(tmp_path: Path) -> None:
+    spec = load_catalogue(ROOT / "specialists").specs["database"]
+    assert spec.program is not None and spec.program.language == "sql"
+    chat = ScriptedChat("```sql\nSELECT city, COUNT(*) AS n FROM signups GROUP BY city\n", "```python\nprint(42)\n```")
+    writer = ProgramWriter(chat, "m", ExampleBank(tmp_path, ROOT / "specialists"))
+    inputs = [("signups.csv", "comma-separated table (sep=','), 2 columns\ncolumns: name (text), city (text)")]
+    program = writer.write(spec, "How many signups per city?", inputs)
+    messages = chat.calls[0][0]
+    assert "```sql block" in messages[0]["content"] and "SQLite" in messages[0]["content"]
+    assert all(m["content"].startswith("```sql\n") for m in messages[1:-1] if m["role"] == "assistant")  # seeds shown as SQL
+    assert "table signups (loaded from signups.csv" in messages[-1]["content"]
+    assert "GROUP BY the key" in messages[-1]["content"]  # the SQL form of the table-shape hint
+    assert 'SQL = r"""\nSELECT city, COUNT(*) AS n FROM signups GROUP BY city\n"""' in program
+    assert "FILES = ('signups.csv',)" in program and "TABLES = {'signups.csv': 'signups'}" in program
+    compile(program, "program.py", "exec")
+    assert writer.write(spec, "anything", inputs).strip().endswith("print(42)")  # a Python reply is used as it is

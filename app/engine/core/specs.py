@@ -10,7 +10,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -105,6 +105,8 @@ class ProgramSpec(BaseModel):
     libraries: tuple[str, ...] = Field(min_length=1, description="What the program may import")
     guide: str = Field(min_length=10, description="Specialist-specific instructions for the program")
     max_tokens: int = Field(700, ge=64, le=4096)
+    language: Literal["python", "sql"] = Field(
+        "python", description="What the model writes: a Python program, or SQLite SQL run by a fixed program")
 
 
 class SpecialistSpec(BaseModel):

@@ -172,7 +172,7 @@ def _norm(cell: Any) -> Any:
     if isinstance(cell, bool):
         return cell
     if isinstance(cell, int | float):
-        return round(float(cell), 9)
+        return float(f"{float(cell):.9g}")  # 9 significant digits: float noise and 12-digit tables agree
     if isinstance(cell, str):
         return cell.strip()
     return cell

@@ -83,6 +83,22 @@ class Shape:
                     f"figure(s), print it and also {save}.")
         return ""
 
+    def sql_hint(self) -> str:
+        """The same instruction for a writer of one SQLite query (the engine prints its result)."""
+        if self.kind == "value":
+            return "Answer shape: ONE value: the last statement returns one row with one column (the figure asked for)."
+        if self.kind == "one":
+            return ("Answer shape: ONE item: ORDER BY the deciding figure and LIMIT 1; select the item's name first, "
+                    "then that figure.")
+        if self.kind == "list":
+            many = f"exactly the top {self.limit} (ORDER BY ... LIMIT {self.limit})" if self.limit else \
+                "exactly the matching items, nothing else"
+            return f"Answer shape: a LIST of {many}: one row per item, the item's name in the first column."
+        if self.kind == "table":
+            return ("Answer shape: a TABLE, one row per group: select the key column(s) first, then only the asked "
+                    "figure(s), GROUP BY the key.")
+        return ""
+
 
 def _limit(text: str) -> int | None:
     match = _TOP_N.search(text)

@@ -11,7 +11,9 @@ Each attempt is constructed differently: attempt 1 greedy with the most similar 
 attempt 2 with the previous problem and the next examples down the ranking, attempt 3
 sampled at a higher temperature. Generation stops at the closing fence. The reply's program
 is the first fenced code block (or the whole reply), with forgotten imports added
-(:func:`~app.engine.llm.program_fix.complete_imports`).
+(:func:`~app.engine.llm.program_fix.complete_imports`). A specialist whose ``[program]`` has
+``language = "sql"`` is asked for SQLite SQL instead, which a fixed program runs over the task's
+files (:mod:`app.engine.llm.sql_program`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from app.engine.llm.chat import ChatService
 from app.engine.llm.examples import Example, ExampleBank
 from app.engine.llm.pandas_compat import fix_pandas
 from app.engine.llm.program_fix import complete_imports
+from app.engine.llm.sql_program import SQL_GRAMMAR, extract_sql, sql_of, sql_preview, wrap_sql
 
 __all__ = ["CORE_EXAMPLES", "ProgramWriter", "extract_program"]
 
@@ -50,6 +53,14 @@ Rules:
 - Save charts as .png with matplotlib's Agg backend.
 {guide}
 Reply with the program only, in one ```python block."""
+
+SQL_SYSTEM = """You are the {title} specialist. Write SQLite SQL that answers the user's task over the tables listed.
+Rules:
+- The input files are already loaded into one SQLite database: query the tables shown, by the names shown (a CSV file is a table named after the file). Never invent tables, columns or values.
+- Usually ONE SELECT. Several statements separated by ';' only when the task asks to change data first; the result of the last SELECT is the answer.
+- Select exactly what is asked: the key or name column first, then the asked figure(s). Do not round unless the task asks.
+{guide}
+Reply with the SQL only, in one ```sql block."""
 
 
 def extract_program(reply: str) -> str:
@@ -81,23 +92,29 @@ class ProgramWriter:
     ) -> list[dict[str, str]]:
         """The chat for one attempt (kept separate so tests can read the prompt)."""
         assert spec.program is not None
-        system = SYSTEM.format(title=spec.title, libraries=", ".join(spec.program.libraries), guide=spec.program.guide)
+        sql = spec.program.language == "sql"
+        template = SQL_SYSTEM if sql else SYSTEM
+        system = template.format(title=spec.title, libraries=", ".join(spec.program.libraries), guide=spec.program.guide)
         msgs = [{"role": "system", "content": system}]
         core, similar = self._examples(spec, text, attempt)
         for ex in [*core, *similar]:
             user = ex.task + (f"\n\nInput files:\n{ex.inputs}" if ex.inputs else "")
             msgs.append({"role": "user", "content": user})
-            msgs.append({"role": "assistant", "content": f"```python\n{ex.program.strip()}\n```"})
+            query = sql_of(ex.program) if sql else None
+            shown = f"```sql\n{query}\n```" if query else f"```python\n{ex.program.strip()}\n```"
+            msgs.append({"role": "assistant", "content": shown})
         user = text.strip()
         if inputs:
             user += "\n\nInput files (in the current folder):\n" + "\n".join(
-                f"--- {name}\n{preview}" for name, preview in inputs
+                f"--- {name}\n{sql_preview(name, preview) if sql else preview}" for name, preview in inputs
             )
-        hint = answer_shape(text).hint(tabular="pandas" in spec.program.libraries)
+        shape = answer_shape(text)
+        hint = shape.sql_hint() if sql else shape.hint(tabular="pandas" in spec.program.libraries)
         if hint:
             user += "\n\n" + hint
         if feedback:
-            user += f"\n\nA previous program for this task was wrong: {feedback[:600]}\nWrite a corrected program."
+            redo = "Write corrected SQL." if sql else "Write a corrected program."
+            user += f"\n\nA previous program for this task was wrong: {feedback[:600]}\n{redo}"
             missing = re.search(r"No module named '([\w.]+)'", feedback)
             if missing:
                 user += (f" {missing.group(1)} is not installed here: use only {', '.join(spec.program.libraries)} "
@@ -116,6 +133,8 @@ class ProgramWriter:
             "temperature": 0.0 if attempt < 3 else 0.6, "num_predict": spec.program.max_tokens, "seed": attempt,
             "stop": STOP,
         }
+        if spec.program.language == "sql":
+            options["grammar"] = SQL_GRAMMAR  # backends that take a grammar get exactly one sql block
         if overrides and attempt < 3:  # the variant's sampling; attempt 3 keeps its own higher temperature
             options.update({k: v for k, v in overrides.items() if k in VARIANT_OPTIONS})
         deadline = time.monotonic() + timeout_s
@@ -130,6 +149,9 @@ class ProgramWriter:
                                       options=options, timeout_s=remaining)
         finally:
             self._gate.release()
+        if spec.program.language == "sql" and (query := extract_sql(reply)) is not None:
+            one_value = answer_shape(text).kind in ("value", "free")
+            return wrap_sql(query, [name for name, _ in inputs], one_value=one_value)
         code = extract_program(reply)
         if not code.strip():
             raise TaskFailed("the model wrote no program", kind="bad_plan")

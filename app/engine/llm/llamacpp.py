@@ -132,7 +132,7 @@ class LlamaCppService:
             "temperature": float(opts.get("temperature", 0.0)),
             "max_tokens": int(opts.get("num_predict", 512)),
         }
-        for key in ("seed", "top_p", "stop"):
+        for key in ("seed", "top_p", "stop", "grammar"):  # grammar: GBNF that the reply must follow
             if key in opts:
                 body[key] = opts[key]
         if format is not None:

@@ -347,8 +347,12 @@ class OllamaService:
         options: dict[str, Any] | None = None,
         timeout_s: float | None = None,
     ) -> str:
-        """One non-streaming chat; returns the assistant's content (raises OllamaUnavailable)."""
+        """One non-streaming chat; returns the assistant's content (raises OllamaUnavailable).
+
+        Ollama takes no GBNF grammar: a ``grammar`` option is dropped (``format`` constrains JSON).
+        """
         client = self._client(timeout_s)
+        options = {k: v for k, v in (options or {}).items() if k != "grammar"} or None
         response = self._call(
             "chat",
             lambda: client.chat(model=model, messages=messages, format=format, options=options, keep_alive=self.keep_alive),

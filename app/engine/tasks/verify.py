@@ -32,6 +32,7 @@ _ERROR_WORDS = re.compile(r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|n
 _EMPTY = re.compile(r"^(Empty DataFrame|Series\(\[\], |\[\]$|\{\}$|None$|set\(\)$)|[:=]\s*(\[\]|None|\(\)|set\(\))?\s*$")
 _SYMBOLIC = re.compile(r"\b(pi|sqrt|exp|log|E|oo|I)\b|\d\s*/\s*\d|\*\*")
 _SERIES_DUMP = re.compile(r"^(?:Name: .*)?dtype: \w+$", re.M)  # the last line pandas prints for a Series
+_ZERO = re.compile(r"[-−]?0+(?:\.0+)?")
 _QUOTED = re.compile(r"""\[\s*['"]([^'"\]]{1,64})['"]\s*\]""")
 
 
@@ -49,8 +50,11 @@ def check_result(
     if _EMPTY.search(last) and not tables:
         return f"it found nothing (the last line is {last[:80]!r}): the filter or selector matched no data; check the values in the files"
     shape = answer_shape(task)
-    if _NUMERIC_ASK.search(task) and not _NUMBER.search(text):
+    if _NUMERIC_ASK.search(task) and shape.kind not in ("one", "list") and not _NUMBER.search(text):
         return "the task asks for a number but the program printed none"
+    if shape.kind == "value" and _NUMERIC_ASK.search(task) and _ZERO.fullmatch(last):
+        return (f"{SHAPE_PROBLEM}the result is 0: a filter may be wrong or invented; use only the conditions "
+                "the task states, with values spelled as in the data")
     if shape.kind == "value" and _SERIES_DUMP.search(text) and len(text.splitlines()) > 2:
         return ("it printed a whole column (a pandas Series) where one value was asked; "
                 "aggregate it (sum, mean, count...) or select the one row, and print that value")
