@@ -110,3 +110,30 @@ def test_a_program_that_hits_a_limit_says_which(llama: LlamaCppService, engine_s
         assert view.error_kind in ("timeout", "limit"), (view.error_kind, view.error)
     finally:
         orch.close(remove_containers=True)
+
+
+def test_the_database_specialist_answers_in_sql_run_over_the_attached_database(
+    llama: LlamaCppService, engine_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, total REAL)")
+        conn.executemany("INSERT INTO orders (customer, total) VALUES (?, ?)",
+                         [("Ada", 12.5), ("Bob", 3.0), ("Ada", 7.25), ("Cy", 40.0), ("Bob", 1.0)])
+    conn.close()
+    orch = Orchestrator(engine_settings())
+    orch.start().result(timeout=120)
+    try:
+        view = orch.submit("How many orders are in the orders table of this database?", specialist="database",
+                           files=[db]).future.result(timeout=300)
+        attempts = orch.wait_started().get_task(view.id).result(timeout=30)["result"]["plan"]["attempts"]
+        # the model wrote SQL; the engine's fixed program ran it over a copy of the attached file
+        assert attempts and all('SQL = r"""' in a["program"] for a in attempts), attempts[0]["program"]
+        assert all("shop.db" in a["program"] for a in attempts)
+        assert view.state == "succeeded", (view.error_kind, view.error)
+        assert view.answer.strip().splitlines()[-1].strip() == "5", view.answer  # SQLite counted, not the model
+        assert db.stat().st_size > 0 and sqlite3.connect(db).execute("SELECT COUNT(*) FROM orders").fetchone() == (5,)
+    finally:
+        orch.close(remove_containers=True)

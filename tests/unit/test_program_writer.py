@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from app.engine.core.errors import TaskFailed
-from app.engine.core.specs import load_catalogue
-from app.engine.llm.coder import ProgramWriter, extract_program
+from app.engine.core.specs import SpecialistSpec, load_catalogue
+from app.engine.llm.coder import ProgramWriter, extract_program, writes_sql
 from app.engine.llm.examples import Example, ExampleBank
 from app.engine.tasks.verify import agree, check_result, is_soft
 
@@ -60,8 +60,16 @@ def test_bank_ranks_by_similarity_skips_bad_lines_and_learns(bank: ExampleBank) 
     assert ExampleBank(bank.folder.parent, bank.specialists_dir).counts("data-analytics")["feedback"] == 1  # on disk
 
 
-def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBank) -> None:
+def _python_spec() -> SpecialistSpec:
+    """The data-analytics specialist as a Python-only writer (its manifest answers most tasks in SQL)."""
     spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
+    assert spec.program is not None and spec.program.python_guide
+    program = spec.program.model_copy(update={"language": "python", "guide": spec.program.python_guide, "python_guide": ""})
+    return spec.model_copy(update={"program": program})
+
+
+def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBank) -> None:
+    spec = _python_spec()
     chat = ScriptedChat("```python\nprint(42)\n```", "```python\nprint(43)\n```", "```python\nprint(44)\n```")
     writer = ProgramWriter(chat, "m", bank)
     inputs = [("sales.csv", "columns: region, amount")]
@@ -86,7 +94,7 @@ def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBan
 
 
 def test_prefix_is_the_same_for_different_tasks_of_a_specialist(bank: ExampleBank) -> None:
-    spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
+    spec = _python_spec()
     writer = ProgramWriter(ScriptedChat(), "m", bank)
     one = writer.messages(spec, "plot revenue by month", [("a.csv", "columns: x")], 1, "")
     two = writer.messages(spec, "how many rows are open?", [("b.csv", "columns: y")], 1, "")
@@ -160,7 +168,7 @@ def test_answers_agree_by_their_numbers() -> None:
 
 
 def test_a_chosen_variant_adds_its_instructions_and_sampling_but_not_to_the_last_attempt(bank: ExampleBank) -> None:
-    spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
+    spec = _python_spec()
     chat = ScriptedChat("```python\nprint(1)\n```", "```python\nprint(2)\n```")
     writer = ProgramWriter(chat, "m", bank)
     variant = {"temperature": 0.3, "top_p": 0.8, "num_ctx": 99999.0}
@@ -210,3 +218,23 @@ def test_a_sql_specialist_is_shown_and_asked_for_sql_and_gets_a_runnable_program
     assert "FILES = ('signups.csv',)" in program and "TABLES = {'signups.csv': 'signups'}" in program
     compile(program, "program.py", "exec")
     assert writer.write(spec, "anything", inputs).strip().endswith("print(42)")  # a Python reply is used as it is
+
+
+def test_data_analytics_answers_in_sql_but_draws_charts_and_reads_excel_in_python(tmp_path: Path) -> None:
+    spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
+    assert spec.program is not None and spec.program.language == "sql"
+    bank = ExampleBank(tmp_path, ROOT / "specialists")
+    csv_in = [("orders.csv", "comma-separated table (sep=','), 2 columns\ncolumns: region (text), qty (int)")]
+    assert writes_sql(spec, "total qty per region", ["orders.csv"])
+    assert not writes_sql(spec, "draw a bar chart of the total qty per region", ["orders.csv"])
+    assert not writes_sql(spec, "total qty per region", ["orders.xlsx"])
+    writer = ProgramWriter(ScriptedChat(), "m", bank)
+    table = writer.messages(spec, "total qty per region", csv_in, 1, "")
+    chart = writer.messages(spec, "draw a bar chart of the total qty per region", csv_in, 1, "")
+    assert "```sql block" in table[0]["content"] and spec.program.guide[:40] in table[0]["content"]
+    assert "```python block" in chart[0]["content"] and spec.program.python_guide[:40] in chart[0]["content"]
+    shown = [m["content"] for m in table[1:-1] if m["role"] == "assistant"]
+    assert shown and all(c.startswith("```sql\n") for c in shown), "SQL tasks see SQL examples only"
+    shown = [m["content"] for m in chart[1:-1] if m["role"] == "assistant"]
+    assert shown and all(c.startswith("```python\n") for c in shown), "Python tasks see programs only"
+    assert "table orders (loaded from orders.csv" in table[-1]["content"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 import statistics
 import subprocess
@@ -44,7 +45,7 @@ def test_a_value_is_printed_alone_and_a_table_is_printed_and_saved(folder: Path)
     assert table_name("2024 Orders.csv") == "t_2024_orders"
     assert _run(folder, wrap_sql("SELECT COUNT(*) FROM products WHERE category = 'garden'", files)) == "2"
     out = _run(folder, wrap_sql("SELECT customer, SUM(amount) AS spent FROM t_2024_orders GROUP BY customer ORDER BY customer;", files))
-    assert out.splitlines() == ["customer | spent", "Ann | 15.0", "Bo | 7"]  # numbers are numbers, blank lines dropped
+    assert out.splitlines() == ["customer | spent", "Ann | 15", "Bo | 7"]  # numbers are numbers, blank lines dropped
     with open(folder / "result.csv", newline="", encoding="utf-8") as fh:
         assert list(csv.reader(fh)) == [["customer", "spent"], ["Ann", "15.0"], ["Bo", "7"]]
     joined = "SELECT p.name, s.name FROM products p JOIN staff s ON s.id = p.id ORDER BY p.id"
@@ -99,4 +100,32 @@ def test_functions_of_other_dialects_run_in_sqlite(tmp_path: Path) -> None:
     sql = ("SELECT AVG(DATEDIFF(back, taken)), MEDIAN(fee), STDDEV(fee), SUM(YEAR(taken) = 2024), "
            "GROUP_CONCAT(CONCAT(who, '!')), IF(1 > 2, 'yes', 'no') FROM loans")
     out = _run(tmp_path, wrap_sql(sql, ["loans.sql"]))
-    assert out.splitlines()[1].split(" | ") == ["7.0", "2.0", str(statistics.stdev([1.0, 2.0, 4.0])), "2", "Ann!,Bo!,Cy!", "no"]
+    assert out.splitlines()[1].split(" | ") == ["7", "2", f"{statistics.stdev([1.0, 2.0, 4.0]):.12g}", "2", "Ann!,Bo!,Cy!", "no"]
+
+
+def test_json_records_and_european_or_currency_numbers_load_as_numbers(tmp_path: Path) -> None:
+    (tmp_path / "staff.json").write_text(json.dumps({"people": [
+        {"name": "Ann", "pay": 10, "tags": ["a"], "lead": True}, {"name": "Bo", "pay": 30}]}), encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text('{"n": 1}\n\n{"n": 4}\n', encoding="utf-8")
+    (tmp_path / "umsatz.csv").write_text("Filiale;Umsatz;Preis;PLZ\nA;14863,45;1.234,50 €;01234\nB;10,55;99 €;80331\n",
+                                         encoding="utf-8")
+    (tmp_path / "us.csv").write_text('item,price,share\nx,"$1,450",12%\ny,$980.50,30%\n', encoding="utf-8")
+    files = ["staff.json", "events.jsonl", "umsatz.csv", "us.csv"]
+    assert _run(tmp_path, wrap_sql("SELECT SUM(pay) FROM staff", files)) == "40"
+    assert _run(tmp_path, wrap_sql("SELECT tags || '/' || lead FROM staff WHERE name = 'Ann'", files)) == '["a"]/1'
+    assert _run(tmp_path, wrap_sql("SELECT SUM(n) FROM events", files)) == "5"
+    assert float(_run(tmp_path, wrap_sql("SELECT SUM(Umsatz) FROM umsatz", files))) == pytest.approx(14874.0)
+    assert float(_run(tmp_path, wrap_sql("SELECT SUM(Preis) FROM umsatz", files))) == pytest.approx(1333.5)
+    assert _run(tmp_path, wrap_sql("SELECT PLZ FROM umsatz WHERE Filiale = 'A'", files)) == "01234"  # a code stays text
+    assert float(_run(tmp_path, wrap_sql("SELECT SUM(price) FROM us", files))) == pytest.approx(2430.5)
+    assert _run(tmp_path, wrap_sql("SELECT SUM(share) FROM us", files)) == "42"
+
+
+def test_correlation_and_percentiles_are_there_for_analytics(tmp_path: Path) -> None:
+    xs, ys = [1, 2, 3, 4, 10], [2, 4, 5, 4, 12]
+    (tmp_path / "t.csv").write_text("x,y\n" + "".join(f"{x},{y}\n" for x, y in zip(xs, ys, strict=True)), encoding="utf-8")
+    assert float(_run(tmp_path, wrap_sql("SELECT CORR(x, y) FROM t", ["t.csv"]))) == pytest.approx(
+        statistics.correlation(xs, ys))
+    quartiles = statistics.quantiles(xs, n=4, method="inclusive")
+    assert float(_run(tmp_path, wrap_sql("SELECT PERCENTILE(x, 25) FROM t", ["t.csv"]))) == pytest.approx(quartiles[0])
+    assert float(_run(tmp_path, wrap_sql("SELECT PERCENTILE(x, 0.75) FROM t", ["t.csv"]))) == pytest.approx(quartiles[2])

@@ -107,6 +107,9 @@ class ProgramSpec(BaseModel):
     max_tokens: int = Field(700, ge=64, le=4096)
     language: Literal["python", "sql"] = Field(
         "python", description="What the model writes: a Python program, or SQLite SQL run by a fixed program")
+    python_guide: str = Field(
+        "", description="With language 'sql': the guide for tasks written in Python instead (a chart is asked for, "
+                        "or an input SQL cannot load); empty: always SQL")
 
 
 class SpecialistSpec(BaseModel):

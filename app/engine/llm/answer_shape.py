@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Shape", "answer_shape"]
+__all__ = ["Shape", "answer_shape", "asks_for_chart"]
 
 Kind = Literal["value", "one", "list", "table", "free"]
 
@@ -52,6 +52,17 @@ _LIST_WORDS = re.compile(
     r"employees|rows|entries|links|headlines|dates|ingredients)\b",
     re.I,
 )
+
+_CHART = re.compile(
+    r"\b(chart|plot|graph|histogram|diagram|visuali[sz]e|draw|png|image|graphique|tracer?|trace|diagramm|"
+    r"balkendiagramm|liniendiagramm|grafik|gr[aá]fico|grafica|gráfica|dibuja)\b",
+    re.I,
+)
+
+
+def asks_for_chart(text: str) -> bool:
+    """Whether the wording asks for a chart (an image), not only for figures."""
+    return bool(_CHART.search(text))
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,21 @@ from collections.abc import Mapping, Sequence
 
 from app.engine.core.errors import TaskFailed
 from app.engine.core.specs import SpecialistSpec
-from app.engine.llm.answer_shape import answer_shape
+from app.engine.llm.answer_shape import answer_shape, asks_for_chart
 from app.engine.llm.chat import ChatService
 from app.engine.llm.examples import Example, ExampleBank
 from app.engine.llm.pandas_compat import fix_pandas
 from app.engine.llm.program_fix import complete_imports
-from app.engine.llm.sql_program import SQL_GRAMMAR, extract_sql, sql_of, sql_preview, wrap_sql
+from app.engine.llm.sql_program import (
+    SQL_GRAMMAR,
+    extract_sql,
+    sql_loads,
+    sql_of,
+    sql_preview,
+    wrap_sql,
+)
 
-__all__ = ["CORE_EXAMPLES", "ProgramWriter", "extract_program"]
+__all__ = ["CORE_EXAMPLES", "ProgramWriter", "extract_program", "writes_sql"]
 
 CORE_EXAMPLES = 2  # seed examples in every prompt of a specialist: part of the cached prefix
 VARIANT_OPTIONS = frozenset({"temperature", "top_p", "top_k", "repeat_penalty"})  # a variant may set these
@@ -70,6 +77,18 @@ def extract_program(reply: str) -> str:
     return code.strip("\n") + "\n"
 
 
+def writes_sql(spec: SpecialistSpec, text: str, names: Sequence[str]) -> bool:
+    """Whether this task is answered in SQL.
+
+    The specialist writes SQL and, when it also has a Python guide, no chart is asked for and
+    the fixed program can load every input.
+    """
+    program = spec.program
+    if program is None or program.language != "sql":
+        return False
+    return not program.python_guide or (not asks_for_chart(text) and sql_loads(names))
+
+
 class ProgramWriter:
     """Writes programs with the planning model; one generation at a time on a small machine."""
 
@@ -79,11 +98,15 @@ class ProgramWriter:
         self.bank = bank
         self._gate = threading.Lock()
 
-    def _examples(self, spec: SpecialistSpec, text: str, attempt: int) -> tuple[list[Example], list[Example]]:
-        """The fixed core examples (cached prefix) and the task's similar ones (one; two on attempt 2)."""
-        everything = self.bank.all(spec.id)
+    def _examples(self, spec: SpecialistSpec, text: str, attempt: int, sql: bool) -> tuple[list[Example], list[Example]]:
+        """The fixed core examples (cached prefix) and the task's similar ones (one; two on attempt 2).
+
+        All are in the language of this task: SQL examples for SQL, programs for Python.
+        """
+        everything = [e for e in self.bank.all(spec.id) if (sql_of(e.program) is not None) == sql]
         core = [e for e in everything if e.source == "seed"][:CORE_EXAMPLES]
-        others = [e for e in self.bank.similar(spec.id, text, k=len(everything)) if e not in core]
+        ranked = self.bank.similar(spec.id, text, k=len(self.bank.all(spec.id)))
+        others = [e for e in ranked if e in everything and e not in core]
         similar = others[1:3] if attempt == 2 else others[:1]
         return core, similar
 
@@ -92,11 +115,12 @@ class ProgramWriter:
     ) -> list[dict[str, str]]:
         """The chat for one attempt (kept separate so tests can read the prompt)."""
         assert spec.program is not None
-        sql = spec.program.language == "sql"
+        sql = writes_sql(spec, text, [name for name, _ in inputs])
         template = SQL_SYSTEM if sql else SYSTEM
-        system = template.format(title=spec.title, libraries=", ".join(spec.program.libraries), guide=spec.program.guide)
+        guide = spec.program.guide if sql or spec.program.language == "python" else spec.program.python_guide
+        system = template.format(title=spec.title, libraries=", ".join(spec.program.libraries), guide=guide)
         msgs = [{"role": "system", "content": system}]
-        core, similar = self._examples(spec, text, attempt)
+        core, similar = self._examples(spec, text, attempt, sql)
         for ex in [*core, *similar]:
             user = ex.task + (f"\n\nInput files:\n{ex.inputs}" if ex.inputs else "")
             msgs.append({"role": "user", "content": user})
@@ -133,7 +157,8 @@ class ProgramWriter:
             "temperature": 0.0 if attempt < 3 else 0.6, "num_predict": spec.program.max_tokens, "seed": attempt,
             "stop": STOP,
         }
-        if spec.program.language == "sql":
+        sql = writes_sql(spec, text, [name for name, _ in inputs])
+        if sql:
             options["grammar"] = SQL_GRAMMAR  # backends that take a grammar get exactly one sql block
         if overrides and attempt < 3:  # the variant's sampling; attempt 3 keeps its own higher temperature
             options.update({k: v for k, v in overrides.items() if k in VARIANT_OPTIONS})
@@ -149,7 +174,7 @@ class ProgramWriter:
                                       options=options, timeout_s=remaining)
         finally:
             self._gate.release()
-        if spec.program.language == "sql" and (query := extract_sql(reply)) is not None:
+        if sql and (query := extract_sql(reply)) is not None:
             one_value = answer_shape(text).kind in ("value", "free")
             return wrap_sql(query, [name for name, _ in inputs], one_value=one_value)
         code = extract_program(reply)

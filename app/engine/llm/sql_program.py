@@ -21,13 +21,13 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-__all__ = ["SQL_GRAMMAR", "extract_sql", "sql_of", "sql_preview", "table_name", "wrap_sql"]
+__all__ = ["SQL_GRAMMAR", "extract_sql", "sql_loads", "sql_of", "sql_preview", "table_name", "wrap_sql"]
 
 _SQL_FENCE = re.compile(r"```(?:sql|sqlite|SQL)[ \t]*\n(.*?)(?:```|\Z)", re.S)
 _PY_FENCE = re.compile(r"```(?:python|py)[ \t]*\n", re.I)
 _ANY_FENCE = re.compile(r"```[\w-]*[ \t]*\n(.*?)(?:```|\Z)", re.S)
 _WRAPPED = re.compile(r'^SQL = r?"""\n(.*?)\n"""$', re.S | re.M)
-_TABLES = (".csv", ".tsv")
+_TABLES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")  # files that become a table
 
 # GBNF for the reply: one fenced sql block and nothing else (no prose, no guessed JSON answer)
 SQL_GRAMMAR = 'root ::= "```sql\\n" line+ "```"\nline ::= [^`\\n]* "\\n"\n'
@@ -64,11 +64,31 @@ def sql_of(program: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+def sql_loads(files: Sequence[str]) -> bool:
+    """Whether the fixed program can put every one of ``files`` into its database."""
+    return all(f.lower().endswith((*_TABLES, *_DATABASES, ".sql")) for f in files)
+
+
+_PANDAS_HINTS = (
+    (re.compile(r" \(sep=[^)]*\)"), ""),
+    (re.compile(r"text number \([^)]*\)"), "number"),
+    (re.compile(r"text with a number \(strip the unit/currency, then convert\)"), "number (its unit is dropped)"),
+    (re.compile(r"\s*\((?:pd\.read_json|load with)[^)]*\)"), ""),
+)
+
+
 def sql_preview(name: str, preview: str) -> str:
-    """An input's description as the SQL writer should read it: the table names it will query."""
+    """An input's description as the SQL writer should read it: the table names it will query.
+
+    Table files are loaded with their numbers as numbers (units, thousands separators and a
+    decimal comma read), so the preview says "number" where the pandas writer is told to convert.
+    """
     lower = name.lower()
     if lower.endswith(_TABLES):
-        return f"table {table_name(name)} (loaded from {name}, one row per data line)\n{preview}"
+        for pattern, said in _PANDAS_HINTS:
+            preview = pattern.sub(said, preview)
+        rows = "one row per record" if lower.endswith((".json", ".jsonl", ".ndjson")) else "one row per data line"
+        return f"table {table_name(name)} (loaded from {name}, {rows})\n{preview}"
     if lower.endswith(_DATABASES):
         return re.sub(r"^SQLite database \(.*?\); tables:", "SQLite database, already open; its tables:", preview)
     if lower.endswith(".sql"):
@@ -122,6 +142,48 @@ class Variance(Collect):
         return statistics.variance(self.values) if len(self.values) > 1 else None
 
 
+class Percentile:
+    """PERCENTILE(x, p): the p-th percentile (p from 0 to 100, or a fraction up to 1), interpolated."""
+
+    def __init__(self):
+        self.values, self.p = [], None
+
+    def step(self, value, p):
+        if isinstance(value, int | float):
+            self.values.append(value)
+        if isinstance(p, int | float):
+            self.p = p / 100 if p > 1 else p
+
+    def finalize(self):
+        if not self.values or self.p is None:
+            return None
+        ordered = sorted(self.values)
+        where = self.p * (len(ordered) - 1)
+        low = int(where)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (where - low)
+
+
+class Corr:
+    """CORR(x, y): Pearson's correlation of the pairs where both are numbers."""
+
+    def __init__(self):
+        self.pairs = []
+
+    def step(self, x, y):
+        if isinstance(x, int | float) and isinstance(y, int | float):
+            self.pairs.append((x, y))
+
+    def finalize(self):
+        if len(self.pairs) < 2:
+            return None
+        xs, ys = zip(*self.pairs)
+        try:
+            return statistics.correlation(xs, ys)
+        except statistics.StatisticsError:
+            return None
+
+
 def add_dialect_functions(con):
     """Functions of other SQL dialects (MySQL, PostgreSQL), so a query written for them still runs."""
     con.create_function("datediff", 2, days_between)
@@ -137,6 +199,9 @@ def add_dialect_functions(con):
         con.create_aggregate(name, 1, Stdev)
     for name in ("variance", "var_samp"):
         con.create_aggregate(name, 1, Variance)
+    con.create_aggregate("corr", 2, Corr)
+    for name in ("percentile", "percentile_cont", "quantile"):
+        con.create_aggregate(name, 2, Percentile)
 
 def load(con, name):
     """Put one input file into the in-memory database."""
@@ -158,31 +223,83 @@ def load(con, name):
     elif lower.endswith(".sql"):
         with open(name, encoding="utf-8", errors="replace") as fh:
             con.executescript(fh.read())
-    elif lower.endswith((".csv", ".tsv")):
-        with open(name, newline="", encoding="utf-8-sig") as fh:
+    elif lower.endswith((".json", ".jsonl", ".ndjson")):
+        with open(name, encoding="utf-8-sig") as fh:
+            text = fh.read()
+        if lower.endswith(".json"):
+            doc = json.loads(text)
+            if isinstance(doc, dict):  # {"records": [...]}: its first list of records
+                doc = next((v for v in doc.values() if isinstance(v, list)), [doc])
+        else:
+            doc = [json.loads(line) for line in text.splitlines() if line.strip()]
+        records = [r for r in doc if isinstance(r, dict)]
+        header = list(dict.fromkeys(k for r in records for k in r))
+        rows = [[cell(r.get(k)) for k in header] for r in records]
+        fill(con, TABLES[name], header, rows)
+    elif lower.endswith((".csv", ".tsv", ".txt")):
+        with open(name, newline="", encoding="utf-8-sig", errors="replace") as fh:
             first = fh.readline()
             fh.seek(0)
-            delimiter = max(",;\\t|", key=first.count)  # the separator the header line uses most
+            delimiter = max(",;\t|", key=first.count)  # the separator the header line uses most
             rows = list(csv.reader(fh, delimiter=delimiter))
         header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
-        table = TABLES[name]
-        cols = ", ".join(f'"{h}"' for h in header)
-        con.execute(f'drop table if exists "{table}"')
-        con.execute(f'create table "{table}" ({cols})')
-        marks = ", ".join("?" for _ in header)
-        con.executemany(f'insert into "{table}" values ({marks})', [[number(c) for c in r[: len(header)]]
-                                                                     + [None] * (len(header) - len(r)) for r in body])
+        width = len(header)
+        fill(con, TABLES[name], header,
+             [[number(c, delimiter) for c in r[:width]] + [None] * (width - len(r)) for r in body])
 
 
-def number(cell):
-    """A numeric cell as a number (so sums and comparisons work); any other cell as text."""
-    text = cell.strip()
+def fill(con, table, header, rows):
+    """A table named ``table`` with the columns of ``header`` and ``rows`` in it."""
+    cols = ", ".join('"' + h.replace('"', '""') + '"' for h in header)
+    con.execute(f'drop table if exists "{table}"')
+    con.execute(f'create table "{table}" ({cols})')
+    marks = ", ".join("?" for _ in header)
+    con.executemany(f'insert into "{table}" values ({marks})', rows)
+
+
+def cell(value):
+    """A JSON value as a cell: numbers and text as they are, lists and objects as JSON text."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+AMOUNT = re.compile(r"(?:[$€£¥₹]\\s?)?(-?[\\d.,\\s]*\\d)\\s?(?:[$€£¥₹%]|EUR|USD|GBP|CHF)?")
+
+
+def number(text, delimiter=","):
+    """A numeric cell as a number, so sums and comparisons work; any other cell as text.
+
+    Currency signs and a percent sign are dropped; '1,234.50' and, in a file not separated by
+    commas, '1.234,50' or '14863,45' (decimal comma) are read as the numbers they mean. Codes
+    with a leading zero ('01234') stay text.
+    """
+    text = text.strip()
+    if not text or (len(text) > 1 and text[0] == "0" and text[1].isdigit()):
+        return text
     for kind in (int, float):
         try:
             return kind(text)
         except ValueError:
             pass
-    return text
+    match = AMOUNT.fullmatch(text)
+    if not match:
+        return text
+    digits = match.group(1).replace(" ", "").replace("\\u00a0", "")
+    if re.fullmatch(r"-?\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?", digits):  # 1,234.50
+        digits = digits.replace(",", "")
+    elif delimiter != "," and re.fullmatch(r"-?\\d{1,3}(?:\\.\\d{3})+(?:,\\d+)?|-?\\d+,\\d+", digits):  # 1.234,50
+        digits = digits.replace(".", "").replace(",", ".")
+    try:
+        return float(digits) if "." in digits else int(digits)
+    except ValueError:
+        return text
+
+def shown(value):
+    """A cell as printed: floats to 12 significant digits (no binary noise such as 0.30000000000000004)."""
+    return f"{value:.12g}" if isinstance(value, float) else str(value)
 
 
 def statements(sql):
@@ -216,11 +333,11 @@ else:
         with open("result.csv", "w", newline="", encoding="utf-8") as fh:  # items and rows stay a table
             csv.writer(fh).writerows([cols, *rows])
     if ONE_VALUE and len(rows) == 1 and len(cols) == 1:
-        print(rows[0][0])
+        print(shown(rows[0][0]))
     else:
         print(" | ".join(cols))
         for row in rows:
-            print(" | ".join(str(v) for v in row))
+            print(" | ".join(shown(v) for v in row))
 '''
 
 
@@ -234,10 +351,10 @@ def wrap_sql(sql: str, files: Sequence[str], *, one_value: bool = True) -> str:
     tables = {f: table_name(f) for f in files if f.lower().endswith(_TABLES)}
     head = (
         '"""Runs the SQL below with SQLite over this task\'s files and prints its result."""\n'
-        "import csv\nimport sqlite3\nimport statistics\nfrom datetime import datetime\n\n"
+        "import csv\nimport json\nimport re\nimport sqlite3\nimport statistics\nfrom datetime import datetime\n\n"
         f'SQL = r"""\n{query}\n"""\n'
         f"FILES = {tuple(files)!r}\n"
         f"ONE_VALUE = {one_value!r}  # a single cell is printed alone\n"
-        f"TABLES = {tables!r}  # CSV/TSV file -> table name\n"
+        f"TABLES = {tables!r}  # table file -> table name\n"
     )
     return head + _BODY

@@ -20,7 +20,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from app.engine.core.config import Settings
-from app.engine.core.errors import BadInput, BuildFailed, EngineError, NotFound
+from app.engine.core.errors import BadInput, BuildFailed, DockerUnavailable, EngineError, NotFound
 from app.engine.runtime.cgroup_stats import CgroupStatsReader
 from app.engine.runtime.docker_convert import api_stats, container_info, runtime_event
 from app.engine.runtime.docker_errors import docker_errors
@@ -126,12 +126,22 @@ class DockerRuntime:
         return self.image_id(tag) is not None
 
     def image_id(self, tag: str) -> str | None:
-        """The local image id of ``tag`` or ``None``."""
-        try:
-            with docker_errors(f"inspect image {tag}"):
-                return str(self.client.images.get(tag).id)
-        except NotFound:
-            return None
+        """The local image id of ``tag`` or ``None``.
+
+        A read that timed out is asked once more: a busy engine (removing sandboxes, building)
+        can stall one call, and failing a task for that would be wrong; a second timeout raises.
+        """
+        for last in (False, True):
+            try:
+                with docker_errors(f"inspect image {tag}"):
+                    return str(self.client.images.get(tag).id)
+            except NotFound:
+                return None
+            except DockerUnavailable as exc:
+                if last or "did not answer in time" not in str(exc):
+                    raise
+                log.warning("inspect image %s timed out; asking once more", tag)
+        return None  # pragma: no cover - the loop returns or raises
 
     def pull_image(self, tag: str) -> str:
         """Pull ``tag`` from its registry (optional method used for ``python:3.12-slim`` bases)."""
