@@ -47,6 +47,11 @@ def _unquote(token: str) -> str:
     return token
 
 
+# words of a sentence, never of a column list: a describe clause holding one is not a command
+_PROSE = frozenset({"the", "a", "an", "for", "me", "us", "of", "column", "columns", "please", "this", "my", "our",
+                    "what", "which", "how", "is", "are", "to", "with", "field", "fields"})
+
+
 def _cols(text: str) -> list[str]:
     parts = re.split(r"\s*,\s*|\s+and\s+|\s+", text.strip())
     if '"' in text or "`" in text or "'" in text:
@@ -89,6 +94,8 @@ def _clause(clause: str) -> list[dict[str, Any]] | None:
     low = c.lower()
     if re.fullmatch(r"(describe|summary|summarize|summarise)(\s+.+)?", low):
         rest = c.split(None, 1)[1] if " " in c else ""
+        if rest and '"' not in rest and any(w in _PROSE for w in re.findall(r"[a-z']+", rest.lower())):
+            return None  # "describe the salary column for me": a sentence, not a list of columns
         return [{"op": "describe", "columns": _cols(rest)} if rest else {"op": "describe"}]
     if re.fullmatch(r"(count( the)? rows|count|row count|how many rows)", low):
         return [{"op": "count"}]

@@ -249,22 +249,35 @@ def cluster(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Re
     item = _input(inputs, plan.get("file"))
     df = load_frame(item)
     numeric, categorical, dropped = split_features(df, None, plan.get("features"), item.name)
-    k = int(plan.get("k") or 3)
-    if not 2 <= k <= min(50, len(df) - 1):
-        raise _bad(f"k must be between 2 and {min(50, len(df) - 1)} for {len(df)} rows, got {k}.")
     algorithm = plan.get("algorithm") or "kmeans"
     if algorithm not in CLUSTERERS:
         raise _bad(f"{algorithm!r} is not a clustering algorithm; use {', '.join(CLUSTERERS)}.")
-    pipe = Pipeline([("prep", make_preprocessor(numeric, categorical)),
-                     ("model", make_estimator("clustering", algorithm, k))])
-    labels = pipe.fit_predict(df[numeric + categorical])
-    score = float(silhouette_score(pipe.named_steps["prep"].transform(df[numeric + categorical]), labels))
+    if len(df) < 3:
+        raise _bad(f"clustering needs at least 3 rows; {item.name} has {len(df)}.")
+
+    def fit(k: int) -> tuple[Any, Any, float]:
+        pipe = Pipeline([("prep", make_preprocessor(numeric, categorical)),
+                         ("model", make_estimator("clustering", algorithm, k))])
+        labels = pipe.fit_predict(df[numeric + categorical])
+        return pipe, labels, float(silhouette_score(pipe.named_steps["prep"].transform(df[numeric + categorical]), labels))
+
+    if plan.get("k"):
+        k = int(plan["k"])
+        if not 2 <= k <= min(50, len(df) - 1):
+            raise _bad(f"k must be between 2 and {min(50, len(df) - 1)} for {len(df)} rows, got {k}.")
+        pipe, labels, score = fit(k)
+        how = ""
+    else:  # no number of groups asked: the k from 2 to 8 with the best silhouette
+        fits = {k: fit(k) for k in range(2, min(8, len(df) - 1) + 1)}
+        k = max(fits, key=lambda n: fits[n][2])
+        pipe, labels, score = fits[k]
+        how = f" (k chosen by the best silhouette over 2 to {max(fits)})"
     profile = df[numeric].assign(cluster=labels).groupby("cluster").mean().round(4)
     sizes = df.assign(cluster=labels).groupby("cluster").size()
     rows = [[int(c), int(sizes[c])] + [float(v) for v in profile.loc[c]] for c in sizes.index]
     data = {"value": score, "silhouette": score, "k": k, "sizes": [int(s) for s in sizes],
             "items": [str(int(s)) for s in sorted(sizes)]}
-    answer = (f"{algorithm} found {k} clusters in {len(df)} rows of {item.name} (sizes "
+    answer = (f"{algorithm} found {k} clusters{how} in {len(df)} rows of {item.name} (sizes "
               f"{', '.join(str(int(s)) for s in sizes)}); silhouette {score:.3f}.")
     if plan.get("model_name") and algorithm == "kmeans":
         name = model_name(plan["model_name"])

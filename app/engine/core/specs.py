@@ -105,8 +105,9 @@ class ProgramSpec(BaseModel):
     libraries: tuple[str, ...] = Field(min_length=1, description="What the program may import")
     guide: str = Field(min_length=10, description="Specialist-specific instructions for the program")
     max_tokens: int = Field(700, ge=64, le=4096)
-    language: Literal["python", "sql"] = Field(
-        "python", description="What the model writes: a Python program, or SQLite SQL run by a fixed program")
+    language: Literal["python", "sql", "plan"] = Field(
+        "python", description="What the model writes: a Python program, SQLite SQL run by a fixed program, or "
+                              "first a plan of the specialist's own operations ([planner] schema), a program if it fails")
     python_guide: str = Field(
         "", description="With language 'sql': the guide for tasks written in Python instead (a chart is asked for, "
                         "or an input SQL cannot load); empty: always SQL")

@@ -22,6 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from app.engine.core.errors import TaskFailed
 from app.engine.core.specs import SpecialistSpec
@@ -29,6 +30,7 @@ from app.engine.llm.answer_shape import answer_shape, asks_for_chart
 from app.engine.llm.chat import ChatService
 from app.engine.llm.examples import Example, ExampleBank
 from app.engine.llm.pandas_compat import fix_pandas
+from app.engine.llm.plan_writer import write_plan
 from app.engine.llm.program_fix import complete_imports
 from app.engine.llm.sql_program import (
     SQL_GRAMMAR,
@@ -145,6 +147,20 @@ class ProgramWriter:
                          "and the standard library.")
         msgs.append({"role": "user", "content": user})
         return msgs
+
+    def plan(
+        self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, feedback: str = "",
+        timeout_s: float = 60.0,
+    ) -> dict[str, Any]:
+        """A schema-valid plan of the specialist's own operation (:mod:`app.engine.llm.plan_writer`)."""
+        deadline = time.monotonic() + timeout_s
+        if not self._gate.acquire(timeout=max(0.1, timeout_s)):
+            raise TaskFailed(f"the model was busy with other tasks for {timeout_s:g} s", kind="timeout")
+        try:
+            return write_plan(self.service, self.model, spec, text, inputs, feedback=feedback,
+                              timeout_s=max(1.0, deadline - time.monotonic()))
+        finally:
+            self._gate.release()
 
     def write(
         self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, attempt: int = 1,

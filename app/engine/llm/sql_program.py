@@ -189,6 +189,8 @@ def add_dialect_functions(con):
     con.create_function("datediff", 2, days_between)
     for index, name in enumerate(("year", "month", "day")):
         con.create_function(name, 1, part(index))
+    con.create_function("dayname", 1, lambda d: moment(d).strftime("%A") if moment(d) else None)
+    con.create_function("monthname", 1, lambda d: moment(d).strftime("%B") if moment(d) else None)
     con.create_function("date_format", 2, lambda d, f: moment(d).strftime(f) if moment(d) else None)
     con.create_function("concat", -1, lambda *parts: "".join(str(p) for p in parts if p is not None))
     con.create_function("if", 3, lambda c, a, b: a if c else b)
@@ -338,6 +340,8 @@ else:
         print(" | ".join(cols))
         for row in rows:
             print(" | ".join(shown(v) for v in row))
+        if not rows:
+            print("(no rows)")
 '''
 
 

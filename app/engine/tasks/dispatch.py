@@ -69,6 +69,13 @@ class CoderLike(Protocol):
         """A program for ``text`` (``style``/``overrides``: the chosen variant's prompt and parameters)."""
         ...
 
+    def plan(
+        self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, feedback: str = "",
+        timeout_s: float = 60.0,
+    ) -> dict[str, Any]:
+        """A schema-valid plan of the specialist's own operation, or ``TaskFailed(kind="bad_plan")``."""
+        ...
+
 
 class PlannerLike(Protocol):
     """What the dispatcher needs from the planner (``app.engine.llm.planner.Planner``)."""
@@ -391,6 +398,10 @@ class Dispatcher:
         if response.ok or response.error is None or response.error.kind != "needs_plan" or not job.planning:
             return response
         if self.coder is not None and job.spec.program is not None:
+            if job.spec.program.language == "plan" and job.spec.planner is not None:
+                by_plan = self._model_plan_path(job, replica, request)
+                if by_plan is not None:
+                    return by_plan
             return self._program_path(job, request)
         if self.planner is None or job.spec.planner is None:
             raise TaskFailed(
@@ -415,6 +426,48 @@ class Dispatcher:
             self.store.add_metric("schema_violations", job.spec.id, 1.0)
         raise TaskFailed(f"the planner's plan was rejected twice: {feedback}", kind="bad_plan")
 
+    def _model_plan_path(self, job: Job, replica: Replica, request: TaskRequest) -> TaskResponse | None:
+        """The planning model fills in the specialist's own operation; the container runs it.
+
+        Two plans at most (the second told why the first was rejected). When the container
+        refused the last plan for a reason about the task's data (a missing model or column), that
+        answer stands; ``None`` when no valid plan came out, so a program is written instead.
+        Every plan tried is kept with the task.
+        """
+        assert self.coder is not None
+        previews = [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
+        tried: list[dict[str, Any]] = []
+        feedback = ""
+        last: TaskResponse | None = None
+        for n in (1, 2):
+            remaining = job.timeout_s - self._elapsed_s(job)
+            if remaining <= 5 or job.cancelled.is_set():
+                break
+            self.bus.publish(Decision(kind="program", subject=job.task_id, reason=f"planning… (plan {n} of 2)",
+                                      data={"step": "planning…", "attempt": n}))
+            try:
+                plan = self.coder.plan(job.spec, job.text, previews, feedback=feedback, timeout_s=min(remaining, 90.0))
+            except TaskFailed as exc:
+                if exc.kind != "bad_plan":
+                    raise
+                tried.append({"plan": None, "problem": exc.message})
+                feedback = exc.message
+                continue
+            response = last = self._call(job, replica, request.model_copy(update={"plan": plan}))
+            problem = "" if response.ok else (response.error.message if response.error else "the specialist refused it")
+            tried.append({"plan": plan, "problem": problem})
+            job.plan = {"plan": plan, "plans": tried}
+            if response.ok:
+                return response.model_copy(update={"path": "planned"})
+            if response.error is not None and response.error.kind in ("limit", "timeout", "forbidden", "cancelled"):
+                raise TaskFailed(response.error.message, kind=response.error.kind)
+            feedback = problem
+            self.store.add_metric("schema_violations", job.spec.id, 1.0)
+        job.plan = {"plans": tried}
+        if last is not None and last.error is not None and last.error.kind != "bad_plan":
+            return last.model_copy(update={"path": "planned"})
+        return None
+
     def _progress(self, job: Job, step: str, attempt: int, **data: Any) -> None:
         text = f"{step} (attempt {attempt} of {self.program_attempts})"
         self.bus.publish(Decision(kind="program", subject=job.task_id, reason=text, data={"step": step, "attempt": attempt, **data}))
@@ -431,7 +484,8 @@ class Dispatcher:
         previews = [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
         columns = [c for r in request.inputs for c in table_columns(self.blobs.path(r.sha256), r.name)]
         attempts: list[dict[str, Any]] = []
-        job.plan = {"program": None, "attempts": attempts, "variant": job.variant_id}
+        earlier = (job.plan or {}).get("plans")  # plans the model tried first (language "plan")
+        job.plan = {"program": None, "attempts": attempts, "variant": job.variant_id, **({"plans": earlier} if earlier else {})}
         feedback = ""
         last_error = TaskFailed("no attempt ran", kind="bad_plan")
         shaped = answer_shape(job.text).kind in ("one", "list", "table")
