@@ -13,6 +13,8 @@ from typing import Any
 
 from ml_actions import run_action
 from ml_commands import ACTIONS, ALGORITHMS, parse_text
+from ml_grounding import ground_plan
+from ml_store import list_models
 from switchboard_runtime.api import BadPlan, Result, SpecialistError, Task
 
 __all__ = ["handle", "validate_plan", "warm"]
@@ -57,6 +59,8 @@ def handle(task: Task) -> Result:
     """Run a typed command or a plan against the task's files and the model store."""
     planned = task.plan is not None
     plan = validate_plan(task.plan) if planned else parse_text(task.text)
+    if planned:  # a model wrote it: hold it to the task's words and the saved models
+        plan = ground_plan(plan, task.text, [str(m.get("name", "")) for m in list_models(task.data_dir)])
     os.environ.setdefault("JOBLIB_TEMP_FOLDER", tempfile.gettempdir())
     try:
         result = run_action(plan, task.inputs, task.data_dir, task.output_dir)
