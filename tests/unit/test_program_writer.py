@@ -238,3 +238,24 @@ def test_data_analytics_answers_in_sql_but_draws_charts_and_reads_excel_in_pytho
     shown = [m["content"] for m in chart[1:-1] if m["role"] == "assistant"]
     assert shown and all(c.startswith("```python\n") for c in shown), "Python tasks see programs only"
     assert "table orders (loaded from orders.csv" in table[-1]["content"]
+
+
+def test_an_empty_sql_result_is_rejected_even_when_a_table_was_read_from_it() -> None:
+    table = [{"columns": ["product"], "rows": [["(no rows)"]]}]
+    problem = check_result("Which products has Ada bought?", "product\n(no rows)", "SQL", [], table)
+    assert "no rows" in problem and not is_soft(problem)
+
+
+def test_a_chart_task_whose_program_saved_no_image_is_asked_again() -> None:
+    from app.engine.core.views import ArtifactView
+    from app.engine.tasks.dispatch import Dispatcher, Job
+
+    job = Job(task_id="t", text="draw a bar chart of sales", spec=load_catalogue(ROOT / "specialists").specs["data-analytics"],
+              inputs=[], timeout_s=10, created_at=0.0)
+    assert Dispatcher._asked_chart_missing(job)
+    job.program_artifacts = [(ArtifactView(name="result.csv", path="p", bytes=1, mime="text/csv"), "x")]
+    assert Dispatcher._asked_chart_missing(job)
+    job.program_artifacts.append((ArtifactView(name="chart.png", path="p", bytes=1, mime="image/png"), "y"))
+    assert not Dispatcher._asked_chart_missing(job)
+    assert Dispatcher._name_images(job, "East 50") == "East 50\nchart saved: chart.png"
+    assert Dispatcher._name_images(job, "see chart.png") == "see chart.png"

@@ -36,13 +36,13 @@ from app.engine.fleet.lifecycle import Lifecycle, Replica
 from app.engine.fleet.outputs import collect_outputs
 from app.engine.fleet.transport import BadAnswer, ConnectionLost, excerpt
 from app.engine.fleet.wire import InputRef, TableData, TaskRequest, TaskResponse
-from app.engine.llm.answer_shape import answer_shape
+from app.engine.llm.answer_shape import answer_shape, asks_for_chart
 from app.engine.llm.error_gist import error_gist
 from app.engine.store import BlobStore, Store
 from app.engine.store.task_view import task_view
 from app.engine.tasks.answer_table import table_from_answer
 from app.engine.tasks.input_preview import describe_input, table_columns
-from app.engine.tasks.verify import agree, check_result, is_soft
+from app.engine.tasks.verify import SHAPE_PROBLEM, agree, check_result, is_soft
 
 __all__ = ["Dispatcher", "InputRecord", "Job", "PlannerLike"]
 
@@ -519,10 +519,13 @@ class Dispatcher:
                 response = response.model_copy(update={"tables": [TableData.model_validate(table)]})
             tables = [t.model_dump() for t in response.tables]
             problem = check_result(job.text, response.answer, code, columns, tables)
+            if not problem and asks_for_chart(job.text) and self._asked_chart_missing(job):
+                problem = (f"{SHAPE_PROBLEM}the task asks for a chart but the program saved no .png: draw it with matplotlib "
+                           "(Agg backend) and plt.savefig('chart.png')")
             record.update(ok=not problem, problem=problem, answer=response.answer[:2000])
             if not problem:
                 self.store.add_metric("program_attempts", job.spec.id, float(n))
-                return response.model_copy(update={"path": "program"})
+                return response.model_copy(update={"path": "program", "answer": self._name_images(job, response.answer)})
             if is_soft(problem):
                 soft.append((response, job.program_artifacts, code))
                 if sum(agree(response.answer, other.answer) for other, _, _ in soft) >= 2:
@@ -535,8 +538,20 @@ class Dispatcher:
             chosen, job.program_artifacts, job.plan["program"] = soft[votes.index(max(votes))]
             self._progress(job, "answer chosen by agreement", len(attempts), votes=max(votes), candidates=len(soft))
             job.plan["chosen_by"] = {"votes": max(votes), "candidates": len(soft)}
-            return chosen.model_copy(update={"path": "program"})
+            return chosen.model_copy(update={"path": "program", "answer": self._name_images(job, chosen.answer)})
         raise last_error
+
+    @staticmethod
+    def _name_images(job: Job, answer: str) -> str:
+        """The answer with the images the program saved named at its end (a chart is part of the answer)."""
+        images = [a.name for a, _ in job.program_artifacts
+                  if a.name.lower().endswith((".png", ".svg", ".jpg", ".jpeg")) and a.name not in answer]
+        return answer.rstrip("\n") + f"\nchart saved: {', '.join(images)}" if images else answer
+
+    @staticmethod
+    def _asked_chart_missing(job: Job) -> bool:
+        """Whether the last program saved no image (a chart was asked for and the files are known)."""
+        return not any(a.name.lower().endswith((".png", ".svg", ".jpg", ".jpeg")) for a, _ in job.program_artifacts)
 
     def _run_given_program(self, job: Job) -> TaskView:
         """Run the user's (edited) program in a fresh sandbox; what it prints is the answer, unchecked."""

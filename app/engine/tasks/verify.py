@@ -47,6 +47,8 @@ def check_result(
         line = next((ln for ln in text.splitlines() if _ERROR_WORDS.search(ln)), text[:120])
         return f"it printed an error or a missing value instead of an answer: {line[:160]}"
     last = text.splitlines()[-1].strip()
+    if last == "(no rows)":  # the SQL program's word for an empty result, whatever table was read from it
+        return "the query returned no rows: a filter matched nothing; check which column holds the value and its spelling"
     if _EMPTY.search(last) and not tables:
         return f"it found nothing (the last line is {last[:80]!r}): the filter or selector matched no data; check the values in the files"
     shape = answer_shape(task)
