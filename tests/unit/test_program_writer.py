@@ -259,3 +259,8 @@ def test_a_chart_task_whose_program_saved_no_image_is_asked_again() -> None:
     assert not Dispatcher._asked_chart_missing(job)
     assert Dispatcher._name_images(job, "East 50") == "East 50\nchart saved: chart.png"
     assert Dispatcher._name_images(job, "see chart.png") == "see chart.png"
+
+
+def test_a_program_that_ran_a_file_that_does_not_exist_is_rejected() -> None:
+    out = "exit code 2; last error line:\npython: can't open file '/tmp/p/generate.py': [Errno 2] No such file or directory"
+    assert "error" in check_result("Generate cubes.csv and print the sum", out, "subprocess.run(...)", [])

@@ -28,7 +28,8 @@ _NUMERIC_ASK = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"[-−]?\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_ERROR_WORDS = re.compile(r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such", re.M)
+_ERROR_WORDS = re.compile(
+    r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such|\[Errno 2\] No such file|can't open file", re.M)
 _EMPTY = re.compile(r"^(\(no rows\)$|Empty DataFrame|Series\(\[\], |\[\]$|\{\}$|None$|set\(\)$)|[:=]\s*(\[\]|None|\(\)|set\(\))?\s*$")
 _SYMBOLIC = re.compile(r"\b(pi|sqrt|exp|log|E|oo|I)\b|\d\s*/\s*\d|\*\*")
 _SERIES_DUMP = re.compile(r"^(?:Name: .*)?dtype: \w+$", re.M)  # the last line pandas prints for a Series
