@@ -23,6 +23,20 @@ _NAME_GIVEN = re.compile(
 _WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
           "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "dix": 10,
           "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "diez": 10, "zehn": 10}
+# algorithms as people name them (English, French, Spanish, German): what the task says wins
+_ALGORITHMS = (
+    ("logistic_regression", r"logisti\w*"),
+    ("linear_regression", r"linear (?:model|regression)|r[ée]gression lin[ée]aire|regresi[oó]n lineal|lineare? regression"),
+    ("ridge", r"ridge"),
+    ("decision_tree", r"decision tree|tree model|arbre de d[ée]cision|[aá]rbol de decisi[oó]n|entscheidungsbaum"),
+    ("random_forest", r"random forest|for[eê]t al[ée]atoire|bosque aleatorio|zufallswald"),
+    ("gradient_boosting", r"gradient.?boost\w*"),
+    ("knn", r"k.?nearest|nearest neighbou?rs?|\bknn\b|k-nn"),
+    ("svm", r"\bsvm\b|support vector"),
+    ("naive_bayes", r"naive.?bayes"),
+    ("agglomerative", r"hierarchical|agglomerative|hi[ée]rarchique|jer[aá]rquic\w*|hierarchisch\w*"),
+    ("kmeans", r"k.?means"),
+)
 _USES_MODEL = ("predict", "evaluate", "describe_model", "delete_model")
 _SCORE_WORDS = re.compile(r"\b(accura\w*|score|r²|r2|r-squared|evaluat\w*|how well|précision|genauigkeit|precisión)", re.I)
 _TRAIN_WORDS = re.compile(r"\b((?:re)?train|fit|build|entra[iî]ne|entrena|trainier|lerne|cross.?valid|k.?fold)\w*", re.I)
@@ -51,6 +65,11 @@ def ground_plan(plan: dict[str, Any], text: str, saved: list[str]) -> dict[str, 
         plan = {"action": action, "model_name": mentioned[0], **({"file": plan["file"]} if "file" in plan else {})}
     if action in _USES_MODEL and plan.get("model_name") not in saved and len(mentioned) == 1:
         plan["model_name"] = mentioned[0]
+    named = [alg for alg, pattern in _ALGORITHMS if re.search(pattern, text, re.I)]
+    if action in ("train", "cross_validate", "cluster") and len(named) == 1:
+        clustering = named[0] in ("kmeans", "agglomerative")
+        if clustering == (action == "cluster"):
+            plan["algorithm"] = named[0]
     if action in ("train", "cluster") and given is not None:
         plan["model_name"] = given.lower()  # the user's name (retraining under it replaces that model)
     return plan

@@ -106,3 +106,28 @@ def test_without_a_valid_plan_a_program_is_written(tmp_path: Path) -> None:
     view, row = _run(tmp_path, coder)
     assert coder.programs >= 1 and view.path == "program", (view.state, view.error)
     assert [p["plan"] for p in row["result"]["plan"]["plans"]] == [None, None]
+
+
+def test_an_optional_field_out_of_bounds_is_left_out_not_the_whole_plan(tmp_path: Path) -> None:
+    from app.engine.llm.plan_writer import write_plan
+
+    schema = {"type": "object", "required": ["action"], "additionalProperties": False,
+              "properties": {"action": {"enum": ["train"]}, "folds": {"type": "integer", "minimum": 2, "maximum": 20}}}
+    spec = _spec(tmp_path)  # then its schema file is replaced by this one, with bounds
+    (tmp_path / "plan_schema.json").write_text(json.dumps(schema), encoding="utf-8")
+
+    class Chat:
+        def __init__(self, reply: str) -> None:
+            self.reply = reply
+
+        def chat(self, model: str, messages: list[dict[str, str]], **kw: Any) -> str:
+            return self.reply
+
+    assert write_plan(Chat('{"action": "train", "folds": 5000000000000000}'), "m", spec, "t", []) == {"action": "train"}
+    assert write_plan(Chat('{"action": "train", "folds": 5}'), "m", spec, "t", []) == {"action": "train", "folds": 5}
+    try:
+        write_plan(Chat('{"action": "predict"}'), "m", spec, "t", [])
+    except TaskFailed as exc:
+        assert exc.kind == "bad_plan"
+    else:
+        raise AssertionError("a wrong required field rejects the plan")

@@ -37,3 +37,12 @@ def test_a_named_saved_model_is_used_rather_than_trained_again() -> None:
     assert ground_plan(wrong, "what fruit is this? use my nat_fruit model", saved)["model_name"] == "nat_fruit"
     retrain = {"action": "train", "target": "fruit"}
     assert ground_plan(retrain, "retrain nat_fruit on the new fruit.csv", saved)["action"] == "train"
+
+
+def test_the_algorithm_the_task_names_is_the_one_used() -> None:
+    plan = {"action": "train", "target": "price_k", "algorithm": "random_forest"}
+    assert ground_plan(plan, "Entraîne une régression linéaire sur flats.csv", [])["algorithm"] == "linear_regression"
+    assert ground_plan(plan, "Entrena un árbol de decisión con churn.csv", [])["algorithm"] == "decision_tree"
+    assert ground_plan(plan, "train something on flats.csv", [])["algorithm"] == "random_forest"  # none named
+    cluster = {"action": "cluster", "algorithm": "kmeans", "k": 3}
+    assert ground_plan(cluster, "hierarchical clustering into 3 groups", [])["algorithm"] == "agglomerative"

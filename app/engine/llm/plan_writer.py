@@ -44,6 +44,19 @@ def plan_messages(spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, s
     return msgs
 
 
+def _drop_bad_optional_fields(plan: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``plan`` without the optional top-level fields that break the schema.
+
+    A grammar holds the reply to the schema's shape but not to every bound (a small model writes
+    ``"folds": 5000000000000000``); an optional field it got wrong is left out, so the
+    specialist uses its default, rather than the whole plan being rejected.
+    """
+    required = set(schema.get("required") or [])
+    properties = schema.get("properties") or {}
+    return {k: v for k, v in plan.items()
+            if k in required or k not in properties or not schema_errors(v, properties[k], f"$.{k}")}
+
+
 def write_plan(
     service: ChatService, model: str, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *,
     feedback: str = "", timeout_s: float = 60.0,
@@ -60,6 +73,7 @@ def write_plan(
         raise TaskFailed(f"the model's plan is not JSON ({exc.msg})", kind="bad_plan") from exc
     if not isinstance(plan, dict):
         raise TaskFailed("the model's plan is not a JSON object", kind="bad_plan")
+    plan = _drop_bad_optional_fields(plan, schema)
     problems = schema_errors(plan, schema)
     if problems:
         raise TaskFailed(f"the model's plan breaks the schema: {'; '.join(problems[:3])}", kind="bad_plan")
