@@ -54,7 +54,7 @@ _LIST_WORDS = re.compile(
 )
 
 _CHART = re.compile(
-    r"\b(chart|plot|graph|histogram|diagram|visuali[sz]e|draw|png|image|graphique|tracer?|trace|diagramm|"
+    r"\b(chart|plot|graph|histogram|diagram|visuali[sz]e|draw|png|image|graphique|tracer?|diagramm|"
     r"balkendiagramm|liniendiagramm|grafik|gr[aá]fico|grafica|gráfica|dibuja)\b",
     re.I,
 )

@@ -106,9 +106,10 @@ class ProgramWriter:
 
         All are in the language of this task: SQL examples for SQL, programs for Python.
         """
-        everything = [e for e in self.bank.all(spec.id) if (sql_of(e.program) is not None) == sql]
+        bank = self.bank.all(spec.id)
+        everything = [e for e in bank if (sql_of(e.program) is not None) == sql]
         core = [e for e in everything if e.source == "seed"][:CORE_EXAMPLES]
-        ranked = self.bank.similar(spec.id, text, k=len(self.bank.all(spec.id)))
+        ranked = self.bank.similar(spec.id, text, k=len(bank))
         others = [e for e in ranked if e in everything and e not in core]
         similar = others[1:3] if attempt == 2 else others[:1]
         return core, similar

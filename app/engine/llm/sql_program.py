@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-__all__ = ["SQL_GRAMMAR", "extract_sql", "sql_loads", "sql_of", "sql_preview", "table_name", "wrap_sql"]
+__all__ = ["NO_ROWS", "SQL_GRAMMAR", "extract_sql", "sql_loads", "sql_of", "sql_preview", "table_name", "wrap_sql"]
 
 _SQL_FENCE = re.compile(r"```(?:sql|sqlite|SQL)[ \t]*\n(.*?)(?:```|\Z)", re.S)
 _PY_FENCE = re.compile(r"```(?:python|py)[ \t]*\n", re.I)
@@ -32,6 +32,7 @@ _TABLES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")  # files that b
 # GBNF for the reply: one fenced sql block and nothing else (no prose, no guessed JSON answer)
 SQL_GRAMMAR = 'root ::= "```sql\\n" line+ "```"\nline ::= [^`\\n]* "\\n"\n'
 _DATABASES = (".db", ".sqlite", ".sqlite3")
+NO_ROWS = "(no rows)"  # the wrapped program's line for an empty result (the checks look for it)
 
 
 def table_name(file_name: str) -> str:
@@ -341,7 +342,7 @@ else:
         for row in rows:
             print(" | ".join(shown(v) for v in row))
         if not rows:
-            print("(no rows)")
+            print(NO_ROWS)
 '''
 
 
@@ -360,5 +361,6 @@ def wrap_sql(sql: str, files: Sequence[str], *, one_value: bool = True) -> str:
         f"FILES = {tuple(files)!r}\n"
         f"ONE_VALUE = {one_value!r}  # a single cell is printed alone\n"
         f"TABLES = {tables!r}  # table file -> table name\n"
+        f"NO_ROWS = {NO_ROWS!r}  # printed under the header of an empty result\n"
     )
     return head + _BODY

@@ -17,10 +17,11 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 from docker.models.containers import Container
 
 from app.engine.core.config import Settings
-from app.engine.core.errors import BadInput, BuildFailed, DockerUnavailable, EngineError, NotFound
+from app.engine.core.errors import BadInput, BuildFailed, EngineError, NotFound
 from app.engine.runtime.cgroup_stats import CgroupStatsReader
 from app.engine.runtime.docker_convert import api_stats, container_info, runtime_event
 from app.engine.runtime.docker_errors import docker_errors
@@ -131,17 +132,15 @@ class DockerRuntime:
         A read that timed out is asked once more: a busy engine (removing sandboxes, building)
         can stall one call, and failing a task for that would be wrong; a second timeout raises.
         """
-        for last in (False, True):
-            try:
-                with docker_errors(f"inspect image {tag}"):
+        try:
+            with docker_errors(f"inspect image {tag}"):
+                try:
                     return str(self.client.images.get(tag).id)
-            except NotFound:
-                return None
-            except DockerUnavailable as exc:
-                if last or "did not answer in time" not in str(exc):
-                    raise
-                log.warning("inspect image %s timed out; asking once more", tag)
-        return None  # pragma: no cover - the loop returns or raises
+                except requests.exceptions.Timeout:
+                    log.warning("inspect image %s timed out; asking once more", tag)
+                    return str(self.client.images.get(tag).id)
+        except NotFound:
+            return None
 
     def pull_image(self, tag: str) -> str:
         """Pull ``tag`` from its registry (optional method used for ``python:3.12-slim`` bases)."""

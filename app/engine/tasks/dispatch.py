@@ -399,9 +399,11 @@ class Dispatcher:
             return response
         if self.coder is not None and job.spec.program is not None:
             if job.spec.program.language == "plan" and job.spec.planner is not None:
-                by_plan = self._model_plan_path(job, replica, request)
+                previews = self._previews(request)
+                by_plan = self._model_plan_path(job, replica, request, previews)
                 if by_plan is not None:
                     return by_plan
+                return self._program_path(job, request, previews)
             return self._program_path(job, request)
         if self.planner is None or job.spec.planner is None:
             raise TaskFailed(
@@ -426,7 +428,13 @@ class Dispatcher:
             self.store.add_metric("schema_violations", job.spec.id, 1.0)
         raise TaskFailed(f"the planner's plan was rejected twice: {feedback}", kind="bad_plan")
 
-    def _model_plan_path(self, job: Job, replica: Replica, request: TaskRequest) -> TaskResponse | None:
+    def _previews(self, request: TaskRequest) -> list[tuple[str, str]]:
+        """What the model is shown of each input: its exact shape (:func:`describe_input`)."""
+        return [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
+
+    def _model_plan_path(
+        self, job: Job, replica: Replica, request: TaskRequest, previews: list[tuple[str, str]],
+    ) -> TaskResponse | None:
         """The planning model fills in the specialist's own operation; the container runs it.
 
         Two plans at most (the second told why the first was rejected). When the container
@@ -435,7 +443,6 @@ class Dispatcher:
         Every plan tried is kept with the task.
         """
         assert self.coder is not None
-        previews = [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
         tried: list[dict[str, Any]] = []
         feedback = ""
         last: TaskResponse | None = None
@@ -443,8 +450,7 @@ class Dispatcher:
             remaining = job.timeout_s - self._elapsed_s(job)
             if remaining <= 5 or job.cancelled.is_set():
                 break
-            self.bus.publish(Decision(kind="program", subject=job.task_id, reason=f"planning… (plan {n} of 2)",
-                                      data={"step": "planning…", "attempt": n}))
+            self._progress(job, "planning…", n, of=2)
             try:
                 plan = self.coder.plan(job.spec, job.text, previews, feedback=feedback, timeout_s=min(remaining, 90.0))
             except TaskFailed as exc:
@@ -468,11 +474,13 @@ class Dispatcher:
             return last.model_copy(update={"path": "planned"})
         return None
 
-    def _progress(self, job: Job, step: str, attempt: int, **data: Any) -> None:
-        text = f"{step} (attempt {attempt} of {self.program_attempts})"
+    def _progress(self, job: Job, step: str, attempt: int, of: int | None = None, **data: Any) -> None:
+        text = f"{step} (attempt {attempt} of {of or self.program_attempts})"
         self.bus.publish(Decision(kind="program", subject=job.task_id, reason=text, data={"step": step, "attempt": attempt, **data}))
 
-    def _program_path(self, job: Job, request: TaskRequest) -> TaskResponse:
+    def _program_path(
+        self, job: Job, request: TaskRequest, previews: list[tuple[str, str]] | None = None,
+    ) -> TaskResponse:
         """The specialist's model writes a program; each runs in a fresh sandbox and is checked.
 
         Attempts differ (examples, the previous error, temperature); every one is recorded in
@@ -481,7 +489,7 @@ class Dispatcher:
         the answer that most of them agree on is taken (:func:`verify.agree`), else the first.
         """
         assert self.coder is not None
-        previews = [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
+        previews = previews if previews is not None else self._previews(request)
         columns = [c for r in request.inputs for c in table_columns(self.blobs.path(r.sha256), r.name)]
         attempts: list[dict[str, Any]] = []
         earlier = (job.plan or {}).get("plans")  # plans the model tried first (language "plan")
@@ -542,16 +550,20 @@ class Dispatcher:
         raise last_error
 
     @staticmethod
+    def _images(job: Job) -> list[str]:
+        """The images the last program saved (by their stored mime type)."""
+        return [a.name for a, _ in job.program_artifacts if a.mime.startswith("image/")]
+
+    @staticmethod
     def _name_images(job: Job, answer: str) -> str:
         """The answer with the images the program saved named at its end (a chart is part of the answer)."""
-        images = [a.name for a, _ in job.program_artifacts
-                  if a.name.lower().endswith((".png", ".svg", ".jpg", ".jpeg")) and a.name not in answer]
+        images = [name for name in Dispatcher._images(job) if name not in answer]
         return answer.rstrip("\n") + f"\nchart saved: {', '.join(images)}" if images else answer
 
     @staticmethod
     def _asked_chart_missing(job: Job) -> bool:
-        """Whether the last program saved no image (a chart was asked for and the files are known)."""
-        return not any(a.name.lower().endswith((".png", ".svg", ".jpg", ".jpeg")) for a, _ in job.program_artifacts)
+        """Whether the last program saved no image (checked when the task asks for a chart)."""
+        return not Dispatcher._images(job)
 
     def _run_given_program(self, job: Job) -> TaskView:
         """Run the user's (edited) program in a fresh sandbox; what it prints is the answer, unchecked."""

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from app.engine.llm.answer_shape import answer_shape
+from app.engine.llm.sql_program import NO_ROWS
 
 __all__ = ["SHAPE_PROBLEM", "agree", "answer_key", "check_result", "is_soft"]
 
@@ -30,7 +31,7 @@ _NUMERIC_ASK = re.compile(
 _NUMBER = re.compile(r"[-−]?\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _ERROR_WORDS = re.compile(
     r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such|\[Errno 2\] No such file|can't open file", re.M)
-_EMPTY = re.compile(r"^(\(no rows\)$|Empty DataFrame|Series\(\[\], |\[\]$|\{\}$|None$|set\(\)$)|[:=]\s*(\[\]|None|\(\)|set\(\))?\s*$")
+_EMPTY = re.compile(r"^(Empty DataFrame|Series\(\[\], |\[\]$|\{\}$|None$|set\(\)$)|[:=]\s*(\[\]|None|\(\)|set\(\))?\s*$")
 _SYMBOLIC = re.compile(r"\b(pi|sqrt|exp|log|E|oo|I)\b|\d\s*/\s*\d|\*\*")
 _SERIES_DUMP = re.compile(r"^(?:Name: .*)?dtype: \w+$", re.M)  # the last line pandas prints for a Series
 _ZERO = re.compile(r"[-−]?0+(?:\.0+)?")
@@ -48,7 +49,7 @@ def check_result(
         line = next((ln for ln in text.splitlines() if _ERROR_WORDS.search(ln)), text[:120])
         return f"it printed an error or a missing value instead of an answer: {line[:160]}"
     last = text.splitlines()[-1].strip()
-    if last == "(no rows)":  # the SQL program's word for an empty result, whatever table was read from it
+    if last == NO_ROWS:  # the SQL program's word for an empty result, whatever table was read from it
         return "the query returned no rows: a filter matched nothing; check which column holds the value and its spelling"
     if _EMPTY.search(last) and not tables:
         return f"it found nothing (the last line is {last[:80]!r}): the filter or selector matched no data; check the values in the files"
