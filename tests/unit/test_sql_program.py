@@ -129,3 +129,19 @@ def test_correlation_and_percentiles_are_there_for_analytics(tmp_path: Path) -> 
     quartiles = statistics.quantiles(xs, n=4, method="inclusive")
     assert float(_run(tmp_path, wrap_sql("SELECT PERCENTILE(x, 25) FROM t", ["t.csv"]))) == pytest.approx(quartiles[0])
     assert float(_run(tmp_path, wrap_sql("SELECT PERCENTILE(x, 0.75) FROM t", ["t.csv"]))) == pytest.approx(quartiles[2])
+
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("broken.json", '{"a": [1, 2', "is not valid JSON"),
+    ("numbers.json", "[1, 2, 3]", "holds no JSON records"),
+    ("lines.jsonl", '{"a": 1}\nnot json\n', "is not valid JSON"),
+    ("empty.csv", "", "is empty"),
+])
+def test_a_broken_table_file_fails_with_a_clear_message_and_is_left_alone(
+    tmp_path: Path, name: str, content: str, said: str
+) -> None:
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    (tmp_path / "program.py").write_text(wrap_sql("SELECT 1", [name]), encoding="utf-8")
+    done = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0 and f"{name} {said}" in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / name).read_text(encoding="utf-8") == content

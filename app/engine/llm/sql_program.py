@@ -227,15 +227,20 @@ def load(con, name):
         with open(name, encoding="utf-8", errors="replace") as fh:
             con.executescript(fh.read())
     elif lower.endswith((".json", ".jsonl", ".ndjson")):
-        with open(name, encoding="utf-8-sig") as fh:
+        with open(name, encoding="utf-8-sig", errors="replace") as fh:
             text = fh.read()
-        if lower.endswith(".json"):
-            doc = json.loads(text)
-            if isinstance(doc, dict):  # {"records": [...]}: its first list of records
-                doc = next((v for v in doc.values() if isinstance(v, list)), [doc])
-        else:
-            doc = [json.loads(line) for line in text.splitlines() if line.strip()]
-        records = [r for r in doc if isinstance(r, dict)]
+        try:
+            if lower.endswith(".json"):
+                doc = json.loads(text)
+                if isinstance(doc, dict):  # {"records": [...]}: its first list of records
+                    doc = next((v for v in doc.values() if isinstance(v, list)), [doc])
+            else:
+                doc = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except ValueError as exc:
+            raise SystemExit(f"{name} is not valid JSON: {exc}") from None
+        records = [r for r in doc if isinstance(r, dict)] if isinstance(doc, list) else []
+        if not records:
+            raise SystemExit(f"{name} holds no JSON records (objects) to load as a table")
         header = list(dict.fromkeys(k for r in records for k in r))
         rows = [[cell(r.get(k)) for k in header] for r in records]
         fill(con, TABLES[name], header, rows)
@@ -245,6 +250,8 @@ def load(con, name):
             fh.seek(0)
             delimiter = max(",;\t|", key=first.count)  # the separator the header line uses most
             rows = list(csv.reader(fh, delimiter=delimiter))
+        if not rows or not any(h.strip() for h in rows[0]):
+            raise SystemExit(f"{name} is empty: no header line to name the table's columns")
         header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
         width = len(header)
         fill(con, TABLES[name], header,
