@@ -29,6 +29,7 @@ from app.engine.core.specs import SpecialistSpec
 from app.engine.llm.answer_shape import answer_shape, asks_for_chart
 from app.engine.llm.chat import ChatService
 from app.engine.llm.examples import Example, ExampleBank
+from app.engine.llm.page_preview import split_page_preview
 from app.engine.llm.pandas_compat import fix_pandas
 from app.engine.llm.plan_writer import write_plan
 from app.engine.llm.program_fix import complete_imports
@@ -48,6 +49,7 @@ CORE_EXAMPLES = 2  # seed examples in every prompt of a specialist: part of the 
 VARIANT_OPTIONS = frozenset({"temperature", "top_p", "top_k", "repeat_penalty"})  # a variant may set these
 STOP = ["\n```\n", "\n```\r\n"]  # the closing fence: nothing after it is used
 
+_URL = re.compile(r"\bhttps?://", re.I)
 _FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 
 SYSTEM = """You are the {title} specialist. Write ONE short, complete Python 3.11 program that answers the user's task.
@@ -83,13 +85,16 @@ def extract_program(reply: str) -> str:
 def writes_sql(spec: SpecialistSpec, text: str, names: Sequence[str]) -> bool:
     """Whether this task is answered in SQL.
 
-    The specialist writes SQL and, when it also has a Python guide, no chart is asked for and
-    the fixed program can load every input.
+    The specialist writes SQL and, when it also has a Python guide, no chart is asked for, the
+    fixed program can load every input and the task is not about a web address with no file
+    (SQL cannot fetch it).
     """
     program = spec.program
     if program is None or program.language != "sql":
         return False
-    return not program.python_guide or (not asks_for_chart(text) and sql_loads(names))
+    if not program.python_guide:
+        return True
+    return not asks_for_chart(text) and sql_loads(names) and (bool(names) or not _URL.search(text))
 
 
 class ProgramWriter:
@@ -134,7 +139,8 @@ class ProgramWriter:
         user = text.strip()
         if inputs:
             user += "\n\nInput files (in the current folder):\n" + "\n".join(
-                f"--- {name}\n{sql_preview(name, preview) if sql else preview}" for name, preview in inputs
+                f"--- {name}\n{sql_preview(name, preview) if sql else split_page_preview(preview)[0]}"
+                for name, preview in inputs
             )
         shape = answer_shape(text)
         hint = shape.sql_hint() if sql else shape.hint(tabular="pandas" in spec.program.libraries)

@@ -17,9 +17,14 @@ from feedback show the model SQL again. A reply that is Python after all is used
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
+from types import ModuleType
+
+from app.engine.llm import html_tables, table_cells
+from app.engine.llm.page_preview import split_page_preview
 
 __all__ = ["NO_ROWS", "SQL_GRAMMAR", "extract_sql", "sql_loads", "sql_of", "sql_preview", "table_name", "wrap_sql"]
 
@@ -32,6 +37,7 @@ _TABLES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")  # files that b
 # GBNF for the reply: one fenced sql block and nothing else (no prose, no guessed JSON answer)
 SQL_GRAMMAR = 'root ::= "```sql\\n" line+ "```"\nline ::= [^`\\n]* "\\n"\n'
 _DATABASES = (".db", ".sqlite", ".sqlite3")
+_PAGES = (".html", ".htm", ".xhtml")  # saved pages: each becomes several tables (html_tables)
 NO_ROWS = "(no rows)"  # the wrapped program's line for an empty result (the checks look for it)
 
 
@@ -67,7 +73,7 @@ def sql_of(program: str) -> str | None:
 
 def sql_loads(files: Sequence[str]) -> bool:
     """Whether the fixed program can put every one of ``files`` into its database."""
-    return all(f.lower().endswith((*_TABLES, *_DATABASES, ".sql")) for f in files)
+    return all(f.lower().endswith((*_TABLES, *_DATABASES, *_PAGES, ".sql")) for f in files)
 
 
 _PANDAS_HINTS = (
@@ -92,6 +98,9 @@ def sql_preview(name: str, preview: str) -> str:
         return f"table {table_name(name)} (loaded from {name}, {rows})\n{preview}"
     if lower.endswith(_DATABASES):
         return re.sub(r"^SQLite database \(.*?\); tables:", "SQLite database, already open; its tables:", preview)
+    if lower.endswith(_PAGES):
+        tables = split_page_preview(preview)[1]
+        return f"saved HTML page, already loaded as these tables:\n{tables}" if tables else preview
     if lower.endswith(".sql"):
         return re.sub(r"^SQL dump \(.*\)$", "SQL dump, already loaded; its tables:", preview, count=1, flags=re.M)
     return preview
@@ -244,6 +253,11 @@ def load(con, name):
         header = list(dict.fromkeys(k for r in records for k in r))
         rows = [[cell(r.get(k)) for k in header] for r in records]
         fill(con, TABLES[name], header, rows)
+    elif lower.endswith((".html", ".htm", ".xhtml")):
+        with open(name, encoding="utf-8-sig", errors="replace") as fh:
+            page = fh.read()
+        for table in page_tables(page, prefix=PAGE_PREFIXES.get(name, "")):
+            fill(con, table.name, table.columns, [[None if c is None else number(c, ";") for c in r] for r in table.rows])
     elif lower.endswith((".csv", ".tsv", ".txt")):
         with open(name, newline="", encoding="utf-8-sig", errors="replace") as fh:
             first = fh.readline()
@@ -275,37 +289,6 @@ def cell(value):
         return json.dumps(value, ensure_ascii=False)
     return value
 
-
-AMOUNT = re.compile(r"(?:[$€£¥₹]\\s?)?(-?[\\d.,\\s]*\\d)\\s?(?:[$€£¥₹%]|EUR|USD|GBP|CHF)?")
-
-
-def number(text, delimiter=","):
-    """A numeric cell as a number, so sums and comparisons work; any other cell as text.
-
-    Currency signs and a percent sign are dropped; '1,234.50' and, in a file not separated by
-    commas, '1.234,50' or '14863,45' (decimal comma) are read as the numbers they mean. Codes
-    with a leading zero ('01234') stay text.
-    """
-    text = text.strip()
-    if not text or (len(text) > 1 and text[0] == "0" and text[1].isdigit()):
-        return text
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    match = AMOUNT.fullmatch(text)
-    if not match:
-        return text
-    digits = match.group(1).replace(" ", "").replace("\\u00a0", "")
-    if re.fullmatch(r"-?\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?", digits):  # 1,234.50
-        digits = digits.replace(",", "")
-    elif delimiter != "," and re.fullmatch(r"-?\\d{1,3}(?:\\.\\d{3})+(?:,\\d+)?|-?\\d+,\\d+", digits):  # 1.234,50
-        digits = digits.replace(".", "").replace(",", ".")
-    try:
-        return float(digits) if "." in digits else int(digits)
-    except ValueError:
-        return text
 
 def shown(value):
     """A cell as printed: floats to 12 significant digits (no binary noise such as 0.30000000000000004)."""
@@ -353,6 +336,17 @@ else:
 '''
 
 
+def _source(module: ModuleType) -> str:
+    """A stdlib-only module's code to put into the program: without its docstring and future import."""
+    code = inspect.getsource(module)
+    return code.split("from __future__ import annotations\n", 1)[-1].strip("\n") + "\n\n"
+
+
+def page_prefixes(files: Sequence[str]) -> dict[str, str]:
+    """The prefix of each HTML page's table names: the page's own table name (``shop.html``: ``shop_``)."""
+    return {f: f"{table_name(f)}_" for f in files if f.lower().endswith(_PAGES)}
+
+
 def wrap_sql(sql: str, files: Sequence[str], *, one_value: bool = True) -> str:
     """A complete program that runs ``sql`` over ``files`` (task inputs in the current folder).
 
@@ -363,11 +357,19 @@ def wrap_sql(sql: str, files: Sequence[str], *, one_value: bool = True) -> str:
     tables = {f: table_name(f) for f in files if f.lower().endswith(_TABLES)}
     head = (
         '"""Runs the SQL below with SQLite over this task\'s files and prints its result."""\n'
-        "import csv\nimport json\nimport re\nimport sqlite3\nimport statistics\nfrom datetime import datetime\n\n"
+        "from __future__ import annotations\n\nimport csv\nimport json\nimport re\nimport sqlite3\nimport statistics\nfrom datetime import datetime\n\n"
         f'SQL = r"""\n{query}\n"""\n'
         f"FILES = {tuple(files)!r}\n"
         f"ONE_VALUE = {one_value!r}  # a single cell is printed alone\n"
         f"TABLES = {tables!r}  # table file -> table name\n"
         f"NO_ROWS = {NO_ROWS!r}  # printed under the header of an empty result\n"
     )
+    pages = page_prefixes(files)
+    if pages:
+        head += f"PAGE_PREFIXES = {pages!r}  # HTML page -> the prefix of its tables' names\n"
+    head += "\n\n# Table cells that are numbers as people write them ('12,90 €', '$1,450') become numbers.\n"
+    head += _source(table_cells)
+    if pages:
+        head += "# Each HTML page becomes tables: page, links, texts, its <table>s and its repeated items.\n"
+        head += _source(html_tables)
     return head + _BODY

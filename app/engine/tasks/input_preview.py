@@ -12,6 +12,8 @@ import json
 import re
 from pathlib import Path
 
+from app.engine.llm.page_preview import PAGE_TABLES, page_preview
+from app.engine.llm.sql_program import page_prefixes
 from app.engine.tasks.html_outline import html_outline
 
 __all__ = ["describe_input", "table_columns"]
@@ -154,7 +156,9 @@ def describe_input(path: Path, name: str, max_bytes: int = 4096) -> str:
             page = path.read_text(encoding="utf-8", errors="replace")[:400_000]
         except OSError:
             page = text
-        return "saved HTML page\n" + html_outline(page)
+        outline = "saved HTML page\n" + html_outline(page)
+        prefix = page_prefixes([name]).get(name)  # a page the SQL program loads: its tables too
+        return outline if prefix is None else f"{outline}\n\n{PAGE_TABLES}\n{page_preview(page, prefix)}"
     if lower.endswith(".json"):
         return _describe_json(text, path)
     if lower.endswith(_TEXT_TABLES) and table_columns(path, name) and _is_table(text):

@@ -1,0 +1,56 @@
+"""What the SQL writer is shown of a saved HTML page: the tables it becomes, with a few rows.
+
+The names, columns and values are those the program's database will hold
+(:func:`app.engine.llm.html_tables.page_tables`, numbers read by
+:func:`app.engine.llm.table_cells.number`), so a query written from the preview runs as read.
+"""
+
+from __future__ import annotations
+
+from app.engine.llm.html_tables import HtmlTable, page_tables
+from app.engine.llm.table_cells import number
+
+__all__ = ["PAGE_TABLES", "page_preview", "split_page_preview"]
+
+PAGE_TABLES = "As SQL tables:"  # the line that starts the tables part of an HTML input's preview
+_SHOWN_ROWS = {"page": 1, "links": 3, "texts": 4}
+_CELL = 48  # characters of a cell shown
+
+
+def _kind(values: list[object]) -> str:
+    present = [v for v in values if v is not None and v != ""]
+    if present and all(isinstance(v, int | float) for v in present):
+        return "number"
+    return "text"
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "NULL"
+    text = f"{value:.12g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= _CELL else text[: _CELL - 1] + "…"
+
+
+def _describe(table: HtmlTable, role: str) -> str:
+    rows = [[None if c is None else number(c, ";") for c in r] for r in table.rows]
+    kinds = [_kind([r[i] for r in rows]) for i in range(len(table.columns))]
+    lines = [f"table {table.name}: {len(rows)} row{'s' if len(rows) != 1 else ''}, {table.source}",
+             "columns: " + ", ".join(f"{c} ({k})" for c, k in zip(table.columns, kinds, strict=True))]
+    for row in rows[: _SHOWN_ROWS.get(role, 3)]:
+        lines.append("  " + " | ".join(_shown(v) for v in row))
+    return "\n".join(lines)
+
+
+def page_preview(html: str, prefix: str) -> str:
+    """The tables of one page as the prompt shows them, items and ``<table>``s first."""
+    tables = page_tables(html, prefix=prefix)
+    roles = {t.name: t.name[len(prefix):] for t in tables}
+    fixed = [t for t in tables if roles[t.name] in _SHOWN_ROWS]
+    found = [t for t in tables if roles[t.name] not in _SHOWN_ROWS]
+    return "\n".join(_describe(t, roles[t.name]) for t in [*found, *fixed])
+
+
+def split_page_preview(preview: str) -> tuple[str, str]:
+    """An input's preview cut in two: the outline a program writer reads, the tables for SQL ("" if none)."""
+    outline, mark, tables = preview.partition("\n\n" + PAGE_TABLES + "\n")
+    return outline, tables if mark else ""
