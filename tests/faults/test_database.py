@@ -110,7 +110,7 @@ def test_a_damaged_database_is_kept_aside_and_the_app_starts_empty(tmp_path: Pat
         assert store.list_tasks(limit=10).result(timeout=10) == []
         now = time.time()
         store.insert_task({"id": "new", "created_at": now, "updated_at": now, "state": "queued", "text": "2+2", "attempt": 0})
-        assert store.get_task("new").result(timeout=10)["text"] == "2+2"
+        assert store.get_task("new").result(timeout=10).text == "2+2"
     finally:
         store.close()
     assert integrity(db) == "ok"
@@ -118,7 +118,7 @@ def test_a_damaged_database_is_kept_aside_and_the_app_starts_empty(tmp_path: Pat
     again = open_store(f"sqlite:///{db}", data_dir=tmp_path, own_file=db)
     try:
         assert again.notice is None
-        assert [t["id"] for t in again.list_tasks().result(timeout=10)] == ["new"]
+        assert [t.id for t in again.list_tasks().result(timeout=10)] == ["new"]
     finally:
         again.close()
     assert len([p for p in tmp_path.iterdir() if ".damaged-" in p.name and not p.name.endswith(("-wal", "-shm"))]) == 1

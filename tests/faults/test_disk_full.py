@@ -70,15 +70,15 @@ def test_disk_full_fails_clearly_keeps_earlier_results_and_recovers(small_disk: 
         assert "could not be saved" in (view.error or "") and str(small_disk) in (view.error or ""), view.error
         assert "full" in (view.error or "")
         row = rig.stored(running.task_id)
-        assert row["state"] != "succeeded" and not row["answer"]
+        assert row.state != "succeeded" and not row.answer
         # 2. a new task on the full disk: refused at once, naming the database file
         with pytest.raises(DatabaseUnavailable, match="full") as info:
             rig.job("y" * 200_000)
         assert str(small_disk) in str(info.value)
         # 3. earlier results intact; space freed -> works again without a restart
         os.unlink(filler)
-        assert rig.store.get_task(before.id).result(timeout=10)["answer"] == before.answer
+        assert rig.store.get_task(before.id).result(timeout=10).answer == before.answer
         after = rig.dispatcher.submit(rig.job("again")).result(timeout=10)
         assert after.state == "succeeded"
-        assert rig.stored(after.id)["state"] == "succeeded"
+        assert rig.stored(after.id).state == "succeeded"
     assert integrity(small_disk / "switchboard.db") == "ok"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -58,8 +59,9 @@ def test_hundreds_of_tasks_run_exactly_once_with_backpressure(tmp_path: Path) ->
             assert rig.runtime.attempts_of(task_id) == 1, f"{task_id} ran {rig.runtime.attempts_of(task_id)} times"
         for task_id in refused:
             assert rig.runtime.attempts_of(task_id) == 0
-        rows = rig.store.list_tasks(limit=1000, with_result=False).result(timeout=30)
-        assert {r["id"] for r in rows if r["state"] == "succeeded"} == deadline_ids
+        records = rig.store.list_tasks(limit=1000, with_result=False).result(timeout=30)
+        assert {r.id for r in records if r.state == "succeeded"} == deadline_ids
+        rows = [dataclasses.asdict(r) for r in records]
         assert rig.runtime.peak["alpha"] <= 8 and rig.runtime.peak["beta"] <= 2
         assert_sound(Path(str(rig.store.engine.url.database)), rows, accepted + refused)
 

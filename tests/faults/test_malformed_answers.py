@@ -6,6 +6,7 @@ that sends raw bytes; the store, dispatcher, lifecycle and transport are the rea
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -118,8 +119,8 @@ def test_a_late_answer_never_rewrites_a_terminal_state(rig_for: Any) -> None:
     release.set()
     time.sleep(0.5)
     row = rig.stored(job.task_id)
-    assert row["state"] == "failed" and row["error_kind"] == "timeout" and row["answer"] == ""
-    assert "time limit" in row["error_message"]
+    assert row.state == "failed" and row.error_kind == "timeout" and row.answer == ""
+    assert "time limit" in row.error_message
     assert view.container in rig.runtime.removed
 
 
@@ -128,4 +129,4 @@ def _db(rig: Rig) -> Path:
 
 
 def _rows(rig: Rig) -> list[dict[str, Any]]:
-    return rig.store.list_tasks(limit=1000).result(timeout=10)
+    return [dataclasses.asdict(r) for r in rig.store.list_tasks(limit=1000).result(timeout=10)]

@@ -67,7 +67,7 @@ def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
         view = orch.submit("How much did Ada spend in total (qty times unit price)?", specialist="data-analytics",
                            files=[csv]).future.result(timeout=300)
         # the bandit chose a variant of the routed specialist; its outcome was counted for it
-        chosen = orch.wait_started().get_task(view.id).result(timeout=30)["result"]["plan"]["variant"]
+        chosen = orch.wait_started().get_task(view.id).result(timeout=30).result["plan"]["variant"]
         assert chosen in (v1.id, candidate.id)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not store.variant_outcomes("data-analytics", source="live").result(5):
@@ -80,7 +80,7 @@ def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
         # that): the task ends in a terminal state with its reason, every attempt is stored.
         assert view.state in ("succeeded", "failed"), view.state
         row = orch.wait_started().get_task(view.id).result(timeout=30)
-        attempts = row["result"]["plan"]["attempts"]
+        attempts = row.result["plan"]["attempts"]
         assert 1 <= len(attempts) <= orch.settings.program_attempts
         assert all(a["program"].strip() for a in attempts)
         if view.state == "succeeded":
@@ -128,7 +128,7 @@ def test_the_database_specialist_answers_in_sql_run_over_the_attached_database(
     try:
         view = orch.submit("How many orders are in the orders table of this database?", specialist="database",
                            files=[db]).future.result(timeout=300)
-        attempts = orch.wait_started().get_task(view.id).result(timeout=30)["result"]["plan"]["attempts"]
+        attempts = orch.wait_started().get_task(view.id).result(timeout=30).result["plan"]["attempts"]
         # the model wrote SQL; the engine's fixed program ran it over a copy of the attached file
         assert attempts and all('SQL = r"""' in a["program"] for a in attempts), attempts[0]["program"]
         assert all("shop.db" in a["program"] for a in attempts)

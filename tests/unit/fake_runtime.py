@@ -52,7 +52,7 @@ from app.engine.runtime.protocol import (
     RuntimeEvent,
     RuntimeInfo,
 )
-from app.engine.store import BlobStore, Store
+from app.engine.store import BlobStore, Store, TaskRecord
 from app.engine.tasks.dispatch import Dispatcher, InputRecord, Job
 
 Behaviour = Callable[["FakeContainer", dict[str, Any]], dict[str, Any] | None]
@@ -543,7 +543,7 @@ class Rig:
         return Job(task_id=task_id, text=text, spec=self.specs[specialist], inputs=inputs or [],
                    timeout_s=timeout_s, created_at=time.time())
 
-    def stored(self, task_id: str) -> dict[str, Any]:
+    def stored(self, task_id: str) -> TaskRecord:
         """The task row as stored now (every earlier write has committed)."""
         row = self.store.get_task(task_id).result(timeout=5)
         assert row is not None

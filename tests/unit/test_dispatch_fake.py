@@ -37,7 +37,7 @@ def test_task_succeeds_and_is_stored(rig: Rig) -> None:
     assert (view.state, view.answer, view.attempt) == (TaskState.SUCCEEDED, "echo: hello", 1)
     assert view.container == rig.runtime.started[0]
     row = rig.stored(job.task_id)
-    assert (row["state"], row["answer"], row["container"], row["attempt"]) == ("succeeded", "echo: hello", view.container, 1)
+    assert (row.state, row.answer, row.container, row.attempt) == ("succeeded", "echo: hello", view.container, 1)
     assert rig.recorder.task_states(job.task_id) == ["running", "succeeded"]
     assert [d.subject for d in rig.recorder.decisions("start_on_demand")] == ["echo"]
     assert rig.dispatcher.pending == 0
@@ -71,7 +71,7 @@ def test_full_queue_raises_busy_and_drops_nothing(tmp_path: Path) -> None:
         r.runtime.gate.set()
         assert [f.result(WAIT).state for f in held] == [TaskState.SUCCEEDED] * 2
         assert r.dispatcher.pending == 0
-        assert r.stored(refused.task_id)["state"] == "routed"
+        assert r.stored(refused.task_id).state == "routed"
         assert refused.task_id not in {q["id"] for q in r.runtime.all_requests()}
         assert r.dispatcher.submit(r.job("after")).result(WAIT).answer == "echo: after"
 
@@ -138,7 +138,7 @@ def test_a_container_dying_mid_task_is_retried_once_on_a_new_one(rig: Rig) -> No
     (retry,) = rig.recorder.decisions("retry")
     assert retry.subject == job.task_id and retry.data == {"attempt": 1}
     assert first in retry.reason and "container stopped" in retry.reason
-    assert rig.stored(job.task_id)["attempt"] == 2
+    assert rig.stored(job.task_id).attempt == 2
 
 
 def test_a_task_whose_container_dies_twice_fails(rig: Rig) -> None:
@@ -148,7 +148,7 @@ def test_a_task_whose_container_dies_twice_fails(rig: Rig) -> None:
     assert f"{MAX_ATTEMPTS} times" in (view.error or "")
     assert rig.runtime.attempts_of(job.task_id) == MAX_ATTEMPTS
     assert sorted(rig.runtime.removed) == sorted(rig.runtime.started) and len(rig.runtime.started) == 2
-    assert rig.stored(job.task_id)["error_kind"] == "container_died"
+    assert rig.stored(job.task_id).error_kind == "container_died"
 
 
 def test_an_out_of_memory_kill_is_not_retried(rig: Rig) -> None:
@@ -171,7 +171,7 @@ def test_cancelling_a_queued_task_means_it_never_runs(single: Rig) -> None:
     assert (view.state, view.error) == (TaskState.CANCELLED, "cancelled before it ran")
     assert running.result(WAIT).state == TaskState.SUCCEEDED
     assert queued.task_id not in {q["id"] for q in single.runtime.all_requests()}
-    assert single.stored(queued.task_id)["state"] == "cancelled"
+    assert single.stored(queued.task_id).state == "cancelled"
 
 
 def test_cancelling_a_running_task_discards_its_result(single: Rig) -> None:
@@ -182,7 +182,7 @@ def test_cancelling_a_running_task_discards_its_result(single: Rig) -> None:
     single.runtime.gate.set()
     view = future.result(WAIT)
     assert (view.state, view.answer) == (TaskState.CANCELLED, "")
-    assert single.stored(job.task_id)["state"] == "cancelled"
+    assert single.stored(job.task_id).state == "cancelled"
     assert len(single.lifecycle.replicas("echo")) == 1, "a shared container outlives a cancelled task"
 
 

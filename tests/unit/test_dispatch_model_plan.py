@@ -83,7 +83,7 @@ def test_the_models_plan_runs_in_the_container(tmp_path: Path) -> None:
     view, row = _run(tmp_path, coder)
     assert view.state == "succeeded" and view.answer == 'ran {"action": "train", "target": "label"}'
     assert view.path == "planned" and coder.programs == 0
-    assert row["result"]["plan"]["plans"] == [{"plan": {"action": "train", "target": "label"}, "problem": ""}]
+    assert row.result["plan"]["plans"] == [{"plan": {"action": "train", "target": "label"}, "problem": ""}]
 
 
 def test_a_rejected_plan_is_tried_again_with_the_reason(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_without_a_valid_plan_a_program_is_written(tmp_path: Path) -> None:
     coder = PlanningCoder(bad, bad)
     view, row = _run(tmp_path, coder)
     assert coder.programs >= 1 and view.path == "program", (view.state, view.error)
-    assert [p["plan"] for p in row["result"]["plan"]["plans"]] == [None, None]
+    assert [p["plan"] for p in row.result["plan"]["plans"]] == [None, None]
 
 
 def test_an_optional_field_out_of_bounds_is_left_out_not_the_whole_plan(tmp_path: Path) -> None:

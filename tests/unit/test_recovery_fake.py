@@ -80,7 +80,7 @@ def test_an_unfinished_task_with_attempts_left_is_requeued(rig: Rig, state: str)
     assert calls.decided == [], "a routed task is not routed again"
     (decision,) = rig.recorder.decisions("reconcile")
     assert decision.subject == task_id and f"left {state}" in decision.reason and "on echo" in decision.reason
-    assert rig.stored(task_id)["state"] == state, "redispatch, not reconcile, moves it on"
+    assert rig.stored(task_id).state == state, "redispatch, not reconcile, moves it on"
 
 
 def test_a_task_whose_attempts_are_used_up_is_failed_with_the_reason(rig: Rig) -> None:
@@ -89,10 +89,10 @@ def test_a_task_whose_attempts_are_used_up_is_failed_with_the_reason(rig: Rig) -
     assert _reconcile(rig, calls) == {"requeued": 0, "failed": 1}
     assert calls.redispatched == []
     row = rig.stored(task_id)
-    assert (row["state"], row["error_kind"]) == ("failed", "engine_restart")
-    assert row["error_message"] == f"the engine stopped while the task ran (attempt {MAX_ATTEMPTS} of {MAX_ATTEMPTS})"
-    assert row["finished_at"] is not None and row["finished_at"] >= time.time() - 60
-    assert [e.error for e in _failed_events(rig, task_id)] == [row["error_message"]]
+    assert (row.state, row.error_kind) == ("failed", "engine_restart")
+    assert row.error_message == f"the engine stopped while the task ran (attempt {MAX_ATTEMPTS} of {MAX_ATTEMPTS})"
+    assert row.finished_at is not None and row.finished_at >= time.time() - 60
+    assert [e.error for e in _failed_events(rig, task_id)] == [row.error_message]
 
 
 def test_a_task_never_routed_is_routed_again(rig: Rig) -> None:
@@ -122,8 +122,8 @@ def test_a_task_that_cannot_be_routed_now_is_failed(rig: Rig, route: RouteView |
     assert _reconcile(rig, calls) == {"requeued": 0, "failed": 1}
     assert calls.redispatched == []
     row = rig.stored(task_id)
-    assert (row["state"], row["error_kind"]) == ("failed", "engine_restart")
-    assert row["error_message"] == "the engine stopped before this task was routed and it cannot be routed now"
+    assert (row.state, row.error_kind) == ("failed", "engine_restart")
+    assert row.error_message == "the engine stopped before this task was routed and it cannot be routed now"
     assert len(_failed_events(rig, task_id)) == 1
 
 
@@ -132,7 +132,7 @@ def test_a_task_of_a_specialist_no_longer_in_the_catalogue_is_failed(rig: Rig) -
     task_id = _left(rig, "sum it", "running", specialist="retired", attempt=1)
     assert _reconcile(rig, calls) == {"requeued": 0, "failed": 1}
     assert calls.decided == [] and calls.redispatched == []
-    assert "'retired' is not in the catalogue" in rig.stored(task_id)["error_message"]
+    assert "'retired' is not in the catalogue" in rig.stored(task_id).error_message
 
 
 def test_finished_tasks_are_left_alone(rig: Rig) -> None:
@@ -140,7 +140,7 @@ def test_finished_tasks_are_left_alone(rig: Rig) -> None:
     ids = [_left(rig, "done", state, attempt=MAX_ATTEMPTS) for state in ("succeeded", "failed", "cancelled")]
     assert _reconcile(rig, calls) == {"requeued": 0, "failed": 0}
     assert calls.redispatched == [] and calls.decided == []
-    assert [rig.stored(i)["state"] for i in ids] == ["succeeded", "failed", "cancelled"]
+    assert [rig.stored(i).state for i in ids] == ["succeeded", "failed", "cancelled"]
     assert rig.recorder.events == []
 
 
@@ -151,7 +151,7 @@ def test_each_task_is_handled_once_in_creation_order(rig: Rig) -> None:
     spent = rig.store_task("c", state="running", specialist="echo", attempt=MAX_ATTEMPTS, created_at=T_CREATED + 5)
     assert _reconcile(rig, calls) == {"requeued": 2, "failed": 1}
     assert [c["task_id"] for c in calls.redispatched] == [older, newer]
-    assert rig.stored(spent)["state"] == "failed"
+    assert rig.stored(spent).state == "failed"
 
 
 def test_a_requeued_task_keeps_its_inputs(rig: Rig) -> None:
@@ -159,7 +159,7 @@ def test_a_requeued_task_keeps_its_inputs(rig: Rig) -> None:
     blob = rig.blobs.put_bytes(b"a,b\n1,2\n")
     task_id = _left(rig, "sum it", "running", attempt=1)
     rig.store.add_inputs(task_id, [{"name": "t.csv", "sha256": blob.sha256, "bytes": blob.bytes}]).result(timeout=5)
-    assert [i["name"] for i in rig.stored(task_id)["inputs"]] == ["t.csv"]
+    assert [i.name for i in rig.stored(task_id).inputs] == ["t.csv"]
     _reconcile(rig, calls)
     assert calls.redispatched[0]["inputs"] == [InputRecord("t.csv", blob.sha256, blob.bytes)]
 
@@ -183,4 +183,4 @@ def test_a_requeued_task_runs_again_with_the_attempts_it_has_left(rig: Rig) -> N
     assert (views[fine].state, views[fine].answer, views[fine].attempt) == (TaskState.SUCCEEDED, "echo: hello", 2)
     assert (views[doomed].state, views[doomed].error_kind) == (TaskState.FAILED, "container_died")
     assert rig.runtime.attempts_of(doomed) == 1, "the attempt used before the restart counts"
-    assert rig.stored(fine)["state"] == "succeeded" and rig.stored(doomed)["state"] == "failed"
+    assert rig.stored(fine).state == "succeeded" and rig.stored(doomed).state == "failed"

@@ -60,7 +60,7 @@ def test_store_sets_sqlite_pragmas_and_reopens(tmp_path: Path) -> None:
         ).result(5)
     assert pragmas == ["wal", 1, 1, 5000]  # synchronous 1 = NORMAL
     with Store(url, data_dir=tmp_path) as store:
-        assert store.get_task("keep").result(5)["text"] == "survives reopening"
+        assert store.get_task("keep").result(5).text == "survives reopening"
 
 
 def test_newer_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ def test_rows_written_under_0001_survive_the_upgrade_to_head(tmp_path: Path) -> 
         after = store.run(
             lambda c: {t: c.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in seeded}
         ).result(5)
-        assert store.get_task("t1").result(5)["result"] == {"plan": {"op": "integrate"}}
+        assert store.get_task("t1").result(5).result == {"plan": {"op": "integrate"}}
         examples = store.run(lambda c: c.exec_driver_sql("SELECT count(*) FROM dataset_examples").scalar()).result(5)
     assert version == head_revision() == "0003_proposals"
     assert after == before and all(before.values())

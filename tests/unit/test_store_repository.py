@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from app.engine.core.errors import BadInput, DatabaseUnavailable, NotFound
-from app.engine.store import Store
+from app.engine.store import FileRecord, Store
 from app.engine.store.models import table
 from tests.unit.store_helpers import T0, add_task, count_rows
 
@@ -45,8 +45,9 @@ def test_task_state_transitions_round_trip(store: Store) -> None:
     ).result(5)
     queued = store.get_task("t1").result(5)
     assert queued is not None
-    assert (queued["state"], queued["attempt"], queued["cost"]) == ("queued", 0, 0.0)
-    assert queued["created_at"] == queued["updated_at"]
+    assert (queued.state, queued.attempt, queued.cost) == ("queued", 0, 0.0)
+    assert queued.created_at == queued.updated_at
+    assert (queued.requested_specialist, queued.timeout_s, queued.result) == ("numerical", 60.0, {})
 
     store.update_task(
         "t1", state="routed", specialist="numerical", router="fast", route_confidence=0.9
@@ -69,23 +70,17 @@ def test_task_state_transitions_round_trip(store: Store) -> None:
 
     task = store.get_task("t1").result(5)
     assert task is not None
-    assert task["state"] == "succeeded"
-    assert (task["specialist"], task["router"], task["route_confidence"]) == (
-        "numerical",
-        "fast",
-        0.9,
+    assert task.state == "succeeded"
+    assert (task.specialist, task.router, task.route_confidence) == ("numerical", "fast", 0.9)
+    assert (task.container, task.attempt, task.started_at) == ("sb-numerical-1", 1, T0)
+    assert (task.finished_at, task.duration_ms, task.cost) == (T0 + 1.5, 1500.0, 0.25)
+    assert (task.answer, task.path) == ("9", "explicit")
+    assert task.result == {"data": {"value": 9.0}, "tables": [], "stdout": "ok"}
+    assert task.updated_at >= task.created_at
+    assert task.inputs == (FileRecord(name="a.csv", sha256="b" * 64, bytes=10, mime="text/csv"),)
+    assert task.artifacts == (
+        FileRecord(name="chart.png", sha256="c" * 64, bytes=2048, mime="image/png"),
     )
-    assert (task["container"], task["attempt"], task["started_at"]) == ("sb-numerical-1", 1, T0)
-    assert (task["finished_at"], task["duration_ms"], task["cost"]) == (T0 + 1.5, 1500.0, 0.25)
-    assert task["result"] == {"data": {"value": 9.0}, "tables": [], "stdout": "ok"}
-    assert "result_json" not in task
-    assert task["updated_at"] >= task["created_at"]
-    assert task["inputs"] == [
-        {"name": "a.csv", "sha256": "b" * 64, "bytes": 10, "mime": "text/csv"}
-    ]
-    assert task["artifacts"] == [
-        {"name": "chart.png", "sha256": "c" * 64, "bytes": 2048, "mime": "image/png"}
-    ]
     assert store.get_task("nope").result(5) is None
 
 
@@ -116,7 +111,7 @@ def test_bad_calls_fail_clearly(store: Store) -> None:
         store.add_feedback("ghost", "correct").result(5)
     with pytest.raises(BadInput, match="feedback kind"):
         store.add_feedback("t1", "great")
-    assert store.get_task("t1").result(5)["text"] == "task t1"
+    assert store.get_task("t1").result(5).text == "task t1"
 
 
 def test_list_tasks_filters_orders_and_pages(store: Store) -> None:
@@ -131,7 +126,7 @@ def test_list_tasks_filters_orders_and_pages(store: Store) -> None:
     store.update_task("t4", answer="Total is 100% correct").result(5)
     store.insert_task({"id": "u1", "text": "Plot SALES by month", "created_at": T0 + 10}).result(5)
 
-    assert [t["id"] for t in store.list_tasks().result(5)] == [
+    assert [t.id for t in store.list_tasks().result(5)] == [
         "u1",
         "t5",
         "t4",
@@ -140,21 +135,21 @@ def test_list_tasks_filters_orders_and_pages(store: Store) -> None:
         "t1",
         "t0",
     ]
-    assert [t["id"] for t in store.list_tasks(limit=2, offset=1).result(5)] == ["t5", "t4"]
+    assert [t.id for t in store.list_tasks(limit=2, offset=1).result(5)] == ["t5", "t4"]
     store.update_task("t5", result={"tables": [{"rows": [[1]]}]}).result(5)
-    assert store.list_tasks(limit=1, offset=1).result(5)[0]["result"] == {
+    assert store.list_tasks(limit=1, offset=1).result(5)[0].result == {
         "tables": [{"rows": [[1]]}]
     }
-    assert store.list_tasks(limit=1, offset=1, with_result=False).result(5)[0]["result"] == {}
-    assert [t["id"] for t in store.list_tasks(state="failed").result(5)] == ["t4", "t2", "t0"]
+    assert store.list_tasks(limit=1, offset=1, with_result=False).result(5)[0].result == {}
+    assert [t.id for t in store.list_tasks(state="failed").result(5)] == ["t4", "t2", "t0"]
     assert [
-        t["id"]
+        t.id
         for t in store.list_tasks(state=["queued", "failed"], specialist="database").result(5)
     ] == ["t4"]
-    assert [t["id"] for t in store.list_tasks(search="sales").result(5)] == ["u1"]
-    assert [t["id"] for t in store.list_tasks(search="100%").result(5)] == ["t4"]  # % is literal
+    assert [t.id for t in store.list_tasks(search="sales").result(5)] == ["u1"]
+    assert [t.id for t in store.list_tasks(search="100%").result(5)] == ["t4"]  # % is literal
     assert store.list_tasks(search="1_0").result(5) == []  # _ is literal too
-    assert [t["id"] for t in store.tasks_in_states(["queued", "failed"]).result(5)] == [
+    assert [t.id for t in store.tasks_in_states(["queued", "failed"]).result(5)] == [
         "t0",
         "t2",
         "t4",
@@ -186,7 +181,7 @@ def test_group_commit_failing_item_rolls_back_only_itself(store: Store) -> None:
         failing.result(5)
     # The three queued items ran as ONE batch (one transaction, one commit) after the blocker's.
     assert store.writer.batches == batches_before + 2
-    ids = {t["id"] for t in store.list_tasks().result(5)}
+    ids = {t.id for t in store.list_tasks().result(5)}
     assert ids == {"ok1", "ok2"}
 
 
@@ -217,8 +212,8 @@ def test_sixteen_concurrent_writers_lose_nothing_and_keep_order(store: Store) ->
     assert not errors
     rows = store.list_tasks(limit=10_000).result(10)
     assert len(rows) == per_thread * threads
-    assert {r["state"] for r in rows} == {"succeeded"}
-    assert {r["attempt"] for r in rows} == {5}
+    assert {r.state for r in rows} == {"succeeded"}
+    assert {r.attempt for r in rows} == {5}
     assert store.writer.batches < store.writer.items  # group commit actually grouped
 
 
@@ -291,4 +286,4 @@ def test_broken_transaction_fails_the_whole_batch_and_store_recovers(store: Stor
             future.result(5)
     # Nothing of that batch is stored, and the next batch works normally.
     add_task(store, "fine")
-    assert [t["id"] for t in store.list_tasks().result(5)] == ["fine"]
+    assert [t.id for t in store.list_tasks().result(5)] == ["fine"]

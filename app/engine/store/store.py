@@ -25,6 +25,7 @@ from app.engine.store import datasets, records, series, tasks, variants
 from app.engine.store.blobs import BlobStore
 from app.engine.store.engine import open_engine
 from app.engine.store.migrate import upgrade_to_head
+from app.engine.store.rows import TaskRecord
 from app.engine.store.series import Point
 from app.engine.store.writer import Writer
 
@@ -133,7 +134,7 @@ class Store:
         items = [dict(a) for a in artifacts]
         return self.run(partial(tasks.finish_task, task_id=task_id, fields=values, artifacts=items))
 
-    def get_task(self, task_id: str) -> Future[dict[str, Any] | None]:
+    def get_task(self, task_id: str) -> Future[TaskRecord | None]:
         """A task with ``result`` (decoded), ``inputs`` and ``artifacts``; None if unknown."""
         return self.run(partial(tasks.get_task, task_id=task_id))
 
@@ -145,7 +146,7 @@ class Store:
         search: str | None = None,
         offset: int = 0,
         with_result: bool = True,
-    ) -> Future[list[dict[str, Any]]]:
+    ) -> Future[list[TaskRecord]]:
         """Newest tasks first; ``search`` matches id, text or answer, case-insensitively.
 
         ``with_result=False`` leaves out the (possibly large) result JSON: ``result`` is ``{}``.
@@ -162,8 +163,8 @@ class Store:
             )
         )
 
-    def tasks_in_states(self, states: Sequence[str]) -> Future[list[dict[str, Any]]]:
-        """Tasks in any of ``states``, oldest first (crash reconciliation)."""
+    def tasks_in_states(self, states: Sequence[str]) -> Future[list[TaskRecord]]:
+        """Tasks in any of ``states`` with their inputs, oldest first (crash reconciliation)."""
         return self.run(partial(tasks.tasks_in_states, states=list(states)))
 
     def add_inputs(self, task_id: str, rows: Sequence[Mapping[str, Any]]) -> Future[int]:

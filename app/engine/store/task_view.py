@@ -1,36 +1,56 @@
-"""The one mapping from a stored task row (with ``inputs`` and ``artifacts``) to a TaskView."""
+"""The one mapping from a stored task (a :class:`TaskRecord`) to a :class:`TaskView`."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from app.engine.core.views import ArtifactView, TaskView
 from app.engine.store.blobs import BlobStore
+from app.engine.store.rows import FileRecord, TaskRecord
 
 __all__ = ["task_view"]
 
-def task_view(row: dict[str, Any], blobs: BlobStore) -> TaskView:
-    """A :class:`TaskView` from a stored task row (with ``inputs`` and ``artifacts``)."""
-    result: dict[str, Any] = row["result"] if isinstance(row.get("result"), dict) else {}
-    if not result and row.get("result_json"):
-        try:
-            result = json.loads(row["result_json"])
-        except (TypeError, ValueError):
-            result = {}
+
+def _input(item: FileRecord) -> dict[str, Any]:
+    """An input file as the view lists it (``mime`` only when it is known)."""
+    out: dict[str, Any] = {"name": item.name, "sha256": item.sha256, "bytes": item.bytes}
+    if item.mime is not None:
+        out["mime"] = item.mime
+    return out
+
+
+def task_view(record: TaskRecord, blobs: BlobStore) -> TaskView:
+    """A :class:`TaskView` from a task record (its artifacts' paths are in ``blobs``)."""
+    result = record.result
+    plan = result.get("plan")
     artifacts = [
-        ArtifactView(name=a["name"], path=str(blobs.path(a["sha256"])), bytes=int(a["bytes"]), mime=a.get("mime") or "")
-        for a in row.get("artifacts", [])
+        ArtifactView(name=a.name, path=str(blobs.path(a.sha256)), bytes=a.bytes, mime=a.mime or "")
+        for a in record.artifacts
     ]
     return TaskView(
-        id=row["id"], state=row["state"], text=row["text"], specialist=row.get("specialist"),
-        created_at=float(row["created_at"]), started_at=row.get("started_at"), finished_at=row.get("finished_at"),
-        duration_ms=row.get("duration_ms"), attempt=int(row.get("attempt") or 0), container=row.get("container"),
-        router=row.get("router"), route_confidence=row.get("route_confidence"), path=row.get("path"),
-        answer=row.get("answer") or "", data=result.get("data"), tables=result.get("tables") or [],
-        operation=result.get("operation") or {}, stdout=result.get("stdout") or "", stderr=result.get("stderr") or "",
-        program=str((result.get("plan") or {}).get("program") or "") if isinstance(result.get("plan"), dict) else "",
-        error_kind=row.get("error_kind"), error=row.get("error_message"), cost=float(row.get("cost") or 0.0),
-        inputs=list(row.get("inputs", [])), artifacts=artifacts,
+        id=record.id,
+        state=record.state,
+        text=record.text,
+        specialist=record.specialist,
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        duration_ms=record.duration_ms,
+        attempt=record.attempt,
+        container=record.container,
+        router=record.router,
+        route_confidence=record.route_confidence,
+        path=record.path,
+        answer=record.answer or "",
+        data=result.get("data"),
+        tables=result.get("tables") or [],
+        operation=result.get("operation") or {},
+        stdout=result.get("stdout") or "",
+        stderr=result.get("stderr") or "",
+        program=str(plan.get("program") or "") if isinstance(plan, dict) else "",
+        error_kind=record.error_kind,
+        error=record.error_message,
+        cost=record.cost,
+        inputs=[_input(i) for i in record.inputs],
+        artifacts=artifacts,
     )
-

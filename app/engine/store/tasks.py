@@ -1,7 +1,8 @@
 """Task rows and their files, as Core statements run on the writer thread.
 
 These functions take an open :class:`~sqlalchemy.engine.Connection` (inside the writer's
-transaction) and plain dicts, never ORM objects: Core ``insert()``/``update()`` with cached
+transaction) and plain dicts, never ORM objects, and read back
+:class:`~app.engine.store.rows.TaskRecord` values: Core ``insert()``/``update()`` with cached
 compiled statements is several times cheaper than the ORM unit of work, and the dispatcher
 calls ``insert_task``/``update_task``/``finish_task`` for every task.
 """
@@ -13,11 +14,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from app.engine.core.errors import BadInput, NotFound
 from app.engine.store.models import table
+from app.engine.store.rows import FileRecord, TaskRecord
 
 __all__ = [
     "TASK_FIELDS",
@@ -142,31 +144,22 @@ def finish_task(
     add_files(conn, "artifacts", task_id, artifacts)
 
 
-def _task_dict(row: Row[Any]) -> dict[str, Any]:
-    data = dict(row._mapping)
-    raw = data.pop("result_json", None)
-    try:
-        data["result"] = json.loads(raw) if raw else {}
-    except ValueError:
-        data["result"] = {"unreadable": raw}
-    return data
-
-
-def _files(conn: Connection, target: Any, task_id: str) -> list[dict[str, Any]]:
+def _files(conn: Connection, target: Any, task_id: str) -> list[FileRecord]:
     cols = [target.c[name] for name in _FILE_FIELDS]
     rows = conn.execute(select(*cols).where(target.c.task_id == task_id).order_by(target.c.id))
-    return [dict(r._mapping) for r in rows]
+    return [FileRecord.from_row(r._mapping) for r in rows]
 
 
-def get_task(conn: Connection, task_id: str) -> dict[str, Any] | None:
-    """A task as a dict (``result`` decoded), with ``inputs`` and ``artifacts`` lists."""
+def get_task(conn: Connection, task_id: str) -> TaskRecord | None:
+    """A task (``result`` decoded) with its ``inputs`` and ``artifacts``; None if unknown."""
     row = conn.execute(select(TASKS).where(TASKS.c.id == task_id)).first()
     if row is None:
         return None
-    data = _task_dict(row)
-    data["inputs"] = _files(conn, INPUTS, task_id)
-    data["artifacts"] = _files(conn, ARTIFACTS, task_id)
-    return data
+    return TaskRecord.from_row(
+        row._mapping,
+        inputs=_files(conn, INPUTS, task_id),
+        artifacts=_files(conn, ARTIFACTS, task_id),
+    )
 
 
 def list_tasks(
@@ -178,7 +171,7 @@ def list_tasks(
     search: str | None = None,
     offset: int = 0,
     with_result: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[TaskRecord]:
     """Newest tasks first, filtered; without their file lists (cheap for tables).
 
     ``with_result=False`` skips the result JSON (tables can be large) and gives ``result={}``.
@@ -201,15 +194,13 @@ def list_tasks(
         )
     stmt = stmt.order_by(TASKS.c.created_at.desc(), TASKS.c.id.desc())
     stmt = stmt.limit(max(0, int(limit))).offset(max(0, int(offset)))
-    return [_task_dict(r) for r in conn.execute(stmt)]
+    return [TaskRecord.from_row(r._mapping) for r in conn.execute(stmt)]
 
 
-def tasks_in_states(conn: Connection, states: Sequence[str]) -> list[dict[str, Any]]:
-    """Tasks in any of ``states`` (oldest first), for reconciling after a crash."""
+def tasks_in_states(conn: Connection, states: Sequence[str]) -> list[TaskRecord]:
+    """Tasks in any of ``states`` (oldest first) with their inputs, for reconciling after a crash."""
     stmt = select(TASKS).where(TASKS.c.state.in_(list(states))).order_by(TASKS.c.created_at)
-    out = []
-    for r in conn.execute(stmt):
-        data = _task_dict(r)
-        data["inputs"] = _files(conn, INPUTS, data["id"])  # a re-queued task keeps its files
-        out.append(data)
-    return out
+    return [  # a re-queued task keeps its files
+        TaskRecord.from_row(r._mapping, inputs=_files(conn, INPUTS, r.id))
+        for r in conn.execute(stmt).all()
+    ]

@@ -38,7 +38,7 @@ from app.engine.fleet.transport import BadAnswer, ConnectionLost, excerpt
 from app.engine.fleet.wire import InputRef, TableData, TaskRequest, TaskResponse
 from app.engine.llm.answer_shape import answer_shape, asks_for_chart
 from app.engine.llm.error_gist import error_gist
-from app.engine.store import BlobStore, Store
+from app.engine.store import BlobStore, FileRecord, Store, TaskRecord
 from app.engine.store.task_view import task_view
 from app.engine.tasks.answer_table import table_from_answer
 from app.engine.tasks.input_preview import describe_input, table_columns
@@ -682,7 +682,8 @@ class Dispatcher:
         }
         if container:
             fields["container"] = container
-        art_rows = [{"name": a.name, "sha256": sha, "bytes": a.bytes, "mime": a.mime} for a, sha in artifacts or []]
+        art_files = [FileRecord(name=a.name, sha256=sha, bytes=a.bytes, mime=a.mime) for a, sha in artifacts or []]
+        art_rows = [{"name": f.name, "sha256": f.sha256, "bytes": f.bytes, "mime": f.mime} for f in art_files]
         try:
             self.store.finish_task(job.task_id, fields, art_rows).result(timeout=60)
         except Exception as exc:
@@ -691,19 +692,20 @@ class Dispatcher:
             state, error_kind = TaskState.FAILED, "unavailable"
             error = f"the result could not be saved: {exc}"
             fields.update(state=state, error_kind=error_kind, error_message=error, answer="", path=None)
-            art_rows, result = [], {}
+            art_files, result = [], {}
             try:  # a small row may still fit where the full result did not
                 self.store.update_task(job.task_id, state=state, error_kind=error_kind, error_message=error[:500],
                                        finished_at=now).result(timeout=30)
             except Exception:
                 log.warning("task %s: not even the failure could be stored", job.task_id)
-        record = {
-            **fields, "id": job.task_id, "text": job.text, "specialist": job.spec.id, "created_at": job.created_at,
-            "started_at": job.started_at, "container": container, "router": job.router,
-            "route_confidence": job.route_confidence, "result": result,
-            "inputs": [{"name": i.name, "sha256": i.sha256, "bytes": i.bytes} for i in job.inputs],
-            "artifacts": art_rows,
-        }
+        record = TaskRecord(
+            id=job.task_id, state=state, text=job.text, created_at=job.created_at, updated_at=now,
+            specialist=job.spec.id, router=job.router, route_confidence=job.route_confidence, container=container,
+            attempt=job.attempt, started_at=job.started_at, finished_at=now, duration_ms=duration_ms,
+            path=fields["path"], error_kind=error_kind, error_message=error, answer=fields["answer"], result=result,
+            cost=cost, inputs=tuple(FileRecord(name=i.name, sha256=i.sha256, bytes=i.bytes) for i in job.inputs),
+            artifacts=tuple(art_files),
+        )
         view = task_view(record, self.blobs)
         self._publish(job, state, container=container, error=error, duration_ms=duration_ms)
         return view

@@ -48,15 +48,15 @@ def reconcile(
     counts = {"requeued": 0, "failed": 0}
     rows = store.tasks_in_states([TaskState.QUEUED, TaskState.ROUTED, TaskState.RUNNING]).result(timeout=60)
     for row in rows:
-        task_id = row["id"]
-        specialist = row.get("specialist") or row.get("requested_specialist")
-        attempts = int(row.get("attempt") or 0)
+        task_id = row.id
+        specialist = row.specialist or row.requested_specialist
+        attempts = row.attempt
         reason = ""
         if specialist not in catalogue.specs:
             reason = f"the engine stopped before this task was routed, and {specialist!r} is not in the catalogue" if specialist else ""
             if not reason:
                 try:
-                    decision = decide(row["text"], [i["name"] for i in row.get("inputs", [])])
+                    decision = decide(row.text, [i.name for i in row.inputs])
                     specialist = decision.chosen if decision.chosen in catalogue.specs else None
                 except EngineError:
                     specialist = None
@@ -69,9 +69,9 @@ def reconcile(
             bus.publish(TaskStateChanged(task_id=task_id, state=TaskState.FAILED, error=reason))
             counts["failed"] += 1
             continue
-        inputs = [InputRecord(name=i["name"], sha256=i["sha256"], bytes=int(i["bytes"])) for i in row.get("inputs", [])]
-        bus.publish(Decision(kind="reconcile", subject=task_id, reason=f"left {row['state']} by an earlier run: re-queued on {specialist}"))
-        redispatch(task_id, row["text"], catalogue.specs[specialist], inputs, float(row["created_at"]), row.get("timeout_s"), None, attempt=attempts)
+        inputs = [InputRecord(name=i.name, sha256=i.sha256, bytes=i.bytes) for i in row.inputs]
+        bus.publish(Decision(kind="reconcile", subject=task_id, reason=f"left {row.state} by an earlier run: re-queued on {specialist}"))
+        redispatch(task_id, row.text, catalogue.specs[specialist], inputs, row.created_at, row.timeout_s, None, attempt=attempts)
         counts["requeued"] += 1
     return counts
 

@@ -1,0 +1,122 @@
+"""Typed records of what the store reads: one frozen dataclass per table, built in one place.
+
+The store's read functions hand these out instead of ``dict`` rows, so callers use attributes
+with their types rather than ``row.get("attempt") or 0``. Each record has one ``from_row``
+that takes a SQLAlchemy row mapping and decodes the table's ``*_json`` columns; nothing else
+builds a record from the database. Writes still take plain mappings (see the table modules).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# A row's mapping (``row._mapping``, keyed by column name) or a plain dict with the same keys.
+RowLike = Mapping[Any, Any]
+
+__all__ = [
+    "FileRecord",
+    "TaskRecord",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileRecord:
+    """An input or artifact file of a task (``task_inputs`` / ``artifacts``); content is a blob."""
+
+    name: str
+    sha256: str
+    bytes: int
+    mime: str | None = None  # always set on a stored file; None where it was never known
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> FileRecord:
+        """A file from a row of ``task_inputs`` or ``artifacts``."""
+        return cls(name=row["name"], sha256=row["sha256"], bytes=int(row["bytes"]), mime=row["mime"])
+
+
+def _task_result(raw: str | None) -> dict[str, Any]:
+    """The decoded ``result_json``: ``{}`` when empty, ``{"unreadable": raw}`` when not an object."""
+    if not raw:
+        return {}
+    try:
+        result = json.loads(raw)
+    except ValueError:
+        return {"unreadable": raw}
+    return result if isinstance(result, dict) else {"unreadable": raw}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRecord:
+    """A stored task (``tasks``), with ``result`` decoded and, when read with them, its files.
+
+    ``result`` is ``{}`` when the task has none yet or when it was read without it
+    (``list_tasks(with_result=False)``); ``inputs`` and ``artifacts`` are empty when the
+    read leaves files out (listings).
+    """
+
+    id: str
+    state: str
+    text: str
+    created_at: float
+    updated_at: float
+    requested_specialist: str | None = None
+    specialist: str | None = None
+    router: str | None = None
+    route_confidence: float | None = None
+    container: str | None = None
+    attempt: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_ms: float | None = None
+    path: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    answer: str | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    cost: float = 0.0
+    timeout_s: float | None = None
+    inputs: tuple[FileRecord, ...] = ()
+    artifacts: tuple[FileRecord, ...] = ()
+
+    @property
+    def plan(self) -> Any:
+        """The plan (or program) the task ran, if its result holds one."""
+        return self.result.get("plan")
+
+    @classmethod
+    def from_row(
+        cls,
+        row: RowLike,
+        *,
+        inputs: Sequence[FileRecord] = (),
+        artifacts: Sequence[FileRecord] = (),
+    ) -> TaskRecord:
+        """A task from a row of ``tasks`` (every column; ``result_json`` may be left out)."""
+        return cls(
+            id=row["id"],
+            state=row["state"],
+            text=row["text"],
+            created_at=float(row["created_at"]),
+            updated_at=float(row["updated_at"]),
+            requested_specialist=row["requested_specialist"],
+            specialist=row["specialist"],
+            router=row["router"],
+            route_confidence=row["route_confidence"],
+            container=row["container"],
+            attempt=int(row["attempt"] or 0),
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            duration_ms=row["duration_ms"],
+            path=row["path"],
+            error_kind=row["error_kind"],
+            error_message=row["error_message"],
+            answer=row["answer"],
+            result=_task_result(row.get("result_json")),
+            cost=float(row["cost"] or 0.0),
+            timeout_s=row["timeout_s"],
+            inputs=tuple(inputs),
+            artifacts=tuple(artifacts),
+        )
