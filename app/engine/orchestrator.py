@@ -648,7 +648,7 @@ class Orchestrator:
     def decisions(self, limit: int = 200) -> list[Decision]:
         """Stored engine decisions, newest first."""
         rows = self.wait_started().recent_decisions(limit).result(timeout=30)
-        return [Decision(kind=r["kind"], subject=r["subject"], reason=r["reason"], data=r["data"], ts=float(r["ts"])) for r in rows]
+        return [Decision(kind=r.kind, subject=r.subject, reason=r.reason, data=r.data, ts=r.ts) for r in rows]
 
     def release(self, specialist: str) -> bool:
         """Let a quarantined specialist start containers again; ``True`` when it was quarantined."""
@@ -828,9 +828,9 @@ class Orchestrator:
         """Each published threshold change, then the current value now (so lines reach the present)."""
         rows = self.wait_started().recent_decisions(5000, kinds=("threshold",)).result(timeout=30)
         points = [
-            SeriesPoint(ts=float(r["ts"]), value=float(r["data"]["latency_s"]) * 1000.0, subject=str(r["subject"]))
+            SeriesPoint(ts=r.ts, value=float(r.data["latency_s"]) * 1000.0, subject=r.subject)
             for r in reversed(rows)
-            if r["ts"] >= since_ts and "latency_s" in r["data"] and specialist in (None, r["subject"])
+            if r.ts >= since_ts and "latency_s" in r.data and specialist in (None, r.subject)
         ]
         now = time.time()
         for view in self.scaling():

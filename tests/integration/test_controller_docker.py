@@ -62,7 +62,7 @@ def test_the_running_loop_scales_a_burst_up_and_the_tasks_all_succeed(engine_set
 def _decisions(orch: Orchestrator, kind: str) -> list[Decision]:
     store = orch.wait_started()
     rows = store.recent_decisions(500, kinds=(kind,)).result(timeout=10)
-    return [Decision(kind=r["kind"], subject=r["subject"], reason=r["reason"], data=r["data"]) for r in rows]
+    return [Decision(kind=r.kind, subject=r.subject, reason=r.reason, data=r.data) for r in rows]
 
 
 def test_pause_resume_and_scale_to_zero_on_real_containers(engine_settings: Callable[..., Settings]) -> None:

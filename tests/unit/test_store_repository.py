@@ -249,8 +249,12 @@ def test_records_round_trip(store: Store) -> None:
     ).result(5)
     store.add_feedback("t1", "correct", ts=T0).result(5)
     store.add_feedback("t1", "bad_answer", note="wrong sign", ts=T0 + 100).result(5)
-    assert [f["kind"] for f in store.list_feedback().result(5)] == ["correct", "bad_answer"]
-    assert [f["note"] for f in store.list_feedback(since_ts=T0 + 50).result(5)] == ["wrong sign"]
+    feedback = store.list_feedback().result(5)
+    assert [(f.kind, f.task_id, f.ts, f.note) for f in feedback] == [
+        ("correct", "t1", T0, ""),
+        ("bad_answer", "t1", T0 + 100, "wrong sign"),
+    ]
+    assert [f.note for f in store.list_feedback(since_ts=T0 + 50).result(5)] == ["wrong sign"]
     decisions, routing = table("decisions"), table("routing_decisions")
     d = store.run(lambda c: c.execute(select(decisions)).one()._mapping).result(5)
     assert (d["kind"], d["subject"], d["reason"], d["data_json"]) == (
@@ -259,6 +263,14 @@ def test_records_round_trip(store: Store) -> None:
         "queue above 10",
         '{"to": 2}',
     )
+    (decision,) = store.recent_decisions().result(5)
+    assert (decision.kind, decision.subject, decision.ts, decision.data) == (
+        "scale",
+        "numerical",
+        T0,
+        {"to": 2},
+    )
+    assert store.recent_decisions(kinds=("reap",)).result(5) == []
     r = store.run(lambda c: c.execute(select(routing)).one()._mapping).result(5)
     assert (r["chosen"], r["schema_violation"], r["task_id"]) == ("numerical", True, "t1")
     assert (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.engine.store.blobs import BlobRef, BlobStore
 from app.engine.store.migrate import VERSION_TABLE, head_revision
-from app.engine.store.rows import FileRecord, TaskRecord
+from app.engine.store.rows import DecisionRecord, FeedbackRecord, FileRecord, TaskRecord
 from app.engine.store.series import NICE_BUCKETS, Point, auto_bucket
 from app.engine.store.store import Store
 
@@ -18,6 +18,8 @@ __all__ = [
     "VERSION_TABLE",
     "BlobRef",
     "BlobStore",
+    "DecisionRecord",
+    "FeedbackRecord",
     "FileRecord",
     "Point",
     "Store",

@@ -1,7 +1,8 @@
 """Append-only records: decisions, samples, feedback, routing decisions, golden runs, metrics.
 
-Each function runs on the writer thread with an open connection. Rows are plain dicts; the
-``*_json`` columns are encoded here so callers pass ordinary Python values.
+Each function runs on the writer thread with an open connection. Rows written are plain dicts;
+the ``*_json`` columns are encoded here so callers pass ordinary Python values. Decisions and
+feedback are read back as records (:mod:`app.engine.store.rows`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from app.engine.core.errors import BadInput
 from app.engine.store.models import table
+from app.engine.store.rows import DecisionRecord, FeedbackRecord
 
 __all__ = [
     "FEEDBACK_KINDS",
@@ -85,21 +87,14 @@ def add_decision(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(insert(DECISIONS), row)
 
 
-def recent_decisions(conn: Connection, limit: int, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def recent_decisions(
+    conn: Connection, limit: int, kinds: tuple[str, ...] = ()
+) -> list[DecisionRecord]:
     """The newest decisions first (of the given kinds), with ``data`` decoded."""
     query = select(DECISIONS).order_by(DECISIONS.c.ts.desc(), DECISIONS.c.id.desc()).limit(limit)
     if kinds:
         query = query.where(DECISIONS.c.kind.in_(kinds))
-    out = []
-    for row in conn.execute(query).mappings():
-        item = dict(row)
-        raw = item.pop("data_json", None)
-        try:
-            item["data"] = json.loads(raw) if raw else {}
-        except ValueError:
-            item["data"] = {}
-        out.append(item)
-    return out
+    return [DecisionRecord.from_row(row) for row in conn.execute(query).mappings()]
 
 
 def decision_row(
@@ -137,12 +132,12 @@ def add_feedback(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(insert(FEEDBACK), row)
 
 
-def list_feedback(conn: Connection, since_ts: float | None) -> list[dict[str, Any]]:
-    """Feedback rows, oldest first, optionally only those at or after ``since_ts``."""
+def list_feedback(conn: Connection, since_ts: float | None) -> list[FeedbackRecord]:
+    """Feedback, oldest first, optionally only that given at or after ``since_ts``."""
     stmt = select(FEEDBACK).order_by(FEEDBACK.c.ts, FEEDBACK.c.id)
     if since_ts is not None:
         stmt = stmt.where(FEEDBACK.c.ts >= since_ts)
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+    return [FeedbackRecord.from_row(r._mapping) for r in conn.execute(stmt)]
 
 
 def routing_row(

@@ -17,6 +17,8 @@ from typing import Any
 RowLike = Mapping[Any, Any]
 
 __all__ = [
+    "DecisionRecord",
+    "FeedbackRecord",
     "FileRecord",
     "TaskRecord",
 ]
@@ -119,4 +121,57 @@ class TaskRecord:
             timeout_s=row["timeout_s"],
             inputs=tuple(inputs),
             artifacts=tuple(artifacts),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionRecord:
+    """Something the engine decided on its own (``decisions``), ``data`` decoded."""
+
+    id: int
+    ts: float
+    kind: str
+    subject: str
+    reason: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> DecisionRecord:
+        """A decision from a row of ``decisions`` (unreadable ``data_json`` reads as ``{}``)."""
+        raw = row["data_json"]
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            data = {}
+        return cls(
+            id=int(row["id"]),
+            ts=float(row["ts"]),
+            kind=row["kind"],
+            subject=row["subject"],
+            reason=row["reason"],
+            data=data if isinstance(data, dict) else {},
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedbackRecord:
+    """A user's verdict on a task (``feedback``); ``specialist`` is the one the user named."""
+
+    id: int
+    ts: float
+    task_id: str
+    kind: str  # correct | wrong_specialist | bad_answer
+    specialist: str | None = None
+    note: str = ""
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> FeedbackRecord:
+        """Feedback from a row of ``feedback``."""
+        return cls(
+            id=int(row["id"]),
+            ts=float(row["ts"]),
+            task_id=row["task_id"],
+            kind=row["kind"],
+            specialist=row["specialist"],
+            note=row["note"] or "",
         )

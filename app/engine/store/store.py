@@ -25,7 +25,7 @@ from app.engine.store import datasets, records, series, tasks, variants
 from app.engine.store.blobs import BlobStore
 from app.engine.store.engine import open_engine
 from app.engine.store.migrate import upgrade_to_head
-from app.engine.store.rows import TaskRecord
+from app.engine.store.rows import DecisionRecord, FeedbackRecord, TaskRecord
 from app.engine.store.series import Point
 from app.engine.store.writer import Writer
 
@@ -195,7 +195,9 @@ class Store:
         row = records.decision_row(kind, subject, reason, data, ts)
         return self.forget("storing a decision", self.run(partial(records.add_decision, row=row)))
 
-    def recent_decisions(self, limit: int = 200, kinds: tuple[str, ...] = ()) -> Future[list[dict[str, Any]]]:
+    def recent_decisions(
+        self, limit: int = 200, kinds: tuple[str, ...] = ()
+    ) -> Future[list[DecisionRecord]]:
         """The newest stored decisions first (optionally of some kinds only)."""
         return self.run(partial(records.recent_decisions, limit=limit, kinds=kinds))
 
@@ -231,7 +233,7 @@ class Store:
 
         return self.run(probe)
 
-    def list_feedback(self, since_ts: float | None = None) -> Future[list[dict[str, Any]]]:
+    def list_feedback(self, since_ts: float | None = None) -> Future[list[FeedbackRecord]]:
         """Feedback oldest first, optionally since ``since_ts``."""
         return self.run(partial(records.list_feedback, since_ts=since_ts))
 
