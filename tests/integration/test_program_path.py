@@ -73,7 +73,7 @@ def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
         while time.monotonic() < deadline and not store.variant_outcomes("data-analytics", source="live").result(5):
             time.sleep(0.2)
         outcomes = store.variant_outcomes("data-analytics", source="live").result(5)
-        assert [(o["variant_id"], o["task_id"], bool(o["success"])) for o in outcomes] == [
+        assert [(o.variant_id, o.task_id, o.success) for o in outcomes] == [
             (chosen, view.id, view.state == "succeeded")
         ]
         # The chain is under test here, not the model's accuracy (bench/programs.py measures

@@ -240,11 +240,13 @@ def test_live_outcomes_promote_a_better_candidate_with_a_decision(store: Store) 
     assert len(promoted) == 1 and promoted[0].subject == "numerical"
     assert promoted[0].reason.startswith("promoted numerical v2 over v1: P(better)=")
     assert promoted[0].data["p_better"] >= 0.95 and promoted[0].data["candidate_tasks"] >= 30
-    states = {r["id"]: r["state"] for r in store.list_variants("numerical").result(5)}
+    states = {r.id: r.state for r in store.list_variants("numerical").result(5)}
     assert states == {"numerical-v1": "retired", "numerical-v2": "incumbent"}
     assert all(imp.choose("numerical").id == cand.id for _ in range(20))  # type: ignore[union-attr]
     outcomes = store.variant_outcomes("numerical", source="live").result(5)
     assert len(outcomes) == promoted[0].data["trial_tasks"]
+    assert {o.variant_id for o in outcomes} == {"numerical-v1", "numerical-v2"}
+    assert all(o.source == "live" and o.latency_ms == 200.0 for o in outcomes)
 
 
 def test_live_outcomes_roll_back_a_worse_candidate(store: Store) -> None:
@@ -261,7 +263,7 @@ def test_live_outcomes_roll_back_a_worse_candidate(store: Store) -> None:
     rolled = [d for d in decisions if d.kind == "variant_rolled_back"]
     assert len(rolled) == 1 and rolled[0].reason.startswith("rolled back numerical v2, kept v1")
     assert rolled[0].data["p_better"] <= 0.05
-    states = {r["id"]: r["state"] for r in store.list_variants("numerical").result(5)}
+    states = {r.id: r.state for r in store.list_variants("numerical").result(5)}
     assert states == {"numerical-v1": "incumbent", "numerical-v2": "retired"}
 
 
@@ -283,9 +285,10 @@ def test_replay_gate_through_the_service_sets_state_and_publishes(store: Store) 
 
         report = imp.replay("numerical", run)
         assert report.passed is passes and report.cases == n - 1
-        state = {r["id"]: r for r in store.list_variants("numerical").result(5)}[pending.id]
-        assert state["state"] == ("candidate" if passes else "retired")
-        assert state["replay"]["cases"] == n - 1 and (state["live_since"] is not None) is passes
+        state = {r.id: r for r in store.list_variants("numerical").result(5)}[pending.id]
+        assert state.state == ("candidate" if passes else "retired")
+        assert state.replay is not None and state.replay["cases"] == n - 1
+        assert (state.live_since is not None) is passes
         assert decisions[-1].kind == ("variant_replayed" if passes else "variant_rejected")
         if passes:  # the next one may only be made after this trial ends
             store.update_variants([(pending.id, {"state": "retired"})]).result(5)

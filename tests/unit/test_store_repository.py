@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from app.engine.core.errors import BadInput, DatabaseUnavailable, NotFound
-from app.engine.store import FileRecord, Store
+from app.engine.store import FileRecord, Store, VariantOutcomeRecord, VariantRecord
 from app.engine.store.models import table
 from tests.unit.store_helpers import T0, add_task, count_rows
 
@@ -280,6 +280,57 @@ def test_records_round_trip(store: Store) -> None:
         == 1
     )
     assert count_rows(store, "golden_runs") == 1
+
+
+def test_variants_and_outcomes_read_back_as_typed_records(store: Store) -> None:
+    store.add_variant(
+        {
+            "id": "numerical-v1",
+            "specialist": "numerical",
+            "version": 1,
+            "state": "incumbent",
+            "base_model": "m",
+            "parameters": {"temperature": 0.2},
+            "example_ids": ["t-1", "g-2"],
+            "created_at": T0,
+        }
+    ).result(5)
+    store.update_variants(
+        [("numerical-v1", {"replay": {"cases": 3}, "reason": "kept", "live_since": T0 + 1})]
+    ).result(5)
+    (variant,) = store.list_variants("numerical").result(5)
+    assert variant == VariantRecord(
+        id="numerical-v1",
+        specialist="numerical",
+        version=1,
+        state="incumbent",
+        base_model="m",
+        created_at=T0,
+        updated_at=variant.updated_at,
+        parameters={"temperature": 0.2},
+        example_ids=("t-1", "g-2"),
+        live_since=T0 + 1,
+        reason="kept",
+        replay={"cases": 3},
+    )
+    assert variant.updated_at > T0
+    assert store.list_variants("database").result(5) == []
+    store.add_variant_outcomes(
+        [
+            {"variant_id": "numerical-v1", "specialist": "numerical", "source": "live",
+             "success": 1, "ts": T0, "task_id": "t1", "latency_ms": 12},
+            {"variant_id": "numerical-v1", "specialist": "numerical", "source": "replay",
+             "success": False, "ts": T0 + 1},
+        ]
+    ).result(5)
+    assert store.variant_outcomes("numerical").result(5) == [
+        VariantOutcomeRecord(
+            variant_id="numerical-v1", ts=T0, source="live", success=True, task_id="t1",
+            latency_ms=12.0,
+        ),
+        VariantOutcomeRecord(variant_id="numerical-v1", ts=T0 + 1, source="replay", success=False),
+    ]
+    assert len(store.variant_outcomes("numerical", source="live", since_ts=T0).result(5)) == 1
 
 
 def test_broken_transaction_fails_the_whole_batch_and_store_recovers(store: Store) -> None:

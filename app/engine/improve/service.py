@@ -141,18 +141,15 @@ class Improvement:
                 return trial
             spec = self._spec(specialist)
             store = self._store()
-            rows = store.list_variants(specialist).result(timeout=WAIT_S)
-            if not rows:
+            variants = [Variant.from_record(r) for r in store.list_variants(specialist).result(timeout=WAIT_S)]
+            if not variants:
                 first = manifest_variant(spec, self.base_model, now=self._clock())
                 store.add_variant(first.fields()).result(timeout=WAIT_S)
                 self._decide("variant_created", specialist, f"created {specialist} v1 (incumbent) from its manifest",
                              {"variant": first.id, "base_model": first.base_model})
-                rows = [first.fields()]
+                variants = [first]
             live = store.variant_outcomes(specialist, source="live").result(timeout=WAIT_S)
-            trial = _Trial(
-                variants=[Variant.from_row(r) for r in rows],
-                outcomes=[(str(o["variant_id"]), float(o["ts"]), bool(o["success"]), o["latency_ms"]) for o in live],
-            )
+            trial = _Trial(variants=variants, outcomes=[(o.variant_id, o.ts, o.success, o.latency_ms) for o in live])
             self._trials[specialist] = trial
             return trial
 

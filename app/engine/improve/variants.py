@@ -1,4 +1,4 @@
-"""What a specialist variant is, its states, and its mapping to and from a stored row.
+"""What a specialist variant is, its states, and its mapping to and from the store.
 
 A variant is an image version plus a model configuration: base model, system prompt, generation
 parameters and few-shot examples (ids into the specialist's curated dataset). Version 1 of every
@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.engine.core.specs import SpecialistSpec
+from app.engine.store.rows import VariantRecord
 
 __all__ = ["Variant", "VariantState", "manifest_variant", "variant_id"]
 
@@ -87,22 +88,22 @@ class Variant:
         }
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Variant:
-        """A variant from a row of ``Store.list_variants``."""
+    def from_record(cls, record: VariantRecord) -> Variant:
+        """A variant from what ``Store.list_variants`` read (its state checked, parameters as floats)."""
         return cls(
-            specialist=str(row["specialist"]),
-            version=int(row["version"]),
-            state=VariantState(row["state"]),
-            base_model=str(row["base_model"]),
-            system_prompt=str(row.get("system_prompt") or ""),
-            parameters={str(k): float(v) for k, v in dict(row.get("parameters") or {}).items()},
-            example_ids=tuple(str(e) for e in row.get("example_ids") or ()),
-            image=str(row.get("image") or ""),
-            parent=row.get("parent"),
-            created_at=float(row.get("created_at") or 0.0),
-            live_since=None if row.get("live_since") is None else float(row["live_since"]),
-            reason=str(row.get("reason") or ""),
-            replay=row.get("replay"),
+            specialist=record.specialist,
+            version=record.version,
+            state=VariantState(record.state),
+            base_model=record.base_model,
+            system_prompt=record.system_prompt,
+            parameters={str(k): float(v) for k, v in record.parameters.items()},
+            example_ids=record.example_ids,
+            image=record.image,
+            parent=record.parent,
+            created_at=record.created_at,
+            live_since=record.live_since,
+            reason=record.reason,
+            replay=record.replay,
         )
 
 

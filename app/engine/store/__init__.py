@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from app.engine.store.blobs import BlobRef, BlobStore
 from app.engine.store.migrate import VERSION_TABLE, head_revision
-from app.engine.store.rows import DecisionRecord, FeedbackRecord, FileRecord, TaskRecord
+from app.engine.store.rows import (
+    DecisionRecord,
+    FeedbackRecord,
+    FileRecord,
+    TaskRecord,
+    VariantOutcomeRecord,
+    VariantRecord,
+)
 from app.engine.store.series import NICE_BUCKETS, Point, auto_bucket
 from app.engine.store.store import Store
 
@@ -24,6 +31,8 @@ __all__ = [
     "Point",
     "Store",
     "TaskRecord",
+    "VariantOutcomeRecord",
+    "VariantRecord",
     "auto_bucket",
     "head_revision",
 ]

@@ -21,6 +21,8 @@ __all__ = [
     "FeedbackRecord",
     "FileRecord",
     "TaskRecord",
+    "VariantOutcomeRecord",
+    "VariantRecord",
 ]
 
 
@@ -174,4 +176,74 @@ class FeedbackRecord:
             kind=row["kind"],
             specialist=row["specialist"],
             note=row["note"] or "",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantRecord:
+    """A specialist variant (``variants``), its JSON columns decoded.
+
+    The rules about states live in :mod:`app.engine.improve`; this is what is stored.
+    """
+
+    id: str  # "<specialist>-v<version>"
+    specialist: str
+    version: int
+    state: str  # pending | candidate | incumbent | retired
+    base_model: str
+    created_at: float
+    updated_at: float
+    image: str = ""
+    system_prompt: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    example_ids: tuple[str, ...] = ()
+    parent: str | None = None
+    live_since: float | None = None
+    reason: str = ""
+    replay: dict[str, Any] | None = None
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> VariantRecord:
+        """A variant from a row of ``variants``."""
+        replay = row["replay_json"]
+        return cls(
+            id=row["id"],
+            specialist=row["specialist"],
+            version=int(row["version"]),
+            state=row["state"],
+            base_model=row["base_model"],
+            created_at=float(row["created_at"]),
+            updated_at=float(row["updated_at"]),
+            image=row["image"] or "",
+            system_prompt=row["system_prompt"] or "",
+            parameters=dict(json.loads(row["parameters_json"] or "{}")),
+            example_ids=tuple(str(e) for e in json.loads(row["example_ids_json"] or "[]")),
+            parent=row["parent"],
+            live_since=row["live_since"],
+            reason=row["reason"] or "",
+            replay=json.loads(replay) if replay else None,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantOutcomeRecord:
+    """One task a variant ran (``variant_outcomes``), live or in a replay."""
+
+    variant_id: str
+    ts: float
+    source: str  # live | replay
+    success: bool
+    task_id: str | None = None  # a task id, or an example id in a replay
+    latency_ms: float | None = None
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> VariantOutcomeRecord:
+        """An outcome from a row of ``variant_outcomes``."""
+        return cls(
+            variant_id=row["variant_id"],
+            ts=float(row["ts"]),
+            source=row["source"],
+            success=bool(row["success"]),
+            task_id=row["task_id"],
+            latency_ms=row["latency_ms"],
         )

@@ -25,7 +25,13 @@ from app.engine.store import datasets, records, series, tasks, variants
 from app.engine.store.blobs import BlobStore
 from app.engine.store.engine import open_engine
 from app.engine.store.migrate import upgrade_to_head
-from app.engine.store.rows import DecisionRecord, FeedbackRecord, TaskRecord
+from app.engine.store.rows import (
+    DecisionRecord,
+    FeedbackRecord,
+    TaskRecord,
+    VariantOutcomeRecord,
+    VariantRecord,
+)
 from app.engine.store.series import Point
 from app.engine.store.writer import Writer
 
@@ -298,7 +304,7 @@ class Store:
         items = [(vid, variants.variant_row(f, new=False)) for vid, f in changes]
         return self.run(partial(variants.update_variants, changes=items))
 
-    def list_variants(self, specialist: str | None = None) -> Future[list[dict[str, Any]]]:
+    def list_variants(self, specialist: str | None = None) -> Future[list[VariantRecord]]:
         """Variants with ``parameters``/``example_ids``/``replay`` decoded, by version."""
         return self.run(partial(variants.list_variants, specialist=specialist))
 
@@ -312,7 +318,7 @@ class Store:
 
     def variant_outcomes(
         self, specialist: str, source: str | None = None, since_ts: float | None = None
-    ) -> Future[list[dict[str, Any]]]:
+    ) -> Future[list[VariantOutcomeRecord]]:
         """Outcomes of a specialist's variants, oldest first."""
         return self.run(
             partial(variants.list_outcomes, specialist=specialist, source=source, since_ts=since_ts)

@@ -1,7 +1,9 @@
 """Specialist variants and their outcomes, as Core statements run on the writer thread.
 
-Rows are plain dicts; ``parameters`` and ``example_ids`` (Python values) are encoded into their
-``*_json`` columns here and decoded on the way out, so the layer above never sees JSON text.
+Rows written are plain dicts; ``parameters`` and ``example_ids`` (Python values) are encoded
+into their ``*_json`` columns here, and rows are read back as
+:class:`~app.engine.store.rows.VariantRecord` with them decoded, so the layer above never sees
+JSON text.
 The rules that decide a variant's state live in :mod:`app.engine.improve`; this module only
 stores what it is told.
 """
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from app.engine.core.errors import BadInput, NotFound
 from app.engine.store.models import table
+from app.engine.store.rows import VariantOutcomeRecord, VariantRecord
 
 __all__ = [
     "OUTCOME_SOURCES",
@@ -93,21 +96,12 @@ def update_variants(conn: Connection, changes: list[tuple[str, dict[str, Any]]])
         update_variant(conn, variant_id, fields)
 
 
-def _decode(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = dict(row)
-    data["parameters"] = json.loads(data.pop("parameters_json") or "{}")
-    data["example_ids"] = list(json.loads(data.pop("example_ids_json") or "[]"))
-    raw = data.pop("replay_json", None)
-    data["replay"] = json.loads(raw) if raw else None
-    return data
-
-
-def list_variants(conn: Connection, specialist: str | None) -> list[dict[str, Any]]:
+def list_variants(conn: Connection, specialist: str | None) -> list[VariantRecord]:
     """Variants (of one specialist, or all), oldest version first."""
     stmt = select(VARIANTS).order_by(VARIANTS.c.specialist, VARIANTS.c.version)
     if specialist is not None:
         stmt = stmt.where(VARIANTS.c.specialist == specialist)
-    return [_decode(dict(r._mapping)) for r in conn.execute(stmt)]
+    return [VariantRecord.from_row(r._mapping) for r in conn.execute(stmt)]
 
 
 def next_version(conn: Connection, specialist: str) -> int:
@@ -154,7 +148,7 @@ def list_outcomes(
     specialist: str,
     source: str | None = None,
     since_ts: float | None = None,
-) -> list[dict[str, Any]]:
+) -> list[VariantOutcomeRecord]:
     """Outcomes of a specialist's variants, oldest first, optionally one source / since a time."""
     stmt = (
         select(
@@ -172,4 +166,4 @@ def list_outcomes(
         stmt = stmt.where(OUTCOMES.c.source == source)
     if since_ts is not None:
         stmt = stmt.where(OUTCOMES.c.ts >= since_ts)
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+    return [VariantOutcomeRecord.from_row(r._mapping) for r in conn.execute(stmt)]
