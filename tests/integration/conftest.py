@@ -76,3 +76,6 @@ def cleanup_labels(docker_client: Any) -> Iterator[dict[str, str]]:
 
 # engine fixtures (a real orchestrator in its own namespace) for every integration test
 from tests.integration.engine_fixtures import engine_settings, orch  # noqa: E402, F401
+
+# the engine's image builder, launcher and socket channel without the facade (specialist tests)
+from tests.integration.specialist_fixtures import fleet  # noqa: E402, F401

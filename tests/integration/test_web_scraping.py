@@ -1,73 +1,59 @@
 """Web-scraping specialist against the static test site on an internal Docker network.
 
-The test site container is named ``sb-testsite`` and shares an ``internal=True`` network with
-the hardened scraper, so the golden URLs ``http://sb-testsite/...`` resolve and nothing outside
-that network is reachable. Every container, the network and the volume are removed afterwards.
+The scraper is started by the engine's lifecycle (``tests/integration/specialist_fixtures.py``)
+on its own network, created ``internal=True`` here before the engine would create it, so
+nothing outside that network is reachable. The test site is the golden runner's own
+(:class:`~app.engine.evaluation.testsite.TestSite`), on the same network under the DNS name
+``sb-testsite``, so the golden URLs ``http://sb-testsite/...`` resolve. Every container, the
+network and the volume carry the session's namespace label and are removed afterwards.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from app.engine.evaluation.golden_checks import GoldenCase, check
-from tests.integration.test_specialists_data import (
-    BASE_IMAGE,
-    LABELS,
-    SPECIALISTS,
-    SpecialistContainer,
-    build_image,
-    build_specialist,
-    docker_client,  # noqa: F401 - shared session fixture
-    golden_cases,
-    run_golden,
-)
+from app.engine.evaluation.testsite import TestSite
+from tests.integration.specialist_fixtures import Box, Fleet, golden_cases, run_golden
 
 pytestmark = pytest.mark.docker
 
+SCRAPER = "web-scraping"
+
 
 @pytest.fixture(scope="module")
-def scraper(docker_client: Any) -> Iterator[SpecialistContainer]:  # noqa: F811
-    """The test site and a scraper on a fresh internal network."""
-    site_image, _ = build_image(docker_client, SPECIALISTS / "web-scraping" / "testsite",
-                                "switchboard/testsite", {"BASE_IMAGE": BASE_IMAGE},
-                                {"io.switchboard.managed": "true"})
-    image, _ = build_specialist(docker_client, "web-scraping")
-    network = docker_client.networks.create(f"sb-test-net-{uuid.uuid4().hex[:8]}",
-                                            driver="bridge", internal=True, labels=LABELS)
-    site = box = None
+def scraper(fleet: Fleet) -> Iterator[Box]:
+    """The test site and a scraper on the specialist's internal network."""
+    lifecycle = fleet.lifecycle
+    fleet.runtime.ensure_network(lifecycle.network_name(SCRAPER), internal=True, labels=lifecycle.base_labels(SCRAPER))
+    site = TestSite(cast(Any, fleet))  # reads only spec, settings, runtime, lifecycle, instance_id
+    box = None
     try:
-        site = docker_client.containers.run(
-            site_image, detach=True, name="sb-testsite", network=network.name,
-            user="10001:10001", read_only=True, cap_drop=["ALL"],
-            security_opt=["no-new-privileges:true"], mem_limit="64m", pids_limit=32, init=True,
-            labels={**LABELS, "io.switchboard.component": "testsite"})
+        site.start()
         deadline = time.monotonic() + 30
-        while b"READY" not in site.logs() and time.monotonic() < deadline:
+        while "READY" not in fleet.runtime.logs(site.name) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert b"READY" in site.logs(), site.logs().decode(errors="replace")
-        box = SpecialistContainer(docker_client, "web-scraping", image, network=network.name)
+        assert "READY" in fleet.runtime.logs(site.name), fleet.runtime.logs(site.name)
+        box = fleet.start(SCRAPER)
         yield box
     finally:
         if box is not None:
             box.close()
-        if site is not None:
-            site.remove(force=True)
-        network.remove()
+        site.stop()
 
 
 @pytest.mark.parametrize("case", golden_cases("web-scraping"), ids=lambda c: c.id)
-def test_scraper_golden(scraper: SpecialistContainer, case: GoldenCase) -> None:
+def test_scraper_golden(scraper: Box, case: GoldenCase) -> None:
     """Every golden case passes against the test site (planned ones with their plan)."""
-    outcome = check(case, run_golden(scraper, "web-scraping", case))
+    outcome = check(case, run_golden(scraper, case))
     assert outcome.passed, f"{case.id}: {outcome.detail}"
 
 
-def test_scraper_obeys_robots_but_site_serves_it(scraper: SpecialistContainer) -> None:
+def test_scraper_obeys_robots_but_site_serves_it(scraper: Box) -> None:
     """The private page exists (linked from the index) yet robots.txt keeps the scraper out."""
     links = scraper.task("links from http://sb-testsite/")
     assert "http://sb-testsite/private/secret.html" in links["data"]["items"]
@@ -76,7 +62,7 @@ def test_scraper_obeys_robots_but_site_serves_it(scraper: SpecialistContainer) -
     assert "robots.txt" in response["error"]["message"]
 
 
-def test_scraper_reaches_nothing_else(scraper: SpecialistContainer) -> None:
+def test_scraper_reaches_nothing_else(scraper: Box) -> None:
     """Outside hosts do not resolve and outside addresses are unreachable on the network."""
     response = scraper.task("title of http://example.com/", timeout_s=20)
     assert response["error"]["kind"] == "bad_input"
@@ -88,7 +74,7 @@ def test_scraper_reaches_nothing_else(scraper: SpecialistContainer) -> None:
     assert response["error"]["kind"] == "forbidden"
 
 
-def test_scraper_natural_language_needs_plan(scraper: SpecialistContainer) -> None:
+def test_scraper_natural_language_needs_plan(scraper: Box) -> None:
     """Free text asks for a plan; a bad plan is ``bad_plan``."""
     response = scraper.task("could you look at http://sb-testsite/ and tell me what it sells?")
     assert response["error"]["kind"] == "needs_plan"
@@ -96,7 +82,7 @@ def test_scraper_natural_language_needs_plan(scraper: SpecialistContainer) -> No
     assert response["error"]["kind"] == "bad_plan"
 
 
-def test_scraper_idle_ping(scraper: SpecialistContainer) -> None:
+def test_scraper_idle_ping(scraper: Box) -> None:
     """The scraper idles small: httpx and selectolax load only on first use."""
     fresh = scraper.request({"v": 1, "kind": "ping"})
     assert fresh["specialist"] == "web-scraping" and 0 < scraper.ping_response["rss_kb"] < 60_000
