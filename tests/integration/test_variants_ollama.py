@@ -12,6 +12,7 @@ from app.engine.core.specs import load_catalogue
 from app.engine.improve import Variant, VariantState, replay
 from app.engine.improve.ollama_variants import PlanReplay
 from app.engine.llm.ollama_service import OllamaService
+from app.engine.store import ExampleRecord
 from tests.integration.ollama_fixtures import *  # noqa: F403 - pytest fixtures
 
 pytestmark = pytest.mark.ollama
@@ -23,8 +24,10 @@ def test_variant_model_is_created_with_its_configuration_and_replays_a_task(olla
     assert spec.planner is not None
     base = 100_000 + random.Random().randrange(800_000)  # versions no real database holds
     examples = {
-        "t-example": {"example_id": "t-example", "label": "good", "text": "What is the integral of x^3 from 0 to 2?",
-                      "plan": {"op": "integrate", "expression": "x^3", "variable": "x", "lower": 0, "upper": 2}},
+        "t-example": ExampleRecord(specialist="numerical", example_id="t-example", source="feedback", label="good",
+                                   text="What is the integral of x^3 from 0 to 2?", ts=1.0, created_at=1.0,
+                                   plan={"op": "integrate", "expression": "x^3", "variable": "x", "lower": 0,
+                                         "upper": 2}),
     }
     incumbent = Variant(specialist="numerical", version=base, state=VariantState.INCUMBENT,
                         base_model=ollama_service.model, system_prompt=spec.planner.system_prompt,
@@ -33,8 +36,9 @@ def test_variant_model_is_created_with_its_configuration_and_replays_a_task(olla
                         base_model=ollama_service.model, system_prompt=spec.planner.system_prompt,
                         parameters={"temperature": 0.0, "num_predict": 96.0}, example_ids=("t-example",),
                         parent=incumbent.id)
-    recorded = {"example_id": "t-num-01", "label": "good", "text": "integrate x^2 from 0 to 3",
-                "plan": {"op": "integrate", "expression": "x^2", "variable": "x", "lower": 0, "upper": 3}}
+    recorded = ExampleRecord(specialist="numerical", example_id="t-num-01", source="golden", label="good",
+                             text="integrate x^2 from 0 to 3", ts=1.0, created_at=1.0,
+                             plan={"op": "integrate", "expression": "x^2", "variable": "x", "lower": 0, "upper": 3})
     runner = PlanReplay(ollama_service, spec, examples, timeout_s=120)
     try:
         report = replay(candidate, incumbent, [recorded], runner)

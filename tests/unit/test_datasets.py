@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from app.engine.core.events import Decision, EventBus
 from app.engine.core.specs import load_catalogue
 from app.engine.improve import Improvement, ImprovementConfig, select_few_shot
 from app.engine.improve.datasets import build_examples, load_cases
-from app.engine.store import Store
+from app.engine.store import DatasetSources, ExampleRecord, GoldenRunRecord, Store
 
 SPECIALISTS = Path(__file__).resolve().parents[2] / "specialists"
 T0 = 1_700_000_000.0
@@ -58,8 +59,8 @@ def _improvement(store: Store, bus: EventBus | None = None) -> Improvement:
 
 def test_examples_come_from_feedback_overrides_golden_runs_and_outcomes(evidence: Store) -> None:
     imp = _improvement(evidence)
-    rows = {r["example_id"]: r for r in imp.dataset_rows("numerical")}
-    got = {k: (r["source"], r["label"]) for k, r in rows.items()}
+    rows = {r.example_id: r for r in imp.dataset_rows("numerical")}
+    got = {k: (r.source, r.label) for k, r in rows.items()}
     assert got == {
         "t-ok0000000000": ("outcome", "good"),
         "t-plan00000000": ("schema_violation", "bad"),
@@ -68,10 +69,14 @@ def test_examples_come_from_feedback_overrides_golden_runs_and_outcomes(evidence
         "t-misr00000000": ("override", "routing"),  # another specialist's task, named ours
         "g-num-01": ("golden", "bad"),  # the latest run failed
     }  # bad_input, cancelled, and the task moved to data-analytics are left out; so is the unknown case
-    assert rows["t-ok0000000000"]["plan"]["op"] == "integrate" and rows["t-ok0000000000"]["answer"] == "9"
-    assert rows["g-num-01"]["text"] == "integrate x^2 from 0 to 3" and rows["g-num-01"]["expected"]["kind"] == "number"
-    assert rows["t-misr00000000"]["answer"] == "" and rows["t-misr00000000"]["plan"] is None
-    other = {r["example_id"]: r["source"] for r in imp.dataset_rows("data-analytics")}
+    assert rows["t-ok0000000000"].plan["op"] == "integrate" and rows["t-ok0000000000"].answer == "9"
+    assert rows["t-ok0000000000"].task_id == "ok000000000001" and rows["t-ok0000000000"].latency_ms == 120.0
+    assert rows["t-ok0000000000"].ts == T0 + 1  # when it finished
+    assert rows["g-num-01"].text == "integrate x^2 from 0 to 3" and rows["g-num-01"].expected["kind"] == "number"
+    assert (rows["g-num-01"].case_id, rows["g-num-01"].latency_ms, rows["g-num-01"].ts) == ("num-01", 40.0, T0 + 20)
+    assert rows["t-good00000000"].ts == T0 + 5  # when the feedback was given
+    assert rows["t-misr00000000"].answer == "" and rows["t-misr00000000"].plan is None
+    other = {r.example_id: r.source for r in imp.dataset_rows("data-analytics")}
     assert other == {"t-away00000000": "override"}
 
 
@@ -100,8 +105,8 @@ def test_curation_is_idempotent_and_refreshes_changed_evidence(evidence: Store) 
     assert imp.curate("numerical") == {"added": 0, "updated": 0, "unchanged": 6, "kept_removed": 0}
     evidence.add_feedback("ok000000000001", "bad_answer", "numerical", ts=T0 + 60).result(5)
     assert imp.curate("numerical")["updated"] == 1
-    row = next(r for r in imp.dataset_rows("numerical") if r["example_id"] == "t-ok0000000000")
-    assert (row["source"], row["label"]) == ("feedback", "bad")
+    row = next(r for r in imp.dataset_rows("numerical") if r.example_id == "t-ok0000000000")
+    assert (row.source, row.label) == ("feedback", "bad")
 
 
 def test_export_writes_one_json_object_per_kept_example(evidence: Store) -> None:
@@ -115,21 +120,23 @@ def test_export_writes_one_json_object_per_kept_example(evidence: Store) -> None
 
 
 def test_few_shot_choice_prefers_strong_evidence_and_varied_plans() -> None:
-    def ex(eid: str, source: str, op: str | None, ts: float, text: str | None = None, label: str = "good") -> dict[str, Any]:
-        return {"example_id": eid, "source": source, "label": label, "text": text or f"task {eid}", "ts": ts,
-                "plan": None if op is None else {"op": op}}
+    def ex(eid: str, source: str, op: str | None, ts: float, text: str | None = None, label: str = "good",
+           plan: dict[str, Any] | None = None) -> ExampleRecord:
+        return ExampleRecord(specialist="numerical", example_id=eid, source=source, label=label,
+                             text=text or f"task {eid}", ts=ts, created_at=ts,
+                             plan=plan or (None if op is None else {"op": op}))
 
     pool = [
         ex("a", "outcome", "solve", 9), ex("b", "feedback", "solve", 1), ex("c", "feedback", "solve", 2),
         ex("d", "golden", "integrate", 5), ex("e", "outcome", None, 8), ex("f", "feedback", "fft", 3, label="bad"),
         ex("g", "outcome", "matrix", 4, text="TASK  c!"),  # same text as c once normalised
-        {"example_id": "h", "source": "feedback", "label": "good", "text": "prog", "ts": 9, "plan": {"program": "print(1)"}},
+        ex("h", "feedback", None, 9, text="prog", plan={"program": "print(1)"}),
     ]
-    pool[2]["text"] = "task c"
-    chosen = [e["example_id"] for e in select_few_shot(pool, k=3)]
+    chosen = [e.example_id for e in select_few_shot(pool, k=3)]
     # newest feedback first, then a new op, then the rest by evidence; duplicate text, no plan, bad, program: out
     assert chosen == ["c", "d", "b"]
-    assert [e["example_id"] for e in select_few_shot(pool, k=10)] == ["c", "d", "b", "a"]
+    assert [e.example_id for e in select_few_shot(pool, k=10)] == ["c", "d", "b", "a"]
+    assert select_few_shot([replace(pool[2], removed=True)]) == []  # a removed example is never shown
 
 
 def test_retrain_makes_a_pending_variant_from_the_dataset_once_at_a_time(evidence: Store) -> None:
@@ -170,7 +177,8 @@ def test_suite_cases_are_read_from_the_specialist_folder(tmp_path: Path) -> None
     (tmp_path / "natural.jsonl").write_text('{"id": "n", "text": "two", "plan": {"op": "x"}}\n')
     cases = load_cases(tmp_path)
     assert set(cases) == {"a", "n"}
-    built = build_examples("x", {"golden": [{"case_id": "n", "passed": True, "ts": 1.0}]}, cases)
+    run = GoldenRunRecord(id=1, ts=1.0, run_id="r", specialist="x", case_id="n", passed=True)
+    built = build_examples("x", DatasetSources(golden=(run,)), cases)
     assert built[0]["example_id"] == "g-n" and built[0]["plan"] == {"op": "x"}
 
 

@@ -24,7 +24,7 @@ from app.engine.improve import (
     prob_better,
     replay,
 )
-from app.engine.store import Store
+from app.engine.store import ExampleRecord, Store
 
 SPECIALISTS = Path(__file__).resolve().parents[2] / "specialists"
 INC = Variant(specialist="numerical", version=1, state=VariantState.INCUMBENT, base_model="m")
@@ -146,15 +146,19 @@ def test_rule_thresholds_are_checked() -> None:
 # ---------------------------------------------------------------- the replay gate
 
 
-def _examples(n: int) -> list[dict[str, Any]]:
-    return [{"example_id": f"t-{i}", "label": "good", "text": f"task {i}", "ts": float(i)} for i in range(n)]
+def _examples(n: int) -> list[ExampleRecord]:
+    return [
+        ExampleRecord(specialist="numerical", example_id=f"t-{i}", source="outcome", label="good", text=f"task {i}",
+                      ts=float(i), created_at=float(i))
+        for i in range(n)
+    ]
 
 
 def _runner(rates: Mapping[str, int], latency: Mapping[str, float]) -> Any:
     """Variant id -> how many of the first examples it gets right."""
 
-    def run(variant: Variant, example: Mapping[str, Any]) -> ReplayOutcome:
-        index = int(str(example["example_id"]).split("-")[1])
+    def run(variant: Variant, example: ExampleRecord) -> ReplayOutcome:
+        index = int(example.example_id.split("-")[1])
         return ReplayOutcome(index < rates[variant.id], latency[variant.id])
 
     return run
@@ -176,13 +180,13 @@ def test_replay_passes_a_candidate_that_is_not_worse_and_fails_a_worse_one() -> 
 def test_replay_on_nothing_fails_and_a_dead_model_server_aborts() -> None:
     assert not replay(CAND, INC, [], _runner({}, {})).passed
 
-    def down(_v: Variant, _e: Mapping[str, Any]) -> ReplayOutcome:
+    def down(_v: Variant, _e: ExampleRecord) -> ReplayOutcome:
         raise OllamaUnavailable("Ollama does not answer")
 
     with pytest.raises(OllamaUnavailable):
         replay(CAND, INC, _examples(3), down)
 
-    def buggy(v: Variant, _e: Mapping[str, Any]) -> ReplayOutcome:
+    def buggy(v: Variant, _e: ExampleRecord) -> ReplayOutcome:
         if v.id == CAND.id:
             raise KeyError("plan")
         return ReplayOutcome(True, 5.0)
@@ -280,7 +284,7 @@ def test_replay_gate_through_the_service_sets_state_and_publishes(store: Store) 
         store.insert_task({"id": f"task{n}", "text": f"integrate x^{n}", "state": "succeeded", "specialist": "numerical",
                            "finished_at": clock(), "duration_ms": 10.0}).result(5)
 
-        def run(variant: Variant, _e: Mapping[str, Any], good: bool = passes, cand: str = pending.id) -> ReplayOutcome:
+        def run(variant: Variant, _e: ExampleRecord, good: bool = passes, cand: str = pending.id) -> ReplayOutcome:
             return ReplayOutcome(good or variant.id != cand, 50.0)
 
         report = imp.replay("numerical", run)

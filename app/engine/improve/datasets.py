@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.engine.store.rows import DatasetSources, ExampleRecord, FeedbackRecord, TaskRecord
+
 __all__ = [
     "IGNORED_FAILURES",
     "build_examples",
@@ -75,30 +77,30 @@ def load_cases(folder: Path) -> dict[str, dict[str, Any]]:
     return cases
 
 
-def _task_fields(task: Mapping[str, Any]) -> dict[str, Any]:
+def _task_fields(task: TaskRecord) -> dict[str, Any]:
     return {
-        "text": str(task.get("text") or ""),
-        "answer": str(task.get("answer") or "")[:_ANSWER_CHARS],
-        "plan": task.get("plan"),
-        "task_id": task.get("id"),
-        "latency_ms": task.get("duration_ms"),
+        "text": task.text,
+        "answer": (task.answer or "")[:_ANSWER_CHARS],
+        "plan": task.plan,
+        "task_id": task.id,
+        "latency_ms": task.duration_ms,
     }
 
 
 def build_examples(
-    specialist: str, sources: Mapping[str, Any], cases: Mapping[str, Mapping[str, Any]]
+    specialist: str, sources: DatasetSources, cases: Mapping[str, Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Examples of ``specialist`` from ``Store.dataset_sources`` output and its suite cases."""
+    """Examples of ``specialist`` to store, from ``Store.dataset_sources`` and its suite cases."""
     examples: dict[str, dict[str, Any]] = {}
-    latest_feedback: dict[str, Mapping[str, Any]] = {}
-    for row in sources.get("feedback", []):  # oldest first: the last one per task wins
-        latest_feedback[str(row["task"]["id"])] = row
+    latest_feedback: dict[str, tuple[FeedbackRecord, TaskRecord]] = {}
+    for feedback, task in sources.feedback:  # oldest first: the last one per task wins
+        latest_feedback[task.id] = (feedback, task)
     decided: set[str] = set()
-    for task_id, row in latest_feedback.items():
-        task, kind, named = row["task"], row["kind"], row.get("named_specialist")
-        ours = task.get("specialist") == specialist
+    for task_id, (feedback, task) in latest_feedback.items():
+        kind, named = feedback.kind, feedback.specialist
+        ours = task.specialist == specialist
         decided.add(task_id)
-        base = {**_task_fields(task), "ts": float(row["feedback_ts"])}
+        base = {**_task_fields(task), "ts": feedback.ts}
         if kind == "wrong_specialist":
             if named == specialist and not ours:
                 examples[_task_example_id(task_id)] = {
@@ -109,35 +111,35 @@ def build_examples(
             examples[_task_example_id(task_id)] = {
                 **base, "source": "feedback", "label": "good" if kind == "correct" else "bad",
             }
-    for task in sources.get("tasks", []):
-        task_id = str(task["id"])
-        if task_id in decided or task.get("specialist") != specialist:
+    for task in sources.tasks:
+        task_id = task.id
+        if task_id in decided or task.specialist != specialist:
             continue
-        ts = float(task.get("finished_at") or task.get("created_at") or 0.0)
-        if task.get("state") == "succeeded":
+        ts = task.finished_at or task.created_at or 0.0
+        if task.state == "succeeded":
             examples[_task_example_id(task_id)] = {
                 **_task_fields(task), "ts": ts, "source": "outcome", "label": "good",
             }
-        elif task.get("state") == "failed" and task.get("error_kind") not in IGNORED_FAILURES:
-            source = "schema_violation" if task.get("error_kind") == "bad_plan" else "outcome"
+        elif task.state == "failed" and task.error_kind not in IGNORED_FAILURES:
+            source = "schema_violation" if task.error_kind == "bad_plan" else "outcome"
             examples[_task_example_id(task_id)] = {
                 **_task_fields(task), "ts": ts, "source": source, "label": "bad",
             }
-    for run in sources.get("golden", []):
-        case = cases.get(str(run["case_id"]))
+    for run in sources.golden:
+        case = cases.get(run.case_id)
         if case is None:  # the case left the suite: its text is unknown now
             continue
-        examples["g-" + str(run["case_id"])] = {
+        examples["g-" + run.case_id] = {
             "text": str(case["text"]),
             "answer": "",
             "plan": case.get("plan"),
             "expected": case.get("check"),
-            "case_id": str(run["case_id"]),
+            "case_id": run.case_id,
             "task_id": None,
-            "latency_ms": run.get("duration_ms"),
-            "ts": float(run["ts"]),
+            "latency_ms": run.duration_ms,
+            "ts": run.ts,
             "source": "golden",
-            "label": "good" if run["passed"] else "bad",
+            "label": "good" if run.passed else "bad",
         }
     return [{"example_id": key, **value} for key, value in sorted(examples.items())]
 
@@ -146,14 +148,14 @@ def _norm(text: str) -> str:
     return re.sub(r"\W+", " ", text.lower()).strip()
 
 
-def _plan_kind(example: Mapping[str, Any]) -> str:
-    plan = example.get("plan")
+def _plan_kind(example: ExampleRecord) -> str:
+    plan = example.plan
     if isinstance(plan, dict):
         return str(plan.get("op") or plan.get("operation") or plan.get("kind") or "")
     return ""
 
 
-def select_few_shot(examples: Sequence[Mapping[str, Any]], k: int = 4) -> list[Mapping[str, Any]]:
+def select_few_shot(examples: Sequence[ExampleRecord], k: int = 4) -> list[ExampleRecord]:
     """Up to ``k`` good examples for a variant's prompt, strongest evidence and variety first.
 
     Only ``good`` examples with a JSON-object plan qualify (a few-shot example shows the model a
@@ -163,18 +165,17 @@ def select_few_shot(examples: Sequence[Mapping[str, Any]], k: int = 4) -> list[M
     """
     pool = [
         e for e in examples
-        if e.get("label") == "good" and isinstance(e.get("plan"), dict) and "program" not in e["plan"]
-        and not e.get("removed")
+        if e.label == "good" and isinstance(e.plan, dict) and "program" not in e.plan and not e.removed
     ]
-    pool.sort(key=lambda e: (_SOURCE_RANK.get(str(e.get("source")), 9), -float(e.get("ts") or 0.0), str(e["example_id"])))
-    chosen: list[Mapping[str, Any]] = []
+    pool.sort(key=lambda e: (_SOURCE_RANK.get(e.source, 9), -e.ts, e.example_id))
+    chosen: list[ExampleRecord] = []
     texts: set[str] = set()
     kinds: set[str] = set()
     for pass_ in (0, 1):  # first pass: new plan kinds only; second: fill up
         for e in pool:
             if len(chosen) >= k:
                 return chosen
-            norm = _norm(str(e["text"]))
+            norm = _norm(e.text)
             if norm in texts or (pass_ == 0 and _plan_kind(e) in kinds):
                 continue
             chosen.append(e)
@@ -183,23 +184,23 @@ def select_few_shot(examples: Sequence[Mapping[str, Any]], k: int = 4) -> list[M
     return chosen
 
 
-def to_jsonl(examples: Iterable[Mapping[str, Any]]) -> str:
+def to_jsonl(examples: Iterable[ExampleRecord]) -> str:
     """One JSON object per line (``id``, ``specialist``, ``source``, ``label``, ``text``...)."""
     lines = []
     for e in examples:
         doc = {
-            "id": e["example_id"],
-            "specialist": e.get("specialist"),
-            "source": e.get("source"),
-            "label": e.get("label"),
-            "text": e.get("text"),
-            "answer": e.get("answer") or "",
-            "plan": e.get("plan"),
-            "expected": e.get("expected"),
-            "task_id": e.get("task_id"),
-            "case_id": e.get("case_id"),
-            "latency_ms": e.get("latency_ms"),
-            "ts": e.get("ts"),
+            "id": e.example_id,
+            "specialist": e.specialist,
+            "source": e.source,
+            "label": e.label,
+            "text": e.text,
+            "answer": e.answer,
+            "plan": e.plan,
+            "expected": e.expected,
+            "task_id": e.task_id,
+            "case_id": e.case_id,
+            "latency_ms": e.latency_ms,
+            "ts": e.ts,
         }
         lines.append(json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str))
     return "".join(line + "\n" for line in lines)

@@ -27,6 +27,7 @@ from app.engine.improve.replay import ReplayOutcome
 from app.engine.improve.variants import Variant
 from app.engine.llm.chat import ChatService
 from app.engine.llm.planner import grammar_schema
+from app.engine.store.rows import ExampleRecord
 
 __all__ = ["PlanReplay", "VariantModelService", "ensure_variant_model", "few_shot_messages", "model_options"]
 
@@ -53,14 +54,13 @@ def model_options(parameters: Mapping[str, float]) -> dict[str, Any]:
     return {k: int(v) if k in _INT_OPTIONS else float(v) for k, v in parameters.items()}
 
 
-def few_shot_messages(examples: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """User/assistant turns showing each example's task and its plan."""
+def few_shot_messages(examples: Sequence[tuple[str, Any]]) -> list[dict[str, str]]:
+    """User/assistant turns showing each example's task and its plan (``(text, plan)`` pairs)."""
     messages: list[dict[str, str]] = []
-    for e in examples:
-        plan = e.get("plan")
+    for text, plan in examples:
         if not isinstance(plan, dict):
             continue
-        messages.append({"role": "user", "content": str(e["text"])})
+        messages.append({"role": "user", "content": text})
         messages.append({"role": "assistant", "content": json.dumps(plan, sort_keys=True)})
     return messages
 
@@ -69,7 +69,7 @@ def ensure_variant_model(
     service: VariantModelService,
     spec: SpecialistSpec,
     variant: Variant,
-    examples: Mapping[str, Mapping[str, Any]],
+    examples: Mapping[str, ExampleRecord],
 ) -> str:
     """Create the variant's derived model; returns its name.
 
@@ -82,9 +82,9 @@ def ensure_variant_model(
         missing = [i for i in variant.example_ids if i not in examples]
         if missing:
             raise BadInput(f"variant {variant.id} names examples no longer in the dataset: {', '.join(missing)}")
-        messages = few_shot_messages([examples[i] for i in variant.example_ids])
+        messages = few_shot_messages([(examples[i].text, examples[i].plan) for i in variant.example_ids])
     elif spec.planner is not None:
-        messages = few_shot_messages([{"text": e.task, "plan": json.loads(e.plan)} for e in spec.planner.examples])
+        messages = few_shot_messages([(e.task, json.loads(e.plan)) for e in spec.planner.examples])
     else:
         messages = []
     service.create_model(
@@ -105,7 +105,7 @@ class PlanReplay:
         self,
         service: VariantModelService,
         spec: SpecialistSpec,
-        examples: Mapping[str, Mapping[str, Any]],
+        examples: Mapping[str, ExampleRecord],
         *,
         timeout_s: float | None = None,
     ) -> None:
@@ -129,12 +129,12 @@ class PlanReplay:
                 self.created.append(variant.model_name)
             return variant.model_name
 
-    def __call__(self, variant: Variant, example: Mapping[str, Any]) -> ReplayOutcome:
+    def __call__(self, variant: Variant, example: ExampleRecord) -> ReplayOutcome:
         """Plan ``example`` with ``variant``'s model and judge the plan."""
         model = self._model(variant)
         start = time.perf_counter()
         raw = self.service.chat(
-            model, [{"role": "user", "content": str(example["text"])}],
+            model, [{"role": "user", "content": example.text}],
             format=grammar_schema(self.schema), options=model_options(variant.parameters), timeout_s=self.timeout_s,
         )
         latency = (time.perf_counter() - start) * 1000
@@ -147,8 +147,8 @@ class PlanReplay:
         problems = schema_errors(plan, self.schema)
         if problems:
             return ReplayOutcome(False, latency, "; ".join(problems[:2]))
-        recorded = example.get("plan")
-        if example.get("label") == "good" and isinstance(recorded, dict) and "program" not in recorded:
+        recorded = example.plan
+        if example.label == "good" and isinstance(recorded, dict) and "program" not in recorded:
             differ = [f for f in self.choice_fields if f in recorded and plan.get(f) != recorded[f]]
             if differ:
                 return ReplayOutcome(False, latency, "chose " + ", ".join(f"{f}={plan.get(f)!r} not {recorded[f]!r}" for f in differ))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from app.engine.core.errors import EnvironmentUnavailable
 from app.engine.improve.promotion import seconds
 from app.engine.improve.stats import Tally
 from app.engine.improve.variants import Variant
+from app.engine.store.rows import ExampleRecord
 
 __all__ = ["ReplayOutcome", "ReplayReport", "Runner", "replay", "replay_cases"]
 
@@ -38,7 +39,7 @@ class ReplayOutcome:
     detail: str = ""
 
 
-Runner = Callable[[Variant, Mapping[str, Any]], ReplayOutcome]
+Runner = Callable[[Variant, ExampleRecord], ReplayOutcome]
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,14 @@ class ReplayReport:
         }
 
 
-def replay_cases(examples: Sequence[Mapping[str, Any]], limit: int) -> list[Mapping[str, Any]]:
+def replay_cases(examples: Sequence[ExampleRecord], limit: int) -> list[ExampleRecord]:
     """The examples a replay uses: known outcomes only, newest first, at most ``limit``."""
-    known = [e for e in examples if e.get("label") in ("good", "bad") and not e.get("removed")]
-    known.sort(key=lambda e: (-float(e.get("ts") or 0.0), str(e.get("example_id"))))
+    known = [e for e in examples if e.label in ("good", "bad") and not e.removed]
+    known.sort(key=lambda e: (-e.ts, e.example_id))
     return known[: max(0, limit)]
 
 
-def _run_one(run: Runner, variant: Variant, example: Mapping[str, Any]) -> ReplayOutcome:
+def _run_one(run: Runner, variant: Variant, example: ExampleRecord) -> ReplayOutcome:
     start = time.perf_counter()
     try:
         return run(variant, example)
@@ -91,7 +92,7 @@ def _run_one(run: Runner, variant: Variant, example: Mapping[str, Any]) -> Repla
 def replay(
     candidate: Variant,
     incumbent: Variant,
-    examples: Sequence[Mapping[str, Any]],
+    examples: Sequence[ExampleRecord],
     run: Runner,
     *,
     margin: float = 0.0,
@@ -114,7 +115,7 @@ def replay(
         cand.add(cand_out.success, cand_out.latency_ms)
         rows.append(
             {
-                "example_id": example.get("example_id"),
+                "example_id": example.example_id,
                 "incumbent": {"success": inc_out.success, "latency_ms": inc_out.latency_ms, "detail": inc_out.detail},
                 "candidate": {"success": cand_out.success, "latency_ms": cand_out.latency_ms, "detail": cand_out.detail},
             }

@@ -36,7 +36,7 @@ from app.engine.improve.promotion import PromotionRule, Verdict, judge
 from app.engine.improve.replay import ReplayReport, Runner, replay, replay_cases
 from app.engine.improve.stats import Tally, prob_better
 from app.engine.improve.variants import Variant, VariantState, manifest_variant
-from app.engine.store import Store
+from app.engine.store import ExampleRecord, Store
 
 __all__ = ["Improvement", "ImprovementConfig"]
 
@@ -217,7 +217,7 @@ class Improvement:
             )
         store = self._store()
         version = store.next_variant_version(specialist).result(timeout=WAIT_S)
-        ids = tuple(str(e["example_id"]) for e in chosen)
+        ids = tuple(e.example_id for e in chosen)
         reason = (
             f"created {specialist} v{version} from {incumbent.label}: {len(ids)} few-shot examples chosen "
             f"from {len(examples)} curated ({', '.join(ids)}); pending its replay"
@@ -277,7 +277,7 @@ class Improvement:
         """
         variant = self.retrain(specialist)
         if models is not None:
-            examples = {str(e["example_id"]): e for e in self.dataset_rows(specialist)}
+            examples = {e.example_id: e for e in self.dataset_rows(specialist)}
             runner = PlanReplay(models, self._spec(specialist), examples)
             report = self.replay(specialist, runner, variant=variant.id)
             if not report.passed:
@@ -347,16 +347,21 @@ class Improvement:
         examples = build_examples(specialist, sources, load_cases(spec.folder))
         return store.upsert_examples(specialist, examples).result(timeout=WAIT_S)
 
-    def dataset_rows(self, specialist: str, include_removed: bool = False) -> list[dict[str, Any]]:
-        """The curated examples (curated first), newest first, as stored dicts."""
+    def dataset_rows(self, specialist: str, include_removed: bool = False) -> list[ExampleRecord]:
+        """The curated examples (curated first), newest first, as stored."""
         self.curate(specialist)
         return self._store().list_examples(specialist, include_removed=include_removed).result(timeout=WAIT_S)
 
     def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:
         """The curated examples as views."""
-        fields = set(ExampleView.__dataclass_fields__)
-        return [ExampleView(**{k: v for k, v in row.items() if k in fields})
-                for row in self.dataset_rows(specialist, include_removed)]
+        return [
+            ExampleView(
+                example_id=e.example_id, specialist=e.specialist, source=e.source, label=e.label, text=e.text,
+                answer=e.answer, plan=e.plan, expected=e.expected, task_id=e.task_id, case_id=e.case_id,
+                latency_ms=e.latency_ms, ts=e.ts, removed=e.removed,
+            )
+            for e in self.dataset_rows(specialist, include_removed)
+        ]
 
     def remove_example(self, specialist: str, example_id: str) -> bool:
         """Take an example out for good; False when it was already removed."""

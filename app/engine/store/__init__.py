@@ -10,9 +10,12 @@ from __future__ import annotations
 from app.engine.store.blobs import BlobRef, BlobStore
 from app.engine.store.migrate import VERSION_TABLE, head_revision
 from app.engine.store.rows import (
+    DatasetSources,
     DecisionRecord,
+    ExampleRecord,
     FeedbackRecord,
     FileRecord,
+    GoldenRunRecord,
     TaskRecord,
     VariantOutcomeRecord,
     VariantRecord,
@@ -25,9 +28,12 @@ __all__ = [
     "VERSION_TABLE",
     "BlobRef",
     "BlobStore",
+    "DatasetSources",
     "DecisionRecord",
+    "ExampleRecord",
     "FeedbackRecord",
     "FileRecord",
+    "GoldenRunRecord",
     "Point",
     "Store",
     "TaskRecord",

@@ -14,11 +14,18 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from app.engine.core.errors import BadInput, NotFound
 from app.engine.store.models import table
+from app.engine.store.rows import (
+    DatasetSources,
+    ExampleRecord,
+    FeedbackRecord,
+    GoldenRunRecord,
+    TaskRecord,
+)
 
 __all__ = [
     "EXAMPLE_FIELDS",
@@ -48,72 +55,41 @@ EXAMPLE_FIELDS = (
     "ts",
 )
 _LABELS = frozenset({"good", "bad", "routing"})
-_TASK_COLUMNS = (
-    TASKS.c.id,
-    TASKS.c.text,
-    TASKS.c.state,
-    TASKS.c.specialist,
-    TASKS.c.answer,
-    TASKS.c.duration_ms,
-    TASKS.c.error_kind,
-    TASKS.c.path,
-    TASKS.c.result_json,
-    TASKS.c.created_at,
-    TASKS.c.finished_at,
-)
 
 
-def _plan_of(result_json: str | None) -> Any:
-    """The plan (or program) a task ran, if its stored result holds one."""
-    if not result_json:
-        return None
-    try:
-        result = json.loads(result_json)
-    except ValueError:
-        return None
-    return result.get("plan") if isinstance(result, dict) else None
+def _columns(row: Row[Any], of: Table) -> dict[str, Any]:
+    """The columns of one table in a joined row, by name (both tables have an ``id``)."""
+    return {c.name: row._mapping[c] for c in of.columns}
 
 
-def _task_dict(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = dict(row)
-    data["plan"] = _plan_of(data.pop("result_json", None))
-    return data
-
-
-def dataset_sources(conn: Connection, specialist: str, limit: int = 2000) -> dict[str, Any]:
+def dataset_sources(conn: Connection, specialist: str, limit: int = 2000) -> DatasetSources:
     """The evidence an example can come from, for one specialist.
 
-    Returns ``{"tasks": [...], "feedback": [...], "golden": [...]}``: the newest ``limit``
-    finished tasks of the specialist (with their ``plan``); every feedback row on a task of the
-    specialist or naming it as the right one, oldest first, each with its task's fields under
-    ``task``; and the latest outcome of each golden case of the specialist.
+    The newest ``limit`` finished tasks of the specialist (their plan is in their result);
+    every feedback on a task of the specialist or naming it as the right one, oldest first,
+    each with its task; and the latest outcome of each golden case of the specialist.
     """
     finished = (
-        select(*_TASK_COLUMNS)
+        select(TASKS)
         .where(TASKS.c.specialist == specialist, TASKS.c.state.in_(["succeeded", "failed"]))
         .order_by(TASKS.c.created_at.desc(), TASKS.c.id.desc())
         .limit(max(0, int(limit)))
     )
-    tasks = [_task_dict(dict(r._mapping)) for r in conn.execute(finished)]
+    tasks = tuple(TaskRecord.from_row(r._mapping) for r in conn.execute(finished))
 
     feedback_stmt = (
-        select(
-            FEEDBACK.c.id.label("feedback_id"),
-            FEEDBACK.c.ts.label("feedback_ts"),
-            FEEDBACK.c.kind,
-            FEEDBACK.c.specialist.label("named_specialist"),
-            FEEDBACK.c.note,
-            *_TASK_COLUMNS,
-        )
+        select(FEEDBACK, TASKS)
         .join(TASKS, TASKS.c.id == FEEDBACK.c.task_id)
         .where(or_(TASKS.c.specialist == specialist, FEEDBACK.c.specialist == specialist))
         .order_by(FEEDBACK.c.ts, FEEDBACK.c.id)
     )
-    feedback = []
-    for r in conn.execute(feedback_stmt):
-        data = dict(r._mapping)
-        task = _task_dict({c.name: data.pop(c.name) for c in _TASK_COLUMNS})
-        feedback.append({**data, "task": task})
+    feedback = tuple(
+        (
+            FeedbackRecord.from_row(_columns(r, FEEDBACK)),
+            TaskRecord.from_row(_columns(r, TASKS)),
+        )
+        for r in conn.execute(feedback_stmt)
+    )
 
     latest = (
         select(GOLDEN.c.case_id, func.max(GOLDEN.c.ts).label("latest"))
@@ -122,15 +98,15 @@ def dataset_sources(conn: Connection, specialist: str, limit: int = 2000) -> dic
         .subquery()
     )
     golden_stmt = (
-        select(GOLDEN.c.case_id, GOLDEN.c.ts, GOLDEN.c.passed, GOLDEN.c.duration_ms, GOLDEN.c.path, GOLDEN.c.detail)
+        select(GOLDEN)
         .join(latest, and_(GOLDEN.c.case_id == latest.c.case_id, GOLDEN.c.ts == latest.c.latest))
         .where(GOLDEN.c.specialist == specialist)
         .order_by(GOLDEN.c.case_id, GOLDEN.c.id.desc())
     )
-    golden: dict[str, dict[str, Any]] = {}
+    golden: dict[str, GoldenRunRecord] = {}
     for g in conn.execute(golden_stmt):
-        golden.setdefault(str(g.case_id), dict(g._mapping))  # one per case even on equal ts
-    return {"tasks": tasks, "feedback": feedback, "golden": list(golden.values())}
+        golden.setdefault(str(g.case_id), GoldenRunRecord.from_row(g._mapping))  # one per case
+    return DatasetSources(tasks=tasks, feedback=feedback, golden=tuple(golden.values()))
 
 
 def example_rows(specialist: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -196,25 +172,15 @@ def upsert_examples(conn: Connection, specialist: str, rows: list[dict[str, Any]
     return counts
 
 
-def _decode(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = dict(row)
-    data.pop("id", None)
-    plan, expected = data.pop("plan_json"), data.pop("expected_json")
-    data["plan"] = json.loads(plan) if plan else None
-    data["expected"] = json.loads(expected) if expected else None
-    data["removed"] = bool(data["removed"])
-    return data
-
-
 def list_examples(
     conn: Connection, specialist: str, *, include_removed: bool = False
-) -> list[dict[str, Any]]:
+) -> list[ExampleRecord]:
     """A specialist's examples, newest evidence first; removed ones only when asked."""
     stmt = select(EXAMPLES).where(EXAMPLES.c.specialist == specialist)
     if not include_removed:
         stmt = stmt.where(EXAMPLES.c.removed.is_(False))
     stmt = stmt.order_by(EXAMPLES.c.ts.desc(), EXAMPLES.c.example_id)
-    return [_decode(dict(r._mapping)) for r in conn.execute(stmt)]
+    return [ExampleRecord.from_row(r._mapping) for r in conn.execute(stmt)]
 
 
 def remove_example(conn: Connection, specialist: str, example_id: str) -> bool:

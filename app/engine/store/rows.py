@@ -17,9 +17,12 @@ from typing import Any
 RowLike = Mapping[Any, Any]
 
 __all__ = [
+    "DatasetSources",
     "DecisionRecord",
+    "ExampleRecord",
     "FeedbackRecord",
     "FileRecord",
+    "GoldenRunRecord",
     "TaskRecord",
     "VariantOutcomeRecord",
     "VariantRecord",
@@ -246,4 +249,97 @@ class VariantOutcomeRecord:
             success=bool(row["success"]),
             task_id=row["task_id"],
             latency_ms=row["latency_ms"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoldenRunRecord:
+    """One golden case's outcome in one golden-suite run (``golden_runs``)."""
+
+    id: int
+    ts: float
+    run_id: str
+    specialist: str
+    case_id: str
+    passed: bool
+    path: str | None = None
+    detail: str = ""
+    duration_ms: float | None = None
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> GoldenRunRecord:
+        """A golden outcome from a row of ``golden_runs``."""
+        return cls(
+            id=int(row["id"]),
+            ts=float(row["ts"]),
+            run_id=row["run_id"],
+            specialist=row["specialist"],
+            case_id=row["case_id"],
+            passed=bool(row["passed"]),
+            path=row["path"],
+            detail=row["detail"] or "",
+            duration_ms=row["duration_ms"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetSources:
+    """The stored evidence a specialist's curated examples are drawn from.
+
+    ``tasks``: its newest finished tasks (without files); ``feedback``: each feedback on a task
+    of the specialist or naming it as the right one, oldest first, with that task; ``golden``:
+    the latest outcome of each of its golden cases.
+    """
+
+    tasks: tuple[TaskRecord, ...] = ()
+    feedback: tuple[tuple[FeedbackRecord, TaskRecord], ...] = ()
+    golden: tuple[GoldenRunRecord, ...] = ()
+
+
+def _json_or_none(raw: str | None) -> Any:
+    return json.loads(raw) if raw else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExampleRecord:
+    """One curated example of a specialist (``dataset_examples``), ``plan``/``expected`` decoded.
+
+    ``removed`` is the tombstone the user set; such an example is never curated back.
+    """
+
+    specialist: str
+    example_id: str
+    source: str  # feedback | override | golden | outcome | schema_violation
+    label: str  # good | bad | routing
+    text: str
+    ts: float
+    created_at: float
+    answer: str = ""
+    plan: Any = None
+    expected: Any = None
+    task_id: str | None = None
+    case_id: str | None = None
+    latency_ms: float | None = None
+    removed: bool = False
+    removed_at: float | None = None
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> ExampleRecord:
+        """An example from a row of ``dataset_examples``."""
+        return cls(
+            specialist=row["specialist"],
+            example_id=row["example_id"],
+            source=row["source"],
+            label=row["label"],
+            text=row["text"],
+            ts=float(row["ts"]),
+            created_at=float(row["created_at"]),
+            answer=row["answer"] or "",
+            plan=_json_or_none(row["plan_json"]),
+            expected=_json_or_none(row["expected_json"]),
+            task_id=row["task_id"],
+            case_id=row["case_id"],
+            latency_ms=row["latency_ms"],
+            removed=bool(row["removed"]),
+            removed_at=row["removed_at"],
         )

@@ -26,7 +26,9 @@ from app.engine.store.blobs import BlobStore
 from app.engine.store.engine import open_engine
 from app.engine.store.migrate import upgrade_to_head
 from app.engine.store.rows import (
+    DatasetSources,
     DecisionRecord,
+    ExampleRecord,
     FeedbackRecord,
     TaskRecord,
     VariantOutcomeRecord,
@@ -324,7 +326,7 @@ class Store:
             partial(variants.list_outcomes, specialist=specialist, source=source, since_ts=since_ts)
         )
 
-    def dataset_sources(self, specialist: str, limit: int = 2000) -> Future[dict[str, Any]]:
+    def dataset_sources(self, specialist: str, limit: int = 2000) -> Future[DatasetSources]:
         """Tasks, feedback and golden outcomes a specialist's examples are drawn from."""
         return self.run(partial(datasets.dataset_sources, specialist=specialist, limit=limit))
 
@@ -337,7 +339,7 @@ class Store:
 
     def list_examples(
         self, specialist: str, include_removed: bool = False
-    ) -> Future[list[dict[str, Any]]]:
+    ) -> Future[list[ExampleRecord]]:
         """A specialist's curated examples, newest first."""
         return self.run(
             partial(datasets.list_examples, specialist=specialist, include_removed=include_removed)
