@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from app.engine.improve.proposals import (
 )
 from app.engine.improve.scaffold import ScaffoldRequest, install, toml_string, write_scaffold
 from app.engine.orchestrator import Orchestrator
-from app.engine.store import Store
+from app.engine.store import Store, TaskRecord
 
 SPECIALISTS = Path(__file__).resolve().parents[2] / "specialists"
 HOUR = 3600.0
@@ -59,6 +60,11 @@ def _refused(task_id: str, text: str, ts: float) -> dict[str, Any]:
             "router": None, "route_confidence": None, "created_at": ts, "finished_at": ts}
 
 
+def _task(task_id: str, text: str, ts: float) -> TaskRecord:
+    """The refused task as the store reads it back."""
+    return TaskRecord(updated_at=ts, **_refused(task_id, text, ts))
+
+
 class Clock:
     def __init__(self, now: float) -> None:
         self.now = now
@@ -82,17 +88,18 @@ def _decisions(bus: EventBus) -> list[Decision]:
 
 # ----------------------------------------------------------------------------- the pure parts
 def test_unserved_means_refused_low_confidence_or_failed_for_the_specialist() -> None:
-    base = {"id": "t", "text": "x", "router": "fast", "route_confidence": 0.9, "error_message": ""}
-    assert classify({**base, "state": "failed", "error_kind": "not_routed", "route_confidence": None}, 0.3) == "refused"
-    assert classify({**base, "state": "succeeded", "route_confidence": 0.12}, 0.3) == "low_confidence"
-    assert classify({**base, "state": "failed", "error_kind": "internal"}, 0.3) == "failed"
-    assert classify({**base, "state": "succeeded"}, 0.3) is None  # served well
-    assert classify({**base, "state": "failed", "error_kind": "bad_input"}, 0.3) is None  # the user's file
-    assert classify({**base, "state": "failed", "error_kind": "cancelled"}, 0.3) is None
-    assert classify({**base, "state": "succeeded", "router": "explicit", "route_confidence": 0.0}, 0.3) is None
-    assert classify({**base, "state": "running"}, 0.3) is None
+    base = TaskRecord(id="t", text="x", state="queued", created_at=T0, updated_at=T0, router="fast",
+                      route_confidence=0.9, error_message="")
+    assert classify(replace(base, state="failed", error_kind="not_routed", route_confidence=None), 0.3) == "refused"
+    assert classify(replace(base, state="succeeded", route_confidence=0.12), 0.3) == "low_confidence"
+    assert classify(replace(base, state="failed", error_kind="internal"), 0.3) == "failed"
+    assert classify(replace(base, state="succeeded"), 0.3) is None  # served well
+    assert classify(replace(base, state="failed", error_kind="bad_input"), 0.3) is None  # the user's file
+    assert classify(replace(base, state="failed", error_kind="cancelled"), 0.3) is None
+    assert classify(replace(base, state="succeeded", router="explicit", route_confidence=0.0), 0.3) is None
+    assert classify(replace(base, state="running"), 0.3) is None
     guard = "The text tries to steer the router instead of describing a task."
-    assert classify({**base, "state": "failed", "error_kind": "not_routed", "error_message": guard}, 0.3) is None
+    assert classify(replace(base, state="failed", error_kind="not_routed", error_message=guard), 0.3) is None
 
 
 def test_similar_texts_share_a_cluster_and_unrelated_ones_do_not() -> None:
@@ -179,7 +186,7 @@ def test_install_refuses_a_taken_id_or_a_broken_edit(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- the service
 def _feed(props: Proposals, texts: list[str], start: float, prefix: str) -> None:
     for i, text in enumerate(texts):
-        props.observe(_refused(f"{prefix}{i:04d}", text, start + 60 * i))
+        props.observe(_task(f"{prefix}{i:04d}", text, start + 60 * i))
 
 
 def test_a_growing_cluster_becomes_a_stored_proposal_with_a_decision(store: Store, tmp_path: Path) -> None:
@@ -199,7 +206,7 @@ def test_a_growing_cluster_becomes_a_stored_proposal_with_a_decision(store: Stor
     (made,) = seen
     assert made.kind == "proposal_made" and made.subject == view.id and ">= 5 tasks in >= 2 windows" in made.reason
     assert load_catalogue(Path(view.scaffold_dir).parent).specs.keys() == {"translate-french"}
-    props.observe(_refused("c0000", TRANSLATIONS[6], T0 + 3 * HOUR + 600))  # it keeps growing
+    props.observe(_task("c0000", TRANSLATIONS[6], T0 + 3 * HOUR + 600))  # it keeps growing
     assert props.get(view.id).size == 7 and props.get(view.id).growth == 3
     props.close()
     again = _proposals(store, tmp_path, min_tasks=5, min_windows=2, window_s=HOUR)  # a restart
@@ -216,7 +223,7 @@ def test_tasks_stored_before_the_first_look_are_replayed_and_all_counted(store: 
     props = _proposals(store, tmp_path, min_tasks=5, min_windows=2, window_s=HOUR)
     (view,) = props.views()  # proposed during the replay, and the tasks after it still counted
     assert view.size == len(TRANSLATIONS) and view.windows == 4
-    props.observe(_refused("h0000", TRANSLATIONS[0], T0))  # the same task again: counted once
+    props.observe(_task("h0000", TRANSLATIONS[0], T0))  # the same task again: counted once
     assert props.get(view.id).size == len(TRANSLATIONS)
     props.close()
 

@@ -54,7 +54,7 @@ from app.engine.core.specs import ID_PATTERN, SpecialistSpec
 from app.engine.core.views import ProposalView
 from app.engine.improve.datasets import IGNORED_FAILURES
 from app.engine.improve.scaffold import ScaffoldRequest, install, write_scaffold
-from app.engine.store import Store
+from app.engine.store import Store, TaskRecord
 from app.engine.store import proposals as db
 
 __all__ = [
@@ -274,15 +274,15 @@ class Clusterer:
             del self.clusters[stalest.id]
 
 
-def classify(row: Mapping[str, Any], low_confidence: float) -> str | None:
+def classify(task: TaskRecord, low_confidence: float) -> str | None:
     """Why a finished task counts as unserved (``refused``, ``low_confidence``, ``failed``), or None."""
-    state, kind = row.get("state"), row.get("error_kind")
+    state, kind = task.state, task.error_kind
     if state not in ("succeeded", "failed"):
         return None
     if state == "failed" and kind == "not_routed":
-        message = str(row.get("error_message") or "").lower()
+        message = (task.error_message or "").lower()
         return None if any(p in message for p in _GUARD_PHRASES) else "refused"
-    confidence, router = row.get("route_confidence"), row.get("router")
+    confidence, router = task.route_confidence, task.router
     if confidence is not None and router not in (None, "explicit", "override") and float(confidence) < low_confidence:
         return "low_confidence"
     if state == "failed" and kind and kind not in IGNORED_FAILURES:
@@ -381,9 +381,9 @@ class Proposals:
 
     def _note(self, task_id: str) -> None:
         try:
-            row = self._store().run(partial(db.candidate_task, task_id=task_id)).result(timeout=WAIT_S)
-            if row is not None:
-                self.observe(row)
+            task = self._store().run(partial(db.candidate_task, task_id=task_id)).result(timeout=WAIT_S)
+            if task is not None:
+                self.observe(task)
         except EngineError as exc:
             log.warning("proposals: task %s not clustered: %s", task_id, exc)
         except Exception:  # a bad row must never stop the worker
@@ -393,20 +393,20 @@ class Proposals:
         """Wait until every queued task is clustered (tests, benchmarks)."""
         self._worker.submit(lambda: None).result(timeout=timeout_s)
 
-    def observe(self, row: Mapping[str, Any], *, replaying: bool = False) -> Cluster | None:
-        """Cluster one stored task row if it was unserved; the cluster it joined, if any."""
+    def observe(self, task: TaskRecord, *, replaying: bool = False) -> Cluster | None:
+        """Cluster one stored task if it was unserved; the cluster it joined, if any."""
         if not replaying:
             self._ensure_loaded()
-        origin = classify(row, self.config.low_confidence)
-        task_id = str(row.get("id") or "")
+        origin = classify(task, self.config.low_confidence)
+        task_id = task.id
         if origin is None or not task_id:
             return None
         with self._lock:
             if task_id in self._seen_set:
                 return None
             self._remember(task_id)
-            ts = float(row.get("finished_at") or row.get("created_at") or self._clock())
-            text = str(row.get("text") or "")
+            ts = task.finished_at or task.created_at or self._clock()
+            text = task.text
             if replaying:  # a stored proposal counted its tasks up to its last update already
                 vec = self.clusterer.vector(text)
                 near, score = self.clusterer.nearest(vec) if vec else (None, 0.0)
@@ -437,15 +437,14 @@ class Proposals:
             self.clusterer.seed(self._background())
             for row in store.run(db.list_proposals).result(timeout=WAIT_S):
                 cluster = Cluster(
-                    id=row["id"], centroid={str(k): float(v) for k, v in row["terms"].items()}, size=row["size"],
-                    examples=list(row["examples"]), members=list(row["members"]), origins=dict(row["origins"]),
-                    windows=row["windows"], last_window=row["last_window"], growth=row["growth"],
-                    last_ts=row["updated_at"], state=row["state"], counted_until=row["updated_at"], name=row["name"],
-                    title=row["title"], description=row["description"], scaffold_dir=row["scaffold_dir"],
-                    specialist=row["specialist"], reason=row["reason"], created_at=row["created_at"],
-                    updated_at=row["updated_at"],
+                    id=row.id, centroid=dict(row.terms), size=row.size, examples=list(row.examples),
+                    members=list(row.members), origins=dict(row.origins), windows=row.windows,
+                    last_window=row.last_window, growth=row.growth, last_ts=row.updated_at, state=row.state,
+                    counted_until=row.updated_at, name=row.name, title=row.title, description=row.description,
+                    scaffold_dir=row.scaffold_dir, specialist=row.specialist, reason=row.reason,
+                    created_at=row.created_at, updated_at=row.updated_at,
                 )
-                cluster.surface = {w: 1 for w in row["name"].split("-")}
+                cluster.surface = {w: 1 for w in row.name.split("-")}
                 self.clusterer.clusters[cluster.id] = cluster
                 for member in cluster.members:
                     self._remember(member)

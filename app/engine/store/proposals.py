@@ -1,8 +1,9 @@
 """Proposed new specialists, and the stored tasks they are clustered from, as Core statements.
 
-Rows are plain dicts; ``terms``, ``examples``, ``members`` and ``origins`` (Python values) are
-encoded into their ``*_json`` columns here and decoded on the way out, so the layer above never
-sees JSON text. The clustering and the rule that makes a proposal live in
+Rows written are plain dicts; ``terms``, ``examples``, ``members`` and ``origins`` (Python
+values) are encoded into their ``*_json`` columns here, and proposals are read back as
+:class:`~app.engine.store.rows.ProposalRecord` with them decoded, so the layer above never sees
+JSON text. The clustering and the rule that makes a proposal live in
 :mod:`app.engine.improve.proposals`; this module only stores what it is told and reads the
 tasks it asks for.
 """
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from app.engine.core.errors import BadInput, NotFound
 from app.engine.store.models import table
+from app.engine.store.rows import ProposalRecord, TaskRecord
 
 __all__ = [
     "PROPOSAL_STATES",
@@ -36,18 +38,8 @@ TASKS = table("tasks")
 PROPOSAL_STATES = frozenset({"open", "accepted", "dismissed"})
 _COLUMNS = frozenset(c.name for c in PROPOSALS.columns)
 _JSON_FIELDS = {"terms": "{}", "examples": "[]", "members": "[]", "origins": "{}"}
-_TASK_COLUMNS = (
-    TASKS.c.id,
-    TASKS.c.text,
-    TASKS.c.state,
-    TASKS.c.specialist,
-    TASKS.c.router,
-    TASKS.c.route_confidence,
-    TASKS.c.error_kind,
-    TASKS.c.error_message,
-    TASKS.c.created_at,
-    TASKS.c.finished_at,
-)
+# Whether a task was served well needs no result (which may be large).
+_TASK_COLUMNS = tuple(c for c in TASKS.columns if c.name != "result_json")
 
 
 def proposal_row(fields: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
@@ -88,32 +80,28 @@ def update_proposal(conn: Connection, proposal_id: str, fields: dict[str, Any]) 
         raise NotFound(f"no proposal {proposal_id!r}")
 
 
-def _decode(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = dict(row)
-    for name, default in _JSON_FIELDS.items():
-        data[name] = json.loads(data.pop(f"{name}_json") or default)
-    return data
-
-
-def list_proposals(conn: Connection, state: str | None = None) -> list[dict[str, Any]]:
+def list_proposals(conn: Connection, state: str | None = None) -> list[ProposalRecord]:
     """Proposals (all, or in one state), oldest first, with their JSON fields decoded."""
     stmt = select(PROPOSALS).order_by(PROPOSALS.c.created_at, PROPOSALS.c.id)
     if state is not None:
         stmt = stmt.where(PROPOSALS.c.state == state)
-    return [_decode(dict(r._mapping)) for r in conn.execute(stmt)]
+    return [ProposalRecord.from_row(r._mapping) for r in conn.execute(stmt)]
 
 
-def candidate_task(conn: Connection, task_id: str) -> dict[str, Any] | None:
-    """The few columns of one task that say whether it was served well (None when unknown)."""
+def candidate_task(conn: Connection, task_id: str) -> TaskRecord | None:
+    """One task, without its result or files, to judge whether it was served well."""
     row = conn.execute(select(*_TASK_COLUMNS).where(TASKS.c.id == task_id)).first()
-    return None if row is None else dict(row._mapping)
+    return None if row is None else TaskRecord.from_row(row._mapping)
 
 
-def recent_candidates(conn: Connection, *, low_confidence: float, limit: int) -> list[dict[str, Any]]:
-    """The newest ``limit`` finished tasks that failed or routed below ``low_confidence``, oldest first."""
+def recent_candidates(conn: Connection, *, low_confidence: float, limit: int) -> list[TaskRecord]:
+    """The newest ``limit`` finished tasks that failed or routed below ``low_confidence``, oldest first.
+
+    Read without their results or files.
+    """
     finished = TASKS.c.state.in_(("succeeded", "failed"))
     unserved = or_(TASKS.c.state == "failed", and_(TASKS.c.route_confidence.is_not(None), TASKS.c.route_confidence < low_confidence))
     stmt = select(*_TASK_COLUMNS).where(finished, unserved).order_by(TASKS.c.created_at.desc()).limit(limit)
-    rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    rows = [TaskRecord.from_row(r._mapping) for r in conn.execute(stmt)]
     rows.reverse()
     return rows

@@ -23,6 +23,7 @@ __all__ = [
     "FeedbackRecord",
     "FileRecord",
     "GoldenRunRecord",
+    "ProposalRecord",
     "TaskRecord",
     "VariantOutcomeRecord",
     "VariantRecord",
@@ -342,4 +343,58 @@ class ExampleRecord:
             latency_ms=row["latency_ms"],
             removed=bool(row["removed"]),
             removed_at=row["removed_at"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposalRecord:
+    """A proposed new specialist (``proposals``), its cluster's JSON columns decoded.
+
+    ``terms`` is the cluster's centroid (term -> weight), ``examples`` task texts newest first,
+    ``members`` task ids newest last, ``origins`` why its tasks were unserved -> count.
+    """
+
+    id: str
+    name: str
+    title: str
+    description: str
+    state: str  # open | accepted | dismissed
+    size: int
+    created_at: float
+    updated_at: float
+    growth: int = 0
+    windows: int = 1
+    last_window: int = 0
+    terms: dict[str, float] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+    origins: dict[str, int] = field(default_factory=dict)
+    scaffold_dir: str = ""
+    specialist: str | None = None
+    reason: str = ""
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> ProposalRecord:
+        """A proposal from a row of ``proposals``."""
+        terms = json.loads(row["terms_json"] or "{}")
+        origins = json.loads(row["origins_json"] or "{}")
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            title=row["title"],
+            description=row["description"],
+            state=row["state"],
+            size=int(row["size"]),
+            created_at=float(row["created_at"]),
+            updated_at=float(row["updated_at"]),
+            growth=int(row["growth"]),
+            windows=int(row["windows"]),
+            last_window=int(row["last_window"]),
+            terms={str(k): float(v) for k, v in terms.items()},
+            examples=tuple(str(e) for e in json.loads(row["examples_json"] or "[]")),
+            members=tuple(str(m) for m in json.loads(row["members_json"] or "[]")),
+            origins={str(k): int(v) for k, v in origins.items()},
+            scaffold_dir=row["scaffold_dir"] or "",
+            specialist=row["specialist"],
+            reason=row["reason"] or "",
         )
