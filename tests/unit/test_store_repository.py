@@ -333,6 +333,24 @@ def test_variants_and_outcomes_read_back_as_typed_records(store: Store) -> None:
     assert len(store.variant_outcomes("numerical", source="live", since_ts=T0).result(5)) == 1
 
 
+def test_unreadable_json_columns_read_as_documented(store: Store) -> None:
+    add_task(store, "t1")
+    store.update_task("t1", result_json="{not json").result(5)
+    add_task(store, "t2")
+    store.update_task("t2", result_json="[1, 2]").result(5)
+    tasks = {t.id: t for t in store.list_tasks().result(5)}
+    assert tasks["t1"].result == {"unreadable": "{not json"} and tasks["t1"].plan is None
+    assert tasks["t2"].result == {"unreadable": "[1, 2]"}
+    decisions = table("decisions")
+    store.run(
+        lambda c: c.execute(
+            decisions.insert(),
+            {"ts": T0, "kind": "scale", "subject": "s", "reason": "r", "data_json": "{oops"},
+        )
+    ).result(5)
+    assert store.recent_decisions().result(5)[0].data == {}
+
+
 def test_broken_transaction_fails_the_whole_batch_and_store_recovers(store: Store) -> None:
     gate, blocker = _hold_writer(store)
 

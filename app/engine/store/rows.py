@@ -3,7 +3,8 @@
 The store's read functions hand these out instead of ``dict`` rows, so callers use attributes
 with their types rather than ``row.get("attempt") or 0``. Each record has one ``from_row``
 that takes a SQLAlchemy row mapping and decodes the table's ``*_json`` columns; nothing else
-builds a record from the database. Writes still take plain mappings (see the table modules).
+builds a record from the database. :class:`DatasetSources` groups records (the evidence a
+curated dataset is drawn from). Writes still take plain mappings (see the table modules).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class FileRecord:
     name: str
     sha256: str
     bytes: int
-    mime: str | None = None  # always set on a stored file; None where it was never known
+    mime: str | None = None  # set on every stored file; None on a just-run task's inputs
 
     @classmethod
     def from_row(cls, row: RowLike) -> FileRecord:
