@@ -10,8 +10,9 @@ import pytest
 
 from app.engine.llm.html_tables import page_tables
 from app.engine.llm.page_preview import PAGE_TABLES, page_preview, split_page_preview
-from app.engine.llm.sql_program import sql_loads, sql_preview, wrap_sql
+from app.engine.llm.sql_program import NO_ROWS, NOTE, sql_loads, sql_preview, wrap_sql
 from app.engine.tasks.input_preview import describe_input
+from app.engine.tasks.verify import check_result
 
 SHOP = """<!doctype html><html lang="de"><head><title>Gartenladen – Angebote</title>
 <meta name="description" content="Werkzeug und Küche"><style>.x{}</style></head><body>
@@ -107,3 +108,26 @@ def test_a_huge_page_makes_a_bounded_database() -> None:
     html = "<ul class='feed'>" + "".join(f"<li class='row'><span class='n'>{i}</span></li>" for i in range(3000)) + "</ul>"
     tables = _tables(html, prefix="")
     assert len(tables["row"][1]) == 500
+
+
+def test_cells_of_a_table_are_not_texts_again_and_data_attributes_say_where_they_come_from() -> None:
+    tables = {t.name: t for t in page_tables(SHOP, prefix="shop_")}
+    texts = [r[3] for r in tables["shop_texts"].rows]
+    assert "Deutschland" not in texts and "Land" not in texts  # in shop_versandkosten already
+    assert tables["shop_card"].origins == {"sku": "data-sku"}
+    assert "sku (text, data-sku)" in page_preview(SHOP, "shop_")
+
+
+def test_an_empty_result_says_where_the_compared_text_does_occur(tmp_path: Path) -> None:
+    (tmp_path / "shop.html").write_text(SHOP, encoding="utf-8")
+    sql = "SELECT kosten FROM shop_versandkosten WHERE info = 'Österreich' OR land = 'it''s';"
+    (tmp_path / "program.py").write_text(wrap_sql(sql, ["shop.html"], one_value=False), encoding="utf-8")
+    done = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "kosten" and lines[-1] == NO_ROWS
+    assert lines[1] == f"{NOTE}'Österreich' occurs in shop_versandkosten.land (e.g. 'Österreich')"
+    assert lines[2] == f"{NOTE}\"it's\" occurs in no column of any table"
+    problem = check_result("Versandkosten nach Österreich?", done.stdout, "", [])
+    assert "no rows" in problem and "shop_versandkosten.land" in problem

@@ -27,6 +27,11 @@ from app.engine.tasks.input_preview import describe_input
         ("Here is our data. Totals for each month: what did we earn?", "table", None),
         ("Turn the table on this page into rows.", "table", None),
         ("Simplify (x^2 - 1)/(x - 1).", "free", None),
+        ("What's the cheapest product on the page?", "one", None),  # a thing asked for: the item
+        ("What is the highest price on the page?", "value", None),  # a measure asked for: the value
+        ("Quelle ville du tableau a la plus petite superficie ?", "one", None),  # "du tableau" is where
+        ("¿Qué producto es el más barato?", "one", None),
+        ("What is its largest eigenvalue?", "value", None),
     ],
 )
 def test_answer_shape_from_wording(text: str, kind: str, limit: int | None) -> None:

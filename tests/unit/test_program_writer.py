@@ -138,6 +138,9 @@ def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> Non
         ("What is the average book price?", "about fourteen", "", [], "printed none"),
         ("How many people did we hire in 2021?", "0", "", [], "the result is 0"),
         ("How many people did we hire in 2021?", "10", "", [], ""),
+        ("What's the cheapest product on the page?", "6.4", "", [], "only a figure"),
+        ("What's the cheapest product on the page?", "Olive Wood Spoon", "", [], ""),
+        ("What is the highest price on the page?", "49.9", "", [], ""),
     ],
 )
 def test_check_result(task: str, answer: str, program: str, columns: list[str], problem: str) -> None:
@@ -153,6 +156,7 @@ def test_check_result(task: str, answer: str, program: str, columns: list[str], 
         ("Who are our top 3 customers by orders?", {"columns": ["c", "n"], "rows": [["a", 3], ["b", 2]]}, "top 3"),
         ("Who are our top 3 customers by orders?", {"columns": ["0"], "rows": [[16], [7], [6]]}, "first column"),
         ("Which products cost more than 20?", {"columns": ["name"], "rows": []}, "empty table"),
+        ("Which product is cheapest?", {"columns": ["min_price"], "rows": [[6.4]]}, "first column"),
         ("Which products cost more than 20?", {"columns": ["name"], "rows": [["a"], ["b"]]}, ""),
         ("What did each customer spend?", {"columns": ["customer", "spent"], "rows": [["a", 3.0], ["b", 2.0]]}, ""),
     ],

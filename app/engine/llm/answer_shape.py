@@ -33,7 +33,22 @@ _COUNT = re.compile(
 _SUPERLATIVE = re.compile(
     r"\b(most|least|highest|lowest|largest|smallest|biggest|best|worst|top|cheapest|dearest|longest|shortest|"
     r"earliest|latest|oldest|newest|youngest|fewest|max(?:imum)?|min(?:imum)?|meisten|höchste[nmrs]?|größte[nmrs]?|"
-    r"plus (?:grand|élevé|cher)|más)\b",
+    r"plus (?:grand|petit|élevé|cher|bas|haut|peuplé|ancien|récent|long|court)e?s?|moins cher(?:e|s)?|"
+    r"kleinste[nmrs]?|niedrigste[nmrs]?|billigste[nmrs]?|teuerste[nmrs]?|günstigste[nmrs]?|"
+    r"menor|mayor|más)\b",
+    re.I,
+)
+# Things a table lists (as opposed to measures of them): "what's the cheapest product" asks for a
+# product, "what's the highest price" for a value. English, French, German and Spanish words.
+_THING = re.compile(
+    r"\b(?:what|which|quel(?:le)?s?|qu[eé]|welche[rsnm]?|cu[aá]l(?:es)?)(?:'s| is| was| are| est| ist| es)?"
+    r"(?: the| le| la| les| el| la| der| die| das)?(?: \w+){0,2}? "
+    r"(product|item|article|city|town|country|customer|client|employee|store|shop|branch|region|team|player|"
+    r"job|event|book|movie|film|song|student|person|user|category|department|brand|model|car|company|"
+    r"supplier|vendor|hotel|restaurant|flight|station|school|course|recipe|dish|project|member|course|"
+    r"produit|ville|pays|employé|magasin|équipe|livre|entreprise|"
+    r"produkt|stadt|land|kunde|kundin|mitarbeiter|filiale|firma|buch|"
+    r"producto|ciudad|país|empleado|tienda|equipo|libro|empresa)s?\b",
     re.I,
 )
 _WHICH = re.compile(
@@ -44,6 +59,11 @@ _WHICH = re.compile(
 _WHAT_THE = re.compile(
     r"\b(what(?:'s| is| was| will be| would be| are)? (?:the|its|my|our)|quel(?:le)? (?:est|sera|était)|welche[nrs]? \w+ (?:hat|ist)|"
     r"was ist|wie (?:gro(?:ß|ss)|hoch|lang)|cu[aá]l es)\b",
+    re.I,
+)
+_IN_TABLE = re.compile(  # "the city in the table that ...": where to look, not a table asked for
+    r"\b(?:in|from|of|on|du|dans le|de la|im|in der|aus der|en la|de la|del)\s+(?:the\s+|this\s+)?"
+    r"(?:table|tableau|tabelle|tabla)\b",
     re.I,
 )
 _TOP_N = re.compile(r"\btop\s+(\d{1,3}|three|five|ten)\b", re.I)
@@ -128,9 +148,9 @@ def answer_shape(text: str) -> Shape:
     limit = _limit(ask) or _limit(" ".join(text.split())[:600])
     if limit is not None:
         return Shape("list", limit=limit)
-    if per or _TABLE_WORDS.search(ask):
+    if per or _TABLE_WORDS.search(_IN_TABLE.sub(" ", ask)):
         return Shape("table")
-    if _WHICH.search(ask):
+    if _WHICH.search(ask) or _THING.search(ask):
         if _SUPERLATIVE.search(ask) and not _LIST_WORDS.search(ask.replace("which", "")):
             return Shape("one")
         return Shape("list")

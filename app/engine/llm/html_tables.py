@@ -142,10 +142,16 @@ def _ident(text: str, fallback: str) -> str:
 
 
 class HtmlTable:
-    """One table of a page: its name, where it came from, its columns and text rows."""
+    """One table of a page: its name, where it came from, its columns and text rows.
 
-    def __init__(self, name: str, source: str, columns: list[str], rows: list[list[str | None]]) -> None:
+    ``origins`` names the markup a column was read from when its name does not show it
+    (``stars`` from ``data-stars``), so a task that names the attribute finds the column.
+    """
+
+    def __init__(self, name: str, source: str, columns: list[str], rows: list[list[str | None]],
+                 origins: dict[str, str] | None = None) -> None:
         self.name, self.source, self.columns, self.rows = name, source, columns, rows
+        self.origins = origins or {}
 
     def __repr__(self) -> str:
         return f"HtmlTable({self.name!r}, {len(self.rows)} rows, columns={self.columns})"
@@ -156,6 +162,13 @@ class _Record:
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
+        self.origins: dict[str, str] = {}
+
+    def put_attr(self, attr: str, value: str) -> None:
+        """A ``data-*`` attribute: a column named after it, its origin kept."""
+        key = _ident(attr[5:], "data")
+        self.origins.setdefault(key, attr)
+        self.put(key, value)
 
     def put(self, key: str, value: str) -> None:
         value = value.strip()
@@ -171,7 +184,7 @@ def _item_record(item: _Element, common: set[str]) -> _Record:
     record = _Record()
     for attr, value in item.attrs.items():
         if attr.startswith("data-"):
-            record.put(_ident(attr[5:], "data"), value)
+            record.put_attr(attr, value)
     varying = [c for c in item.classes if c not in common]
     if varying:
         record.put("class", " ".join(varying))
@@ -199,7 +212,7 @@ def _item_record(item: _Element, common: set[str]) -> _Record:
                 record.put(f"{key}_class", " ".join(node.classes[1:]))
         for attr, value in node.attrs.items():
             if attr.startswith("data-"):
-                record.put(_ident(attr[5:], "data"), value)
+                record.put_attr(attr, value)
             elif attr == "href" and node.tag == "a":
                 record.put("href" if "href" not in record.values else f"{key}_href", value)
             elif attr == "datetime":
@@ -353,12 +366,14 @@ def page_tables(html: str, prefix: str = "") -> list[HtmlTable]:
                      [[title or None, description or None, h1 or None, lang or None]])
     links_name = named("links")
 
+    converted: set[int] = set()  # <table>s that became tables: their cells are not listed as texts again
     for index, table in enumerate(n for n in nodes if n.tag == "table"):
         caption = next((_text(c) for c in table.elements() if c.tag == "caption"), "")
         base = _ident(caption or table.attrs.get("id", "") or (table.classes[0] if table.classes else ""),
                       f"table{index + 1}")
         columns, rows = _html_table(table)
         if columns and rows:
+            converted.add(id(table))
             tables.append(HtmlTable(named(base), f"<{_signature(table)}>" + (f' "{caption}"' if caption else ""),
                                     columns, rows[:_MAX_ROWS]))
 
@@ -375,8 +390,9 @@ def page_tables(html: str, prefix: str = "") -> list[HtmlTable]:
                 or (parent.classes[0] if parent.classes else "") or _heading_before(parent) or f"{first.tag}_items")
         heading = _heading_before(parent)
         source = f"{len(items)} x {_signature(first)} in {_signature(parent)}" + (f' under "{heading}"' if heading else "")
+        origins = {k: v for r in records for k, v in r.origins.items()}
         tables.append(HtmlTable(named(_ident(base, "items")), source, columns,
-                                [[r.values.get(c) for c in columns] for r in records]))
+                                [[r.values.get(c) for c in columns] for r in records], origins))
 
     link_rows: list[list[str | None]] = [
         [_text(a, keep_struck=True) or a.attrs.get("title") or None, a.attrs["href"], _area(a)]
@@ -385,7 +401,7 @@ def page_tables(html: str, prefix: str = "") -> list[HtmlTable]:
     text_rows: list[list[str | None]] = []
     current = ""
     for n in nodes:
-        if any(p.tag in _HIDDEN for p in n.ancestors()):
+        if any(p.tag in _HIDDEN or id(p) in converted for p in n.ancestors()):
             continue
         if n.tag in _BLOCKS:
             if any(c.tag in _BLOCKS for c in n.descendants()):

@@ -35,7 +35,8 @@ def _describe(table: HtmlTable, role: str) -> str:
     rows = [[None if c is None else number(c, ";") for c in r] for r in table.rows]
     kinds = [_kind([r[i] for r in rows]) for i in range(len(table.columns))]
     lines = [f"table {table.name}: {len(rows)} row{'s' if len(rows) != 1 else ''}, {table.source}",
-             "columns: " + ", ".join(f"{c} ({k})" for c, k in zip(table.columns, kinds, strict=True))]
+             "columns: " + ", ".join(f"{c} ({k}{', ' + table.origins[c] if c in table.origins else ''})"
+                                     for c, k in zip(table.columns, kinds, strict=True))]
     for row in rows[: _SHOWN_ROWS.get(role, 3)]:
         lines.append("  " + " | ".join(_shown(v) for v in row))
     return "\n".join(lines)

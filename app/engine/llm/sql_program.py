@@ -26,7 +26,7 @@ from types import ModuleType
 from app.engine.llm import html_tables, table_cells
 from app.engine.llm.page_preview import split_page_preview
 
-__all__ = ["NO_ROWS", "SQL_GRAMMAR", "extract_sql", "sql_loads", "sql_of", "sql_preview", "table_name", "wrap_sql"]
+__all__ = ["NOTE", "NO_ROWS", "SQL_GRAMMAR", "extract_sql", "sql_loads", "sql_of", "sql_preview", "table_name", "wrap_sql"]
 
 _SQL_FENCE = re.compile(r"```(?:sql|sqlite|SQL)[ \t]*\n(.*?)(?:```|\Z)", re.S)
 _PY_FENCE = re.compile(r"```(?:python|py)[ \t]*\n", re.I)
@@ -39,6 +39,7 @@ SQL_GRAMMAR = 'root ::= "```sql\\n" line+ "```"\nline ::= [^`\\n]* "\\n"\n'
 _DATABASES = (".db", ".sqlite", ".sqlite3")
 _PAGES = (".html", ".htm", ".xhtml")  # saved pages: each becomes several tables (html_tables)
 NO_ROWS = "(no rows)"  # the wrapped program's line for an empty result (the checks look for it)
+NOTE = "-- "  # starts the lines above NO_ROWS that say where the query's compared texts occur
 
 
 def table_name(file_name: str) -> str:
@@ -307,6 +308,47 @@ def statements(sql):
     return [s for s in out if s.strip(" \\t\\r\\n;")]
 
 
+def literals(sql):
+    """The quoted texts the query compares with ('JPY', '%paris%'), without LIKE's wildcards."""
+    out, i = [], 0
+    while True:
+        start = sql.find("'", i)
+        if start < 0:
+            return out
+        end = start + 1
+        while True:
+            end = sql.find("'", end)
+            if end < 0 or sql[end + 1 : end + 2] != "'":
+                break
+            end += 2
+        if end < 0:
+            return out
+        text = sql[start + 1 : end].replace("''", "'").strip("%_ ")
+        if 0 < len(text) <= 60 and text not in out and not text.replace("-", "").isdigit():
+            out.append(text)
+        i = end + 1
+
+
+def where_found(con, sql):
+    """For an empty result: where each compared text does occur, so the next query can use that column."""
+    notes = []
+    con.create_function("fold", 1, lambda v: None if v is None else str(v).casefold())  # any script's case
+    wanted = literals(sql)[:6]
+    names = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")][:30]
+    for text in wanted:
+        places = []
+        for table in names:
+            for col in [r[1] for r in con.execute(f'pragma table_info("{table}")')][:60]:
+                quoted = col.replace('"', '""')
+                hit = con.execute(f'select "{quoted}" from "{table}" where instr(fold("{quoted}"), ?) > 0 limit 1',
+                                  (text.casefold(),)).fetchone()
+                if hit is not None:
+                    places.append(f"{table}.{col} (e.g. {str(hit[0])[:40]!r})")
+        where = ", ".join(places[:4]) if places else "no column of any table"
+        notes.append(f"{NOTE}{text!r} occurs in {where}")
+    return notes
+
+
 con = sqlite3.connect(":memory:")
 add_dialect_functions(con)
 for file in FILES:
@@ -332,6 +374,11 @@ else:
         for row in rows:
             print(" | ".join(shown(v) for v in row))
         if not rows:
+            try:
+                for note in where_found(con, SQL):
+                    print(note)
+            except sqlite3.Error:
+                pass
             print(NO_ROWS)
 '''
 
@@ -363,6 +410,7 @@ def wrap_sql(sql: str, files: Sequence[str], *, one_value: bool = True) -> str:
         f"ONE_VALUE = {one_value!r}  # a single cell is printed alone\n"
         f"TABLES = {tables!r}  # table file -> table name\n"
         f"NO_ROWS = {NO_ROWS!r}  # printed under the header of an empty result\n"
+        f"NOTE = {NOTE!r}  # starts a line saying where a compared text occurs (above NO_ROWS)\n"
     )
     pages = page_prefixes(files)
     if pages:

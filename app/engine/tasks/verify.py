@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from app.engine.llm.answer_shape import answer_shape
-from app.engine.llm.sql_program import NO_ROWS
+from app.engine.llm.sql_program import NO_ROWS, NOTE
 
 __all__ = ["SHAPE_PROBLEM", "agree", "answer_key", "check_result", "is_soft"]
 
@@ -50,10 +50,15 @@ def check_result(
         return f"it printed an error or a missing value instead of an answer: {line[:160]}"
     last = text.splitlines()[-1].strip()
     if last == NO_ROWS:  # the SQL program's word for an empty result, whatever table was read from it
-        return "the query returned no rows: a filter matched nothing; check which column holds the value and its spelling"
+        found = [ln.strip()[3:] for ln in text.splitlines() if ln.startswith(NOTE)]  # where the compared texts occur
+        return ("the query returned no rows: a filter matched nothing; check which column holds the value and its "
+                "spelling" + (" (" + "; ".join(found) + ")" if found else ""))
     if _EMPTY.search(last) and not tables:
         return f"it found nothing (the last line is {last[:80]!r}): the filter or selector matched no data; check the values in the files"
     shape = answer_shape(task)
+    if shape.kind == "one" and not tables and _NUMBER.fullmatch(last.replace(" ", "")) and len(text.splitlines()) == 1:
+        return (f"{SHAPE_PROBLEM}the task asks which item it is, but only a figure ({last[:40]}) was printed; "
+                "give the item's name first, then its figure (ORDER BY the figure ... LIMIT 1)")
     if _NUMERIC_ASK.search(task) and shape.kind not in ("one", "list") and not _NUMBER.search(text):
         return "the task asks for a number but the program printed none"
     if shape.kind == "value" and _NUMERIC_ASK.search(task) and _ZERO.fullmatch(last):
@@ -103,7 +108,7 @@ def _table_shape(task: str, tables: Sequence[Mapping[str, Any]]) -> str:
     first = [r[0] for r in rows if r]
     header = [str(c) for c in tables[0].get("columns") or []]
     if shape.kind in ("one", "list") and first and all(isinstance(v, int | float) for v in first) and \
-            (not header or header[0] in ("0", "index", "count", "size")):
+            (not header or header[0] in ("0", "index", "count", "size") or (shape.kind == "one" and len(header) == 1)):
         return (f"{SHAPE_PROBLEM}the table's first column holds numbers ({header[0] if header else '?'}), not the "
                 "items asked for; keep the names as the first column (reset_index(), or to_csv with the index)")
     return ""
