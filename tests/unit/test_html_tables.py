@@ -131,3 +131,19 @@ def test_an_empty_result_says_where_the_compared_text_does_occur(tmp_path: Path)
     assert lines[2] == f"{NOTE}\"it's\" occurs in no column of any table"
     problem = check_result("Versandkosten nach Österreich?", done.stdout, "", [])
     assert "no rows" in problem and "shop_versandkosten.land" in problem
+
+
+def test_a_text_column_compared_with_a_number_stops_the_program_with_the_reason(tmp_path: Path) -> None:
+    html = ("<ul>" + "".join(f"<li class='p' data-stars='{s}'><b class='name'>{n}</b><i class='rating'>{r}</i></li>"
+                             for n, r, s in [("A", "★★★★½", 4.5), ("B", "★★★", 3)]) + "</ul>")
+    (tmp_path / "p.html").write_text(html, encoding="utf-8")
+
+    def run(sql: str) -> subprocess.CompletedProcess[str]:
+        (tmp_path / "program.py").write_text(wrap_sql(sql, ["p.html"], one_value=False), encoding="utf-8")
+        return subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, check=False)
+
+    wrong = run("SELECT name FROM p_p WHERE rating >= 4.5")  # SQLite would say every text is >= any number
+    assert wrong.returncode != 0 and "column rating holds texts (such as '★★★★½')" in wrong.stderr
+    right = run("SELECT name FROM p_p WHERE stars >= 4.5")
+    assert right.returncode == 0 and right.stdout.splitlines() == ["name", "A"]

@@ -40,6 +40,13 @@ def test_answer_shape_from_wording(text: str, kind: str, limit: int | None) -> N
     assert (shape.hint() == "") == (kind == "free")
 
 
+def test_a_table_asked_for_as_rows_is_not_grouped() -> None:
+    assert answer_shape("Average delay per carrier, please.").grouped
+    rows = answer_shape("Mets le tableau des produits de cette page sous forme de lignes.")
+    assert rows.kind == "table" and not rows.grouped
+    assert "GROUP BY the key" not in rows.sql_hint() and "no GROUP BY" in rows.sql_hint()
+
+
 def test_a_list_hint_without_pandas_says_csv_writer() -> None:
     assert "csv.writer" in answer_shape("Which members joined in 2023?").hint(tabular=False)
     assert "to_csv" in answer_shape("Which members joined in 2023?").hint(tabular=True)

@@ -91,6 +91,7 @@ class Shape:
 
     kind: Kind
     limit: int | None = None  # for "top N"
+    grouped: bool = True  # a table: one row per group ("per region"), else the rows themselves ("as a table")
 
     def hint(self, tabular: bool = True) -> str:
         """One instruction for the program writer (``tabular``: the libraries include pandas)."""
@@ -109,6 +110,9 @@ class Shape:
             many = f"exactly the top {self.limit}" if self.limit else "exactly the matching items, and nothing else"
             return (f"Answer shape: a LIST of {many}. Print one per line and also {save}; the first column "
                     "must hold the item itself (the name asked for), not a count.")
+        if self.kind == "table" and not self.grouped:
+            return (f"Answer shape: a TABLE of the rows themselves (every row unless the task filters them), the "
+                    f"columns asked for with the name column first; print it and also {save}.")
         if self.kind == "table":
             return ("Answer shape: a TABLE, one row per group. Keep only the key column(s) and the asked "
                     f"figure(s), print it and also {save}.")
@@ -125,6 +129,9 @@ class Shape:
             many = f"exactly the top {self.limit} (ORDER BY ... LIMIT {self.limit})" if self.limit else \
                 "exactly the matching items, nothing else"
             return f"Answer shape: a LIST of {many}: one row per item, the item's name in the first column."
+        if self.kind == "table" and not self.grouped:
+            return ("Answer shape: a TABLE of the rows themselves (every row unless the task filters them; no GROUP BY, "
+                    "no counting): the columns asked for, the name column first.")
         if self.kind == "table":
             return ("Answer shape: a TABLE, one row per group: select the key column(s) first, then only the asked "
                     "figure(s), GROUP BY the key.")
@@ -149,7 +156,7 @@ def answer_shape(text: str) -> Shape:
     if limit is not None:
         return Shape("list", limit=limit)
     if per or _TABLE_WORDS.search(_IN_TABLE.sub(" ", ask)):
-        return Shape("table")
+        return Shape("table", grouped=per)
     if _WHICH.search(ask) or _THING.search(ask):
         if _SUPERLATIVE.search(ask) and not _LIST_WORDS.search(ask.replace("which", "")):
             return Shape("one")

@@ -349,10 +349,37 @@ def where_found(con, sql):
     return notes
 
 
+COMPARED = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)"?\\s*(?:>=|<=|>|<)\\s*(-?\\d+(?:\\.\\d+)?)\\b')
+
+
+def text_compared_with_number(con, sql):
+    """A column of texts compared with a number (SQLite then compares types, not values), or None."""
+    names = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+    for column, figure in COMPARED.findall(sql):
+        kinds, sample = [], None
+        for table in names:
+            if column.lower() not in [r[1].lower() for r in con.execute(f'pragma table_info("{table}")')]:
+                continue
+            for value, kind in con.execute(f'select "{column}", typeof("{column}") from "{table}" '
+                                           f'where "{column}" is not null and length("{column}") > 0 limit 200'):
+                kinds.append(kind)
+                sample = sample if sample is not None or kind != "text" else value
+        if kinds and kinds.count("text") >= 0.8 * len(kinds):
+            return (f"column {column} holds texts (such as {str(sample)[:30]!r}), not numbers, so comparing it with "
+                    f"{figure} compares text with a number; use a column that holds the figure as a number")
+    return None
+
+
 con = sqlite3.connect(":memory:")
 add_dialect_functions(con)
 for file in FILES:
     load(con, file)
+try:
+    misuse = text_compared_with_number(con, SQL)
+except sqlite3.Error:  # a name the query gets wrong: SQLite's own message says it below
+    misuse = None
+if misuse:
+    raise SystemExit(misuse)
 cols, rows, changed = None, [], 0
 for statement in statements(SQL):
     cur = con.execute(statement)
