@@ -70,7 +70,7 @@ def _python_spec() -> SpecialistSpec:
 
 def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBank) -> None:
     spec = _python_spec()
-    chat = ScriptedChat("```python\nprint(42)\n```", "```python\nprint(43)\n```", "```python\nprint(44)\n```")
+    chat = ScriptedChat("```python\nprint(42)\n```", "```python\nprint(43)\n```", "```python\nprint(44)\n```", "```python\nprint(45)\n```")
     writer = ProgramWriter(chat, "m", bank)
     inputs = [("sales.csv", "columns: region, amount")]
     assert writer.write(spec, "total sales per region", inputs) == "print(42)\n"
@@ -91,6 +91,9 @@ def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBan
     assert second[5]["content"] != messages[5]["content"], "attempt 2 uses another example set"
     writer.write(spec, "total sales per region", inputs, attempt=3)
     assert chat.calls[2][1]["temperature"] > 0
+    assert "No files are attached" not in messages[-1]["content"]
+    writer.write(spec, "how many primes are below 100?", [])
+    assert "No files are attached" in chat.calls[3][0][-1]["content"], "no invented script to run"
 
 
 def test_prefix_is_the_same_for_different_tasks_of_a_specialist(bank: ExampleBank) -> None:
@@ -141,6 +144,13 @@ def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> Non
         ("What's the cheapest product on the page?", "6.4", "", [], "only a figure"),
         ("What's the cheapest product on the page?", "Olive Wood Spoon", "", [], ""),
         ("What is the highest price on the page?", "49.9", "", [], ""),
+        ("run invoice.py with a 10 percent discount", "grand total 318.90",
+         'subprocess.run([sys.executable, "invoice.py", "items.json"])', [], "states 10"),
+        ("run invoice.py with a 10 percent discount", "grand total 287.01",
+         'subprocess.run([sys.executable, "invoice.py", "items.json", "--discount", "10"])', [], ""),
+        ("run invoice.py with VAT at 19% (a fraction)", "grand total 1",
+         'subprocess.run([sys.executable, "invoice.py", "--vat", "0.19"])', [], ""),
+        ("run report_v2.py on data2.csv", "ok 1", 'subprocess.run([sys.executable, "report_v2.py", "data2.csv"])', [], ""),
     ],
 )
 def test_check_result(task: str, answer: str, program: str, columns: list[str], problem: str) -> None:

@@ -142,6 +142,9 @@ class ProgramWriter:
                 f"--- {name}\n{sql_preview(name, preview) if sql else split_page_preview(preview)[0]}"
                 for name, preview in inputs
             )
+        elif not sql:
+            user += ("\n\nNo files are attached: everything is in the task. Write the whole program yourself; "
+                     "do not open, import or run any other file.")
         shape = answer_shape(text)
         hint = shape.sql_hint() if sql else shape.hint(tabular="pandas" in spec.program.libraries)
         if hint:

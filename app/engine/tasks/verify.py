@@ -69,6 +69,10 @@ def check_result(
                 "aggregate it (sum, mean, count...) or select the one row, and print that value")
     if shape.kind == "value" and _constant_expression(last):
         return f"{SHAPE_PROBLEM}the last line {last[:80]!r} is symbolic; print its decimal value (sympy N()) last"
+    unpassed = _values_not_passed(task, program)
+    if unpassed:
+        return (f"{SHAPE_PROBLEM}the task states {', '.join(unpassed)}, which the program does not pass to the "
+                "script it runs; give the task's values as the script's arguments (see its usage line)")
     known = {c.strip() for c in columns if c.strip()}
     if known:
         lowered = {k.lower() for k in known}
@@ -77,6 +81,31 @@ def check_result(
         if missing:
             return f"it uses columns that the files do not have: {', '.join(missing[:5])} (columns: {', '.join(sorted(known)[:30])})"
     return _table_shape(task, tables)
+
+
+_RUNS_SCRIPT = re.compile(r"subprocess\.(?:run|check_output|call|Popen)\(")
+_STATED = re.compile(r"(?<![\w.\-/])(\d+(?:[.,]\d+)?)(\s*(?:%|percent|per cent|pour ?cent|prozent|por ciento))?(?![\w.\-/]*\.\w{1,5}\b)")
+
+
+def _values_not_passed(task: str, program: str) -> list[str]:
+    """Numbers the task states for a script the program runs, found nowhere in the program.
+
+    "Run invoice.py with a 10 percent discount" must pass 10 (or 0.1 for a percentage); numbers in
+    file names and in code quoted in the task do not count.
+    """
+    if not _RUNS_SCRIPT.search(program):
+        return []
+    prose = re.sub(r"```.*?(```|$)|`[^`]*`", " ", task, flags=re.S)
+    literals = set(re.findall(r"\d+(?:\.\d+)?", program))
+    missing = []
+    for figure, percent in _STATED.findall(prose):
+        plain = figure.replace(",", ".") if re.fullmatch(r"\d+,\d{1,2}", figure) else figure.replace(",", "")
+        forms = {plain, plain.rstrip("0").rstrip(".") if "." in plain else plain}
+        if percent:
+            forms |= {f"{float(plain) / 100:g}", f"{float(plain) / 100}"}
+        if not forms & literals and plain not in missing:
+            missing.append(plain)
+    return missing
 
 
 def _constant_expression(line: str) -> bool:
