@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("specialist")
     p.add_argument("--retrain", action="store_true", help="new candidate with few-shot examples from the current dataset")
     p.add_argument("--replay", action="store_true", help="with --retrain: run the replay gate on the real model now")
+    p = add("router", "retrain the fast router from stored feedback now (measured on a held-back slice), or list its retrains")
+    p.add_argument("action", choices=["retrain", "history"])
+    p.add_argument("--limit", type=int, default=50, help="history: newest N retrains")
     p = add("gui", "open the control panel")
     p.add_argument("--screenshot", type=Path, help="save a screenshot of the window and exit")
     p.add_argument("--after", type=float, default=8.0, help="seconds of live data before the screenshot")
@@ -156,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(settings, screenshot=args.screenshot, after_s=args.after)
     import app.cli_commands  # noqa: F401  (registers handlers)
     import app.cli_nodes  # noqa: F401  (registers `nodes`)
+    import app.cli_router  # noqa: F401  (registers `router`)
     from app.engine.orchestrator import Orchestrator
 
     handler, needs_docker = _COMMANDS[args.command]

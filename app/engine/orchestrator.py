@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.engine.chores import prune_samples_loop, warm_up
+from app.engine.chores import RouterRetrainer, prune_samples_loop, warm_up
 from app.engine.core.config import Settings, load_settings
 from app.engine.core.errors import BadInput, Busy, EngineError, ManifestError, NotFound
 from app.engine.core.events import (
@@ -42,6 +42,7 @@ from app.engine.core.views import (
     HealthView,
     NodeView,
     ProposalView,
+    RouterRetrainView,
     RouteView,
     ScalingView,
     SeriesPoint,
@@ -140,6 +141,7 @@ class Orchestrator:
         self._image_tags: dict[str, str] = {}
         self._prune_stop = threading.Event()
         self._pruner: threading.Thread | None = None
+        self._retrainer: RouterRetrainer | None = None  # scheduled router retraining (primary engine)
         self._closed = False
         self._variant_of: dict[str, str] = {}  # task id -> the variant chosen to write its program
         self._variants_lock = threading.Lock()
@@ -224,6 +226,11 @@ class Orchestrator:
                 else:
                     self.lifecycle.start_reaper()
                 self._start_pruner()
+                if self.settings.router_retrain_interval_s > 0:
+                    self._retrainer = RouterRetrainer(
+                        self.routing, self.settings.router_retrain_interval_s, self.settings.router_retrain_min_feedback
+                    )
+                    self._retrainer.start()
             if monitors:
                 threading.Thread(target=self._warm_up, name="switchboard-warm-up", daemon=True).start()
                 self._monitor = StatsMonitor(
@@ -326,6 +333,8 @@ class Orchestrator:
         self._prune_stop.set()
         if self._pruner is not None:
             self._pruner.join(timeout=10)
+        if self._retrainer is not None:
+            self._retrainer.stop()
         if self._monitor is not None:
             self._monitor.stop()
         if self._start_thread is not None:
@@ -724,6 +733,20 @@ class Orchestrator:
         """A new candidate variant from the current dataset; ``replay`` runs the gate on real models."""
         self.spec(specialist)
         return self._bg(self.improvement.retrain_view, specialist, self.routing.service if replay else None)
+
+    def retrain_router(self) -> Future[RouterRetrainView]:
+        """Refit the fast router from stored feedback now, measured on the held-back slice (docs/routing.md)."""
+
+        def body() -> RouterRetrainView:
+            self.wait_started()
+            return self.routing.retrain(trigger="demand")
+
+        return self._bg(body)
+
+    def router_history(self, limit: int = 200) -> list[RouterRetrainView]:
+        """The router's past retrains with their before/after figures, oldest first."""
+        self.wait_started()
+        return self.routing.history(limit)
 
     def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:
         """A specialist's curated examples, newest first."""

@@ -27,6 +27,7 @@ from app.engine.core.views import (
     HealthView,
     NodeView,
     ProposalView,
+    RouterRetrainView,
     RouteView,
     ScalingView,
     SeriesPoint,
@@ -68,6 +69,7 @@ class FakeOrchestrator:
         self._examples: dict[str, list[ExampleView]] = {}
         self.swarm_nodes: list[NodeView] = []  # a test sets these to play the swarm backend
         self._proposals: dict[str, ProposalView] = {}
+        self.router_retrains: list[RouterRetrainView] = []  # oldest first; a test may add its own
 
     # lifecycle -----------------------------------------------------------------------------
     def start(self) -> Future[None]:
@@ -252,6 +254,28 @@ class FakeOrchestrator:
                           model_name=f"switchboard-{specialist}-v{n}", example_ids=("t-1",))
         views.append(new)
         return self._pool.submit(lambda: new)
+
+    def retrain_router(self) -> Future[RouterRetrainView]:
+        self.calls.append(("retrain_router", (), {}))
+
+        def body() -> RouterRetrainView:
+            time.sleep(0.2)  # long enough for a test to see the button busy
+            n = len(self.router_retrains)
+            before = 0.70 if n == 0 else self.router_retrains[-1].held_after or 0.70
+            after = min(1.0, before + 0.08)
+            view = RouterRetrainView(
+                kept=True, examples=40 + 20 * n, held_back=10 + 2 * n, held_before=before, held_after=after,
+                catalogue=371, catalogue_before=1.0, catalogue_after=1.0, ts=time.time(),
+                reason=f"router retrained on {40 + 20 * n} examples: held-back accuracy {before:.0%} -> {after:.0%} ({10 + 2 * n} tasks)",
+            )
+            self.router_retrains.append(view)
+            self.bus.publish(Decision(kind="router_retrained", subject="router", reason=view.reason, data={"kept": True}))
+            return view
+
+        return self._pool.submit(body)
+
+    def router_history(self, limit: int = 200) -> list[RouterRetrainView]:
+        return self.router_retrains[-limit:]
 
     def nodes(self) -> list[NodeView]:
         return list(self.swarm_nodes)

@@ -101,6 +101,16 @@ class Settings(BaseSettings):
     cost_per_cpu_hour: float = Field(0.05, ge=0, description="Notional cost of one CPU-hour, for cost charts")
     cost_per_gb_hour: float = Field(0.01, ge=0, description="Notional cost of one GB-hour of memory")
     stats_interval_s: float = Field(2.0, ge=0.2, le=60, description="Container stats sampling interval")
+    router_retrain_interval_s: float = Field(
+        600.0, ge=0, le=7 * 86_400,
+        description="How often the engine checks for new routing feedback to retrain the fast router on (0 = only on demand: `switchboard router retrain`; otherwise at least 10 s)",
+    )
+    router_retrain_min_feedback: int = Field(
+        20, ge=1, le=100_000, description="New routing verdicts (correct / wrong_specialist) that trigger a scheduled router retrain"
+    )
+    router_holdout_share: float = Field(
+        0.2, ge=0.05, le=0.5, description="Share of routing feedback held back (by a stable hash of the text) to measure each retrain; never fitted"
+    )
     route_confidence_threshold: float = Field(0.0, ge=0, le=1, description="Below this combined (fast router + file evidence) confidence ask the routing model; 0 = the tuned value")
     samples_retention_days: float = Field(14.0, gt=0, le=3650, description="Keep per-container resource samples this long (tasks, decisions and golden runs are kept)")
     metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:<port>; 0 = off")
@@ -118,6 +128,13 @@ class Settings(BaseSettings):
     proposal_window_s: float = Field(3600.0, gt=0, le=365 * 86_400, description="Length of one window when counting how a cluster of unserved tasks grows")
     proposal_similarity: float = Field(0.15, gt=0, lt=1, description="Cosine similarity at which an unserved task joins a cluster")
     proposal_low_confidence: float = Field(0.3, ge=0, le=1, description="Routed tasks below this router confidence count as unserved")
+
+    @field_validator("router_retrain_interval_s")
+    @classmethod
+    def _interval_is_off_or_calm(cls, value: float) -> float:
+        if 0 < value < 10:
+            raise ValueError("must be 0 (only on demand) or at least 10 seconds")
+        return value
 
     @field_validator("ollama_host")
     @classmethod

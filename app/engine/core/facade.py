@@ -23,6 +23,7 @@ from app.engine.core.views import (
     HealthView,
     NodeView,
     ProposalView,
+    RouterRetrainView,
     RouteView,
     ScalingView,
     SeriesPoint,
@@ -172,6 +173,14 @@ class Facade(Protocol):
 
     def retrain(self, specialist: str, replay: bool = False) -> Future[VariantView]:
         """A new candidate variant from the current dataset; ``replay`` also runs the replay gate."""
+        ...
+
+    def retrain_router(self) -> Future[RouterRetrainView]:
+        """Refit the fast router from stored feedback, measured before/after on a held-back slice."""
+        ...
+
+    def router_history(self, limit: int = 200) -> list[RouterRetrainView]:
+        """The router's past retrains with their before/after figures, oldest first."""
         ...
 
     def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:

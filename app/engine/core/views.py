@@ -15,6 +15,7 @@ __all__ = [
     "HealthView",
     "ProposalView",
     "RouteView",
+    "RouterRetrainView",
     "ScalingView",
     "SeriesPoint",
     "SpecialistView",
@@ -138,6 +139,31 @@ class RouteView:
     rationale: str
     question: str = ""
     schema_violation: bool = False
+
+
+@dataclass(frozen=True)
+class RouterRetrainView:
+    """One retrain of the fast router from stored feedback, measured on a held-back slice.
+
+    Accuracies are shares (0..1) of the fast router's top choice; ``held_*`` are ``None`` when
+    no feedback was held back yet. ``kept`` is false when the refit was worse and the previous
+    model stayed (``reason`` says why). ``trigger``: ``demand`` or ``schedule``.
+    """
+
+    kept: bool
+    examples: int  # feedback examples fitted
+    held_back: int  # held-back feedback examples it was measured on
+    held_before: float | None
+    held_after: float | None
+    catalogue: int  # the catalogue's own examples it was also measured on
+    catalogue_before: float
+    catalogue_after: float
+    reason: str
+    trigger: str = "demand"
+    new_feedback: int = 0  # feedback events since the previous retrain
+    dropped: int = 0  # feedback examples the safety rules left out (docs/routing.md)
+    seconds: float = 0.0
+    ts: float = 0.0
 
 
 @dataclass(frozen=True)

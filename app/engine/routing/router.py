@@ -29,7 +29,12 @@ from app.engine.routing.decision import CLARIFY, NONE, RouteDecision
 from app.engine.routing.fast import FastResult, FastRouter
 from app.engine.routing.features import estimate_complexity, looks_like_injection
 from app.engine.routing.llm import LLMRouter
-from app.engine.routing.retrain import bounded_feedback, safe_retrain
+from app.engine.routing.retrain import (
+    RetrainResult,
+    bounded_feedback,
+    checked_retrain,
+    safe_retrain,
+)
 
 __all__ = ["DEFAULT_THRESHOLD", "Router"]
 
@@ -111,13 +116,21 @@ class Router:
         with self._lock:
             return safe_retrain(self.fast, bounded_feedback([*self.fast.extra, *self._valid(items)]))
 
-    def retrain(self, items: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]]) -> dict[str, object]:
-        """Refit from exactly ``items`` (e.g. all stored feedback), forgetting earlier feedback.
+    def retrain(
+        self,
+        fit: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]],
+        held: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]] = (),
+    ) -> RetrainResult:
+        """Refit from exactly ``fit`` (forgetting earlier feedback), judged on ``held``.
 
-        The same bounds and checks as :meth:`learn_many`; the manifests always stay.
+        The same bounds and checks as :meth:`learn_many`; the manifests always stay. The refit
+        runs on a copy while this router keeps routing with the current model; the copy
+        replaces it only when it is not worse on ``held`` and the catalogue
+        (:func:`~app.engine.routing.retrain.checked_retrain`).
         """
         with self._lock:
-            return safe_retrain(self.fast, bounded_feedback(self._valid(items)))
+            self.fast, result = checked_retrain(self.fast, self._valid(fit), self._valid(held))
+            return result
 
     def _valid(self, items: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]]) -> list[tuple[str, list[str], str]]:
         out: list[tuple[str, list[str], str]] = []

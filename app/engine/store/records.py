@@ -12,12 +12,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from app.engine.core.errors import BadInput
 from app.engine.store.models import table
-from app.engine.store.rows import DecisionRecord, FeedbackRecord
+from app.engine.store.rows import DecisionRecord, FeedbackRecord, RoutingFeedbackRecord
 
 __all__ = [
     "FEEDBACK_KINDS",
@@ -28,8 +28,10 @@ __all__ = [
     "add_metric",
     "add_routing_decision",
     "add_samples",
+    "count_routing_feedback",
     "list_feedback",
     "prune_samples",
+    "routing_feedback",
 ]
 
 FEEDBACK_KINDS = frozenset({"correct", "wrong_specialist", "bad_answer"})
@@ -38,6 +40,7 @@ SAMPLES = table("samples")
 DECISIONS = table("decisions")
 FEEDBACK = table("feedback")
 ROUTING = table("routing_decisions")
+TASKS = table("tasks")
 GOLDEN = table("golden_runs")
 METRICS = table("metric_points")
 
@@ -138,6 +141,30 @@ def list_feedback(conn: Connection, since_ts: float | None) -> list[FeedbackReco
     if since_ts is not None:
         stmt = stmt.where(FEEDBACK.c.ts >= since_ts)
     return [FeedbackRecord.from_row(r._mapping) for r in conn.execute(stmt)]
+
+
+ROUTING_FEEDBACK_KINDS = ("correct", "wrong_specialist")  # verdicts that say where a task belongs
+
+
+def routing_feedback(conn: Connection) -> list[RoutingFeedbackRecord]:
+    """Every verdict on where a task belongs (``correct``, ``wrong_specialist``), oldest first."""
+    stmt = (
+        select(FEEDBACK.c.ts, FEEDBACK.c.kind, FEEDBACK.c.specialist, TASKS.c.text)
+        .join(TASKS, TASKS.c.id == FEEDBACK.c.task_id)
+        .where(FEEDBACK.c.kind.in_(ROUTING_FEEDBACK_KINDS), FEEDBACK.c.specialist.is_not(None))
+        .order_by(FEEDBACK.c.ts, FEEDBACK.c.id)
+    )
+    return [RoutingFeedbackRecord.from_row(r._mapping) for r in conn.execute(stmt)]
+
+
+def count_routing_feedback(conn: Connection, since_ts: float | None) -> int:
+    """How many such verdicts were given after ``since_ts`` (all when ``None``)."""
+    stmt = select(func.count()).select_from(FEEDBACK).where(
+        FEEDBACK.c.kind.in_(ROUTING_FEEDBACK_KINDS), FEEDBACK.c.specialist.is_not(None)
+    )
+    if since_ts is not None:
+        stmt = stmt.where(FEEDBACK.c.ts > since_ts)
+    return int(conn.execute(stmt).scalar() or 0)
 
 
 def routing_row(

@@ -25,6 +25,7 @@ __all__ = [
     "FileRecord",
     "GoldenRunRecord",
     "ProposalRecord",
+    "RoutingFeedbackRecord",
     "TaskRecord",
     "VariantOutcomeRecord",
     "VariantRecord",
@@ -182,6 +183,24 @@ class FeedbackRecord:
             specialist=row["specialist"],
             note=row["note"] or "",
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoutingFeedbackRecord:
+    """A verdict on where a task belongs: its text and the right specialist (``feedback`` + ``tasks``).
+
+    ``wrong_specialist`` names the right one; ``correct`` confirms the one that ran the task.
+    """
+
+    ts: float
+    kind: str  # correct | wrong_specialist
+    text: str
+    specialist: str
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> RoutingFeedbackRecord:
+        """From a row with the feedback's ``ts``, ``kind``, ``specialist`` and the task's ``text``."""
+        return cls(ts=float(row["ts"]), kind=str(row["kind"]), text=str(row["text"]), specialist=str(row["specialist"]))
 
 
 @dataclass(frozen=True, kw_only=True)

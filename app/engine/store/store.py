@@ -30,6 +30,7 @@ from app.engine.store.rows import (
     DecisionRecord,
     ExampleRecord,
     FeedbackRecord,
+    RoutingFeedbackRecord,
     TaskRecord,
     VariantOutcomeRecord,
     VariantRecord,
@@ -221,17 +222,13 @@ class Store:
         row = records.feedback_row(task_id, kind, specialist, note, ts)
         return self.run(partial(records.add_feedback, row=row))
 
-    def routing_overrides(self) -> Future[list[tuple[str, str]]]:
-        """(task text, right specialist) for every ``wrong_specialist`` feedback, oldest first."""
+    def routing_feedback(self) -> Future[list[RoutingFeedbackRecord]]:
+        """Every ``correct`` / ``wrong_specialist`` verdict with its task's text, oldest first."""
+        return self.run(records.routing_feedback)
 
-        def read(conn: Connection) -> list[tuple[str, str]]:
-            query = text(
-                "select t.text, f.specialist from feedback f join tasks t on t.id = f.task_id "
-                "where f.kind = 'wrong_specialist' and f.specialist is not null order by f.ts"
-            )
-            return [(str(r[0]), str(r[1])) for r in conn.execute(query)]
-
-        return self.run(read)
+    def count_routing_feedback(self, since_ts: float | None = None) -> Future[int]:
+        """How many of those verdicts came after ``since_ts`` (one cheap count)."""
+        return self.run(partial(records.count_routing_feedback, since_ts=since_ts))
 
     def ping(self) -> Future[None]:
         """Resolves when the database answered a trivial query (raises what the driver raised)."""
