@@ -1,8 +1,9 @@
-"""Feeds the Improvements tab (variants, decisions, proposals) and carries out Accept / Dismiss.
+"""Feeds the Improvements tab (variants, decisions, router retrains, proposals) and carries out its requests.
 
-Reads run off the GUI thread through :func:`app.ui.ops.run_op`; a decision about variants or
-proposals, or the tab being shown, reloads (at most once per ``debounce_ms``). Build progress of an
-accepted proposal arrives as ``ImageBuildProgress`` events through the bridge.
+Reads run off the GUI thread through :func:`app.ui.ops.run_op`; a decision about variants,
+proposals or the router, or the tab being shown, reloads (at most once per ``debounce_ms``).
+Build progress of an accepted proposal arrives as ``ImageBuildProgress`` events through the
+bridge.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from app.ui.ops import run_op
 
 __all__ = ["ImprovementsController"]
 
-KINDS = ("variant_", "proposal_", "example_removed", "specialist_added")
+KINDS = ("variant_", "proposal_", "example_removed", "specialist_added", "router_retrained")
 
 
 class ImprovementsController(QObject):
@@ -41,6 +42,7 @@ class ImprovementsController(QObject):
         self.panel.sig_specialist_selected.connect(lambda _s: self.load())
         self.panel.sig_accept_requested.connect(self._on_accept)
         self.panel.sig_dismiss_requested.connect(self._on_dismiss)
+        self.panel.sig_router_retrain_requested.connect(self._on_router_retrain)
         bridge.sig_decision_made.connect(self._on_decision)
         bridge.sig_build_progressed.connect(self._on_build)
         window.tabs.currentChanged.connect(self._on_tab)
@@ -73,8 +75,9 @@ class ImprovementsController(QObject):
                          if d.kind.startswith("variant_") and d.subject == specialist]
             counts = self.orch.example_counts(specialist) if specialist else {}
             growth = self.orch.example_growth(specialist) if specialist else []
+            router = self.orch.router_history()
             return {"ids": ids, "specialist": specialist, "variants": variants, "decisions": decisions,
-                    "proposals": self.orch.proposals(), "counts": counts, "growth": growth}
+                    "proposals": self.orch.proposals(), "counts": counts, "growth": growth, "router": router}
 
         def done(result: dict[str, Any]) -> None:
             self._loading = False
@@ -83,6 +86,8 @@ class ImprovementsController(QObject):
             self.panel.variants.set_variants(result["specialist"], result["variants"], result["decisions"])
             self.panel.variants.set_examples(result["specialist"], result["counts"], result["growth"])
             self.panel.proposals.set_proposals(result["proposals"])
+            if self.panel.router.retrain_button.isEnabled():  # a retrain in progress keeps its message
+                self.panel.router.set_history(result["router"])
             if self.panel.variants.specialist != result["specialist"]:
                 self.timer.start()  # the user picked another one meanwhile
 
@@ -124,6 +129,20 @@ class ImprovementsController(QObject):
             self.window.show_message(f"Dismiss failed: {message}")
 
         run_op(lambda: self.orch.dismiss_proposal(proposal_id), done, failed, self)
+
+    def _on_router_retrain(self) -> None:
+        self.panel.router.set_busy(True, "Retraining the router from its stored feedback…")
+
+        def done(view: Any) -> None:
+            self.panel.router.set_busy(False)
+            self.window.show_message(view.reason)
+            self.load()
+
+        def failed(message: str) -> None:
+            self.panel.router.set_busy(False, f"Retrain failed: {message}")
+            self.window.show_message(f"Router retrain failed: {message}")
+
+        run_op(self.orch.retrain_router, done, failed, self)
 
     def _on_build(self, event: ImageBuildProgress) -> None:
         proposal_id = self._accepting.get(event.specialist)

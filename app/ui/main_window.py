@@ -222,6 +222,7 @@ class MainWindow(QMainWindow):
     def set_dark(self, dark: bool) -> None:
         """Match the charts to the theme now or when they are created."""
         self._dark = dark
+        self.improvements.router.set_dark(dark)
         if self._charts is not None:
             self._charts.set_dark(dark)
 
