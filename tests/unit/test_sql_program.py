@@ -145,3 +145,14 @@ def test_a_broken_table_file_fails_with_a_clear_message_and_is_left_alone(
     done = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode != 0 and f"{name} {said}" in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / name).read_text(encoding="utf-8") == content
+
+
+def test_a_wrapped_query_passes_the_column_check_of_its_own_tables(folder: Path) -> None:
+    # the program embeds helper modules; nothing in them may read as a column the files lack
+    from app.engine.tasks.verify import check_result
+
+    program = wrap_sql("SELECT AVG(amount) FROM t_2024_orders", ["2024 Orders.csv"])
+    answer = _run(folder, program)
+    assert answer == "7.33333333333"
+    assert check_result("What is the average amount?", answer, program, ["customer", "amount"]) == ""
+    assert "__all__" not in program

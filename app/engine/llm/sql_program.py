@@ -412,8 +412,9 @@ else:
 
 def _source(module: ModuleType) -> str:
     """A stdlib-only module's code to put into the program: without its docstring and future import."""
-    code = inspect.getsource(module)
-    return code.split("from __future__ import annotations\n", 1)[-1].strip("\n") + "\n\n"
+    code = inspect.getsource(module).split("from __future__ import annotations\n", 1)[-1]
+    code = re.sub(r"^__all__ = .*\n", "", code, flags=re.M)  # the module's exports mean nothing in the program
+    return code.strip("\n") + "\n\n"
 
 
 def page_prefixes(files: Sequence[str]) -> dict[str, str]:

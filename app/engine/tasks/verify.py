@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from app.engine.llm.answer_shape import answer_shape
-from app.engine.llm.sql_program import NO_ROWS, NOTE
+from app.engine.llm.sql_program import NO_ROWS, NOTE, sql_of
 
 __all__ = ["SHAPE_PROBLEM", "agree", "answer_key", "check_result", "is_soft"]
 
@@ -74,7 +74,7 @@ def check_result(
         return (f"{SHAPE_PROBLEM}the task states {', '.join(unpassed)}, which the program does not pass to the "
                 "script it runs; give the task's values as the script's arguments (see its usage line)")
     known = {c.strip() for c in columns if c.strip()}
-    if known:
+    if known and sql_of(program) is None:  # SQL names are checked by SQLite itself
         lowered = {k.lower() for k in known}
         missing = sorted({q for q in _QUOTED.findall(program) if q not in known and q.lower() not in lowered
                           and q.replace("_", " ").lower() not in lowered and _looks_like_column(q, program)})
