@@ -58,6 +58,11 @@ class Scaling(BaseModel):
     target_utilization: float = Field(0.7, gt=0, le=1, description="Busy share of slots the autoscaler aims for")
     latency_p95_s: float | None = Field(None, gt=0, description="Initial p95 latency threshold; empty = a quarter of the task timeout")
     max_error_rate: float = Field(0.25, ge=0, le=1, description="Initial error-rate threshold")
+    max_cost_per_task: float | None = Field(
+        None, gt=0,
+        description="Initial cost-per-task threshold (notional, the currency of the cost_per_* settings); empty = the cost of a task "
+                    "as slow as the latency threshold on a replica kept at its target utilisation",
+    )
     warm_pool_max: int = Field(2, ge=0, le=16, description="Most idle containers kept warm (running or paused)")
 
     @model_validator(mode="after")

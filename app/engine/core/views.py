@@ -84,6 +84,7 @@ class ScalingView:
     policy: str = "adaptive"
     pinned: int | None = None  # a count the user set, held for a while
     quarantine: str = ""
+    cost_threshold: float | None = None  # notional cost per task above which no replica is added for latency
 
 
 @dataclass(frozen=True)

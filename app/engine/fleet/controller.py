@@ -1,7 +1,8 @@
 """The lifecycle controller: one stoppable loop that scales, pauses, resumes and reaps by demand.
 
 Every ``autoscale_tick_s`` (and at once when a task waits for a slot) it samples each
-specialist's concurrency, updates the self-adjusting thresholds, asks the
+specialist's concurrency and containers (running and paused: what they cost), updates the
+self-adjusting latency, error-rate and cost thresholds (:mod:`~app.engine.fleet.thresholds`), asks the
 :mod:`~app.engine.fleet.policies` policy for a plan and moves the fleet towards it:
 resume paused replicas before starting new ones, pause idle replicas the plan keeps warm,
 remove the rest. Starts run on a small pool so one slow start does not hold back the others.
@@ -29,8 +30,8 @@ from app.engine.core.specs import SpecialistSpec
 from app.engine.core.states import TaskState
 from app.engine.core.views import ScalingView
 from app.engine.fleet.lifecycle import Lifecycle, Replica
-from app.engine.fleet.policies import Observation, Plan, Policy, make_policy
-from app.engine.fleet.thresholds import Thresholds
+from app.engine.fleet.policies import Observation, Plan, Policy, make_policy, money
+from app.engine.fleet.thresholds import MIN_TASKS, Thresholds, hourly_cost
 
 __all__ = ["PIN_S", "FleetController"]
 
@@ -58,7 +59,7 @@ class FleetController:
         self.policy: Policy = policy or make_policy(settings.autoscale_policy)
         self.clock: Callable[[], float] = clock or time.monotonic
         lifecycle.clock = self.clock
-        self.thresholds = {sid: Thresholds.from_spec(spec) for sid, spec in lifecycle.specs.items()}
+        self.thresholds = {sid: self._thresholds(spec) for sid, spec in lifecycle.specs.items()}
         self.plans: dict[str, ScalingView] = {}
         self._pins: dict[str, tuple[int, float]] = {}  # specialist -> (replicas, until)
         self.backlog: Callable[[str], int] | None = None  # tasks accepted and unfinished (the dispatcher's)
@@ -79,7 +80,19 @@ class FleetController:
 
     def add_specialist(self, spec: SpecialistSpec) -> None:
         """Scale a specialist added to the running engine (its thresholds start from its manifest)."""
-        self.thresholds.setdefault(spec.id, Thresholds.from_spec(spec))
+        self.thresholds.setdefault(spec.id, self._thresholds(spec))
+
+    def _thresholds(self, spec: SpecialistSpec) -> Thresholds:
+        return Thresholds.from_spec(spec, self.settings.cost_per_cpu_hour, self.settings.cost_per_gb_hour)
+
+    def _cost_per_task(self, spec: SpecialistSpec, running_s: float, paused_s: float, finished: int) -> float | None:
+        """What the specialist's containers cost over the stats window per task finished in it."""
+        if finished < MIN_TASKS:
+            return None  # too few tasks to divide by: the figure would be noise
+        cpu, gb = self.settings.cost_per_cpu_hour, self.settings.cost_per_gb_hour
+        spent = running_s * hourly_cost(spec, cpu, gb) + paused_s * hourly_cost(spec, cpu, gb, paused=True)
+        return spent / 3600 / finished
+
     def start(self) -> None:
         """Run the loop on its own thread (idempotent)."""
         if self._thread is not None:
@@ -132,12 +145,15 @@ class FleetController:
             paused = sum(1 for r in managed if r.paused)
             current = float(sum(r.inflight for r in pool.replicas.values() if not r.retired and not r.sandbox) + pool.waiting)
             starting = pool.starting
+            live = [r for r in pool.replicas.values() if not r.retired]  # sandboxes too: they cost as much
+            costing = (sum(1 for r in live if not r.paused), sum(1 for r in live if r.paused))
         with self._lock:
             starting += self._pending.get(sid, 0)
         if self.backlog is not None:
             current = max(current, float(self.backlog(sid)))  # tasks queued before they reach acquire
         book = self.lifecycle.demand
         book.sample(sid, now, current)
+        book.sample_replicas(sid, now, *costing)
         with book.locked(sid) as window:
             ever_busy = window.last_busy is not None
             stable = window.mean_concurrency(now, STABLE_WINDOW_S)
@@ -146,15 +162,20 @@ class FleetController:
             gap = window.gap_p90(now)
             p95 = window.latency_p95(now, STATS_WINDOW_S)
             errors, finished = window.error_rate(now, STATS_WINDOW_S)
+            running_s, paused_s = window.replica_seconds(now, STATS_WINDOW_S)
         if not managed and not starting and not ever_busy and spec.scaling.min_replicas == 0:
             return None  # never used: nothing to decide
         th = self.thresholds[sid]
-        if th.update(p95, errors, finished):
+        cost = self._cost_per_task(spec, running_s, paused_s, finished)
+        if th.update(p95, errors, finished, cost):
+            costs = (f", cost {money(th.cost)} per task" if math.isfinite(th.cost) else "",
+                     f", cost {money(cost)} per task" if cost is not None else "")
             self.bus.publish(Decision(
                 kind="threshold", subject=sid,
-                reason=(f"{sid} thresholds now p95 {th.latency_s:.2f} s, error rate {th.error_rate:.0%} "
-                        f"(observed p95 {p95 or 0:.2f} s, errors {errors:.0%} over {finished} tasks)"),
-                data={"latency_s": th.latency_s, "error_rate": th.error_rate, "observed_p95_s": p95, "observed_error_rate": errors},
+                reason=(f"{sid} thresholds now p95 {th.latency_s:.2f} s, error rate {th.error_rate:.0%}{costs[0]} "
+                        f"(observed p95 {p95 or 0:.2f} s, errors {errors:.0%}{costs[1]} over {finished} tasks)"),
+                data={"latency_s": th.latency_s, "error_rate": th.error_rate, "observed_p95_s": p95, "observed_error_rate": errors,
+                      "cost_per_task": th.cost if math.isfinite(th.cost) else None, "observed_cost_per_task": cost},
             ))
         return Observation(
             specialist=sid, now=now, running=running + starting, paused=paused, slots=spec.scaling.concurrency,
@@ -163,6 +184,7 @@ class FleetController:
             max_replicas=spec.scaling.max_replicas, target_utilization=spec.scaling.target_utilization,
             latency_threshold_s=th.latency_s, error_threshold=th.error_rate,
             warm_pool_max=spec.scaling.warm_pool_max, idle_ttl_s=spec.scaling.idle_ttl_s,
+            cost_per_task=cost, cost_threshold=th.cost,
         )
 
     # ------------------------------------------------------------------ decide and act
@@ -206,6 +228,7 @@ class FleetController:
             self.plans[sid] = ScalingView(
                 sid, len(running), len(paused), want_run, want_warm, plan.reason, th.latency_s, th.error_rate,
                 policy=self.policy.name, pinned=pin[0] if pin else None,
+                cost_threshold=th.cost if math.isfinite(th.cost) else None,
             )
         if not act:
             return

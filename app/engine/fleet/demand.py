@@ -1,4 +1,4 @@
-"""What the autoscaler observes of one specialist: arrivals, concurrency, latency and errors.
+"""What the autoscaler observes of one specialist: arrivals, concurrency, latency, errors and replicas.
 
 A :class:`DemandWindow` keeps bounded, time-stamped samples and answers window questions
 ("mean concurrency over the last 60 s", "p95 latency of the last 5 minutes"). It holds no
@@ -38,6 +38,7 @@ class DemandWindow:
     concurrency: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
     arrivals: deque[float] = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
     finished: deque[tuple[float, float, bool]] = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
+    replicas: deque[tuple[float, int, int]] = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
     last_busy: float | None = None  # when concurrency was last above zero
 
     def sample(self, now: float, value: float) -> None:
@@ -45,6 +46,11 @@ class DemandWindow:
         self.concurrency.append((now, value))
         if value > 0:
             self.last_busy = now
+        self._trim(now)
+
+    def sample_replicas(self, now: float, running: int, paused: int) -> None:
+        """Record how many containers ran and how many were paused at ``now`` (what costs money)."""
+        self.replicas.append((now, running, paused))
         self._trim(now)
 
     def arrive(self, now: float, count: int = 1) -> None:
@@ -65,6 +71,8 @@ class DemandWindow:
             self.arrivals.popleft()
         while self.finished and self.finished[0][0] < now - HISTORY_S:
             self.finished.popleft()
+        while len(self.replicas) > 1 and self.replicas[1][0] < now - HISTORY_S:
+            self.replicas.popleft()  # the last sample before the horizon still says what ran from it
 
     def mean_concurrency(self, now: float, window_s: float) -> float:
         """Mean of the concurrency samples within ``window_s`` (0 without samples)."""
@@ -89,6 +97,19 @@ class DemandWindow:
         if not recent:
             return 0.0, 0
         return sum(1 for ok in recent if not ok) / len(recent), len(recent)
+
+    def replica_seconds(self, now: float, window_s: float) -> tuple[float, float]:
+        """Running and paused container-seconds within ``window_s`` (each sample holds until the next, the last until now)."""
+        start = now - window_s
+        running = paused = 0.0
+        samples = list(self.replicas)
+        for i, (t, run, pause) in enumerate(samples):
+            end = samples[i + 1][0] if i + 1 < len(samples) else now
+            span = min(end, now) - max(t, start)
+            if span > 0:
+                running += run * span
+                paused += pause * span
+        return running, paused
 
     def gap_p90(self, now: float, window_s: float = HISTORY_S, min_gaps: int = 5) -> float | None:
         """p90 of the gaps between arrivals within ``window_s`` (``None`` with too few)."""
@@ -128,3 +149,8 @@ class DemandBook:
         """Record a concurrency sample (controller thread)."""
         with self._lock:
             self._windows.setdefault(specialist, DemandWindow()).sample(now, value)
+
+    def sample_replicas(self, specialist: str, now: float, running: int, paused: int) -> None:
+        """Record the containers running and paused (controller thread)."""
+        with self._lock:
+            self._windows.setdefault(specialist, DemandWindow()).sample_replicas(now, running, paused)

@@ -26,7 +26,10 @@ resumes in well under 0.1 s, tasks arrive in bursts from one person or a script)
   likely (3 × the p90 gap, within [120 s, the manifest's ``idle_ttl_s``]) and then scales to
   zero; the memory budget evicts paused replicas first when something else needs the room;
 - a p95 latency above the (self-adjusting) threshold adds a replica only when there is load
-  and the error rate is below its threshold — errors are not fixed by more containers.
+  and the error rate is below its threshold — errors are not fixed by more containers — and
+  the cost per task is below its (self-adjusting) threshold: above it, latency is not bought
+  with another replica, and the warm pool keeps at most one paused replica
+  (:mod:`~app.engine.fleet.thresholds`). Tasks waiting for a slot always scale up.
 
 Every policy is pure over :class:`Observation` (with a monotonic ``now``) plus the memory it
 keeps per specialist, so unit tests drive it with a fake clock.
@@ -50,6 +53,7 @@ __all__ = [
     "Policy",
     "RayPolicy",
     "make_policy",
+    "money",
 ]
 
 
@@ -77,6 +81,13 @@ class Observation:
     error_threshold: float = 0.25
     warm_pool_max: int = 2
     idle_ttl_s: float = 900.0
+    cost_per_task: float | None = None  # containers' cost over the stats window / tasks finished
+    cost_threshold: float = math.inf
+
+    @property
+    def costly(self) -> bool:
+        """Tasks cost more than the threshold allows (the policy then spends no more for speed)."""
+        return self.cost_per_task is not None and self.cost_per_task > self.cost_threshold
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,16 @@ class Policy(Protocol):
 def _need(concurrency: float, per_replica: float) -> int:
     # a tiny epsilon keeps 2.0000001 from becoming 3 replicas
     return max(0, math.ceil(concurrency / max(per_replica, 1e-9) - 1e-6))
+
+
+def money(value: float) -> str:
+    """A notional cost per task, readable at the small sizes tasks cost ($0.000082)."""
+    return f"${value:.6f}" if value < 1 else f"${value:.2f}"
+
+
+def _cost(obs: Observation) -> str:
+    assert obs.cost_per_task is not None
+    return f"cost per task {money(obs.cost_per_task)} > threshold {money(obs.cost_threshold)}"
 
 
 def _figures(obs: Observation) -> str:
@@ -156,13 +177,16 @@ class AdaptivePolicy:
             return Plan(target, reason=f"{_figures(obs)}: tasks wait for a slot", panic=True)
         latency_high = obs.p95_s is not None and obs.p95_s > obs.latency_threshold_s
         loaded = obs.stable > 0.5 * capacity and obs.running > 0
+        note = ""
         if latency_high and loaded and obs.now >= mem.latency_bump_until:
+            assert obs.p95_s is not None
             if obs.error_rate > obs.error_threshold:
                 pass  # errors are not fixed by more containers; fall through to the steady rule
+            elif obs.costly:  # latency is not bought with another replica; fall through
+                note = f": p95 {obs.p95_s:.1f} s > threshold {obs.latency_threshold_s:.1f} s, but {_cost(obs)}"
             else:
                 mem.latency_bump_until = obs.now + self.down_window_s
                 mem.wanted.append((obs.now, obs.running + 1))  # the down window holds the bump
-                assert obs.p95_s is not None
                 return Plan(
                     obs.running + 1,
                     reason=f"{_figures(obs)}: p95 {obs.p95_s:.1f} s > threshold {obs.latency_threshold_s:.1f} s",
@@ -183,12 +207,15 @@ class AdaptivePolicy:
         warm = 0
         if obs.idle_s < keep:
             warm = max(0, min(obs.warm_pool_max, max(obs.running, 1)) - target)
+            if obs.costly and warm > 1:
+                warm = 1
+                note = note or f": {_cost(obs)}, warm pool 1"
         if target < obs.running:
-            reason = f"{_figures(obs)}: demand below capacity for {self.down_window_s:g} s"
+            reason = f"{_figures(obs)}: demand below capacity for {self.down_window_s:g} s{note}"
         elif target == 0 and warm == 0 and obs.paused:
             reason = f"idle for {obs.idle_s:.0f} s > {keep:.0f} s (from the gaps between tasks): scale to zero"
         else:
-            reason = _figures(obs)
+            reason = _figures(obs) + note
         return Plan(target, warm, reason, panic)
 
 
