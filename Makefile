@@ -31,6 +31,8 @@ test: export QT_QPA_PLATFORM := offscreen
 test: export SWITCHBOARD_TEST_POSTGRES_URL := $(shell $(SETUP)/postgres.sh url)
 test: setup
 	@$(SETUP)/postgres.sh start
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy app/engine
 	$(BIN)/mypy --explicit-package-bases tests/gui/test_facade_conformance.py
@@ -41,6 +43,7 @@ test: setup
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy app/engine
 	$(BIN)/mypy --explicit-package-bases tests/gui/test_facade_conformance.py

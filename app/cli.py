@@ -120,9 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("specialist")
     p = add("variants", "a specialist's variants with their figures; --retrain makes a new candidate")
     p.add_argument("specialist")
-    p.add_argument("--retrain", action="store_true", help="new candidate with few-shot examples from the current dataset")
+    p.add_argument(
+        "--retrain", action="store_true", help="new candidate with few-shot examples from the current dataset"
+    )
     p.add_argument("--replay", action="store_true", help="with --retrain: run the replay gate on the real model now")
-    p = add("router", "retrain the fast router from stored feedback now (measured on a held-back slice), or list its retrains")
+    p = add(
+        "router",
+        "retrain the fast router from stored feedback now (measured on a held-back slice), or list its retrains",
+    )
     p.add_argument("action", choices=["retrain", "history"])
     p.add_argument("--limit", type=int, default=50, help="history: newest N retrains")
     p = add("gui", "open the control panel")
@@ -147,8 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, exc, EXIT_USAGE)
     if args.command == "config":
         rows = describe(settings)
-        emit({"ok": True, "config_file": str(config_file_path()), "settings": rows}, as_json=args.json,
-             text=f"config file: {config_file_path()}\n" + table([[r["name"], r["value"], r["source"]] for r in rows], ["name", "value", "source"]))
+        emit(
+            {"ok": True, "config_file": str(config_file_path()), "settings": rows},
+            as_json=args.json,
+            text=f"config file: {config_file_path()}\n"
+            + table([[r["name"], r["value"], r["source"]] for r in rows], ["name", "value", "source"]),
+        )
         return EXIT_OK
     if args.command == "gui":
         problem = _display_problem(args.screenshot is not None)
@@ -203,5 +212,3 @@ def _fail(args: argparse.Namespace, exc: EngineError, code: int) -> int:
     else:
         sys.stderr.write(f"switchboard: {message}\n")
     return code
-
-

@@ -68,7 +68,11 @@ def _doctor(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.start(docker=False, reconcile=False, monitors=False)
     checks = orch.doctor()
     ok = all(c.ok for c in checks)
-    text = "\n".join(f"[{'ok' if c.ok else 'FAIL'}] {c.component}: {c.detail}" + (f"\n       fix: {c.fix}" if c.fix and not c.ok else "") for c in checks)
+    text = "\n".join(
+        f"[{'ok' if c.ok else 'FAIL'}] {c.component}: {c.detail}"
+        + (f"\n       fix: {c.fix}" if c.fix and not c.ok else "")
+        for c in checks
+    )
     emit({"ok": ok, "checks": checks}, as_json=args.json, text=text)
     return EXIT_OK if ok else 3
 
@@ -78,7 +82,10 @@ def _specialists(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.start(docker=True, reconcile=False, monitors=False)
     orch.wait_started()
     views = orch.specialists()
-    rows = [[v.id, v.state, f"{v.replicas}/{v.max_replicas}", v.image or "-", ", ".join(v.accepted_inputs) or "-"] for v in views]
+    rows = [
+        [v.id, v.state, f"{v.replicas}/{v.max_replicas}", v.image or "-", ", ".join(v.accepted_inputs) or "-"]
+        for v in views
+    ]
     text = table(rows, ["id", "state", "replicas", "image", "accepts"])
     if orch.manifest_errors():
         text += "\nbroken manifests:\n" + "\n".join(orch.manifest_errors())
@@ -101,8 +108,11 @@ def _up(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.spec(args.specialist)
     orch.start(reconcile=False, monitors=False)
     views = orch.up(args.specialist, args.replicas).result()
-    emit({"ok": True, "specialist": args.specialist, "containers": views}, as_json=args.json,
-         text="\n".join(f"{c.name}  {c.status}  {c.image}" for c in views))
+    emit(
+        {"ok": True, "specialist": args.specialist, "containers": views},
+        as_json=args.json,
+        text="\n".join(f"{c.name}  {c.status}  {c.image}" for c in views),
+    )
     return EXIT_OK
 
 
@@ -112,8 +122,11 @@ def _scale(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.spec(args.specialist)
     orch.start(reconcile=False, monitors=False)
     views = orch.scale(args.specialist, args.replicas).result()
-    emit({"ok": True, "specialist": args.specialist, "containers": views}, as_json=args.json,
-         text=f"{args.specialist}: {len(views)} running")
+    emit(
+        {"ok": True, "specialist": args.specialist, "containers": views},
+        as_json=args.json,
+        text=f"{args.specialist}: {len(views)} running",
+    )
     return EXIT_OK
 
 
@@ -131,7 +144,11 @@ def _ps(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.wait_started()
     views = orch.containers()
     rows = [[c.name, c.specialist, c.status, c.image, c.inflight] for c in views]
-    emit({"ok": True, "containers": views}, as_json=args.json, text=table(rows, ["name", "specialist", "status", "image", "inflight"]))
+    emit(
+        {"ok": True, "containers": views},
+        as_json=args.json,
+        text=table(rows, ["name", "specialist", "status", "image", "inflight"]),
+    )
     return EXIT_OK
 
 
@@ -158,16 +175,31 @@ def _submit(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.validate_request(args.text, args.specialist, args.file)  # bad input is reported before anything else
     orch.start(monitors=False)
     orch.runtime.ping()
-    handle = orch.submit(args.text, specialist=args.specialist, files=args.file, timeout_s=args.timeout, planning=not args.no_plan)
+    handle = orch.submit(
+        args.text, specialist=args.specialist, files=args.file, timeout_s=args.timeout, planning=not args.no_plan
+    )
     if not args.wait:
         # The engine lives in this process: wait anyway so the task is not orphaned, but
         # print only the id and state.
         view = handle.future.result()
-        emit({"ok": view.state == "succeeded", "id": handle.id, "state": view.state, "specialist": handle.specialist,
-              "route": handle.route}, as_json=args.json, text=f"{handle.id} {view.state} ({handle.specialist})")
+        emit(
+            {
+                "ok": view.state == "succeeded",
+                "id": handle.id,
+                "state": view.state,
+                "specialist": handle.specialist,
+                "route": handle.route,
+            },
+            as_json=args.json,
+            text=f"{handle.id} {view.state} ({handle.specialist})",
+        )
         return EXIT_OK if view.state == "succeeded" else EXIT_FAILED
     view = handle.future.result()
-    emit({"ok": view.state == "succeeded", "task": _task_doc(view), "route": handle.route}, as_json=args.json, text=_task_text(view))
+    emit(
+        {"ok": view.state == "succeeded", "task": _task_doc(view), "route": handle.route},
+        as_json=args.json,
+        text=_task_text(view),
+    )
     return EXIT_OK if view.state == "succeeded" else EXIT_FAILED
 
 
@@ -177,7 +209,9 @@ def _route(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.wait_started()
     view = orch.route(args.text, args.file)
     top = sorted(view.scores.items(), key=lambda kv: -kv[1])[:3]
-    text = f"-> {view.chosen} · {view.confidence:.2f} · {view.router} router · {view.latency_ms:.2f} ms\n{view.rationale}"
+    text = (
+        f"-> {view.chosen} · {view.confidence:.2f} · {view.router} router · {view.latency_ms:.2f} ms\n{view.rationale}"
+    )
     text += "\n" + "  ".join(f"{k} {v:.2f}" for k, v in top)
     emit({"ok": True, **to_jsonable(view)}, as_json=args.json, text=text)
     return EXIT_OK
@@ -187,10 +221,22 @@ def _route(orch: Orchestrator, args: argparse.Namespace) -> int:
 def _tasks(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.start(docker=False, reconcile=False, monitors=False)
     views = orch.tasks(limit=args.limit, state=args.state, specialist=args.specialist, search=args.search)
-    rows = [[v.id[:12], time.strftime("%H:%M:%S", time.localtime(v.created_at)), v.state, v.specialist or "-",
-             f"{v.duration_ms:.0f} ms" if v.duration_ms else "-", v.text[:50]] for v in views]
-    emit({"ok": True, "tasks": [_task_doc(v) for v in views]}, as_json=args.json,
-         text=table(rows, ["id", "created", "state", "specialist", "duration", "text"]))
+    rows = [
+        [
+            v.id[:12],
+            time.strftime("%H:%M:%S", time.localtime(v.created_at)),
+            v.state,
+            v.specialist or "-",
+            f"{v.duration_ms:.0f} ms" if v.duration_ms else "-",
+            v.text[:50],
+        ]
+        for v in views
+    ]
+    emit(
+        {"ok": True, "tasks": [_task_doc(v) for v in views]},
+        as_json=args.json,
+        text=table(rows, ["id", "created", "state", "specialist", "duration", "text"]),
+    )
     return EXIT_OK
 
 
@@ -216,8 +262,11 @@ def _find_task(orch: Orchestrator, prefix: str) -> TaskView:
 def _cancel(orch: Orchestrator, args: argparse.Namespace) -> int:
     orch.start(docker=False, reconcile=False, monitors=False)
     done = orch.cancel(args.id)
-    emit({"ok": done, "id": args.id, "cancelled": done}, as_json=args.json,
-         text="cancelled" if done else "not running in this process (tasks run inside the engine that accepted them)")
+    emit(
+        {"ok": done, "id": args.id, "cancelled": done},
+        as_json=args.json,
+        text="cancelled" if done else "not running in this process (tasks run inside the engine that accepted them)",
+    )
     return EXIT_OK if done else EXIT_FAILED
 
 
@@ -246,8 +295,9 @@ def _eval(orch: Orchestrator, args: argparse.Namespace) -> int:
 
     if args.what in ("golden", "natural"):
         orch.runtime.ping()  # golden suites run on real containers: exit 3 when Docker is down
-    doc = run_eval(orch, args.what, file=args.file, specialist=args.specialist, path=args.path,
-                   split=args.split, limit=args.limit)
+    doc = run_eval(
+        orch, args.what, file=args.file, specialist=args.specialist, path=args.path, split=args.split, limit=args.limit
+    )
     emit(doc, as_json=args.json, text=doc.get("summary_text"))
     return EXIT_OK if doc.get("ok", True) else EXIT_FAILED
 
@@ -263,8 +313,11 @@ def _dataset(orch: Orchestrator, args: argparse.Namespace) -> int:
         if not args.example:
             raise BadInput("dataset remove needs an example id (see `switchboard dataset list ID`)")
         removed = orch.remove_example(args.specialist, args.example)
-        emit({"ok": True, "specialist": args.specialist, "example": args.example, "removed": removed}, as_json=args.json,
-             text=f"removed {args.example} from {args.specialist}" if removed else f"{args.example} was already removed")
+        emit(
+            {"ok": True, "specialist": args.specialist, "example": args.example, "removed": removed},
+            as_json=args.json,
+            text=f"removed {args.example} from {args.specialist}" if removed else f"{args.example} was already removed",
+        )
         return EXIT_OK
     if args.action == "export":
         text = orch.export_dataset(args.specialist)
@@ -272,19 +325,40 @@ def _dataset(orch: Orchestrator, args: argparse.Namespace) -> int:
         if args.out is not None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text, encoding="utf-8")
-            emit({"ok": True, "specialist": args.specialist, "path": str(args.out), "count": count}, as_json=args.json,
-                 text=f"wrote {count} examples of {args.specialist} to {args.out}")
+            emit(
+                {"ok": True, "specialist": args.specialist, "path": str(args.out), "count": count},
+                as_json=args.json,
+                text=f"wrote {count} examples of {args.specialist} to {args.out}",
+            )
         elif args.json:
-            emit({"ok": True, "specialist": args.specialist, "count": count,
-                  "examples": [json.loads(line) for line in text.splitlines()]}, as_json=True)
+            emit(
+                {
+                    "ok": True,
+                    "specialist": args.specialist,
+                    "count": count,
+                    "examples": [json.loads(line) for line in text.splitlines()],
+                },
+                as_json=True,
+            )
         else:
             sys.stdout.write(text)
         return EXIT_OK
     examples = orch.dataset(args.specialist, include_removed=args.all)
-    rows = [[e.example_id, e.source, e.label + (" (removed)" if e.removed else ""),
-             time.strftime("%Y-%m-%d %H:%M", time.localtime(e.ts)), e.text[:60]] for e in examples]
-    emit({"ok": True, "specialist": args.specialist, "count": len(examples), "examples": examples}, as_json=args.json,
-         text=table(rows, ["id", "source", "label", "when", "text"]) + f"\n{len(examples)} examples")
+    rows = [
+        [
+            e.example_id,
+            e.source,
+            e.label + (" (removed)" if e.removed else ""),
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(e.ts)),
+            e.text[:60],
+        ]
+        for e in examples
+    ]
+    emit(
+        {"ok": True, "specialist": args.specialist, "count": len(examples), "examples": examples},
+        as_json=args.json,
+        text=table(rows, ["id", "source", "label", "when", "text"]) + f"\n{len(examples)} examples",
+    )
     return EXIT_OK
 
 
@@ -300,9 +374,17 @@ def _examples(orch: Orchestrator, args: argparse.Namespace) -> int:
 
     rows = [[r.examples, r.tasks, pct(r.success_rate), r.eval_runs, pct(r.eval_accuracy)] for r in rows_v]
     head = f"{args.specialist}: {counts['seed']} seed examples, {counts['feedback']} from answers marked correct"
-    emit({"ok": True, "specialist": args.specialist, "counts": counts, "growth": rows_v}, as_json=args.json,
-         text=head + "\n" + (table(rows, ["examples", "tasks", "success", "hold-out runs", "hold-out"])
-                             if rows else "no program outcomes recorded yet"))
+    emit(
+        {"ok": True, "specialist": args.specialist, "counts": counts, "growth": rows_v},
+        as_json=args.json,
+        text=head
+        + "\n"
+        + (
+            table(rows, ["examples", "tasks", "success", "hold-out runs", "hold-out"])
+            if rows
+            else "no program outcomes recorded yet"
+        ),
+    )
     return EXIT_OK
 
 
@@ -310,8 +392,19 @@ def _variant_rows(views: list[VariantView]) -> str:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x * 100:.0f}%"
 
-    rows = [[v.id, v.state, v.tasks, pct(v.success_rate), "-" if v.p95_ms is None else f"{v.p95_ms / 1000:.2f} s",
-             "-" if v.p_better is None else f"{v.p_better:.2f}", len(v.example_ids), v.reason[:70]] for v in views]
+    rows = [
+        [
+            v.id,
+            v.state,
+            v.tasks,
+            pct(v.success_rate),
+            "-" if v.p95_ms is None else f"{v.p95_ms / 1000:.2f} s",
+            "-" if v.p_better is None else f"{v.p_better:.2f}",
+            len(v.example_ids),
+            v.reason[:70],
+        ]
+        for v in views
+    ]
     return table(rows, ["variant", "state", "tasks", "success", "p95", "P(better)", "examples", "last decision"])
 
 
@@ -328,5 +421,7 @@ def _variants(orch: Orchestrator, args: argparse.Namespace) -> int:
     text = _variant_rows(views)
     if created is not None:
         text += f"\n{created.reason}"
-    emit({"ok": True, "specialist": args.specialist, "variants": views, "created": created}, as_json=args.json, text=text)
+    emit(
+        {"ok": True, "specialist": args.specialist, "variants": views, "created": created}, as_json=args.json, text=text
+    )
     return EXIT_OK

@@ -25,16 +25,30 @@ def _nodes(orch: Orchestrator, args: argparse.Namespace) -> int:
     cpus, memory_mb = free_capacity(views)
     rows = [
         [
-            v.name, v.role + (" (leader)" if v.leader else ""), v.state, v.availability, v.address,
-            f"{v.reserved_cpus:g}/{v.cpus:g}", f"{v.reserved_memory_mb}/{v.memory_mb}",
+            v.name,
+            v.role + (" (leader)" if v.leader else ""),
+            v.state,
+            v.availability,
+            v.address,
+            f"{v.reserved_cpus:g}/{v.cpus:g}",
+            f"{v.reserved_memory_mb}/{v.memory_mb}",
             ", ".join(f"{sid}={n}" for sid, n in v.replicas.items()) or "-",
         ]
         for v in views
     ]
-    text = table(rows, ["name", "role", "state", "availability", "address", "cpus used/total", "memory MiB used/total", "replicas"])
+    text = table(
+        rows,
+        ["name", "role", "state", "availability", "address", "cpus used/total", "memory MiB used/total", "replicas"],
+    )
     text += f"\nfree for replicas: {cpus:g} CPUs, {memory_mb} MiB (backend: {orch.settings.runtime_backend})"
     emit(
-        {"ok": True, "backend": orch.settings.runtime_backend, "nodes": views, "free": {"cpus": cpus, "memory_mb": memory_mb}},
-        as_json=args.json, text=text,
+        {
+            "ok": True,
+            "backend": orch.settings.runtime_backend,
+            "nodes": views,
+            "free": {"cpus": cpus, "memory_mb": memory_mb},
+        },
+        as_json=args.json,
+        text=text,
     )
     return EXIT_OK

@@ -29,7 +29,9 @@ def emit(document: dict[str, Any], *, as_json: bool, text: str | None = None) ->
     if as_json:
         sys.stdout.write(json.dumps(to_jsonable(document), indent=2, default=str) + "\n")
     else:
-        sys.stdout.write((text if text is not None else json.dumps(to_jsonable(document), indent=2, default=str)) + "\n")
+        sys.stdout.write(
+            (text if text is not None else json.dumps(to_jsonable(document), indent=2, default=str)) + "\n"
+        )
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:

@@ -25,9 +25,15 @@ def _pct(x: float | None) -> str:
 
 def _rows(views: list[RouterRetrainView]) -> str:
     rows = [
-        [time.strftime("%Y-%m-%d %H:%M", time.localtime(v.ts)), v.trigger, "kept" if v.kept else "rejected",
-         v.examples, v.held_back, f"{_pct(v.held_before)} -> {_pct(v.held_after)}",
-         f"{_pct(v.catalogue_before)} -> {_pct(v.catalogue_after)}"]
+        [
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(v.ts)),
+            v.trigger,
+            "kept" if v.kept else "rejected",
+            v.examples,
+            v.held_back,
+            f"{_pct(v.held_before)} -> {_pct(v.held_after)}",
+            f"{_pct(v.catalogue_before)} -> {_pct(v.catalogue_after)}",
+        ]
         for v in views
     ]
     return table(rows, ["when", "trigger", "model", "examples", "held back", "held-back accuracy", "catalogue"])
@@ -43,9 +49,24 @@ def _router(orch: Orchestrator, args: argparse.Namespace) -> int:
     views = orch.router_history(args.limit)
     new = orch.routing.new_feedback()
     settings = orch.settings
-    schedule = (f"every {settings.router_retrain_interval_s:g} s once {settings.router_retrain_min_feedback} new verdicts arrived"
-                if settings.router_retrain_interval_s > 0 else "only on demand")
-    text = (_rows(views) if views else "no retrain yet") + f"\n{new} new verdicts since the last retrain; scheduled: {schedule}"
-    emit({"ok": True, "retrains": views, "new_feedback": new, "interval_s": settings.router_retrain_interval_s,
-          "min_feedback": settings.router_retrain_min_feedback}, as_json=args.json, text=text)
+    schedule = (
+        f"every {settings.router_retrain_interval_s:g} s "
+        f"once {settings.router_retrain_min_feedback} new verdicts arrived"
+        if settings.router_retrain_interval_s > 0
+        else "only on demand"
+    )
+    text = (
+        _rows(views) if views else "no retrain yet"
+    ) + f"\n{new} new verdicts since the last retrain; scheduled: {schedule}"
+    emit(
+        {
+            "ok": True,
+            "retrains": views,
+            "new_feedback": new,
+            "interval_s": settings.router_retrain_interval_s,
+            "min_feedback": settings.router_retrain_min_feedback,
+        },
+        as_json=args.json,
+        text=text,
+    )
     return EXIT_OK

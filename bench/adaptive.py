@@ -48,8 +48,15 @@ def make_orders(path: Path, rows: int = 60_000) -> None:
         out = csv.writer(fh)
         out.writerow(["order_id", "region", "customer", "amount", "discount"])
         for i in range(rows):
-            out.writerow([i, rng.choice(["East", "West", "North", "South"]), f"c{rng.randint(1, 900)}",
-                          round(rng.lognormvariate(4, 0.8), 2), rng.choice([0, 0, 0.05, 0.1])])
+            out.writerow(
+                [
+                    i,
+                    rng.choice(["East", "West", "North", "South"]),
+                    f"c{rng.randint(1, 900)}",
+                    round(rng.lognormvariate(4, 0.8), 2),
+                    rng.choice([0, 0, 0.05, 0.1]),
+                ]
+            )
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -65,8 +72,13 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
     with tempfile.TemporaryDirectory(prefix="sb-adaptive-") as tmp:
         engine_policy = "always_on" if policy == "warm" else policy
         settings = load_settings(
-            data_dir=Path(tmp), namespace=f"bench-ad-{policy.replace('_', '-')}", autoscale=True,
-            autoscale_policy=engine_policy, autoscale_tick_s=TICK_S, ollama_autostart=False, llama_autostart=False,
+            data_dir=Path(tmp),
+            namespace=f"bench-ad-{policy.replace('_', '-')}",
+            autoscale=True,
+            autoscale_policy=engine_policy,
+            autoscale_tick_s=TICK_S,
+            ollama_autostart=False,
+            llama_autostart=False,
         )
         orch = Orchestrator(settings)
         orch.start().result(timeout=300)
@@ -133,7 +145,9 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
                 if delay > 0:
                     time.sleep(delay)
                 files = [orders] if event.get("files") else []
-                handles.append((time.monotonic(), orch.submit(event["text"], specialist=event["specialist"], files=files)))
+                handles.append(
+                    (time.monotonic(), orch.submit(event["text"], specialist=event["specialist"], files=files))
+                )
             failed = 0
             for _, handle in handles:
                 if handle.future.result(timeout=300).state != "succeeded":
@@ -152,8 +166,15 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
 
 
 def summarise(
-    policy: str, trace: dict[str, Any], samples: list[tuple[float, dict[str, tuple[int, int]]]],
-    decisions: list[tuple[float, Decision]], latencies: list[float], failed: int, cold: int, resumed: int, speed: float,
+    policy: str,
+    trace: dict[str, Any],
+    samples: list[tuple[float, dict[str, tuple[int, int]]]],
+    decisions: list[tuple[float, Decision]],
+    latencies: list[float],
+    failed: int,
+    cold: int,
+    resumed: int,
+    speed: float,
 ) -> dict[str, Any]:
     """Figures of one run."""
     running_s = paused_s = 0.0
@@ -170,22 +191,27 @@ def summarise(
         flips += sum(1 for a, b in zip(moves, moves[1:], strict=False) if (a > 0) != (b > 0))
     return {
         "policy": policy,
-        "tasks": len(latencies), "failed": failed,
+        "tasks": len(latencies),
+        "failed": failed,
         "p50_s": round(statistics.median(latencies), 3) if latencies else None,
         "p95_s": round(pct(latencies, 0.95) or 0.0, 3),
-        "running_container_s": round(running_s, 1), "paused_container_s": round(paused_s, 1),
+        "running_container_s": round(running_s, 1),
+        "paused_container_s": round(paused_s, 1),
         "held_container_s": round(running_s + paused_s, 1),
         "burst_scale_ups": len(ups),
         "burst_settle_ticks": round((max(ups) - min(ups)) / TICK_S, 1) if ups else 0.0,
         "steady_direction_changes": flips,
-        "cold_starts": cold, "resumes": resumed,
+        "cold_starts": cold,
+        "resumes": resumed,
         "peak_running": max((sum(r for r, _ in snap.values()) for _, snap in samples), default=0),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--policies", nargs="*", default=["warm", "adaptive", "knative", "ray", "always_on", "per_task"])
+    parser.add_argument(
+        "--policies", nargs="*", default=["warm", "adaptive", "knative", "ray", "always_on", "per_task"]
+    )
     parser.add_argument("--trace", type=Path, default=HERE / "traces" / "bursty.json")
     parser.add_argument("--speed", type=float, default=1.0, help="replay faster (>1) or slower; windows are not scaled")
     args = parser.parse_args()

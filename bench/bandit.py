@@ -7,9 +7,9 @@ Usage::
 Each run seeds a fresh SQLite store with one specialist's incumbent, ``--history`` live outcomes
 it served before the trial (a specialist runs its incumbent for a while before anyone retrains
 it; without that history the incumbent's own p95 and rate are guesses from a few tasks), and
-the live candidate(s), then sends ``--tasks`` tasks through :class:`app.engine.improve.Improvement`: ``choose`` picks the
-variant, the task succeeds with that variant's true (hidden) rate and takes a log-normal
-latency, ``record`` stores the outcome and applies the promotion/rollback rule. Scenarios:
+the live candidate(s), then sends ``--tasks`` tasks through :class:`app.engine.improve.Improvement`:
+``choose`` picks the variant, the task succeeds with that variant's true (hidden) rate and takes a
+log-normal latency, ``record`` stores the outcome and applies the promotion/rollback rule. Scenarios:
 
 * ``candidate_better``: incumbent 0.60, candidate 0.80 (the worse one is the incumbent);
 * ``candidate_worse``: incumbent 0.80, candidate 0.60 (the worse one is the candidate);
@@ -71,31 +71,51 @@ class Clock:
         return self.now
 
 
-def run_once(rates: list[float], chooser: str, seed: int, tasks: int, min_tasks: int, history: int = 200) -> dict[str, Any]:
+def run_once(
+    rates: list[float], chooser: str, seed: int, tasks: int, min_tasks: int, history: int = 200
+) -> dict[str, Any]:
     """One simulated trial; returns the figures listed in the module docstring."""
     specs = load_catalogue(Path(__file__).resolve().parents[1] / "specialists").specs
     rng = random.Random(seed)
     clock = Clock()
-    with tempfile.TemporaryDirectory(prefix="sb-bandit-") as tmp, Store(
-        f"sqlite:///{tmp}/bandit.db", data_dir=Path(tmp)
-    ) as store:
+    with (
+        tempfile.TemporaryDirectory(prefix="sb-bandit-") as tmp,
+        Store(f"sqlite:///{tmp}/bandit.db", data_dir=Path(tmp)) as store,
+    ):
         past = random.Random(seed + 10_000)
         for version, _rate in enumerate(rates, start=1):
             state = VariantState.INCUMBENT if version == 1 else VariantState.CANDIDATE
             now = clock()
-            store.add_variant(Variant(specialist=SPECIALIST, version=version, state=state, base_model="sim",
-                                      created_at=now, live_since=now).fields()).result(10)
+            store.add_variant(
+                Variant(
+                    specialist=SPECIALIST,
+                    version=version,
+                    state=state,
+                    base_model="sim",
+                    created_at=now,
+                    live_since=now,
+                ).fields()
+            ).result(10)
             if version == 1 and history:
-                store.add_variant_outcomes([
-                    {"variant_id": f"{SPECIALIST}-v1", "specialist": SPECIALIST, "source": "live", "ts": clock(),
-                     "success": past.random() < rates[0], "latency_ms": LATENCY_MS * past.lognormvariate(0.0, 0.25)}
-                    for _ in range(history)
-                ]).result(10)
+                store.add_variant_outcomes(
+                    [
+                        {
+                            "variant_id": f"{SPECIALIST}-v1",
+                            "specialist": SPECIALIST,
+                            "source": "live",
+                            "ts": clock(),
+                            "success": past.random() < rates[0],
+                            "latency_ms": LATENCY_MS * past.lognormvariate(0.0, 0.25),
+                        }
+                        for _ in range(history)
+                    ]
+                ).result(10)
         bus, decisions = EventBus(), []
         bus.subscribe(Decision, decisions.append)
         config = ImprovementConfig(chooser=chooser, ab_share=0.5, rule=PromotionRule(min_tasks=min_tasks))  # type: ignore[arg-type]
-        imp = Improvement(lambda: store, bus, specs, base_model="sim", config=config,
-                          rng=random.Random(seed * 7919), clock=clock)
+        imp = Improvement(
+            lambda: store, bus, specs, base_model="sim", config=config, rng=random.Random(seed * 7919), clock=clock
+        )
         rate_of = {f"{SPECIALIST}-v{i}": r for i, r in enumerate(rates, start=1)}
         best, worst = max(rates), min(rates)
         worst_id = max((vid for vid in rate_of if rate_of[vid] == worst), key=len)
@@ -155,12 +175,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--choosers", nargs="+", default=["thompson", "ab"], choices=["thompson", "ab"])
     parser.add_argument("--brief", action="store_true", help="leave out per-seed decision texts")
     args = parser.parse_args(argv)
-    out: dict[str, Any] = {"tasks": args.tasks, "min_tasks": args.min_tasks, "history": args.history,
-                           "seeds": args.seeds, "scenarios": {}}
+    out: dict[str, Any] = {
+        "tasks": args.tasks,
+        "min_tasks": args.min_tasks,
+        "history": args.history,
+        "seeds": args.seeds,
+        "scenarios": {},
+    }
     for name, rates in SCENARIOS.items():
         out["scenarios"][name] = {"rates": rates}
         for chooser in args.choosers:
-            runs = {seed: run_once(rates, chooser, seed, args.tasks, args.min_tasks, args.history) for seed in args.seeds}
+            runs = {
+                seed: run_once(rates, chooser, seed, args.tasks, args.min_tasks, args.history) for seed in args.seeds
+            }
             if args.brief:
                 for r in runs.values():
                     r.pop("decisions")

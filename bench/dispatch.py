@@ -46,8 +46,17 @@ def warm(orch: Orchestrator, n: int) -> dict[str, float]:
     replica = orch.lifecycle.replicas("numerical")[0]
     direct: list[float] = []
     client = SocketClient(replica.exchange.socket)
-    request = {"v": 1, "kind": "task", "id": "bench", "text": TASK, "inputs": [], "plan": None,
-               "output_dir": "/output/bench", "timeout_s": 30, "max_output_bytes": 65536}
+    request = {
+        "v": 1,
+        "kind": "task",
+        "id": "bench",
+        "text": TASK,
+        "inputs": [],
+        "plan": None,
+        "output_dir": "/output/bench",
+        "timeout_s": 30,
+        "max_output_bytes": 65536,
+    }
     for _ in range(n):
         t = time.perf_counter()
         assert client.call(request, 30)["ok"]
@@ -60,8 +69,13 @@ def warm(orch: Orchestrator, n: int) -> dict[str, float]:
         engine.append((time.perf_counter() - t) * 1000)
         assert view.state == "succeeded", view.error
     d50, e50 = statistics.median(direct), statistics.median(engine)
-    return {"direct_p50_ms": d50, "engine_p50_ms": e50, "engine_p99_ms": pct(engine, 0.99),
-            "warm_ratio": e50 / d50, "warm_added_ms_p50": e50 - d50}
+    return {
+        "direct_p50_ms": d50,
+        "engine_p50_ms": e50,
+        "engine_p99_ms": pct(engine, 0.99),
+        "warm_ratio": e50 / d50,
+        "warm_added_ms_p50": e50 - d50,
+    }
 
 
 def bare_start(orch: Orchestrator, image: str, sid: str = "numerical") -> float:
@@ -73,13 +87,48 @@ def bare_start(orch: Orchestrator, image: str, sid: str = "numerical") -> float:
     ex.create()
     t = time.perf_counter()
     subprocess.run(
-        ["docker", "run", "-d", "--name", name, "--label", "io.switchboard.role=test", "--label", "io.switchboard.managed=true",
-         "--user", "10001:10001", "--read-only", "--tmpfs", f"/tmp:size={spec.limits.tmpfs_mb}m", "--cap-drop", "ALL",
-         "--security-opt", "no-new-privileges:true", "--memory", f"{spec.limits.memory_mb}m", "--pids-limit", str(spec.limits.pids),
-         "--init", "--network", "none", "-v", f"{ex.sock_dir}:/run/switchboard", "-v", f"{ex.in_dir}:/input:ro",
-         "--tmpfs", f"/output:size={spec.limits.output_mb}m,mode=0700,uid=10001,gid=10001", "-e", f"SWITCHBOARD_SPECIALIST={sid}",
-         "-e", "SWITCHBOARD_SOCKET=/run/switchboard/specialist.sock", "-e", "SWITCHBOARD_HANDLER=/opt/specialist/handler.py", image],
-        check=True, capture_output=True,
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            "io.switchboard.role=test",
+            "--label",
+            "io.switchboard.managed=true",
+            "--user",
+            "10001:10001",
+            "--read-only",
+            "--tmpfs",
+            f"/tmp:size={spec.limits.tmpfs_mb}m",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges:true",
+            "--memory",
+            f"{spec.limits.memory_mb}m",
+            "--pids-limit",
+            str(spec.limits.pids),
+            "--init",
+            "--network",
+            "none",
+            "-v",
+            f"{ex.sock_dir}:/run/switchboard",
+            "-v",
+            f"{ex.in_dir}:/input:ro",
+            "--tmpfs",
+            f"/output:size={spec.limits.output_mb}m,mode=0700,uid=10001,gid=10001",
+            "-e",
+            f"SWITCHBOARD_SPECIALIST={sid}",
+            "-e",
+            "SWITCHBOARD_SOCKET=/run/switchboard/specialist.sock",
+            "-e",
+            "SWITCHBOARD_HANDLER=/opt/specialist/handler.py",
+            image,
+        ],
+        check=True,
+        capture_output=True,
     )
     ok = wait_for_socket(ex.socket, timeout_s=60)
     elapsed = (time.perf_counter() - t) * 1000
@@ -143,8 +192,13 @@ def throughput(orch: Orchestrator, total: int, submitters: int = 16) -> dict[str
     ok = sum(v.state == "succeeded" for v in views)
     stored = {v.id for v in orch.tasks(limit=total * 3) if v.state == "succeeded"}
     lost = len([h for h in futures if h.id not in stored])
-    return {"throughput_tasks_per_s": ok / elapsed, "throughput_tasks": len(futures), "throughput_succeeded": ok,
-            "tasks_lost": lost + (per * submitters - len(futures)), "busy_retries": busy}
+    return {
+        "throughput_tasks_per_s": ok / elapsed,
+        "throughput_tasks": len(futures),
+        "throughput_succeeded": ok,
+        "tasks_lost": lost + (per * submitters - len(futures)),
+        "busy_retries": busy,
+    }
 
 
 def idle(orch: Orchestrator, seconds: float) -> dict[str, float]:
@@ -174,7 +228,9 @@ def main() -> int:
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="sb-bench-"))
     namespace = "bench" + secrets.token_hex(3)
-    settings = load_settings(data_dir=data, namespace=namespace, queue_size=2000, stats_interval_s=2.0, ollama_autostart=False)
+    settings = load_settings(
+        data_dir=data, namespace=namespace, queue_size=2000, stats_interval_s=2.0, ollama_autostart=False
+    )
     orch = Orchestrator(settings)
     orch.start().result(timeout=120)
     result: dict[str, object] = {"machine_cores": os.cpu_count()}
@@ -188,8 +244,15 @@ def main() -> int:
         result.update(idle(orch, args.idle_seconds))
     finally:
         orch.close(remove_containers=True)
-        subprocess.run(["bash", "-c", f"docker volume ls -q --filter label=io.switchboard.namespace={namespace} | xargs -r docker volume rm -f"],
-                       capture_output=True)
+        subprocess.run(
+            [
+                "bash",
+                "-c",
+                f"docker volume ls -q --filter label=io.switchboard.namespace={namespace} "
+                "| xargs -r docker volume rm -f",
+            ],
+            capture_output=True,
+        )
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}, indent=2))
     return 0
 

@@ -137,8 +137,11 @@ def redraw_cost(app: QApplication) -> dict[str, float]:
         times.append((time.perf_counter() - start) * 1000)
     panel.stop()
     panel.close()
-    return {"redraw_ms_mean": round(statistics.mean(times), 2), "redraw_ms_p95": round(pct(times, 0.95), 2),
-            "redraw_points": 12 * 2 * 1800}
+    return {
+        "redraw_ms_mean": round(statistics.mean(times), 2),
+        "redraw_ms_p95": round(pct(times, 0.95), 2),
+        "redraw_points": 12 * 2 * 1800,
+    }
 
 
 def main() -> None:
@@ -161,8 +164,10 @@ def main() -> None:
     wait(app, 10, lambda: watcher.at is not None)
     result: dict[str, object] = {
         "launch_to_first_paint_ms": round(((watcher.at or time.perf_counter()) - T0) * 1000, 1),
-        "process_start_to_first_paint_ms": round(launch.process_age_ms()
-                                                 - (time.perf_counter() - (watcher.at or 0)) * 1000, 1)}
+        "process_start_to_first_paint_ms": round(
+            launch.process_age_ms() - (time.perf_counter() - (watcher.at or 0)) * 1000, 1
+        ),
+    }
     wait(app, 30, lambda: "ctl" in engine)
     orch, ctl = engine["orch"], engine["ctl"]  # type: ignore[assignment]
     if "--launch-only" in sys.argv:
@@ -175,7 +180,13 @@ def main() -> None:
     result["engine_started"] = started
     try:
         # containers to monitor
-        plan = [("numerical", 3), ("data-analytics", 3), ("database", 1), ("code-execution", 3), ("machine-learning", 2)]
+        plan = [
+            ("numerical", 3),
+            ("data-analytics", 3),
+            ("database", 1),
+            ("code-execution", 3),
+            ("machine-learning", 2),
+        ]
         for sid, n in plan:
             try:
                 orch.scale(sid, n).result(timeout=300)
@@ -198,8 +209,14 @@ def main() -> None:
         t_start = time.perf_counter()
         for i in range(100):
             ctl.tasks.submit(texts[i % 4], "numerical" if i % 2 else None, [])
-        done = wait(app, 300, lambda: len(ctl.tasks.handles) == 0 and
-                    sum(1 for r in window.task_list.model._rows if r["state"] in ("succeeded", "failed")) >= 100)
+        done = wait(
+            app,
+            300,
+            lambda: (
+                len(ctl.tasks.handles) == 0
+                and sum(1 for r in window.task_list.model._rows if r["state"] in ("succeeded", "failed")) >= 100
+            ),
+        )
         probe.stop()
         result["tasks_done"] = done
         result["tasks_wall_s"] = round(time.perf_counter() - t_start, 2)

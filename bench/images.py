@@ -61,7 +61,9 @@ def main() -> int:
     parser.add_argument("--skip-cold", action="store_true")
     args = parser.parse_args()
     namespace = "img" + secrets.token_hex(3)
-    orch = Orchestrator(load_settings(data_dir=Path(tempfile.mkdtemp(prefix="sb-img-")), namespace=namespace, ollama_autostart=False))
+    orch = Orchestrator(
+        load_settings(data_dir=Path(tempfile.mkdtemp(prefix="sb-img-")), namespace=namespace, ollama_autostart=False)
+    )
     orch.start(monitors=False).result(timeout=120)
     out: dict[str, dict[str, object]] = {}
     try:
@@ -70,8 +72,16 @@ def main() -> int:
             t = time.perf_counter()
             tag = orch.build_sync(sid)
             ensure_s = time.perf_counter() - t
-            size = int(subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", tag], capture_output=True, text=True, check=True).stdout)
-            row: dict[str, object] = {"image": tag, "size_mb": round(size / 1e6, 1), "engine_ensure_s_when_present": round(ensure_s, 3)}
+            size = int(
+                subprocess.run(
+                    ["docker", "image", "inspect", "-f", "{{.Size}}", tag], capture_output=True, text=True, check=True
+                ).stdout
+            )
+            row: dict[str, object] = {
+                "image": tag,
+                "size_mb": round(size / 1e6, 1),
+                "engine_ensure_s_when_present": round(ensure_s, 3),
+            }
             if not args.skip_cold:
                 row.update(build_times(orch, sid, runtime_tag))
             if not orch.spec(sid).scaling.fresh_per_task:
@@ -87,8 +97,17 @@ def main() -> int:
             out[sid] = row
     finally:
         orch.close(remove_containers=True)
-        subprocess.run(["bash", "-c", f"docker volume ls -q --filter label=io.switchboard.namespace={namespace} | xargs -r docker volume rm -f; "
-                        f"docker network ls -q --filter label=io.switchboard.namespace={namespace} | xargs -r docker network rm"], capture_output=True)
+        subprocess.run(
+            [
+                "bash",
+                "-c",
+                f"docker volume ls -q --filter label=io.switchboard.namespace={namespace} "
+                "| xargs -r docker volume rm -f; "
+                f"docker network ls -q --filter label=io.switchboard.namespace={namespace} "
+                "| xargs -r docker network rm",
+            ],
+            capture_output=True,
+        )
     print(json.dumps(out, indent=2))
     return 0
 

@@ -76,8 +76,13 @@ def main() -> None:
                 break
 
     with tempfile.TemporaryDirectory(prefix="sb-membench-") as tmp:
-        settings = load_settings(data_dir=Path(tmp), namespace=namespace, budget_max_memory_mb=args.budget_mb,
-                                 models_in_budget=False, ollama_autostart=False)
+        settings = load_settings(
+            data_dir=Path(tmp),
+            namespace=namespace,
+            budget_max_memory_mb=args.budget_mb,
+            models_in_budget=False,
+            ollama_autostart=False,
+        )
         orch = Orchestrator(settings)
         decisions: list[Decision] = []
         orch.bus.subscribe(Decision, decisions.append)
@@ -116,14 +121,27 @@ def main() -> None:
             sampler.join(timeout=5)
             orch.close(remove_containers=True)
     kinds = Counter(d.kind for d in decisions)
-    print(json.dumps({
-        "budget_mb": args.budget_mb, "specialists": len(tasks), "memory_wanted_at_once_mb": wanted,
-        "rounds": args.rounds, "tasks": dict(outcomes), "failure_reasons": dict(reasons.most_common(5)),
-        "evictions": kinds.get("evict", 0), "refusals": kinds.get("refuse_budget", 0),
-        "starts": kinds.get("start_on_demand", 0) + kinds.get("scale_up", 0),
-        "max_committed_mb": max(peaks, default=0), "samples": len(peaks), "samples_over_budget": over,
-        "oom_kills": len(oom), "seconds": round(time.monotonic() - began, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "budget_mb": args.budget_mb,
+                "specialists": len(tasks),
+                "memory_wanted_at_once_mb": wanted,
+                "rounds": args.rounds,
+                "tasks": dict(outcomes),
+                "failure_reasons": dict(reasons.most_common(5)),
+                "evictions": kinds.get("evict", 0),
+                "refusals": kinds.get("refuse_budget", 0),
+                "starts": kinds.get("start_on_demand", 0) + kinds.get("scale_up", 0),
+                "max_committed_mb": max(peaks, default=0),
+                "samples": len(peaks),
+                "samples_over_budget": over,
+                "oom_kills": len(oom),
+                "seconds": round(time.monotonic() - began, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,32 +52,50 @@ def _rss_mb(pattern: str) -> float:
 
 
 def llama(runs: int) -> dict[str, Any]:
-    py = subprocess.run([str(ROOT / "packaging/setup/llama.sh"), "python"], capture_output=True, text=True).stdout.strip()
-    model = subprocess.run([str(ROOT / "packaging/setup/llama.sh"), "path"], capture_output=True, text=True).stdout.strip()
+    py = subprocess.run(
+        [str(ROOT / "packaging/setup/llama.sh"), "python"], capture_output=True, text=True
+    ).stdout.strip()
+    model = subprocess.run(
+        [str(ROOT / "packaging/setup/llama.sh"), "path"], capture_output=True, text=True
+    ).stdout.strip()
     load = subprocess.run(
-        [py, "-c", "import time,sys; from llama_cpp import Llama; t=time.perf_counter(); "
-         f"Llama(model_path={model!r}, n_ctx=4096, n_threads=2, verbose=False); print(time.perf_counter()-t)"],
-        capture_output=True, text=True, timeout=300,
+        [
+            py,
+            "-c",
+            "import time,sys; from llama_cpp import Llama; t=time.perf_counter(); "
+            f"Llama(model_path={model!r}, n_ctx=4096, n_threads=2, verbose=False); print(time.perf_counter()-t)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     rows = []
     for _ in range(runs):
         started = time.perf_counter()
-        doc = _post("http://127.0.0.1:11436/v1/chat/completions",
-                    {"messages": [{"role": "user", "content": PROMPT}], "max_tokens": 200, "temperature": 0})
+        doc = _post(
+            "http://127.0.0.1:11436/v1/chat/completions",
+            {"messages": [{"role": "user", "content": PROMPT}], "max_tokens": 200, "temperature": 0},
+        )
         wall = time.perf_counter() - started
         usage = doc["usage"]
-        rows.append({"wall_s": wall, "prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"]})
+        rows.append(
+            {"wall_s": wall, "prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"]}
+        )
     # llama-cpp-python's API gives no split timing: prompt speed from a 1-token reply
     started = time.perf_counter()
-    doc = _post("http://127.0.0.1:11436/v1/chat/completions",
-                {"messages": [{"role": "user", "content": PROMPT * 4}], "max_tokens": 1, "temperature": 0})
+    doc = _post(
+        "http://127.0.0.1:11436/v1/chat/completions",
+        {"messages": [{"role": "user", "content": PROMPT * 4}], "max_tokens": 1, "temperature": 0},
+    )
     prompt_s = time.perf_counter() - started
     prompt_tps = doc["usage"]["prompt_tokens"] / prompt_s
     gen = [(r["completion_tokens"]) / max(1e-6, r["wall_s"] - r["prompt_tokens"] / prompt_tps) for r in rows]
     return {
-        "backend": "llama.cpp (llama-cpp-python 0.3.36)", "model": Path(model).name,
+        "backend": "llama.cpp (llama-cpp-python 0.3.36)",
+        "model": Path(model).name,
         "load_s": round(float(load.stdout.strip() or "nan"), 2),
-        "prompt_tokens_per_s": round(prompt_tps, 1), "generation_tokens_per_s": round(statistics.median(gen), 1),
+        "prompt_tokens_per_s": round(prompt_tps, 1),
+        "generation_tokens_per_s": round(statistics.median(gen), 1),
         "reply_wall_s_median": round(statistics.median(r["wall_s"] for r in rows), 2),
         "server_rss_mb": _rss_mb("llama_cpp.server"),
     }
@@ -91,13 +109,22 @@ def ollama(runs: int, model: str = "smollm2-135m") -> dict[str, Any]:
     load_s = time.perf_counter() - started
     rows = []
     for _ in range(runs):
-        doc = _post(base + "/api/chat", {"model": model, "messages": [{"role": "user", "content": PROMPT}], "stream": False,
-                                         "options": {"num_predict": 200, "temperature": 0}})
+        doc = _post(
+            base + "/api/chat",
+            {
+                "model": model,
+                "messages": [{"role": "user", "content": PROMPT}],
+                "stream": False,
+                "options": {"num_predict": 200, "temperature": 0},
+            },
+        )
         rows.append(doc)
     prompt = [d["prompt_eval_count"] / (d["prompt_eval_duration"] / 1e9) for d in rows if d.get("prompt_eval_duration")]
     gen = [d["eval_count"] / (d["eval_duration"] / 1e9) for d in rows if d.get("eval_duration")]
     return {
-        "backend": "ollama 0.9.3 (bigdl-core-cpp build)", "model": model, "load_s": round(load_s, 2),
+        "backend": "ollama 0.9.3 (bigdl-core-cpp build)",
+        "model": model,
+        "load_s": round(load_s, 2),
         "prompt_tokens_per_s": round(statistics.median(prompt), 1) if prompt else None,
         "generation_tokens_per_s": round(statistics.median(gen), 1) if gen else None,
         "reply_wall_s_median": round(statistics.median(d["total_duration"] / 1e9 for d in rows), 2),

@@ -33,15 +33,17 @@ def main() -> None:
         orch = Orchestrator(load_settings(data_dir=data_dir, namespace="bench"))
         orch.start().result(timeout=300)
         try:
-            orch.coder.service.chat(orch.settings.planning_model, [{"role": "user", "content": "hi"}],
-                                    options={"num_predict": 2})  # warm the model
+            orch.coder.service.chat(
+                orch.settings.planning_model, [{"role": "user", "content": "hi"}], options={"num_predict": 2}
+            )  # warm the model
             # one suite at a time: the figures are per task with the model to itself (suites
             # side by side would measure queueing on the one model instead)
             ids = [args.specialist] if args.specialist else orch.catalogue.ids()
             parts = [run_golden(orch, sid, suite="natural", split=args.split, limit=args.limit) for sid in ids]
             doc = {
                 "cases": [c for p in parts for c in p["cases"]],
-                "passed": sum(p["passed"] for p in parts), "total": sum(p["total"] for p in parts),
+                "passed": sum(p["passed"] for p in parts),
+                "total": sum(p["total"] for p in parts),
                 "per_specialist": {k: v for p in parts for k, v in p["per_specialist"].items()},
             }
             doc["pass_rate"] = doc["passed"] / doc["total"] if doc["total"] else None
@@ -49,7 +51,10 @@ def main() -> None:
             orch.close(remove_containers=True)
     seconds = sorted(c["duration_ms"] / 1000 for c in doc["cases"])
     out = {
-        "split": args.split, "passed": doc["passed"], "total": doc["total"], "pass_rate": doc["pass_rate"],
+        "split": args.split,
+        "passed": doc["passed"],
+        "total": doc["total"],
+        "pass_rate": doc["pass_rate"],
         "per_specialist": {k: v["all"] for k, v in doc["per_specialist"].items()},
         "p50_s": round(statistics.median(seconds), 1) if seconds else None,
         "p95_s": round(seconds[int(0.95 * (len(seconds) - 1))], 1) if seconds else None,

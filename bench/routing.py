@@ -67,7 +67,11 @@ from app.engine.routing.router import Router  # noqa: E402
 
 LEGACY = CombineParams(strong=0.0, weak=0.0, mention=0.0, none_with_files=0.0, threshold=0.10, llm_weight=1e6)
 ROOT = Path(__file__).resolve().parents[1]
-SETS = [ROOT / "tests/data/routing.jsonl", ROOT / "tests/data/routing_holdout.jsonl", ROOT / "tests/data/routing_fresh.jsonl"]
+SETS = [
+    ROOT / "tests/data/routing.jsonl",
+    ROOT / "tests/data/routing_holdout.jsonl",
+    ROOT / "tests/data/routing_fresh.jsonl",
+]
 
 
 class CachedService:
@@ -84,7 +88,9 @@ class CachedService:
         return bool(self.inner.is_up())
 
     def chat(self, model: str, messages: list[dict[str, str]], **kwargs: Any) -> str:
-        key = hashlib.sha256(json.dumps([self.backend, model, messages, kwargs.get("format")], sort_keys=True).encode()).hexdigest()
+        key = hashlib.sha256(
+            json.dumps([self.backend, model, messages, kwargs.get("format")], sort_keys=True).encode()
+        ).hexdigest()
         if key in self.cache:
             self.hits += 1
             return self.cache[key]
@@ -106,12 +112,24 @@ def cross_validate(specs: list[Any], cases: list[dict[str, Any]], folds: int = 5
     for k in range(folds):
         test_ids = set(order[k::folds])
         router = Router(specs, cache_dir=False)
-        router.fast.train([(cases[i]["text"], list(cases[i].get("files") or []), cases[i]["expected"] or NONE)
-                           for i in order if i not in test_ids and (cases[i]["text"].strip() or cases[i].get("files"))])
-        hits = sum(is_correct(router.decide_fast(cases[i]["text"], cases[i].get("files") or []).chosen, cases[i]) for i in test_ids)
+        router.fast.train(
+            [
+                (cases[i]["text"], list(cases[i].get("files") or []), cases[i]["expected"] or NONE)
+                for i in order
+                if i not in test_ids and (cases[i]["text"].strip() or cases[i].get("files"))
+            ]
+        )
+        hits = sum(
+            is_correct(router.decide_fast(cases[i]["text"], cases[i].get("files") or []).chosen, cases[i])
+            for i in test_ids
+        )
         hits_all += hits
         fold_acc.append(hits / len(test_ids))
-    return {"folds": folds, "fold_accuracy": [round(a, 4) for a in fold_acc], "fast_accuracy_cv": round(hits_all / len(cases), 4)}
+    return {
+        "folds": folds,
+        "fold_accuracy": [round(a, 4) for a in fold_acc],
+        "fast_accuracy_cv": round(hits_all / len(cases), 4),
+    }
 
 
 def _score(rows: Sequence[tuple[dict[str, Any], str]]) -> tuple[float, float]:
@@ -122,7 +140,9 @@ def _score(rows: Sequence[tuple[dict[str, Any], str]]) -> tuple[float, float]:
     return acc, refused
 
 
-def tune(router: Router, cases: list[dict[str, Any]], max_share: float = 0.25, max_refusal: float = 0.02) -> dict[str, Any]:
+def tune(
+    router: Router, cases: list[dict[str, Any]], max_share: float = 0.25, max_refusal: float = 0.02
+) -> dict[str, Any]:
     """Tune the combination rule on ``cases`` (the tuning set only); see the module docstring."""
     labels = list(router.fast.labels)
     base = []
@@ -187,14 +207,26 @@ def tune(router: Router, cases: list[dict[str, Any]], max_share: float = 0.25, m
                 rows.append((case, max(combined, key=lambda k: combined[k])))
         acc, refused = _score(rows)
         share = n_llm / len(rows)
-        table.append({"threshold": t, "llm_weight": w, "accuracy": round(acc, 4), "false_refusal": round(refused, 4), "llm_share": round(share, 3)})
+        table.append(
+            {
+                "threshold": t,
+                "llm_weight": w,
+                "accuracy": round(acc, 4),
+                "false_refusal": round(refused, 4),
+                "llm_share": round(share, 3),
+            }
+        )
         if share > max_share or refused > max_refusal:
             continue
         key = (round(acc, 6), -share, -w)
         if best2 is None or key > best2[0]:
             best2 = (key, t, w)
-    out: dict[str, Any] = {"stage1": {"params": ev.__dict__, "accuracy_without_model": round(stage1_acc, 4)},
-                           "model_asked": asked, "model_failures": failures, "model_correct": model_hits}
+    out: dict[str, Any] = {
+        "stage1": {"params": ev.__dict__, "accuracy_without_model": round(stage1_acc, 4)},
+        "model_asked": asked,
+        "model_failures": failures,
+        "model_correct": model_hits,
+    }
     if best2 is not None:
         out["tuned"] = {**ev.__dict__, "threshold": best2[1], "llm_weight": best2[2], "accuracy": best2[0][0]}
     out["table"] = [r for r in table if r["llm_weight"] in (1.0, 2.0, 4.0, 1e6)]
@@ -221,8 +253,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=Path, nargs="+", default=SETS)
     parser.add_argument("--specialists", type=Path, default=None)
-    parser.add_argument("--backend", choices=["llamacpp", "ollama", "none"], default=None,
-                        help="model server (default: the routing_backend setting)")
+    parser.add_argument(
+        "--backend",
+        choices=["llamacpp", "ollama", "none"],
+        default=None,
+        help="model server (default: the routing_backend setting)",
+    )
     parser.add_argument("--no-llm", action="store_true", help="same as --backend none")
     parser.add_argument("--legacy", action="store_true", help="the rule before file evidence and tuning")
     parser.add_argument("--tune", action="store_true", help="tune the rule on the first --cases set")
@@ -247,14 +283,29 @@ def main() -> None:
     start = time.perf_counter()
     Router(specs, cache_dir=cache)
     load_s = time.perf_counter() - start
-    out: dict[str, Any] = {"catalogue": sorted(catalogue.specs), "backend": backend if service else "none", "model": model,
-                           "rule": "legacy" if args.legacy else "combined", "params": params.__dict__,
-                           "train_s": round(train_s, 3), "cached_load_s": round(load_s, 3), "sets": {}}
+    out: dict[str, Any] = {
+        "catalogue": sorted(catalogue.specs),
+        "backend": backend if service else "none",
+        "model": model,
+        "rule": "legacy" if args.legacy else "combined",
+        "params": params.__dict__,
+        "train_s": round(train_s, 3),
+        "cached_load_s": round(load_s, 3),
+        "sets": {},
+    }
 
     def router() -> Router:
         # a seeded bandit: near-ties are broken the same way in every run
-        return Router(specs, service, model=model or "none", llm_timeout_s=args.llm_timeout, cache_dir=cache,
-                      combine=params, bandit=ThompsonBandit(seed=0), llm_backoff_s=0.0)
+        return Router(
+            specs,
+            service,
+            model=model or "none",
+            llm_timeout_s=args.llm_timeout,
+            cache_dir=cache,
+            combine=params,
+            bandit=ThompsonBandit(seed=0),
+            llm_backoff_s=0.0,
+        )
 
     if args.tune:
         out["tune"] = tune(router(), load_cases(args.cases[0]))
@@ -267,8 +318,11 @@ def main() -> None:
         out["sets"][path.stem] = entry
     if service is not None:
         lat = sorted(service.latencies)
-        out["model_calls"] = {"new": service.calls, "cached": service.hits,
-                              "median_ms": round(lat[len(lat) // 2], 1) if lat else None}
+        out["model_calls"] = {
+            "new": service.calls,
+            "cached": service.hits,
+            "median_ms": round(lat[len(lat) // 2], 1) if lat else None,
+        }
     print(json.dumps(out, indent=1))
 
 

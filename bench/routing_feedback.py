@@ -84,8 +84,12 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=5)
     args = parser.parse_args()
     specs = list(load_catalogue(ROOT / "specialists").specs.values())
-    mix = [c for c in load_cases(ROOT / "tests/data/routing_fresh.jsonl") + load_cases(ROOT / "tests/data/routing_holdout.jsonl")
-           if not FastRouter.too_short(c["text"], c.get("files") or []) and not looks_like_injection(c["text"])]
+    mix = [
+        c
+        for c in load_cases(ROOT / "tests/data/routing_fresh.jsonl")
+        + load_cases(ROOT / "tests/data/routing_holdout.jsonl")
+        if not FastRouter.too_short(c["text"], c.get("files") or []) and not looks_like_injection(c["text"])
+    ]
     original = load_cases(ROOT / "tests/data/routing.jsonl")
     labels = sorted(s.id for s in specs) + [NONE]
 
@@ -111,15 +115,25 @@ def main() -> None:
         retrain_s = time.perf_counter() - start
         before_mix, after_mix = accuracy(base, held), accuracy(router, held)
         after_original = accuracy(router, original)
-        runs.append({
-            "seed": seed, "feedback_tasks": len(feed), "eval_tasks": len(held), "events": len(events),
-            "corrections": corrections, "confirmations": len(events) - corrections, "retrain": report,
-            "retrain_s": round(retrain_s, 2),
-            "mix_before": before_mix[0], "mix_after": after_mix[0],
-            "mix_refused_before": before_mix[1], "mix_refused_after": after_mix[1],
-            "original_before": before_original[0], "original_after": after_original[0],
-            "original_refused_after": after_original[1],
-        })
+        runs.append(
+            {
+                "seed": seed,
+                "feedback_tasks": len(feed),
+                "eval_tasks": len(held),
+                "events": len(events),
+                "corrections": corrections,
+                "confirmations": len(events) - corrections,
+                "retrain": report,
+                "retrain_s": round(retrain_s, 2),
+                "mix_before": before_mix[0],
+                "mix_after": after_mix[0],
+                "mix_refused_before": before_mix[1],
+                "mix_refused_after": after_mix[1],
+                "original_before": before_original[0],
+                "original_after": after_original[0],
+                "original_refused_after": after_original[1],
+            }
+        )
     # poisoned: the same kind of events with wrong labels, half of them "none"
     rng = random.Random(7)
     poison = []
@@ -133,7 +147,9 @@ def main() -> None:
     p_original, p_mix = accuracy(poisoned, original), accuracy(poisoned, mix)
     out = {
         "mix": "routing_fresh + routing_holdout (guard cases removed), half for feedback, half for evaluation",
-        "mix_size": len(mix), "original": "tests/data/routing.jsonl", "original_size": len(original),
+        "mix_size": len(mix),
+        "original": "tests/data/routing.jsonl",
+        "original_size": len(original),
         "mean": {
             "mix_before": round(mean(r["mix_before"] for r in runs), 4),
             "mix_after": round(mean(r["mix_after"] for r in runs), 4),
@@ -144,8 +160,14 @@ def main() -> None:
             "original_refused_after": round(mean(r["original_refused_after"] for r in runs), 4),
         },
         "splits": runs,
-        "poisoned": {"events": len(poison), "retrain": report, "original_accuracy": p_original[0],
-                     "original_refused": p_original[1], "mix_accuracy": p_mix[0], "mix_refused": p_mix[1]},
+        "poisoned": {
+            "events": len(poison),
+            "retrain": report,
+            "original_accuracy": p_original[0],
+            "original_refused": p_original[1],
+            "mix_accuracy": p_mix[0],
+            "mix_refused": p_mix[1],
+        },
     }
     print(json.dumps(out, indent=1))
 

@@ -37,9 +37,7 @@ def run_scenario(store: Store, workers: int, seconds: float) -> dict[str, Any]:
         while not stop.is_set():
             task_id = f"b{next(counter):010d}"
             now = time.time()
-            store.insert_task(
-                {"id": task_id, "text": "bench task", "requested_specialist": None}
-            ).result()
+            store.insert_task({"id": task_id, "text": "bench task", "requested_specialist": None}).result()
             store.update_task(task_id, state=TaskState.ROUTED, specialist="numerical", router="fast")
             store.update_task(task_id, state=TaskState.RUNNING, container="sb-numerical-0", started_at=now)
             store.finish_task(

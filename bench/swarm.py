@@ -88,10 +88,21 @@ def purge(client: Any, namespace: str) -> None:
 
 def probe_spec(settings: Settings, namespace: str) -> LaunchSpec:
     """A hardened sleeper like a specialist replica (no mounts: nothing to exchange)."""
-    labels = {"io.switchboard.managed": "true", "io.switchboard.role": "test", "io.switchboard.specialist": "bench", NS_LABEL: namespace}
+    labels = {
+        "io.switchboard.managed": "true",
+        "io.switchboard.role": "test",
+        "io.switchboard.specialist": "bench",
+        NS_LABEL: namespace,
+    }
     return LaunchSpec(
-        name=f"sb-bench-{secrets.token_hex(4)}", image=settings.base_image, labels=labels, memory_mb=48, cpus=0.1,
-        pids=16, tmpfs_mb=4, command=("python3", "-c", SLEEPER),
+        name=f"sb-bench-{secrets.token_hex(4)}",
+        image=settings.base_image,
+        labels=labels,
+        memory_mb=48,
+        cpus=0.1,
+        pids=16,
+        tmpfs_mb=4,
+        command=("python3", "-c", SLEEPER),
     )
 
 
@@ -112,7 +123,11 @@ def wait_settled(client: Any, name: str, replicas: int, timeout_s: float = 180.0
 
 
 def running_ids(client: Any, name: str) -> set[str]:
-    return {t["ID"] for t in client.api.tasks(filters={"service": name, "desired-state": "running"}) if t["Status"]["State"] == "running"}
+    return {
+        t["ID"]
+        for t in client.api.tasks(filters={"service": name, "desired-state": "running"})
+        if t["Status"]["State"] == "running"
+    }
 
 
 def bench_converge(client: Any, rt: SwarmRuntime, settings: Settings, namespace: str, extra: int) -> dict[str, Any]:
@@ -123,7 +138,13 @@ def bench_converge(client: Any, rt: SwarmRuntime, settings: Settings, namespace:
         network = isolation_network(spec.labels, spec.name, private=False)
         rt.ensure_network(network, internal=True, labels=spec.labels)
         image_id = rt.image_id(spec.image) or ""
-        body = service_spec(spec, image_id=image_id, command=list(spec.command or ()), network=network, constraints=[f"node.id=={rt.node_id()}"])
+        body = service_spec(
+            spec,
+            image_id=image_id,
+            command=list(spec.command or ()),
+            network=network,
+            constraints=[f"node.id=={rt.node_id()}"],
+        )
         client.api.create_service(body["TaskTemplate"], name=body["Name"], labels=body["Labels"], mode=body["Mode"])
         wait_settled(client, spec.name, 1)
         before_spec = client.api.inspect_service(spec.name, insert_defaults=False)["Spec"]
@@ -136,7 +157,9 @@ def bench_converge(client: Any, rt: SwarmRuntime, settings: Settings, namespace:
         wait_settled(client, spec.name, 1 + extra)
         took = time.monotonic() - began
         after_spec = client.api.inspect_service(spec.name, insert_defaults=False)["Spec"]
-        changed = sorted(k for k in set(before_spec) | set(after_spec) if k != "Mode" and before_spec.get(k) != after_spec.get(k))
+        changed = sorted(
+            k for k in set(before_spec) | set(after_spec) if k != "Mode" and before_spec.get(k) != after_spec.get(k)
+        )
         out[way] = {
             "seconds": round(took, 3),
             "spec_changed_besides_replicas": changed,
@@ -150,7 +173,10 @@ def bench_converge(client: Any, rt: SwarmRuntime, settings: Settings, namespace:
         spec = probe_spec(settings, namespace)
         rt.run(spec)
         names.append(spec.name)
-    out["per_replica_services"] = {"seconds": round(time.monotonic() - began, 3), "mode": "sequential, each waits until its task runs"}
+    out["per_replica_services"] = {
+        "seconds": round(time.monotonic() - began, 3),
+        "mode": "sequential, each waits until its task runs",
+    }
     for name in names:
         rt.remove(name)
     return out
@@ -170,8 +196,12 @@ def bench_latency(client: Any, backend: str, rounds: int) -> dict[str, Any]:
     namespace = "b" + secrets.token_hex(4)
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(
-            data_dir=Path(tmp) / "data", namespace=namespace, runtime_backend=backend, ollama_autostart=False,
-            llama_autostart=False, stats_interval_s=2.0,
+            data_dir=Path(tmp) / "data",
+            namespace=namespace,
+            runtime_backend=backend,
+            ollama_autostart=False,
+            llama_autostart=False,
+            stats_interval_s=2.0,
         )
         orch = Orchestrator(settings)
         try:
@@ -186,7 +216,12 @@ def bench_latency(client: Any, backend: str, rounds: int) -> dict[str, Any]:
                 view = orch.submit(f"select {i} + 1 as n", specialist="database").future.result(timeout=120)
                 samples.append((time.monotonic() - began) * 1000)
                 assert view.state == "succeeded", view.error
-            return {"backend": backend, "rounds": rounds, "cold_first_task_ms": round(cold_ms, 1), **percentiles(samples)}
+            return {
+                "backend": backend,
+                "rounds": rounds,
+                "cold_first_task_ms": round(cold_ms, 1),
+                **percentiles(samples),
+            }
         finally:
             orch.close(remove_containers=True)
             purge(client, namespace)
@@ -201,7 +236,11 @@ def main() -> None:
     client = docker.from_env(timeout=60)
     made = ensure_swarm(client)
     namespace = "b" + secrets.token_hex(4)
-    result: dict[str, Any] = {"engine": client.version()["Version"], "api": client.version()["ApiVersion"], "swarm_made_here": made}
+    result: dict[str, Any] = {
+        "engine": client.version()["Version"],
+        "api": client.version()["ApiVersion"],
+        "swarm_made_here": made,
+    }
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings(data_dir=Path(tmp), namespace=namespace, runtime_backend="swarm")
@@ -214,7 +253,8 @@ def main() -> None:
         local = bench_latency(client, "docker", args.rounds)
         swarm = bench_latency(client, "swarm", args.rounds)
         result["latency"] = {
-            "docker": local, "swarm": swarm,
+            "docker": local,
+            "swarm": swarm,
             "swarm_minus_docker_p50_ms": round(swarm["p50_ms"] - local["p50_ms"], 1),
             "channel": "Unix socket in a bind-mounted folder on both backends (single node; no gateway)",
         }

@@ -123,6 +123,7 @@ def _post(conn: http.client.HTTPConnection, i: int) -> None:
 
 def bench_http(port: int, keep_alive: bool) -> dict[str, float]:
     """HTTP to 127.0.0.1:port, one connection reused or a new one per request."""
+
     def probe() -> None:
         # docker-proxy accepts before the server listens: probe with throwaway connections.
         first = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

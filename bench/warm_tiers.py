@@ -65,10 +65,17 @@ def main() -> None:
                         ping_ms(orch, replica.name)
                         resume.append((time.perf_counter() - began) * 1000)
                     orch.lifecycle.remove(replica.name, reason="bench")
-                out[sid] = {"cold_p50_ms": round(statistics.median(cold)), "cold_p95_ms": round(pct(cold, 0.95)), "cold_n": len(cold)}
+                out[sid] = {
+                    "cold_p50_ms": round(statistics.median(cold)),
+                    "cold_p95_ms": round(pct(cold, 0.95)),
+                    "cold_n": len(cold),
+                }
                 if resume:
-                    out[sid].update(resume_p50_ms=round(statistics.median(resume), 1),
-                                    resume_p95_ms=round(pct(resume, 0.95), 1), resume_n=len(resume))
+                    out[sid].update(
+                        resume_p50_ms=round(statistics.median(resume), 1),
+                        resume_p95_ms=round(pct(resume, 0.95), 1),
+                        resume_n=len(resume),
+                    )
                 else:
                     out[sid]["resume"] = "n/a: one container per task (fresh_per_task), never paused"
                 print(sid, json.dumps(out[sid]), flush=True)

@@ -27,8 +27,9 @@ class AnswerView(QTextEdit):
         self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                     | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
         self._mono = False
         self._fit()
 
@@ -41,8 +42,11 @@ class AnswerView(QTextEdit):
         if mono != self._mono:
             self._mono = mono
             self.setObjectName("answerMono" if mono else "answer")
-            self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if mono
-                         else QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont))
+            self.setFont(
+                QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+                if mono
+                else QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont)
+            )
             self.style().unpolish(self)
             self.style().polish(self)
         self.setPlainText(text)
@@ -58,8 +62,9 @@ class AnswerView(QTextEdit):
         content = int(doc.size().height()) + margins.top() + margins.bottom()
         cap = self.max_lines * line + chrome
         self.setFixedHeight(max(line + chrome, min(content, cap)))
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if content > cap
-                                        else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded if content > cap else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)

@@ -29,8 +29,9 @@ class BuildLog(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.text, 1)
 
-    def append(self, specialist: str, line: str, fraction: float | None = None,
-               done: bool = False, error: str | None = None) -> None:
+    def append(
+        self, specialist: str, line: str, fraction: float | None = None, done: bool = False, error: str | None = None
+    ) -> None:
         """Add one build line; ``done``/``error`` end the build."""
         if line:
             self.text.appendPlainText(f"[{specialist}] {line.rstrip()}")

@@ -36,9 +36,19 @@ __all__ = ["PLOTS", "RANGES", "ChartPanel"]
 PLOTS: dict[str, tuple[str, str, str, str]] = {
     "cpu_percent": ("CPU per container", "CPU", "%", "CPU use of each container; 100 % = one core."),
     "memory_bytes": ("Memory per container", "Memory", "MB", "Resident memory of each container."),
-    "latency_ms": ("Task latency p50 / p95", "Latency", "ms", "Median (p50) and 95th percentile of task wall time per time bucket (stored history holds per-bucket medians)."),
+    "latency_ms": (
+        "Task latency p50 / p95",
+        "Latency",
+        "ms",
+        "Median (p50) and 95th percentile of task wall time per time bucket (stored history holds per-bucket medians).",
+    ),
     "throughput": ("Throughput", "Tasks", "/min", "Finished tasks per minute."),
-    "cost": ("Cost (running total)", "Cost", "$", "Running total of the notional task cost in the selected range (rates in Settings)."),
+    "cost": (
+        "Cost (running total)",
+        "Cost",
+        "$",
+        "Running total of the notional task cost in the selected range (rates in Settings).",
+    ),
     "accuracy": ("Accuracy", "Accuracy", "%", "Share judged correct per time bucket: golden runs and user feedback."),
 }
 # What an empty plot says: how to get data into it.
@@ -53,8 +63,20 @@ EMPTY_TEXT = {
 # stored units -> shown units: bytes -> MB, tasks/s -> tasks/min, share -> %
 SCALE = {"memory_bytes": 1e-6, "throughput": 60.0, "accuracy": 100.0}
 RANGES: list[tuple[str, float | None]] = [("5 min", 300.0), ("1 h", 3600.0), ("24 h", 86400.0), ("All", None)]
-PALETTE = ["#2f7de1", "#e0803a", "#2fa35a", "#c2455b", "#8a55d8", "#14a38b",
-           "#d69a1d", "#607080", "#e377c2", "#17becf", "#bcbd22", "#8c564b"]
+PALETTE = [
+    "#2f7de1",
+    "#e0803a",
+    "#2fa35a",
+    "#c2455b",
+    "#8a55d8",
+    "#14a38b",
+    "#d69a1d",
+    "#607080",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#8c564b",
+]
 
 
 class _Plot:
@@ -73,8 +95,11 @@ class _Plot:
             colour = PALETTE[len(self.curves) % len(PALETTE)]
             # one-pixel pens for the many-curve plots: wide lines cost several times more to paint
             width = 1 if self.key in ("cpu_percent", "memory_bytes") else 2
-            options: dict[str, Any] = {"pen": pg.mkPen(colour, width=width), "name": subject,
-                                       "connect": "finite"}  # NaN marks a gap
+            options: dict[str, Any] = {
+                "pen": pg.mkPen(colour, width=width),
+                "name": subject,
+                "connect": "finite",
+            }  # NaN marks a gap
             if self.key in ("throughput", "cost"):
                 options.update(fillLevel=0, brush=pg.mkBrush(colour + "40"))
             if self.key == "accuracy":  # sparse (one point per golden run): dots stay visible
@@ -130,8 +155,9 @@ class ChartPanel(QWidget):
             widget.setLabel("left", f"{ylabel} ({units})")
             widget.showGrid(x=True, y=True, alpha=0.15)
             widget.setMouseEnabled(x=True, y=False)
-            widget.addLegend(offset=(8, 4), labelTextSize="8pt",
-                             colCount=2 if key in ("cpu_percent", "memory_bytes") else 1)
+            widget.addLegend(
+                offset=(8, 4), labelTextSize="8pt", colCount=2 if key in ("cpu_percent", "memory_bytes") else 1
+            )
             widget.setToolTip(tip)
             widget.setMinimumHeight(170)
             widget.getPlotItem().setMenuEnabled(False)

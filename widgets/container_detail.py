@@ -149,4 +149,3 @@ class ContainerDetail(QWidget):
             return True
         self.logs.moveCursor(self.logs.textCursor().MoveOperation.Start)
         return bool(self.logs.find(needle, QTextDocument.FindFlag(0)))
-

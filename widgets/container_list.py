@@ -18,13 +18,15 @@ from widgets.format import fmt_bytes, state_colour
 
 __all__ = ["ContainerList"]
 
-COLUMNS = [("Container", "Docker name: sb-<specialist>-<8 hex>"),
-           ("Specialist", "Which specialist this container serves"),
-           ("Status", "Docker state of the container"),
-           ("CPU", "CPU use, 100 % = one core (last sample)"),
-           ("Memory", "Resident memory / limit (last sample)"),
-           ("PIDs", "Processes and threads in the container"),
-           ("In flight", "Tasks running in this container now")]
+COLUMNS = [
+    ("Container", "Docker name: sb-<specialist>-<8 hex>"),
+    ("Specialist", "Which specialist this container serves"),
+    ("Status", "Docker state of the container"),
+    ("CPU", "CPU use, 100 % = one core (last sample)"),
+    ("Memory", "Resident memory / limit (last sample)"),
+    ("PIDs", "Processes and threads in the container"),
+    ("In flight", "Tasks running in this container now"),
+]
 
 
 class ContainerList(QTableWidget):
@@ -69,13 +71,13 @@ class ContainerList(QTableWidget):
             row = self.rowCount()
             self.insertRow(row)
             self._rows[view.name] = row
-            for col, text in enumerate([view.name, view.specialist, view.status, "–", "–", "–",
-                                        str(view.inflight)]):
+            for col, text in enumerate([view.name, view.specialist, view.status, "–", "–", "–", str(view.inflight)]):
                 self.setItem(row, col, QTableWidgetItem(text))
             self._colour_status(row, view.status)
             if view.cpu_percent is not None:
-                self.update_stats(view.name, view.cpu_percent, view.memory_bytes or 0,
-                                  view.memory_limit_bytes or 0, view.pids or 0)
+                self.update_stats(
+                    view.name, view.cpu_percent, view.memory_bytes or 0, view.memory_limit_bytes or 0, view.pids or 0
+                )
         if selected in self._rows:
             self.selectRow(self._rows[selected])
         self.blockSignals(False)
@@ -116,4 +118,3 @@ class ContainerList(QTableWidget):
         name = self.selected()
         if name:
             self.sig_container_selected.emit(name)
-

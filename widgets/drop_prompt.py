@@ -33,8 +33,14 @@ class DropPrompt(QDialog):
     sig_task_confirmed = Signal(str, str, list)
     """The user confirmed: (specialist id, task text, list of Path)."""
 
-    def __init__(self, specialist_id: str, title: str, files: Sequence[Path],
-                 examples: Sequence[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        specialist_id: str,
+        title: str,
+        files: Sequence[Path],
+        examples: Sequence[str],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.specialist_id = specialist_id
         self.files = list(files)
@@ -63,8 +69,7 @@ class DropPrompt(QDialog):
                 row.addWidget(chip)
             row.addStretch(1)
             layout.addLayout(row)
-        files_label = QLabel("\n".join(f"📄 {f.name}  ({f.stat().st_size:,} bytes)" for f in self.files
-                                       if f.is_file()))
+        files_label = QLabel("\n".join(f"📄 {f.name}  ({f.stat().st_size:,} bytes)" for f in self.files if f.is_file()))
         files_label.setObjectName("muted")
         layout.addWidget(files_label)
         self.error = QLabel("")

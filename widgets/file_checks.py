@@ -63,8 +63,7 @@ def check_files(
         elif accepted_inputs and path.suffix.lower() not in accepted_inputs:
             kinds = ", ".join(accepted_inputs)
             result.problems.append(
-                f"{name}: {target} does not read {path.suffix or 'files without an extension'} "
-                f"(it accepts {kinds})."
+                f"{name}: {target} does not read {path.suffix or 'files without an extension'} (it accepts {kinds})."
             )
         else:
             result.accepted.append(path)

@@ -51,9 +51,14 @@ class _ProposalCard(QFrame):
         name.setToolTip(f"Suggested specialist id (proposal {proposal.id})")
         head.addWidget(name)
         head.addStretch(1)
-        origins = " · ".join(f"{n} {_ORIGINS.get(k, k)}" for k, n in sorted(proposal.origins.items(), key=lambda kv: -kv[1]))
-        for value, caption in ((str(proposal.size), "tasks"), (f"+{proposal.growth}", "latest window"),
-                               (str(proposal.windows), "windows")):
+        origins = " · ".join(
+            f"{n} {_ORIGINS.get(k, k)}" for k, n in sorted(proposal.origins.items(), key=lambda kv: -kv[1])
+        )
+        for value, caption in (
+            (str(proposal.size), "tasks"),
+            (f"+{proposal.growth}", "latest window"),
+            (str(proposal.windows), "windows"),
+        ):
             cell = QVBoxLayout()
             cell.setSpacing(0)
             number = QLabel(value)
@@ -76,8 +81,10 @@ class _ProposalCard(QFrame):
         if examples:
             shown = "".join(f"<li>{_escape(e)}</li>" for e in examples[:SHOWN_EXAMPLES])
             more = len(examples) - SHOWN_EXAMPLES
-            box = QLabel(f"<ul style='margin: 0 0 0 -20px'>{shown}</ul>"
-                         + (f"<span>… and {more} more</span>" if more > 0 else ""))
+            box = QLabel(
+                f"<ul style='margin: 0 0 0 -20px'>{shown}</ul>"
+                + (f"<span>… and {more} more</span>" if more > 0 else "")
+            )
             box.setTextFormat(Qt.TextFormat.RichText)
             box.setWordWrap(True)
             box.setObjectName("muted")
@@ -173,8 +180,10 @@ class ProposalList(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.inner)
         layout.addWidget(scroll, 1)
-        self.empty = QLabel("No proposals yet. Tasks that no specialist serves well (refused as out of scope, "
-                            "routed with low confidence, or failed) are grouped here once a group keeps growing.")
+        self.empty = QLabel(
+            "No proposals yet. Tasks that no specialist serves well (refused as out of scope, "
+            "routed with low confidence, or failed) are grouped here once a group keeps growing."
+        )
         self.empty.setObjectName("muted")
         self.empty.setWordWrap(True)
         self.inner_layout.insertWidget(0, self.empty)
@@ -182,15 +191,22 @@ class ProposalList(QWidget):
 
     def set_proposals(self, proposals: Sequence[Any]) -> None:
         """Show ``proposals``; a card being accepted keeps its progress."""
-        busy = {pid for pid, card in self.cards.items() if not card.accept_button.isEnabled()
-                and card.accept_button.isVisible()}
+        busy = {
+            pid
+            for pid, card in self.cards.items()
+            if not card.accept_button.isEnabled() and card.accept_button.isVisible()
+        }
         for card in self.cards.values():
             card.deleteLater()
         self.cards = {}
         for i, proposal in enumerate(proposals):
             card = _ProposalCard(proposal)
-            card.accept_button.clicked.connect(lambda _=False, pid=card.proposal_id: self.sig_accept_requested.emit(pid))
-            card.dismiss_button.clicked.connect(lambda _=False, pid=card.proposal_id: self.sig_dismiss_requested.emit(pid))
+            card.accept_button.clicked.connect(
+                lambda _=False, pid=card.proposal_id: self.sig_accept_requested.emit(pid)
+            )
+            card.dismiss_button.clicked.connect(
+                lambda _=False, pid=card.proposal_id: self.sig_dismiss_requested.emit(pid)
+            )
             if card.proposal_id in busy and proposal.state == "open":
                 card.busy()
             self.inner_layout.insertWidget(i + 1, card)
@@ -205,8 +221,9 @@ class ProposalList(QWidget):
         if card is not None:
             card.busy()
 
-    def set_progress(self, proposal_id: str, fraction: float | None, line: str, done: bool = False,
-                     error: str | None = None) -> None:
+    def set_progress(
+        self, proposal_id: str, fraction: float | None, line: str, done: bool = False, error: str | None = None
+    ) -> None:
         """Build progress of an accepted proposal's image."""
         card = self.cards.get(proposal_id)
         if card is not None:

@@ -146,7 +146,9 @@ class ResultView(QFrame):
         self.program_hint.setObjectName("muted")
         self.program_hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.run_program_button = QPushButton("▶ Run edited program")
-        self.run_program_button.setToolTip("A new task with the same text and files runs this program as written (no model)")
+        self.run_program_button.setToolTip(
+            "A new task with the same text and files runs this program as written (no model)"
+        )
         self.run_program_button.clicked.connect(self._on_run_program)
         op_row.addWidget(self.program_hint, 1)
         op_row.addWidget(self.run_program_button)
@@ -222,15 +224,21 @@ class ResultView(QFrame):
         self.state_label.setText(view.state)
         self.state_label.setStyleSheet(
             f"background: {state_colour(view.state)}; color: white; border-radius: 9px;"
-            " padding: 2px 10px; font-weight: 600;")
+            " padding: 2px 10px; font-weight: 600;"
+        )
         parts = [view.specialist or "unrouted"]
         tips = [f"Specialist: {view.specialist or 'not routed yet'}"]
         how = route_text(view.router, view.route_confidence)
         if how:
             parts.append(how)
-            tips.append(ROUTER_TIPS.get(view.router or "", "How the specialist was chosen.")
-                        + ("" if view.route_confidence is None or view.router in ("explicit", "override")
-                           else f" Confidence {view.route_confidence:.2f} (0–1)."))
+            tips.append(
+                ROUTER_TIPS.get(view.router or "", "How the specialist was chosen.")
+                + (
+                    ""
+                    if view.route_confidence is None or view.router in ("explicit", "override")
+                    else f" Confidence {view.route_confidence:.2f} (0–1)."
+                )
+            )
         parts.append(fmt_ms(view.duration_ms))
         tips.append(f"Duration {fmt_ms(view.duration_ms)}: wall time from dispatch to result.")
         parts.append(fmt_cost(view.cost))
@@ -258,7 +266,8 @@ class ResultView(QFrame):
             self.operation_edit.setPlainText(program)
         else:
             self.operation_edit.setPlainText(
-                f"-- {op.get('kind', '')}\n{op.get('text', '')}" if op.get("text") else "(no operation recorded)")
+                f"-- {op.get('kind', '')}\n{op.get('text', '')}" if op.get("text") else "(no operation recorded)"
+            )
         self.operation_edit.setReadOnly(not editable)
         self.program_hint.setVisible(editable)
         self.run_program_button.setVisible(editable)
@@ -324,8 +333,9 @@ class ResultView(QFrame):
             if pixmap.isNull():
                 label.setText(f"{name}: could not be displayed (not a readable image).")
             else:
-                label.setPixmap(pixmap.scaledToWidth(min(pixmap.width(), 720),
-                                                     Qt.TransformationMode.SmoothTransformation))
+                label.setPixmap(
+                    pixmap.scaledToWidth(min(pixmap.width(), 720), Qt.TransformationMode.SmoothTransformation)
+                )
             label.setToolTip(f"{name} — {path}")
             self.images_layout.addWidget(label)
         self.images_layout.addStretch(1)

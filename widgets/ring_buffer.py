@@ -39,8 +39,8 @@ class RingBuffer:
 
     def extend(self, ts: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray) -> None:
         """Replace the contents with these points (sorted by time); keeps the newest if too many."""
-        t = np.asarray(ts, dtype=np.float64)[-self.capacity:]
-        v = np.asarray(values, dtype=np.float64)[-self.capacity:]
+        t = np.asarray(ts, dtype=np.float64)[-self.capacity :]
+        v = np.asarray(values, dtype=np.float64)[-self.capacity :]
         order = np.argsort(t, kind="stable")
         n = len(t)
         self._t[:n] = t[order]
@@ -52,6 +52,6 @@ class RingBuffer:
         """(timestamps, values) oldest first."""
         end = self._start + self._size
         if end <= self.capacity:
-            return self._t[self._start:end], self._v[self._start:end]
-        idx = np.r_[self._start:self.capacity, 0:end - self.capacity]
+            return self._t[self._start : end], self._v[self._start : end]
+        idx = np.r_[self._start : self.capacity, 0 : end - self.capacity]
         return self._t[idx], self._v[idx]

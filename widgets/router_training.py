@@ -20,8 +20,10 @@ __all__ = ["RouterTrainingView", "summary_text"]
 
 BEFORE, AFTER, CATALOGUE, REJECTED = "#8b95a3", "#2f7de1", "#2fa35a", "#d0463c"
 Y_RANGE = (-3.0, 106.0)  # 0 % and 100 % stay inside the frame, with their tick labels
-EMPTY = ("No retrain yet: the fast router retrains by itself once enough new feedback arrived\n"
-         "(corrections and answers marked correct), or press “Retrain router now”.")
+EMPTY = (
+    "No retrain yet: the fast router retrains by itself once enough new feedback arrived\n"
+    "(corrections and answers marked correct), or press “Retrain router now”."
+)
 
 
 def _pct(x: Any) -> str:
@@ -42,11 +44,16 @@ def summary_text(rows: Sequence[Any], now: float | None = None) -> str:
         return ""
     last = rows[-1]
     now = time.time() if now is None else now
-    held = (f"held-back {_pct(last.held_before)} → {_pct(last.held_after)} ({last.held_back} tasks)"
-            if last.held_after is not None else "no held-back tasks yet")
+    held = (
+        f"held-back {_pct(last.held_before)} → {_pct(last.held_after)} ({last.held_back} tasks)"
+        if last.held_after is not None
+        else "no held-back tasks yet"
+    )
     outcome = "kept" if last.kept else "refit rejected, previous model kept"
-    return (f"Last retrain {_ago(float(last.ts), now)}: {held}, catalogue "
-            f"{_pct(last.catalogue_after)} ({outcome}) · {len(rows)} retrain(s)")
+    return (
+        f"Last retrain {_ago(float(last.ts), now)}: {held}, catalogue "
+        f"{_pct(last.catalogue_after)} ({outcome}) · {len(rows)} retrain(s)"
+    )
 
 
 class RouterTrainingView(QWidget):
@@ -68,8 +75,10 @@ class RouterTrainingView(QWidget):
         self.summary = QLabel("")
         self.summary.setObjectName("muted")
         self.summary.setToolTip(
-            "Each retrain refits the fast router on the stored feedback except a held-back slice (about one text in five, "
-            "never fitted), and keeps the new model only if it is not worse on that slice and on the catalogue's own examples")
+            "Each retrain refits the fast router on the stored feedback except a held-back slice "
+            "(about one text in five, never fitted), and keeps the new model only if it is not worse "
+            "on that slice and on the catalogue's own examples"
+        )
         head.addWidget(self.summary, 1)
         self.retrain_button = QPushButton("Retrain router now")
         self.retrain_button.setToolTip("Refit the fast router from all stored feedback and measure it (a few seconds)")
@@ -131,20 +140,46 @@ class RouterTrainingView(QWidget):
         plot.setYRange(*Y_RANGE, padding=0)
         plot.setMinimumHeight(190)
         plot.getPlotItem().setMenuEnabled(False)
-        plot.setToolTip("Held-back: feedback never fitted, measured before (grey) and after (blue) each refit. "
-                        "Catalogue: the manifests' own examples after the refit. A red × is a refit that was worse "
-                        "and thrown away.")
+        plot.setToolTip(
+            "Held-back: feedback never fitted, measured before (grey) and after (blue) each refit. "
+            "Catalogue: the manifests' own examples after the refit. A red × is a refit that was worse "
+            "and thrown away."
+        )
         plot.addLegend(offset=(10, -8), labelTextSize="8pt", colCount=4)  # bottom left: accuracies sit high
         self._curves = {
             "moves": pg.PlotDataItem(pen=pg.mkPen(BEFORE, width=1), connect="pairs"),
-            "before": pg.PlotDataItem(pen=None, symbol="o", symbolSize=7, symbolPen=pg.mkPen(BEFORE, width=1.5),
-                                      symbolBrush=None, name="held-back, before"),
-            "after": pg.PlotDataItem(pen=pg.mkPen(AFTER, width=2), symbol="o", symbolSize=7, symbolBrush=AFTER,
-                                     symbolPen=None, name="held-back, after"),
-            "catalogue": pg.PlotDataItem(pen=pg.mkPen(CATALOGUE, width=1.5), symbol="t", symbolSize=6,
-                                         symbolBrush=CATALOGUE, symbolPen=None, name="catalogue, after"),
-            "rejected": pg.PlotDataItem(pen=None, symbol="x", symbolSize=11, symbolBrush=REJECTED,
-                                        symbolPen=pg.mkPen(REJECTED, width=1.5), name="rejected refit"),
+            "before": pg.PlotDataItem(
+                pen=None,
+                symbol="o",
+                symbolSize=7,
+                symbolPen=pg.mkPen(BEFORE, width=1.5),
+                symbolBrush=None,
+                name="held-back, before",
+            ),
+            "after": pg.PlotDataItem(
+                pen=pg.mkPen(AFTER, width=2),
+                symbol="o",
+                symbolSize=7,
+                symbolBrush=AFTER,
+                symbolPen=None,
+                name="held-back, after",
+            ),
+            "catalogue": pg.PlotDataItem(
+                pen=pg.mkPen(CATALOGUE, width=1.5),
+                symbol="t",
+                symbolSize=6,
+                symbolBrush=CATALOGUE,
+                symbolPen=None,
+                name="catalogue, after",
+            ),
+            "rejected": pg.PlotDataItem(
+                pen=None,
+                symbol="x",
+                symbolSize=11,
+                symbolBrush=REJECTED,
+                symbolPen=pg.mkPen(REJECTED, width=1.5),
+                name="rejected refit",
+            ),
         }
         for curve in self._curves.values():
             plot.addItem(curve)

@@ -35,8 +35,7 @@ class SettingsDialog(QDialog):
     sig_settings_saved = Signal(dict)
     """Valid values the user confirmed: {field name: value} of the fields that changed."""
 
-    def __init__(self, fields: list[dict[str, Any]], validate: Validator,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, fields: list[dict[str, Any]], validate: Validator, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumSize(560, 520)

@@ -189,8 +189,14 @@ class SpecialistCard(QFrame):
         self._scale_btn.setMenu(self._scale_menu)
         self._details_btn = self._tool("logs", "Containers, logs, hardening", self.sig_details_requested)
         self._remove_btn = self._tool("trash", "Remove containers", self.sig_remove_requested)
-        for button in (self._build_btn, self._start_btn, self._stop_btn, self._scale_btn,
-                       self._details_btn, self._remove_btn):
+        for button in (
+            self._build_btn,
+            self._start_btn,
+            self._stop_btn,
+            self._scale_btn,
+            self._details_btn,
+            self._remove_btn,
+        ):
             buttons.addWidget(button)
         outer.addLayout(buttons)
 
@@ -219,9 +225,14 @@ class SpecialistCard(QFrame):
         self.accepted_inputs = tuple(view.accepted_inputs)
         self.example_tasks = tuple(view.example_tasks)
         self.max_replicas = max(1, int(view.max_replicas))
-        if old is None or (old.title, old.id, old.icon, old.description, old.accepted_inputs,
-                           old.needs_network) != (view.title, view.id, view.icon, view.description,
-                                                  view.accepted_inputs, view.needs_network):
+        if old is None or (old.title, old.id, old.icon, old.description, old.accepted_inputs, old.needs_network) != (
+            view.title,
+            view.id,
+            view.icon,
+            view.description,
+            view.accepted_inputs,
+            view.needs_network,
+        ):
             self._set_identity(view)
         text = STATE_LABELS.get(view.state, view.state)
         if view.state == "running" and view.replicas > 1:

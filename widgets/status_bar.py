@@ -52,8 +52,7 @@ class HealthLights(QWidget):
         self.labels[component].show()
         colour = {"ok": "ok", "degraded": "degraded", "down": "down"}.get(status, "unknown")
         name = COMPONENTS[component]
-        self.labels[component].setText(
-            f"<span style='color:{state_colour(colour)}; font-size:14px'>●</span> {name}")
+        self.labels[component].setText(f"<span style='color:{state_colour(colour)}; font-size:14px'>●</span> {name}")
         tip = f"{name}: {status}" + (f"\n{detail}" if detail else "") + (f"\nFix: {fix}" if fix else "")
         self.labels[component].setToolTip(tip)
         if fix and status != "ok":

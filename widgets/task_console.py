@@ -162,9 +162,7 @@ class TaskConsole(QFrame):
     def set_route(self, route: Any | None, error: str = "") -> None:
         """Show a RouteView-like guess (chosen, confidence, router) or why there is none."""
         if self.override:
-            self.route_label.setText(
-                f"→ <b>{self.override}</b> · chosen by you · <a href='change'>change</a>"
-            )
+            self.route_label.setText(f"→ <b>{self.override}</b> · chosen by you · <a href='change'>change</a>")
             return
         if error:
             self.route_label.setText(f"<span style='color:#d0463c'>router: {error}</span>")
@@ -177,8 +175,7 @@ class TaskConsole(QFrame):
             self.route_label.setText(f"→ <i>{detail}</i> · <a href='change'>choose</a>")
             return
         self.route_label.setText(
-            f"→ <b>{route.chosen}</b> · {route.confidence:.2f} · {route.router} router"
-            f" · <a href='change'>change</a>"
+            f"→ <b>{route.chosen}</b> · {route.confidence:.2f} · {route.router} router · <a href='change'>change</a>"
         )
 
     def show_message(self, text: str) -> None:
@@ -189,8 +186,7 @@ class TaskConsole(QFrame):
     def add_files(self, paths: list[Path]) -> bool:
         """Attach files after checking them; problems are shown inline. True if all passed."""
         combined = self.files + [p for p in paths if p not in self.files]
-        result = check_files(combined, max_files=self.max_files, max_bytes=self.max_bytes,
-                             target="the router")
+        result = check_files(combined, max_files=self.max_files, max_bytes=self.max_bytes, target="the router")
         self.files = result.accepted if len(combined) <= self.max_files else self.files
         self._refresh_files()
         self.show_message("\n".join(result.problems))
@@ -209,8 +205,7 @@ class TaskConsole(QFrame):
             self.show_message("Type a task first.")
             return
         if self.files:
-            result = check_files(self.files, max_files=self.max_files, max_bytes=self.max_bytes,
-                                 target="the router")
+            result = check_files(self.files, max_files=self.max_files, max_bytes=self.max_bytes, target="the router")
             if result.problems:
                 self.files = result.accepted
                 self._refresh_files()

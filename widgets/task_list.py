@@ -86,9 +86,14 @@ class TaskTableModel(QAbstractTableModel):
                 tip += f"\n\nError: {row['error']}"
             return tip
         if role == Qt.ItemDataRole.UserRole:  # sort key and filter value
-            return [row["state"], row["text"], row.get("specialist") or "",
-                    row.get("duration_ms") or 0.0, row.get("cost") or 0.0,
-                    row.get("created_at") or 0.0][col]
+            return [
+                row["state"],
+                row["text"],
+                row.get("specialist") or "",
+                row.get("duration_ms") or 0.0,
+                row.get("cost") or 0.0,
+                row.get("created_at") or 0.0,
+            ][col]
         return None
 
     def upsert(self, **fields: Any) -> None:
@@ -114,8 +119,16 @@ class TaskTableModel(QAbstractTableModel):
             elif task_id in pending:
                 pending[task_id].update(values)
             else:
-                row = {"state": "queued", "text": "", "specialist": None, "duration_ms": None,
-                       "cost": 0.0, "created_at": time.time(), "error": None, **values}
+                row = {
+                    "state": "queued",
+                    "text": "",
+                    "specialist": None,
+                    "duration_ms": None,
+                    "cost": 0.0,
+                    "created_at": time.time(),
+                    "error": None,
+                    **values,
+                }
                 pending[task_id] = row
                 new.append(row)
         if changed:
@@ -152,8 +165,7 @@ class TaskFilterProxy(QSortFilterProxyModel):
         self.search = ""
         self.setSortRole(Qt.ItemDataRole.UserRole)
 
-    def set_filter(self, *, state: str | None = None, specialist: str | None = None,
-                   search: str | None = None) -> None:
+    def set_filter(self, *, state: str | None = None, specialist: str | None = None, search: str | None = None) -> None:
         """Change any of the three filters."""
         self.beginFilterChange()
         if state is not None:
@@ -234,7 +246,8 @@ class TaskList(QWidget):
         self.search.textChanged.connect(lambda t: self._changed(search=t))
         self.state_box.currentIndexChanged.connect(lambda _: self._changed(state=self.state_box.currentData()))
         self.specialist_box.currentIndexChanged.connect(
-            lambda _: self._changed(specialist=self.specialist_box.currentData()))
+            lambda _: self._changed(specialist=self.specialist_box.currentData())
+        )
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
 
     def set_specialists(self, ids: list[str]) -> None:
@@ -251,8 +264,7 @@ class TaskList(QWidget):
 
     def filters(self) -> dict[str, str]:
         """Current filters as plain strings."""
-        return {"state": self.proxy.state, "specialist": self.proxy.specialist,
-                "search": self.search.text()}
+        return {"state": self.proxy.state, "specialist": self.proxy.specialist, "search": self.search.text()}
 
     def set_filters(self, filters: dict[str, str]) -> None:
         """Restore filters saved by :meth:`filters`."""

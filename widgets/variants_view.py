@@ -99,8 +99,10 @@ class _VariantCard(QFrame):
         text, colour = _STATES.get(self.state, (self.state, "#8b95a3"))
         chip = QLabel(text)
         chip.setObjectName("stateChip")
-        chip.setStyleSheet(f"QLabel#stateChip {{ color: {colour}; border: 1px solid {colour}; "
-                           "border-radius: 9px; padding: 1px 8px; font-size: 8pt; font-weight: 600; }")
+        chip.setStyleSheet(
+            f"QLabel#stateChip {{ color: {colour}; border: 1px solid {colour}; "
+            "border-radius: 9px; padding: 1px 8px; font-size: 8pt; font-weight: 600; }"
+        )
         head.addWidget(chip)
         layout.addLayout(head)
         model = QLabel(variant.model_name)
@@ -197,7 +199,8 @@ class VariantsView(QWidget):
         self.examples_label.setWordWrap(True)
         self.examples_label.setToolTip(
             "The specialist's example bank (worked programs shown to its model) and how its programs did at each "
-            "bank size: live tasks, and the latest hold-out run of `switchboard eval natural --split holdout`")
+            "bank size: live tasks, and the latest hold-out run of `switchboard eval natural --split holdout`"
+        )
         layout.addWidget(self.examples_label)
 
         history = QLabel("Decision history")
@@ -244,7 +247,8 @@ class VariantsView(QWidget):
         on_trial = sum(1 for c in self.cards if c.state == "candidate")
         live = next((v for v in variants if v.state == "incumbent"), None)
         self.summary.setText(
-            f"{len(variants)} variant(s)" + (f" · live v{live.version}" if live else "")
+            f"{len(variants)} variant(s)"
+            + (f" · live v{live.version}" if live else "")
             + (f" · {on_trial} on trial" if on_trial else "")
         )
         self.history.clear()
@@ -259,8 +263,10 @@ class VariantsView(QWidget):
         """The example bank's size and the success of programs at each size (smallest first)."""
         if specialist != self.specialist:
             return
-        head = (f"Examples: {counts.get('seed', 0) + counts.get('feedback', 0)} "
-                f"({counts.get('seed', 0)} seed, {counts.get('feedback', 0)} from answers marked correct)")
+        head = (
+            f"Examples: {counts.get('seed', 0) + counts.get('feedback', 0)} "
+            f"({counts.get('seed', 0)} seed, {counts.get('feedback', 0)} from answers marked correct)"
+        )
         steps = []
         for row in growth:
             parts = []

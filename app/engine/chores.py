@@ -33,9 +33,21 @@ def warm_up(routing: RoutingService, settings: Settings, bus: EventBus, recheck:
     service = routing.service
     try:
         if service.ensure_server():
-            bus.publish(Decision(kind="start_ollama", subject=settings.ollama_host, reason="no Ollama server answered; started the installed one"))
+            bus.publish(
+                Decision(
+                    kind="start_ollama",
+                    subject=settings.ollama_host,
+                    reason="no Ollama server answered; started the installed one",
+                )
+            )
         if service.ensure_base_model():
-            bus.publish(Decision(kind="create_model", subject=settings.ollama_model, reason="base model was missing; created it from the packaged GGUF"))
+            bus.publish(
+                Decision(
+                    kind="create_model",
+                    subject=settings.ollama_model,
+                    reason="base model was missing; created it from the packaged GGUF",
+                )
+            )
     except EngineError as exc:
         log.warning("Ollama not available; routing uses the embedded router: %s", exc)
     recheck()

@@ -100,10 +100,15 @@ class Orchestrator:
             SwarmRuntime(self.settings) if self.settings.runtime_backend == "swarm" else DockerRuntime(self.settings)
         )
         self.images = ImageBuilder(self.settings, self.runtime)
-        self.lifecycle = Lifecycle(self.settings, self.runtime, self.catalogue.specs, self.bus, self._image_for, self.instance_id)
+        self.lifecycle = Lifecycle(
+            self.settings, self.runtime, self.catalogue.specs, self.bus, self._image_for, self.instance_id
+        )
         self.routing = RoutingService(self.settings, self.catalogue, self.bus)
         self.improvement = Improvement(
-            self.wait_started, self.bus, self.catalogue.specs, base_model=self.settings.ollama_model,
+            self.wait_started,
+            self.bus,
+            self.catalogue.specs,
+            base_model=self.settings.ollama_model,
             config=ImprovementConfig.from_settings(self.settings),
         )
         self.store: Store | None = None
@@ -117,9 +122,14 @@ class Orchestrator:
         self.controller: FleetController | None = None
         self.probes = Probes(
             ProbeParts(
-                settings=self.settings, runtime=self.runtime, images=self.images, catalogue=self.catalogue,
-                model_health=self.routing.health, model_doctor=self._model_doctor,
-                store=lambda: self.store, wait_started=self.wait_started,
+                settings=self.settings,
+                runtime=self.runtime,
+                images=self.images,
+                catalogue=self.catalogue,
+                model_health=self.routing.health,
+                model_doctor=self._model_doctor,
+                store=lambda: self.store,
+                wait_started=self.wait_started,
                 coder_health=self._coder_health if isinstance(self.models, LlamaCppService) else None,
             )
         )
@@ -133,8 +143,13 @@ class Orchestrator:
         self._latest_stats: dict[str, ContainerStatsSampled] = {}
         self.reports = Reports(
             ReportParts(
-                catalogue=self.catalogue, lifecycle=self.lifecycle, runtime=self.runtime, images=self.images,
-                store=lambda: self.store, latest_stats=self.latest_stats, is_building=self.is_building,
+                catalogue=self.catalogue,
+                lifecycle=self.lifecycle,
+                runtime=self.runtime,
+                images=self.images,
+                store=lambda: self.store,
+                latest_stats=self.latest_stats,
+                is_building=self.is_building,
             )
         )
         self._building: set[str] = set()
@@ -153,10 +168,17 @@ class Orchestrator:
         self.bus.subscribe(ContainerStatsSampled, self._on_stats)
         self.bus.subscribe(ContainerStateChanged, self._on_container_state)
         self.proposer = Proposals(
-            self.wait_started, self.bus, ProposalConfig.from_settings(self.settings), data_dir=self.settings.data_dir,
-            user_dir=self.settings.effective_user_specialists_dir, taken=lambda: set(self.catalogue.specs),
-            background=lambda: [t for s in self.catalogue.specs.values()
-                                for t in (s.description, *s.capabilities, *s.example_tasks, *s.routing_examples)],
+            self.wait_started,
+            self.bus,
+            ProposalConfig.from_settings(self.settings),
+            data_dir=self.settings.data_dir,
+            user_dir=self.settings.effective_user_specialists_dir,
+            taken=lambda: set(self.catalogue.specs),
+            background=lambda: [
+                t
+                for s in self.catalogue.specs.values()
+                for t in (s.description, *s.capabilities, *s.example_tasks, *s.routing_examples)
+            ],
         )
         self.bus.subscribe(TaskStateChanged, self.proposer.on_task_state)  # clusters unserved tasks off-thread
         self._load_user_specialists()
@@ -178,11 +200,20 @@ class Orchestrator:
     def _start_body(self, docker: bool, reconcile: bool, monitors: bool) -> None:
         try:
             own_file = None if self.settings.database_url else self.settings.data_dir / "switchboard.db"
-            self.store = open_store(self.settings.effective_database_url, data_dir=self.settings.data_dir, own_file=own_file)
+            self.store = open_store(
+                self.settings.effective_database_url, data_dir=self.settings.data_dir, own_file=own_file
+            )
             planner = self.routing.planner(self.store)
             self.dispatcher = Dispatcher(
-                self.settings, self.lifecycle, self.store, self.blobs, self.bus, planner, on_finished=self._on_finished,
-                coder=self.coder, program_attempts=self.settings.program_attempts,
+                self.settings,
+                self.lifecycle,
+                self.store,
+                self.blobs,
+                self.bus,
+                planner,
+                on_finished=self._on_finished,
+                coder=self.coder,
+                program_attempts=self.settings.program_attempts,
             )
             self.routing.attach_store(self.store)
             if self.settings.models_in_budget:
@@ -201,7 +232,9 @@ class Orchestrator:
             if not self.primary:
                 self.secondary_reason = self.lock.describe_holder()
                 log.warning("%s", self.secondary_reason)
-                self.bus.publish(Decision(kind="secondary", subject=str(self.settings.data_dir), reason=self.secondary_reason))
+                self.bus.publish(
+                    Decision(kind="secondary", subject=str(self.settings.data_dir), reason=self.secondary_reason)
+                )
             docker_ok = False
             if docker:
                 try:
@@ -215,8 +248,11 @@ class Orchestrator:
             self.bus.subscribe(HealthChanged, self._on_health)
             if reconcile and self.primary:
                 recovery.reconcile(
-                    store, self.catalogue, self.bus,
-                    lambda text, files: self.routing.decide(text, files, {}), self.dispatch_stored,
+                    store,
+                    self.catalogue,
+                    self.bus,
+                    lambda text, files: self.routing.decide(text, files, {}),
+                    self.dispatch_stored,
                 )
             if self.primary and monitors:
                 if self.settings.autoscale:
@@ -234,7 +270,9 @@ class Orchestrator:
             if monitors:
                 threading.Thread(target=self._warm_up, name="switchboard-warm-up", daemon=True).start()
                 self._monitor = StatsMonitor(
-                    self.runtime, self.bus, self.settings.stats_interval_s,
+                    self.runtime,
+                    self.bus,
+                    self.settings.stats_interval_s,
                     names_provider=lambda: [(r.name, r.specialist) for r in self.lifecycle.replicas()],
                     on_samples=self._persist_samples,
                 )
@@ -262,11 +300,15 @@ class Orchestrator:
             if not self._docker_synced:
                 adopted, removed = self.lifecycle.reattach()
                 self._docker_synced = True
-                reason = f"the Docker engine answers: reattached {len(adopted)}, removed {len(removed)} leftover containers"
+                reason = (
+                    f"the Docker engine answers: reattached {len(adopted)}, removed {len(removed)} leftover containers"
+                )
             else:
                 forgotten, removed = self.lifecycle.resync()
-                reason = (f"the Docker engine is back: {len(forgotten)} containers it stopped were forgotten, "
-                          f"{len(removed)} leftovers removed; tasks waiting for Docker go on")
+                reason = (
+                    f"the Docker engine is back: {len(forgotten)} containers it stopped were forgotten, "
+                    f"{len(removed)} leftovers removed; tasks waiting for Docker go on"
+                )
         except EngineError as exc:
             log.warning("Docker resync failed: %s", exc)
             self._docker_down = True  # try again on the next change
@@ -277,7 +319,8 @@ class Orchestrator:
         self._pruner = threading.Thread(
             target=prune_samples_loop,
             args=(lambda: self.store, self.settings.samples_retention_days, self._prune_stop),
-            name="switchboard-pruner", daemon=True
+            name="switchboard-pruner",
+            daemon=True,
         )
         self._pruner.start()
 
@@ -286,8 +329,13 @@ class Orchestrator:
         if isinstance(self.models, LlamaCppService):
             try:
                 if self.models.ensure_server():
-                    self.bus.publish(Decision(kind="start_llama", subject=self.settings.llama_host,
-                                              reason="no llama.cpp server answered; started the installed one"))
+                    self.bus.publish(
+                        Decision(
+                            kind="start_llama",
+                            subject=self.settings.llama_host,
+                            reason="no llama.cpp server answered; started the installed one",
+                        )
+                    )
             except EngineError as exc:
                 log.warning("llama.cpp not available; natural-language tasks fall back to plans: %s", exc)
 
@@ -307,9 +355,17 @@ class Orchestrator:
             if status.up:
                 start = time.perf_counter()
                 try:
-                    self.models.chat(self.settings.planning_model, [{"role": "user", "content": "Say OK."}],
-                                     options={"num_predict": 4}, timeout_s=60)
-                    checks.append(DoctorCheck("llama.cpp completion", True, f"answered in {(time.perf_counter() - start) * 1000:.0f} ms"))
+                    self.models.chat(
+                        self.settings.planning_model,
+                        [{"role": "user", "content": "Say OK."}],
+                        options={"num_predict": 4},
+                        timeout_s=60,
+                    )
+                    checks.append(
+                        DoctorCheck(
+                            "llama.cpp completion", True, f"answered in {(time.perf_counter() - start) * 1000:.0f} ms"
+                        )
+                    )
                 except EngineError as exc:
                     checks.append(DoctorCheck("llama.cpp completion", False, exc.message, exc.hint or ""))
         return checks
@@ -412,8 +468,16 @@ class Orchestrator:
         task_id = uuid.uuid4().hex
         now = time.time()
         stored: Future[Any] = store.insert_task(
-            {"id": task_id, "created_at": now, "updated_at": now, "state": TaskState.QUEUED, "text": clean,
-             "requested_specialist": specialist, "attempt": 0, "timeout_s": timeout_s}
+            {
+                "id": task_id,
+                "created_at": now,
+                "updated_at": now,
+                "state": TaskState.QUEUED,
+                "text": clean,
+                "requested_specialist": specialist,
+                "attempt": 0,
+                "timeout_s": timeout_s,
+            }
         )
         if inputs:  # the writer keeps order: when this resolves, the task row is stored too
             stored = store.add_inputs(task_id, [{"name": i.name, "sha256": i.sha256, "bytes": i.bytes} for i in inputs])
@@ -424,7 +488,13 @@ class Orchestrator:
             route = self.routing.decide(clean, [p.name for p in paths], self.reports.route_state(), task_id=task_id)
             if route.chosen not in self.catalogue.specs:
                 message = route.question or route.rationale
-                store.update_task(task_id, state=TaskState.FAILED, error_kind="not_routed", error_message=message, finished_at=time.time())
+                store.update_task(
+                    task_id,
+                    state=TaskState.FAILED,
+                    error_kind="not_routed",
+                    error_message=message,
+                    finished_at=time.time(),
+                )
                 self.bus.publish(TaskStateChanged(task_id=task_id, state=TaskState.FAILED, error=message))
                 kind = "needs clarification" if route.chosen == "clarify" else "out of scope"
                 raise BadInput(f"no specialist takes this task ({kind}): {message}")
@@ -432,11 +502,19 @@ class Orchestrator:
             try:
                 check_types(paths, spec)
             except BadInput as exc:
-                store.update_task(task_id, state=TaskState.FAILED, error_kind="bad_input", error_message=str(exc), finished_at=time.time())
+                store.update_task(
+                    task_id,
+                    state=TaskState.FAILED,
+                    error_kind="bad_input",
+                    error_message=str(exc),
+                    finished_at=time.time(),
+                )
                 raise
         if program is not None and spec.program is None:
             raise BadInput(f"{spec.id} does not run programs")
-        return self.dispatch_stored(task_id, clean, spec, inputs, now, timeout_s, route, planning=planning, program=program)
+        return self.dispatch_stored(
+            task_id, clean, spec, inputs, now, timeout_s, route, planning=planning, program=program
+        )
 
     def validate_request(
         self, text: str, specialist: str | None, files: Sequence[Path | str]
@@ -450,20 +528,42 @@ class Orchestrator:
         return clean, paths, spec
 
     def dispatch_stored(
-        self, task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord],
-        created_at: float, timeout_s: float | None, route: RouteView | None, attempt: int = 0,
-        planning: bool = True, program: str | None = None,
+        self,
+        task_id: str,
+        text: str,
+        spec: SpecialistSpec,
+        inputs: list[InputRecord],
+        created_at: float,
+        timeout_s: float | None,
+        route: RouteView | None,
+        attempt: int = 0,
+        planning: bool = True,
+        program: str | None = None,
     ) -> TaskHandle:
         """Route an already stored task to ``spec`` and queue it (also used by recovery)."""
         assert self.store is not None and self.dispatcher is not None
         router = route.router if route else "explicit"
         confidence = route.confidence if route else 1.0
-        self.store.update_task(task_id, state=TaskState.ROUTED, specialist=spec.id, router=router, route_confidence=confidence, updated_at=time.time())
+        self.store.update_task(
+            task_id,
+            state=TaskState.ROUTED,
+            specialist=spec.id,
+            router=router,
+            route_confidence=confidence,
+            updated_at=time.time(),
+        )
         self.bus.publish(TaskStateChanged(task_id=task_id, state=TaskState.ROUTED, specialist=spec.id))
         job = Job(
-            task_id=task_id, text=text, spec=spec, inputs=inputs,
+            task_id=task_id,
+            text=text,
+            spec=spec,
+            inputs=inputs,
             timeout_s=timeout_s or min(spec.limits.task_timeout_s, self.settings.task_timeout_s),
-            created_at=created_at, router=router, route_confidence=confidence, attempt=attempt, planning=planning,
+            created_at=created_at,
+            router=router,
+            route_confidence=confidence,
+            attempt=attempt,
+            planning=planning,
             program=program,
         )
         if program is None:
@@ -473,7 +573,9 @@ class Orchestrator:
         except Busy:
             with self._variants_lock:
                 self._variant_of.pop(task_id, None)
-            self.store.update_task(task_id, state=TaskState.FAILED, error_kind="busy", error_message="queue full", finished_at=time.time())
+            self.store.update_task(
+                task_id, state=TaskState.FAILED, error_kind="busy", error_message="queue full", finished_at=time.time()
+            )
             raise
         return TaskHandle(id=task_id, future=future, specialist=spec.id, route=route)
 
@@ -525,8 +627,11 @@ class Orchestrator:
             return  # explicit operations say nothing about the model
         if self.store is not None and self.catalogue.specs[specialist].program is not None:
             bank = len(self.examples.all(specialist))
-            self.store.add_metric(example_growth.LIVE_METRIC, example_growth.subject(specialist, bank),
-                                  1.0 if view.state == TaskState.SUCCEEDED else 0.0)
+            self.store.add_metric(
+                example_growth.LIVE_METRIC,
+                example_growth.subject(specialist, bank),
+                1.0 if view.state == TaskState.SUCCEEDED else 0.0,
+            )
         if variant is None:
             return
         try:
@@ -549,7 +654,9 @@ class Orchestrator:
         original = self.task(task_id)
         spec = self.spec(original.specialist) if original.specialist else None
         if spec is None or spec.program is None:
-            raise BadInput(f"task {task_id} ran on {original.specialist or 'no specialist'}, which does not run programs")
+            raise BadInput(
+                f"task {task_id} ran on {original.specialist or 'no specialist'}, which does not run programs"
+            )
         if not program.strip():
             raise BadInput("the program is empty")
         if len(program.encode("utf-8")) > MAX_PROGRAM_BYTES:
@@ -569,13 +676,22 @@ class Orchestrator:
             self.spec(specialist)
         task = self.task(task_id)
         store = self.wait_started()
-        store.add_feedback(task_id=task_id, kind=kind, specialist=specialist or task.specialist, note=note).result(timeout=30)
+        store.add_feedback(task_id=task_id, kind=kind, specialist=specialist or task.specialist, note=note).result(
+            timeout=30
+        )
         if kind == "correct" and task.program and task.specialist:
             # a verified program joins the specialist's example bank: similar tasks see it next time
             shapes = "\n".join(f"- {i['name']}" for i in task.inputs)
-            self.examples.add(task.specialist, Example(task=task.text, program=task.program, inputs=shapes, answer=task.answer[:500]))
-            self.bus.publish(Decision(kind="example_added", subject=task.specialist,
-                                      reason=f"task {task_id} marked correct: its program joins the example bank"))
+            self.examples.add(
+                task.specialist, Example(task=task.text, program=task.program, inputs=shapes, answer=task.answer[:500])
+            )
+            self.bus.publish(
+                Decision(
+                    kind="example_added",
+                    subject=task.specialist,
+                    reason=f"task {task_id} marked correct: its program joins the example bank",
+                )
+            )
         self.routing.learn_feedback(task.text, kind, task.specialist, specialist)
 
     def cancel(self, task_id: str) -> bool:
@@ -591,9 +707,15 @@ class Orchestrator:
             raise NotFound(f"no task with id {task_id!r}")
         return task_view(row, self.blobs)
 
-    def tasks(self, limit: int = 200, state: str | None = None, specialist: str | None = None, search: str | None = None) -> list[TaskView]:
+    def tasks(
+        self, limit: int = 200, state: str | None = None, specialist: str | None = None, search: str | None = None
+    ) -> list[TaskView]:
         """Recent tasks, newest first, filtered."""
-        rows = self.wait_started().list_tasks(limit=limit, state=state, specialist=specialist, search=search).result(timeout=30)
+        rows = (
+            self.wait_started()
+            .list_tasks(limit=limit, state=state, specialist=specialist, search=search)
+            .result(timeout=30)
+        )
         return [task_view(r, self.blobs) for r in rows]
 
     def artifact_path(self, task_id: str, name: str) -> Path:
@@ -796,9 +918,13 @@ class Orchestrator:
         self.catalogue.errors.extend(extra.errors)
         for spec in extra.specs.values():
             if spec.id in self.catalogue.specs:
-                self.catalogue.errors.append(ManifestError(
-                    str(spec.folder / "specialist.toml"), "id", f"{spec.id!r} is a built-in specialist already; rename the folder and id"
-                ))
+                self.catalogue.errors.append(
+                    ManifestError(
+                        str(spec.folder / "specialist.toml"),
+                        "id",
+                        f"{spec.id!r} is a built-in specialist already; rename the folder and id",
+                    )
+                )
                 continue
             self._register_specialist(spec)
 
@@ -819,8 +945,13 @@ class Orchestrator:
         if retrain and self.store is not None:
             self.routing.attach_store(self.store)  # stored overrides are learnt again
         if announce:
-            self.bus.publish(Decision(kind="specialist_added", subject=spec.id,
-                                      reason=f"loaded specialist {spec.id} from {spec.folder} into the running engine"))
+            self.bus.publish(
+                Decision(
+                    kind="specialist_added",
+                    subject=spec.id,
+                    reason=f"loaded specialist {spec.id} from {spec.folder} into the running engine",
+                )
+            )
 
     # ================================================================ health & figures
     def doctor(self) -> list[DoctorCheck]:
@@ -831,7 +962,10 @@ class Orchestrator:
         """Apply the fix the engine knows for a dependency (start Docker or Ollama) in the background."""
         return self._bg(
             lambda: apply_fix(
-                component, runtime=self.runtime, service=self.routing.service, settings=self.settings,
+                component,
+                runtime=self.runtime,
+                service=self.routing.service,
+                settings=self.settings,
                 recheck=self.health_monitor.check_now,
             )
         )
@@ -901,8 +1035,14 @@ class Orchestrator:
             return
         self.store.add_samples(
             [
-                {"ts": s.ts, "container": s.container, "specialist": s.specialist, "cpu_percent": s.cpu_percent,
-                 "memory_bytes": s.memory_bytes, "pids": s.pids}
+                {
+                    "ts": s.ts,
+                    "container": s.container,
+                    "specialist": s.specialist,
+                    "cpu_percent": s.cpu_percent,
+                    "memory_bytes": s.memory_bytes,
+                    "pids": s.pids,
+                }
                 for s in samples
             ]
         )

@@ -30,7 +30,6 @@ class ReportCache:
     hardening: dict[str, str] = field(default_factory=dict)  # container -> "13/13"
 
 
-
 @dataclass(frozen=True)
 class ReportParts:
     """What the views are built from; ``store`` is there only once the engine started."""
@@ -64,7 +63,6 @@ class Reports:
         cache.summary_at, cache.summary = now, summary
         return summary
 
-
     def container_views(self) -> list[ContainerView]:
         """Live replicas with their latest sample."""
         views = []
@@ -72,17 +70,19 @@ class Reports:
             sample = self.parts.latest_stats(replica.name)
             views.append(
                 ContainerView(
-                    name=replica.name, specialist=replica.specialist, status="paused" if replica.paused else "running",
+                    name=replica.name,
+                    specialist=replica.specialist,
+                    status="paused" if replica.paused else "running",
                     image=replica.image,
                     started_at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(replica.started_at)),
                     cpu_percent=sample.cpu_percent if sample else None,
                     memory_bytes=sample.memory_bytes if sample else None,
                     memory_limit_bytes=sample.memory_limit_bytes if sample else None,
-                    pids=sample.pids if sample else None, inflight=replica.inflight,
+                    pids=sample.pids if sample else None,
+                    inflight=replica.inflight,
                 )
             )
         return views
-
 
     def _hardening_score(self, container: str) -> str:
         cache = self.cache.hardening
@@ -93,7 +93,6 @@ class Reports:
                 return ""
             cache[container] = f"{sum(c.passed for c in checks)}/{len(checks)}"
         return cache[container]
-
 
     def specialist_views(self) -> list[SpecialistView]:
         """Every specialist with state, replicas, resources and today's figures."""
@@ -129,19 +128,29 @@ class Reports:
             figures = summary.get(sid, {})
             views.append(
                 SpecialistView(
-                    id=sid, title=spec.title, description=spec.description, icon=spec.icon or sid,
-                    accepted_inputs=spec.accepted_inputs, example_tasks=spec.example_tasks, state=state,
-                    image=tag if built else None, replicas=len(replicas), max_replicas=spec.scaling.max_replicas,
-                    cpu_percent=sum(s.cpu_percent for s in samples if s), memory_bytes=sum(s.memory_bytes for s in samples if s),
-                    last_latency_ms=figures.get("last_latency_ms"), tasks_today=int(figures.get("tasks", 0)),
-                    success_rate=figures.get("success_rate"), cost_today=float(figures.get("cost", 0.0)),
+                    id=sid,
+                    title=spec.title,
+                    description=spec.description,
+                    icon=spec.icon or sid,
+                    accepted_inputs=spec.accepted_inputs,
+                    example_tasks=spec.example_tasks,
+                    state=state,
+                    image=tag if built else None,
+                    replicas=len(replicas),
+                    max_replicas=spec.scaling.max_replicas,
+                    cpu_percent=sum(s.cpu_percent for s in samples if s),
+                    memory_bytes=sum(s.memory_bytes for s in samples if s),
+                    last_latency_ms=figures.get("last_latency_ms"),
+                    tasks_today=int(figures.get("tasks", 0)),
+                    success_rate=figures.get("success_rate"),
+                    cost_today=float(figures.get("cost", 0.0)),
                     hardening_score=self._hardening_score(replicas[0].name) if replicas else "",
-                    needs_network=spec.needs_network, quarantine=quarantine,
+                    needs_network=spec.needs_network,
+                    quarantine=quarantine,
                     paused=sum(1 for r in replicas if r.paused),
                 )
             )
         return views
-
 
     def inspect(self, container: str) -> dict[str, Any]:
         """Hardening checklist, limits and state of one container."""
@@ -157,7 +166,6 @@ class Reports:
             "hardening": [{"item": c.item, "passed": c.passed, "detail": c.detail} for c in checks],
             "score": f"{sum(c.passed for c in checks)}/{len(checks)}",
         }
-
 
     def route_state(self) -> dict[str, dict[str, Any]]:
         """What the router's bandit needs to know about each specialist right now."""

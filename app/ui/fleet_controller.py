@@ -21,8 +21,10 @@ def nodes_text(node: Any) -> str:
     role = node.role + (" leader" if node.leader else "")
     state = node.state if node.availability == "active" else f"{node.state}, {node.availability}"
     reps = ", ".join(f"{sid} {n}" for sid, n in sorted(node.replicas.items())) or "no replicas"
-    return (f"{node.name} ({role}, {state}) {node.reserved_cpus:g}/{node.cpus:g} CPUs, "
-            f"{node.reserved_memory_mb}/{node.memory_mb} MiB: {reps}")
+    return (
+        f"{node.name} ({role}, {state}) {node.reserved_cpus:g}/{node.cpus:g} CPUs, "
+        f"{node.reserved_memory_mb}/{node.memory_mb} MiB: {reps}"
+    )
 
 
 class FleetController(QObject):
@@ -82,8 +84,12 @@ class FleetController(QObject):
             self._refresh_again = True
             return
         self._refreshing = True
-        run_op(lambda: (self.orch.specialists(), self.orch.containers(), self.orch.nodes()), self._on_refreshed,
-               self._on_refresh_failed, self)
+        run_op(
+            lambda: (self.orch.specialists(), self.orch.containers(), self.orch.nodes()),
+            self._on_refreshed,
+            self._on_refresh_failed,
+            self,
+        )
 
     def _on_tick(self) -> None:
         if not self.window.isMinimized():
@@ -163,14 +169,22 @@ class FleetController(QObject):
     def scale(self, specialist: str, replicas: int) -> None:
         """Scale; scaling down names the containers that will go and asks first."""
         names = self._containers_of(specialist)
-        go = lambda: self._op(f"Scaling {specialist} to {replicas}",  # noqa: E731
-                              lambda: self.orch.scale(specialist, replicas), f"{specialist}: {replicas} running")
+        go = lambda: self._op(  # noqa: E731
+            f"Scaling {specialist} to {replicas}",
+            lambda: self.orch.scale(specialist, replicas),
+            f"{specialist}: {replicas} running",
+        )
         if replicas < len(names):
             doomed = names[replicas:] if replicas else names
-            self.confirm(self.window, "Scale down?",
-                         f"Scaling {specialist} to {replicas} removes {len(names) - replicas} container(s):\n"
-                         + "\n".join(doomed) + "\n\nTasks running in them are retried elsewhere.",
-                         "Scale down", go)
+            self.confirm(
+                self.window,
+                "Scale down?",
+                f"Scaling {specialist} to {replicas} removes {len(names) - replicas} container(s):\n"
+                + "\n".join(doomed)
+                + "\n\nTasks running in them are retried elsewhere.",
+                "Scale down",
+                go,
+            )
         else:
             go()
 
@@ -184,20 +198,32 @@ class FleetController(QObject):
         if not names:
             self.window.show_message(f"{specialist} has no running containers")
             return
-        self.confirm(self.window, f"Stop {specialist}?",
-                     f"This stops and removes {len(names)} container(s):\n" + "\n".join(names)
-                     + "\n\nThe image and the data volume are kept.", "Stop",
-                     lambda: self._op(f"Stopping {specialist}", lambda: self.orch.scale(specialist, 0),
-                                      f"{specialist} stopped"))
+        self.confirm(
+            self.window,
+            f"Stop {specialist}?",
+            f"This stops and removes {len(names)} container(s):\n"
+            + "\n".join(names)
+            + "\n\nThe image and the data volume are kept.",
+            "Stop",
+            lambda: self._op(f"Stopping {specialist}", lambda: self.orch.scale(specialist, 0), f"{specialist} stopped"),
+        )
 
     def remove_specialist(self, specialist: str) -> None:
         """Remove every container of a specialist (asks first, naming them)."""
         names = self._containers_of(specialist)
-        self.confirm(self.window, f"Remove {specialist} containers?",
-                     f"This removes {len(names)} container(s) of {specialist}:\n" + ("\n".join(names) or "(none)")
-                     + "\n\nThe image and the data volume switchboard-data-" + specialist + " are kept.",
-                     "Remove", lambda: self._op(f"Removing {specialist}", lambda: self.orch.down(specialist),
-                                                f"{specialist} containers removed"))
+        self.confirm(
+            self.window,
+            f"Remove {specialist} containers?",
+            f"This removes {len(names)} container(s) of {specialist}:\n"
+            + ("\n".join(names) or "(none)")
+            + "\n\nThe image and the data volume switchboard-data-"
+            + specialist
+            + " are kept.",
+            "Remove",
+            lambda: self._op(
+                f"Removing {specialist}", lambda: self.orch.down(specialist), f"{specialist} containers removed"
+            ),
+        )
 
     def restart_container(self, name: str) -> None:
         """Replace a container by a fresh one."""
@@ -205,8 +231,13 @@ class FleetController(QObject):
 
     def remove_container(self, name: str) -> None:
         """Remove one container (asks first)."""
-        self.confirm(self.window, "Remove container?", f"This stops and removes the container\n{name}.",
-                     "Remove", lambda: self._op(f"Removing {name}", lambda: self.orch.down(name), f"{name} removed"))
+        self.confirm(
+            self.window,
+            "Remove container?",
+            f"This stops and removes the container\n{name}.",
+            "Remove",
+            lambda: self._op(f"Removing {name}", lambda: self.orch.down(name), f"{name} removed"),
+        )
 
     # containers detail ---------------------------------------------------------------------
     def show_specialist(self, specialist: str) -> None:
@@ -225,12 +256,18 @@ class FleetController(QObject):
         status = next((c.status for c in self.container_views if c.name == name), "")
         detail = self.window.container_detail
         detail.set_container(name, status)
-        run_op(lambda: self.orch.logs(name, tail=300),
-               lambda text: detail.container == name and detail.set_logs(text),
-               lambda msg: detail.set_logs(f"(logs unavailable: {msg})"), self)
-        run_op(lambda: self.orch.inspect(name),
-               lambda data: detail.container == name and detail.set_inspect(data),
-               lambda msg: self.window.show_message(f"Inspect failed: {msg}"), self)
+        run_op(
+            lambda: self.orch.logs(name, tail=300),
+            lambda text: detail.container == name and detail.set_logs(text),
+            lambda msg: detail.set_logs(f"(logs unavailable: {msg})"),
+            self,
+        )
+        run_op(
+            lambda: self.orch.inspect(name),
+            lambda data: detail.container == name and detail.set_inspect(data),
+            lambda msg: self.window.show_message(f"Inspect failed: {msg}"),
+            self,
+        )
 
     def _on_follow_toggled(self, name: str, on: bool) -> None:
         if on:
@@ -251,8 +288,9 @@ class FleetController(QObject):
         self._refresh_soon()
 
     def _on_stats_sampled(self, event: Any) -> None:
-        self.window.container_list.update_stats(event.container, event.cpu_percent, event.memory_bytes,
-                                                event.memory_limit_bytes, event.pids)
+        self.window.container_list.update_stats(
+            event.container, event.cpu_percent, event.memory_bytes, event.memory_limit_bytes, event.pids
+        )
         self.window.charts.add_sample("cpu_percent", event.container, event.ts, event.cpu_percent)
         self.window.charts.add_sample("memory_bytes", event.container, event.ts, event.memory_bytes)
 
@@ -293,9 +331,13 @@ class FleetController(QObject):
 
     def show_doctor(self, component: str) -> None:
         """Run the doctor and show each check with the fix the engine knows."""
+
         def shown(checks: list[Any]) -> None:
-            lines = [f"{'✓' if c.ok else '✗'} {c.component}: {c.detail}" + (f"\n    fix: {c.fix}" if c.fix and not c.ok else "")
-                     for c in checks]
+            lines = [
+                f"{'✓' if c.ok else '✗'} {c.component}: {c.detail}"
+                + (f"\n    fix: {c.fix}" if c.fix and not c.ok else "")
+                for c in checks
+            ]
             show_problem(self.window, "Doctor", "\n".join(lines) or "No checks ran.")
 
         run_op(self.orch.doctor, shown, lambda msg: show_problem(self.window, "Doctor failed", msg), self)

@@ -71,13 +71,22 @@ class ImprovementsController(QObject):
             ids = [s.id for s in self.orch.specialists()]
             specialist = chosen if chosen in ids else (ids[0] if ids else "")
             variants = self.orch.variants(specialist) if specialist else []
-            decisions = [d for d in self.orch.decisions(500)
-                         if d.kind.startswith("variant_") and d.subject == specialist]
+            decisions = [
+                d for d in self.orch.decisions(500) if d.kind.startswith("variant_") and d.subject == specialist
+            ]
             counts = self.orch.example_counts(specialist) if specialist else {}
             growth = self.orch.example_growth(specialist) if specialist else []
             router = self.orch.router_history()
-            return {"ids": ids, "specialist": specialist, "variants": variants, "decisions": decisions,
-                    "proposals": self.orch.proposals(), "counts": counts, "growth": growth, "router": router}
+            return {
+                "ids": ids,
+                "specialist": specialist,
+                "variants": variants,
+                "decisions": decisions,
+                "proposals": self.orch.proposals(),
+                "counts": counts,
+                "growth": growth,
+                "router": router,
+            }
 
         def done(result: dict[str, Any]) -> None:
             self._loading = False
@@ -108,7 +117,9 @@ class ImprovementsController(QObject):
 
         def done(view: Any) -> None:
             self._accepting.pop(name, None)
-            self.panel.proposals.set_progress(proposal_id, 1.0, f"Accepted: runs as specialist {view.specialist}", done=True)
+            self.panel.proposals.set_progress(
+                proposal_id, 1.0, f"Accepted: runs as specialist {view.specialist}", done=True
+            )
             self.window.show_message(f"Specialist {view.specialist} is ready")
             self.load()
 

@@ -121,8 +121,11 @@ def run_gui(settings: Settings, screenshot: Path | None = None, after_s: float =
     engine: dict[str, Any] = {}
 
     def connect() -> None:
-        log.info("first paint %.0f ms after process start (%.0f ms in run_gui)",
-                 process_age_ms(), (time.perf_counter() - t0) * 1000)
+        log.info(
+            "first paint %.0f ms after process start (%.0f ms in run_gui)",
+            process_age_ms(),
+            (time.perf_counter() - t0) * 1000,
+        )
         if window.isHidden():  # closed before the first paint
             return
         orch, controller = attach_engine(settings, window)

@@ -44,8 +44,9 @@ class LogFollower(QObject):
         self._stop = threading.Event()
         self._container = container
         stop = self._stop
-        self._thread = threading.Thread(target=self._read, args=(container, stop),
-                                        name=f"sb-logs-{container}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._read, args=(container, stop), name=f"sb-logs-{container}", daemon=True
+        )
         self._thread.start()
         self._flush.start()
 

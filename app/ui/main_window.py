@@ -102,8 +102,9 @@ class MainWindow(QMainWindow):
         bar.addAction(self.act_refresh)
         bar.addSeparator()
         spacer = QWidget()
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
-                             spacer.sizePolicy().verticalPolicy().Preferred)
+        spacer.setSizePolicy(
+            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy().Preferred
+        )
         bar.addWidget(spacer)
         bar.addAction(self.act_doctor)
         bar.addAction(self.act_theme)
@@ -147,7 +148,9 @@ class MainWindow(QMainWindow):
         self.nodes_label = QLabel("")  # the swarm's nodes; hidden on the local Docker backend
         self.nodes_label.setObjectName("muted")
         self.nodes_label.setWordWrap(True)
-        self.nodes_label.setToolTip("Swarm nodes: role, state, CPUs and memory reserved by replicas / total, replicas per specialist")
+        self.nodes_label.setToolTip(
+            "Swarm nodes: role, state, CPUs and memory reserved by replicas / total, replicas per specialist"
+        )
         self.nodes_label.hide()
         containers_layout.addWidget(self.nodes_label)
         self.containers_splitter = QSplitter(Qt.Orientation.Vertical)
@@ -249,8 +252,10 @@ class MainWindow(QMainWindow):
     # persistence ---------------------------------------------------------------------------
     def splitters(self) -> dict[str, QSplitter]:
         """Splitters whose sizes persist."""
-        return {s.objectName(): s for s in (self.main_splitter, self.tasks_splitter,
-                                            self.containers_splitter, self.activity_splitter)}
+        return {
+            s.objectName(): s
+            for s in (self.main_splitter, self.tasks_splitter, self.containers_splitter, self.activity_splitter)
+        }
 
     def restore_state(self) -> None:
         """Geometry, splitter sizes, tab and task filters from QSettings."""

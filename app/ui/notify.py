@@ -19,8 +19,7 @@ def show_problem(parent: QWidget, title: str, text: str) -> QMessageBox:
     return box
 
 
-def ask_confirmation(parent: QWidget, title: str, text: str, action: str,
-                     on_yes: Callable[[], None]) -> QMessageBox:
+def ask_confirmation(parent: QWidget, title: str, text: str, action: str, on_yes: Callable[[], None]) -> QMessageBox:
     """Ask before a destructive action; ``on_yes`` runs only if the user confirms."""
     box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
     yes = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)

@@ -22,10 +22,26 @@ __all__ = ["SettingsController", "settings_fields", "validate_settings"]
 
 # What the dialog offers, in this order (the rest stays editable in the TOML file).
 EDITABLE = [
-    "docker_url", "docker_timeout_s", "ollama_host", "ollama_model", "ollama_timeout_s",
-    "ollama_autostart", "database_url", "data_dir", "queue_size", "workers", "task_timeout_s",
-    "max_inputs_per_task", "max_input_bytes", "budget_max_containers", "budget_max_memory_mb",
-    "cost_per_cpu_hour", "cost_per_gb_hour", "stats_interval_s", "route_confidence_threshold", "theme",
+    "docker_url",
+    "docker_timeout_s",
+    "ollama_host",
+    "ollama_model",
+    "ollama_timeout_s",
+    "ollama_autostart",
+    "database_url",
+    "data_dir",
+    "queue_size",
+    "workers",
+    "task_timeout_s",
+    "max_inputs_per_task",
+    "max_input_bytes",
+    "budget_max_containers",
+    "budget_max_memory_mb",
+    "cost_per_cpu_hour",
+    "cost_per_gb_hour",
+    "stats_interval_s",
+    "route_confidence_threshold",
+    "theme",
 ]
 
 
@@ -35,8 +51,11 @@ def settings_fields(settings: Settings) -> list[dict[str, Any]]:
     for name in EDITABLE:
         info = Settings.model_fields[name]
         value = getattr(settings, name)
-        field: dict[str, Any] = {"name": name, "value": str(value) if isinstance(value, Path) else value,
-                                 "description": info.description or ""}
+        field: dict[str, Any] = {
+            "name": name,
+            "value": str(value) if isinstance(value, Path) else value,
+            "description": info.description or "",
+        }
         if name == "theme":
             field["choices"] = ["system", "dark", "light"]
         fields.append(field)
@@ -44,7 +63,7 @@ def settings_fields(settings: Settings) -> list[dict[str, Any]]:
 
 
 def validate_settings(base: Settings, values: dict[str, Any]) -> str:
-    """"" when ``values`` make valid Settings, else "field: problem; ..." from pydantic."""
+    """``""`` when ``values`` make valid Settings, else ``"field: problem; ..."`` from pydantic."""
     merged = base.model_dump()
     merged.update(values)
     try:

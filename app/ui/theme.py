@@ -26,7 +26,7 @@ def apply_theme(app: QApplication, choice: str) -> str:
     app.setStyle("Fusion")
     dark = name == "dark"
     palette = QPalette()
-    base, window, text = (("#181b20", "#16191d", "#d8dee6") if dark else ("#ffffff", "#eef1f5", "#1f2733"))
+    base, window, text = ("#181b20", "#16191d", "#d8dee6") if dark else ("#ffffff", "#eef1f5", "#1f2733")
     palette.setColor(QPalette.ColorRole.Window, QColor(window))
     palette.setColor(QPalette.ColorRole.Base, QColor(base))
     palette.setColor(QPalette.ColorRole.AlternateBase, QColor("#1c2026" if dark else "#f6f8fa"))

@@ -59,10 +59,16 @@ _ARGS_AS = re.compile(
     re.I | re.S,
 )
 # words that say a script takes arguments: running it bare would answer another question
-_MENTIONS_ARGS = re.compile(r"\b(?:arguments?|args|argv|flags?|options?|parameters?|params)\b|(?:^|\s)--?[a-z][\w-]*", re.I)
+_MENTIONS_ARGS = re.compile(
+    r"\b(?:arguments?|args|argv|flags?|options?|parameters?|params)\b|(?:^|\s)--?[a-z][\w-]*", re.I
+)
 _ON_FILE = re.compile(r"^(?P<script>\S+\.py)\s+(?:on|against|over)\s+(?P<file>[\w.-]+\.\w{1,8})$", re.I)
-_AS_INPUT = re.compile(r"^(?P<script>\S+\.py)\s+with\s+(?P<file>[\w.-]+\.\w{1,8})\s+as\s+(?:its\s+|the\s+)?input$", re.I)
-_ARG_LIKE = re.compile(r"^(?:-{1,2}[\w-]+(?:=\S*)?|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?|[\w./-]+\.\w{1,8}|\w+=\S*|[\"'].*[\"'])$", re.I)
+_AS_INPUT = re.compile(
+    r"^(?P<script>\S+\.py)\s+with\s+(?P<file>[\w.-]+\.\w{1,8})\s+as\s+(?:its\s+|the\s+)?input$", re.I
+)
+_ARG_LIKE = re.compile(
+    r"^(?:-{1,2}[\w-]+(?:=\S*)?|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?|[\w./-]+\.\w{1,8}|\w+=\S*|[\"'].*[\"'])$", re.I
+)
 _TESTS_PHRASE = re.compile(
     rf"^{_VERB}\s+(?:all\s+)?(?:of\s+)?(?:the\s+|my\s+)?(?:unit\s*tests?|unittests?|tests?|test\s+suite|test\s+cases?)"
     r"(?:\s+(?:in|from|of|for|inside|defined\s+in)\s+(?P<files>[\w./-]+\.py(?:\s*(?:,|and)\s*[\w./-]+\.py)*))?"
@@ -86,14 +92,17 @@ _OUTPUT_OF = re.compile(
     re.I | re.S,
 )
 _UNITTEST_VERBOSE = re.compile(
-    r"^(?P<name>\w+) \((?P<where>[\w.]+)\)(?:\n[^\n]*?)? \.\.\. (?P<outcome>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$",
+    r"^(?P<name>\w+) \((?P<where>[\w.]+)\)(?:\n[^\n]*?)? \.\.\. "
+    r"(?P<outcome>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$",
     re.M,
 )
 _UNITTEST_PROBLEM = re.compile(
     r"^(?P<kind>FAIL|ERROR): (?P<name>\w+) \((?P<where>[\w.]+)\)[^\n]*\n-{20,}\n(?P<body>.*?)(?=^={20,}$|^-{20,}$|\Z)",
     re.M | re.S,
 )
-_UNITTEST_RAN = re.compile(r"^Ran (?P<n>\d+) tests? in [\d.]+s\s*\n+\s*(?P<status>OK|FAILED|NO TESTS RAN)(?: \((?P<detail>[^)]*)\))?", re.M)
+_UNITTEST_RAN = re.compile(
+    r"^Ran (?P<n>\d+) tests? in [\d.]+s\s*\n+\s*(?P<status>OK|FAILED|NO TESTS RAN)(?: \((?P<detail>[^)]*)\))?", re.M
+)
 _PYTEST_SUMMARY = re.compile(r"^(?:=+ )?(?P<summary>\d+ \w+(?:, \d+ \w+)*) in [\d.]+s\b.*$", re.M)
 
 
@@ -131,8 +140,7 @@ def _does_something(code: str) -> bool:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return False
-    return any(not isinstance(n, ast.Expr) for n in tree.body) or any(
-        isinstance(n, ast.Call) for n in ast.walk(tree))
+    return any(not isinstance(n, ast.Expr) for n in tree.body) or any(isinstance(n, ast.Call) for n in ast.walk(tree))
 
 
 def _test_style(code: str) -> str | None:
@@ -184,7 +192,10 @@ def _reads_argv(task: Task, script: str) -> bool:
     """Whether a dropped script reads its command line (sys.argv, argparse, getopt, click, typer)."""
     item = next(i for i in task.inputs if Path(i.name).name == script)
     text, _ = read_text(item, max_bytes=MAX_CODE_BYTES)
-    return re.search(r"\bsys\.argv\b|\bargparse\b|\bgetopt\b|\bimport (?:click|typer)\b|\bfrom sys import argv\b", text) is not None
+    return (
+        re.search(r"\bsys\.argv\b|\bargparse\b|\bgetopt\b|\bimport (?:click|typer)\b|\bfrom sys import argv\b", text)
+        is not None
+    )
 
 
 def _map_paths(task: Task, args: list[str]) -> list[str]:
@@ -228,7 +239,9 @@ def _command(task: Task, words: list[str], source: str) -> Run:
     if not rest:
         raise NeedsPlan("'python' without a script starts an interactive session; say what to run.")
     if rest[0] == "-":
-        raise SpecialistError("unsupported", "Reading the program from standard input is not supported; paste the code.")
+        raise SpecialistError(
+            "unsupported", "Reading the program from standard input is not supported; paste the code."
+        )
     script = _dropped(task, rest[0])
     run = _script_run(task, script, _map_paths(task, rest[1:]), source)
     run.argv = [*flags, *run.argv]
@@ -255,8 +268,13 @@ def _script_run(task: Task, script: str, args: list[str], source: str) -> Run:
     item = next(i for i in task.inputs if Path(i.name).name == script)
     text, _ = read_text(item, max_bytes=MAX_CODE_BYTES)
     if not args and _test_style(text) == "unittest":
-        return Run(["-m", "unittest", "-v", script], source, script=None, runner="unittest",
-                   notes=[f"{script} only defines unittest tests, so they were run with unittest."])
+        return Run(
+            ["-m", "unittest", "-v", script],
+            source,
+            script=None,
+            runner="unittest",
+            notes=[f"{script} only defines unittest tests, so they were run with unittest."],
+        )
     return Run([script, *args], source)
 
 
@@ -311,13 +329,13 @@ def _tests_run(task: Task, files: str | None, runner: str | None) -> Run:
     if files:
         names = [_dropped(task, f) for f in re.split(r"\s*(?:,|\band\b)\s*", files) if f]
     else:
-        names = sorted(n for n in _inputs_named(task).values()
-                       if re.match(r"(?:test.*|.*_test|tests)\.py$", n, re.I))
+        names = sorted(n for n in _inputs_named(task).values() if re.match(r"(?:test.*|.*_test|tests)\.py$", n, re.I))
         if not names:
             raise NeedsPlan("No test files (test_*.py, *_test.py, tests.py) were dropped; a plan is needed.")
     if runner is None:  # pytest-style files (bare test functions) cannot be run by unittest
-        styles = {_test_style(read_text(i, max_bytes=MAX_CODE_BYTES)[0])
-                  for i in task.inputs if Path(i.name).name in names}
+        styles = {
+            _test_style(read_text(i, max_bytes=MAX_CODE_BYTES)[0]) for i in task.inputs if Path(i.name).name in names
+        }
         runner = "pytest" if styles == {"pytest"} else "unittest"
     runner = "pytest" if runner.lower() in ("pytest", "py.test") else "unittest"
     if runner == "pytest":
@@ -328,7 +346,7 @@ def _tests_run(task: Task, files: str | None, runner: str | None) -> Run:
 def _lead_in_code(text: str) -> str | None:
     """Code after a prose lead-in: ``run this and tell me what it prints: <code>``."""
     for sep in re.finditer(r"[:?](?=\s)|[:?]$|\n", text):
-        prefix, rest = text[: sep.start()], text[sep.end():]
+        prefix, rest = text[: sep.start()], text[sep.end() :]
         if not prefix.strip() or not re.fullmatch(r"[\w\s',.!?-]+", prefix) or not _LEAD_IN_WORDS.search(prefix):
             continue
         code = textwrap.dedent(rest.lstrip(" \t").lstrip("\n") if "\n" in rest else rest.strip()).strip("\n")
@@ -375,8 +393,9 @@ def plan_run(task: Task) -> Run:
         lines = [ln.strip().lstrip("$ ").strip() for ln in code.splitlines() if ln.strip()]
         if tag in _SHELL_TAGS or (tag in _PY_TAGS and len(lines) == 1 and not _looks_like_program(code)):
             words = _split_words(lines[0]) if len(lines) == 1 else None
-            if words and (_INTERPRETER.match(words[0]) or words[0].lower() in ("pytest", "py.test")
-                          or words[0].endswith(".py")):
+            if words and (
+                _INTERPRETER.match(words[0]) or words[0].lower() in ("pytest", "py.test") or words[0].endswith(".py")
+            ):
                 return _command(task, words, "command")
             if tag in _SHELL_TAGS and tag != "text":
                 raise NeedsPlan(f"The fenced block is a {tag} script, not Python; a plan is needed.")
@@ -398,7 +417,9 @@ def plan_run(task: Task) -> Run:
         return _code_run(task, code, "inline code")
     scripts = [n for n in _inputs_named(task).values() if n.lower().endswith(".py")]
     if len(scripts) == 1:
-        if _reads_argv(task, scripts[0]) and (_MENTIONS_ARGS.search(text) or _names_other_input(task, text, scripts[0])):
+        if _reads_argv(task, scripts[0]) and (
+            _MENTIONS_ARGS.search(text) or _names_other_input(task, text, scripts[0])
+        ):
             # arguments or data files are named in prose we could not parse: the program writer
             # passes them; running the script bare would print its usage, not the answer
             raise NeedsPlan(f"{scripts[0]} takes arguments that the task names in prose; a plan is needed.")
@@ -406,7 +427,9 @@ def plan_run(task: Task) -> Run:
         run.guessed = run.runner is None
         return run
     if len(scripts) > 1:
-        raise NeedsPlan(f"Several scripts were dropped ({', '.join(sorted(scripts))}) and the task does not say which to run.")
+        raise NeedsPlan(
+            f"Several scripts were dropped ({', '.join(sorted(scripts))}) and the task does not say which to run."
+        )
     raise NeedsPlan("The task is not Python code; a plan with the code to run is needed.")
 
 
@@ -428,8 +451,13 @@ def _module_available(name: str) -> bool:
     """Whether the sandbox interpreter can import ``name`` (asked in a child, with its flags)."""
     probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({name!r}) is None)"
     try:
-        done = subprocess.run(python_command(["-c", probe]), capture_output=True, timeout=20, check=False,  # noqa: S603
-                              env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        done = subprocess.run(
+            python_command(["-c", probe]),
+            capture_output=True,
+            timeout=20,
+            check=False,  # noqa: S603
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
@@ -461,16 +489,26 @@ def _test_summary(runner: str | None, stdout: str, stderr: str) -> tuple[str, di
             answer += f", {errors} errors" if errors else ""
             answer += f", {skipped} skipped" if skipped else ""
             answer += f" - {ran['status']}" + "".join(f"\n{p}" for p in problems)
-        data: dict[str, object] = {"tests_run": total, "passed": passed, "failed": failures, "errors": errors,
-                                   "skipped": skipped, "failed_tests": problems, "runner": "unittest"}
+        data: dict[str, object] = {
+            "tests_run": total,
+            "passed": passed,
+            "failed": failures,
+            "errors": errors,
+            "skipped": skipped,
+            "failed_tests": problems,
+            "runner": "unittest",
+        }
         return answer, data, Table("tests", ["test", "outcome"], rows) if rows else None
     if runner == "pytest":
         found = _PYTEST_SUMMARY.findall(stdout)
         if found:
             counts = {k: int(v) for v, k in re.findall(r"(\d+) (\w+)", found[-1])}
             answer = "pytest: " + found[-1].strip()
-            return answer, {"runner": "pytest", **counts, "passed": counts.get("passed", 0),
-                            "failed": counts.get("failed", 0)}, None
+            return (
+                answer,
+                {"runner": "pytest", **counts, "passed": counts.get("passed", 0), "failed": counts.get("failed", 0)},
+                None,
+            )
     return None
 
 
@@ -495,11 +533,10 @@ def _classify(outcome: RunOutcome, limits: Limits) -> SpecialistError | None:
     """Turn a limit hit into an error that names the limit; None for a normal run."""
     err = outcome.stderr.decode("utf-8", "replace")
     if "BlockingIOError" in err or "Resource temporarily unavailable" in err:
-        return SpecialistError(
-            "limit", "The code hit the process limit (too many processes or threads; fork bomb?)."
-        )
-    if outcome.signal == signal.SIGXCPU or (outcome.signal == signal.SIGKILL and not outcome.timed_out
-                                           and "CPU" in err):
+        return SpecialistError("limit", "The code hit the process limit (too many processes or threads; fork bomb?).")
+    if outcome.signal == signal.SIGXCPU or (
+        outcome.signal == signal.SIGKILL and not outcome.timed_out and "CPU" in err
+    ):
         return SpecialistError("limit", f"The code used more than the CPU time limit of {limits.cpu_s} s.")
     if outcome.signal == signal.SIGXFSZ or "File too large" in err:
         return SpecialistError(
@@ -515,8 +552,11 @@ def _classify(outcome: RunOutcome, limits: Limits) -> SpecialistError | None:
         return SpecialistError("timeout", f"The code ran longer than the wall-clock limit of {limits.wall_s:g} s.")
     if "docker.sock" in err and ("FileNotFoundError" in err or "PermissionError" in err):
         return SpecialistError("forbidden", "The Docker socket is not available inside the sandbox.")
-    if re.search(r"Network is unreachable|gaierror|Temporary failure in name resolution|"
-                 r"Name or service not known|No route to host", err):
+    if re.search(
+        r"Network is unreachable|gaierror|Temporary failure in name resolution|"
+        r"Name or service not known|No route to host",
+        err,
+    ):
         return SpecialistError("forbidden", "Network access is disabled in the code-execution sandbox.")
     if "Too many open files" in err:
         return SpecialistError("limit", f"The code exceeded the open-files limit of {limits.open_files}.")
@@ -538,8 +578,11 @@ def _disk_full(cwd: Path, outcome: RunOutcome) -> SpecialistError | None:
     free, size = fs.f_bavail * fs.f_frsize, fs.f_blocks * fs.f_frsize
     if free > 1024 * 1024:
         return None
-    return SpecialistError("limit", f"The code filled the sandbox's temporary disk space (/tmp, {size // (1024 * 1024)} MB "
-                           "tmpfs limit): write less, or smaller files.")
+    return SpecialistError(
+        "limit",
+        f"The code filled the sandbox's temporary disk space (/tmp, {size // (1024 * 1024)} MB "
+        "tmpfs limit): write less, or smaller files.",
+    )
 
 
 def _collect(cwd: Path, skip: set[str], output_dir: Path) -> list[Path]:
@@ -606,8 +649,13 @@ def handle(task: Task) -> Result:
     stdout = outcome.stdout.decode("utf-8", "replace")
     stderr = outcome.stderr.decode("utf-8", "replace")
     code_no = outcome.exit_code
-    data: dict[str, object] = {"exit_code": code_no, "wall_ms": round(outcome.wall_ms, 1), "source": run.source,
-                               "files": [p.name for p in artifacts], "argv": ["python", *run.argv]}
+    data: dict[str, object] = {
+        "exit_code": code_no,
+        "wall_ms": round(outcome.wall_ms, 1),
+        "source": run.source,
+        "files": [p.name for p in artifacts],
+        "argv": ["python", *run.argv],
+    }
     tables: list[Table] = []
     summary = _test_summary(run.runner, stdout, stderr)
     if summary is not None:

@@ -135,9 +135,7 @@ def python_command(target: Path | Sequence[str]) -> list[str]:
     return [sys.executable, "-E", "-s", "-B", "-X", "utf8", *words]
 
 
-def run_python(
-    target: Path | Sequence[str], cwd: Path, logs: Path, limits: Limits, cap: int
-) -> RunOutcome:
+def run_python(target: Path | Sequence[str], cwd: Path, logs: Path, limits: Limits, cap: int) -> RunOutcome:
     """Run ``target`` (see :func:`python_command`) in ``cwd``; output goes to files in ``logs``."""
     out_path, err_path = logs / "stdout", logs / "stderr"
     started = time.perf_counter()

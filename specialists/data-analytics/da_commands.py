@@ -28,9 +28,28 @@ from switchboard_runtime.api import NeedsPlan, SpecialistError
 
 __all__ = ["AGGS", "OPS", "OPERATORS", "parse_text"]
 
-OPS = ("describe", "count", "columns", "sheets", "head", "filter", "select", "sort", "top",
-       "bottom", "group", "pivot", "join", "outliers", "plot", "histogram", "aggregate",
-       "unique", "value_counts", "correlation")
+OPS = (
+    "describe",
+    "count",
+    "columns",
+    "sheets",
+    "head",
+    "filter",
+    "select",
+    "sort",
+    "top",
+    "bottom",
+    "group",
+    "pivot",
+    "join",
+    "outliers",
+    "plot",
+    "histogram",
+    "aggregate",
+    "unique",
+    "value_counts",
+    "correlation",
+)
 AGGS = ("sum", "mean", "min", "max", "median", "std", "count")
 OPERATORS = (">=", "<=", "!=", "==", "=", ">", "<", "contains", "startswith")
 _AGG_ALIASES = {"avg": "mean", "average": "mean", "total": "sum"}
@@ -48,8 +67,32 @@ def _unquote(token: str) -> str:
 
 
 # words of a sentence, never of a column list: a describe clause holding one is not a command
-_PROSE = frozenset({"the", "a", "an", "for", "me", "us", "of", "column", "columns", "please", "this", "my", "our",
-                    "what", "which", "how", "is", "are", "to", "with", "field", "fields"})
+_PROSE = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "for",
+        "me",
+        "us",
+        "of",
+        "column",
+        "columns",
+        "please",
+        "this",
+        "my",
+        "our",
+        "what",
+        "which",
+        "how",
+        "is",
+        "are",
+        "to",
+        "with",
+        "field",
+        "fields",
+    }
+)
 
 
 def _cols(text: str) -> list[str]:
@@ -83,8 +126,14 @@ def _parse_conditions(text: str) -> list[dict[str, Any]]:
         if not m:
             return []
         op = m.group(2).lower()
-        steps.append({"op": "filter", "column": _unquote(m.group(1)),
-                      "operator": "==" if op == "=" else op, "value": _value(m.group(3))})
+        steps.append(
+            {
+                "op": "filter",
+                "column": _unquote(m.group(1)),
+                "operator": "==" if op == "=" else op,
+                "value": _value(m.group(3)),
+            }
+        )
     return steps
 
 
@@ -129,33 +178,56 @@ def _clause(clause: str) -> list[dict[str, Any]] | None:
         return [step]
     m = re.fullmatch(rf"{_AGG_RE}\s+(?:of\s+)?{_COL}\s+(?:by|per)\s+{_COLS}", c, re.I)
     if m:
-        return [{"op": "group", "by": _cols(m.group(3)), "agg": _agg(m.group(1)),
-                 "column": _unquote(m.group(2))}]
+        return [{"op": "group", "by": _cols(m.group(3)), "agg": _agg(m.group(1)), "column": _unquote(m.group(2))}]
     m = re.fullmatch(rf"pivot\s+{_COL}\s+by\s+{_COL}\s+{_AGG_RE}\s+(?:of\s+)?{_COL}", c, re.I)
     if m:
-        return [{"op": "pivot", "index": _unquote(m.group(1)), "column": _unquote(m.group(2)),
-                 "agg": _agg(m.group(3)), "value": _unquote(m.group(4))}]
-    m = re.fullmatch(rf"join\s+(?:(@\d+)\s+(?:and\s+|with\s+)?)?(@\d+)\s+on\s+{_COL}"
-                     r"(?:\s+(inner|left|right|outer))?(?:\s+join)?", c, re.I)
+        return [
+            {
+                "op": "pivot",
+                "index": _unquote(m.group(1)),
+                "column": _unquote(m.group(2)),
+                "agg": _agg(m.group(3)),
+                "value": _unquote(m.group(4)),
+            }
+        ]
+    m = re.fullmatch(
+        rf"join\s+(?:(@\d+)\s+(?:and\s+|with\s+)?)?(@\d+)\s+on\s+{_COL}"
+        r"(?:\s+(inner|left|right|outer))?(?:\s+join)?",
+        c,
+        re.I,
+    )
     if m:
-        step = {"op": "join", "other": m.group(2), "on": _unquote(m.group(3)),
-                "how": (m.group(4) or "inner").lower()}
+        step = {"op": "join", "other": m.group(2), "on": _unquote(m.group(3)), "how": (m.group(4) or "inner").lower()}
         if m.group(1):
             step["file"] = m.group(1)
         return [step]
-    m = re.fullmatch(rf"(?:find\s+|show\s+)?outliers\s+(?:in|of|for)\s+{_COL}"
-                     r"(?:\s+(iqr|zscore|z-score)\s+([\d.]+))?", c, re.I)
+    m = re.fullmatch(
+        rf"(?:find\s+|show\s+)?outliers\s+(?:in|of|for)\s+{_COL}"
+        r"(?:\s+(iqr|zscore|z-score)\s+([\d.]+))?",
+        c,
+        re.I,
+    )
     if m:
         step = {"op": "outliers", "column": _unquote(m.group(1))}
         if m.group(2):
             step["method"] = "zscore" if m.group(2).lower().startswith("z") else "iqr"
             step["value"] = float(m.group(3))
         return [step]
-    m = re.fullmatch(rf"(?:plot|chart)\s+{_COL}\s+(?:by|over|against)\s+{_COL}"
-                     r"(?:\s+as\s+(line|bar|scatter))?", c, re.I)
+    m = re.fullmatch(
+        rf"(?:plot|chart)\s+{_COL}\s+(?:by|over|against)\s+{_COL}"
+        r"(?:\s+as\s+(line|bar|scatter))?",
+        c,
+        re.I,
+    )
     if m:
-        return [{"op": "plot", "column": _unquote(m.group(1)), "index": _unquote(m.group(2)),
-                 "chart": (m.group(3) or "line").lower()}]
+        return [
+            {
+                "op": "plot",
+                "column": _unquote(m.group(1)),
+                "index": _unquote(m.group(2)),
+                "chart": (m.group(3) or "line").lower(),
+            }
+        ]
     m = re.fullmatch(rf"(?:plot\s+)?histogram\s+(?:of\s+)?{_COL}", c, re.I)
     if m:
         return [{"op": "histogram", "column": _unquote(m.group(1))}]
@@ -185,14 +257,15 @@ def parse_text(text: str, input_names: list[str]) -> dict[str, Any]:
     m = re.search(r"\bsheet\s*=\s*(\"[^\"]+\"|'[^']+'|\S+)", text, re.I)
     if m:
         plan["sheet"] = _unquote(m.group(1))
-        text = text[: m.start()] + text[m.end():]
+        text = text[: m.start()] + text[m.end() :]
     lowered = {n.lower(): i for i, n in enumerate(input_names)}
 
     def placeholder(match: re.Match[str]) -> str:
         name = match.group(0)
         if name.lower() not in lowered:
-            raise SpecialistError("bad_input", f"{name} is not attached to this task; attached: "
-                                  f"{', '.join(input_names) or 'none'}.")
+            raise SpecialistError(
+                "bad_input", f"{name} is not attached to this task; attached: {', '.join(input_names) or 'none'}."
+            )
         return f"@{lowered[name.lower()]}"
 
     text = _FILE_RE.sub(placeholder, text)
@@ -211,7 +284,7 @@ def parse_text(text: str, input_names: list[str]) -> dict[str, Any]:
             m = re.match(r"^(@\d+)\s*:?\s+", clause)
             if m:
                 plan.setdefault("file", m.group(1))
-                clause = clause[m.end():]
+                clause = clause[m.end() :]
         steps = _clause(clause)
         if steps is None:
             raise NeedsPlan(f"{clause!r} is not a data-analytics command; a plan is needed.")

@@ -19,8 +19,23 @@ from switchboard_runtime.api import BadPlan, Result, SpecialistError, Table
 __all__ = ["MAX_TABLE_ROWS", "Engine"]
 
 MAX_TABLE_ROWS = 1000
-_FRAME_OPS = {"head", "filter", "select", "sort", "top", "bottom", "group", "pivot", "join",
-              "outliers", "value_counts", "describe", "columns", "correlation", "sheets"}
+_FRAME_OPS = {
+    "head",
+    "filter",
+    "select",
+    "sort",
+    "top",
+    "bottom",
+    "group",
+    "pivot",
+    "join",
+    "outliers",
+    "value_counts",
+    "describe",
+    "columns",
+    "correlation",
+    "sheets",
+}
 
 
 def frame_table(name: str, df: Any, limit: int = MAX_TABLE_ROWS) -> Table:
@@ -68,8 +83,9 @@ class Engine:
     # -- inputs -----------------------------------------------------------------------------
     def _file(self, ref: str | None) -> tuple[str, Path]:
         if not self.files:
-            raise SpecialistError("bad_input", "No data file attached; drop a CSV, TSV, JSON, "
-                                  "Excel or Parquet file with the task.")
+            raise SpecialistError(
+                "bad_input", "No data file attached; drop a CSV, TSV, JSON, Excel or Parquet file with the task."
+            )
         if ref is None or ref == "":
             return self.files[0]
         m = re.fullmatch(r"@(\d+)", str(ref))
@@ -78,17 +94,22 @@ class Engine:
         for name, path in self.files:
             if name.lower() == str(ref).lower() or Path(name).name.lower() == str(ref).lower():
                 return name, path
-        raise self.fail(f"No attached file named {ref!r}; attached: "
-                        f"{', '.join(n for n, _ in self.files)}.")
+        raise self.fail(f"No attached file named {ref!r}; attached: {', '.join(n for n, _ in self.files)}.")
 
     def _load(self, ref: str | None) -> tuple[str, Any]:
         name, path = self._file(ref)
         sheet = self.sheet if path.suffix.lower() in (".xlsx", ".xlsm") else None
         df, info = load_table(path, name, sheet)
         self.info = info
-        read = f"pd.read_excel({name!r}, sheet_name={info['sheet']!r})" if "sheet" in info else (
-            f"pd.read_csv({name!r}, sep={info['delimiter']!r}, encoding={info['encoding']!r})"
-            if "delimiter" in info else f"pd.read_{Path(name).suffix.lstrip('.')}({name!r})")
+        read = (
+            f"pd.read_excel({name!r}, sheet_name={info['sheet']!r})"
+            if "sheet" in info
+            else (
+                f"pd.read_csv({name!r}, sep={info['delimiter']!r}, encoding={info['encoding']!r})"
+                if "delimiter" in info
+                else f"pd.read_{Path(name).suffix.lstrip('.')}({name!r})"
+            )
+        )
         self.ops.append(f"df = {read}  # {len(df)} rows x {len(df.columns)} columns")
         return name, df
 
@@ -132,8 +153,10 @@ class Engine:
         last_frame = False
         for index, step in enumerate(steps, start=1):
             if not isinstance(step, dict) or step.get("op") not in OPS:
-                raise self.fail(f"Step {index}: 'op' must be one of {', '.join(OPS)}; got "
-                                f"{step.get('op') if isinstance(step, dict) else step!r}.")
+                raise self.fail(
+                    f"Step {index}: 'op' must be one of {', '.join(OPS)}; got "
+                    f"{step.get('op') if isinstance(step, dict) else step!r}."
+                )
             op = step["op"]
             if op == "sheets":
                 raise self.fail("'sheets' must be the only step.")
@@ -146,10 +169,15 @@ class Engine:
         self.data.setdefault("rows_total", int(len(self.df)))
         if self.info:
             self.data.setdefault("input", {k: v for k, v in self.info.items() if k != "sheets"})
-        return Result(answer="\n".join(self.answers), data=self.data, tables=self.tables,
-                      artifacts=self.artifacts, operation_kind="pandas",
-                      operation_text="\n".join(self.ops),
-                      path="planned" if self.planned else "explicit")
+        return Result(
+            answer="\n".join(self.answers),
+            data=self.data,
+            tables=self.tables,
+            artifacts=self.artifacts,
+            operation_kind="pandas",
+            operation_text="\n".join(self.ops),
+            path="planned" if self.planned else "explicit",
+        )
 
     def _frame_answer(self, df: Any) -> str:
         head = f"{len(df)} row{'' if len(df) == 1 else 's'} x {len(df.columns)} columns"
@@ -161,11 +189,14 @@ class Engine:
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
             raise SpecialistError("bad_input", f"{name} is not an Excel workbook; it has no sheets.")
         names = sheet_names(path, name)
-        return Result(answer=f"{name} sheets: {', '.join(names)}", data={"items": names},
-                      tables=[Table("sheets", ["sheet"], [[s] for s in names])],
-                      operation_kind="pandas",
-                      operation_text=f"pd.ExcelFile({name!r}).sheet_names",
-                      path="planned" if self.planned else "explicit")
+        return Result(
+            answer=f"{name} sheets: {', '.join(names)}",
+            data={"items": names},
+            tables=[Table("sheets", ["sheet"], [[s] for s in names])],
+            operation_kind="pandas",
+            operation_text=f"pd.ExcelFile({name!r}).sheet_names",
+            path="planned" if self.planned else "explicit",
+        )
 
     # -- frame operations -------------------------------------------------------------------
     def _op_describe(self, step: dict[str, Any]) -> None:
@@ -182,8 +213,7 @@ class Engine:
         self.answers.append(f"{len(self.df)} row{'' if len(self.df) == 1 else 's'}")
 
     def _op_columns(self, step: dict[str, Any]) -> None:
-        rows = [[str(c), str(t), int(self.df[c].notna().sum())]
-                for c, t in self.df.dtypes.items()]
+        rows = [[str(c), str(t), int(self.df[c].notna().sum())] for c, t in self.df.dtypes.items()]
         self.ops.append("df.dtypes")
         self.data["items"] = [r[0] for r in rows]
         self.answers.append(f"{len(rows)} columns: {', '.join(self.data['items'])}")
@@ -215,8 +245,11 @@ class Engine:
         series = self.df[col]
         if op in ("contains", "startswith"):
             text = series.astype(str)
-            mask = (text.str.contains(str(value), case=False, regex=False) if op == "contains"
-                    else text.str.lower().str.startswith(str(value).lower()))
+            mask = (
+                text.str.contains(str(value), case=False, regex=False)
+                if op == "contains"
+                else text.str.lower().str.startswith(str(value).lower())
+            )
         else:
             if pd.api.types.is_numeric_dtype(series) and not isinstance(value, (int, float)):
                 try:
@@ -227,11 +260,20 @@ class Engine:
                 value = pd.Timestamp(value)
             elif not pd.api.types.is_numeric_dtype(series) and op not in ("==", "!="):
                 value = str(value)
-            mask = {"==": series == value, "!=": series != value, ">": series > value,
-                    ">=": series >= value, "<": series < value, "<=": series <= value}[op]
+            mask = {
+                "==": series == value,
+                "!=": series != value,
+                ">": series > value,
+                ">=": series >= value,
+                "<": series < value,
+                "<=": series <= value,
+            }[op]
         self.df = self.df[mask]
-        self.ops.append(f"df = df[df[{col!r}] {op} {value!r}]" if op not in ("contains", "startswith")
-                        else f"df = df[df[{col!r}].str.{op}({value!r})]")
+        self.ops.append(
+            f"df = df[df[{col!r}] {op} {value!r}]"
+            if op not in ("contains", "startswith")
+            else f"df = df[df[{col!r}].str.{op}({value!r})]"
+        )
 
     def _op_select(self, step: dict[str, Any]) -> None:
         cols = self.cols(step.get("columns"))
@@ -251,7 +293,7 @@ class Engine:
         if not pd.api.types.is_numeric_dtype(self.df[col]):
             self.df = self.df.sort_values(col, ascending=not largest, kind="stable").head(n)
         else:
-            self.df = (self.df.nlargest(n, col) if largest else self.df.nsmallest(n, col))
+            self.df = self.df.nlargest(n, col) if largest else self.df.nsmallest(n, col)
         self.ops.append(f"df = df.{'nlargest' if largest else 'nsmallest'}({n}, {col!r})")
 
     def _op_bottom(self, step: dict[str, Any]) -> None:
@@ -269,8 +311,7 @@ class Engine:
         import pandas as pd
 
         if not pd.api.types.is_numeric_dtype(self.df[col]):
-            bad = self.df[col][pd.to_numeric(self.df[col], errors="coerce").isna()
-                               & self.df[col].notna()]
+            bad = self.df[col][pd.to_numeric(self.df[col], errors="coerce").isna() & self.df[col].notna()]
             where = f" (row {int(bad.index[0]) + 2}: {bad.iloc[0]!r})" if len(bad) else ""
             raise self.fail(f"Column {col!r} is not numeric{where}.")
 
@@ -298,8 +339,10 @@ class Engine:
         table = pd.pivot_table(self.df, index=index, columns=column, values=value, aggfunc=agg)
         table.columns = [str(c) for c in table.columns]
         self.df = table.reset_index()
-        self.ops.append(f"df = pd.pivot_table(df, index={index!r}, columns={column!r}, "
-                        f"values={value!r}, aggfunc={agg!r}).reset_index()")
+        self.ops.append(
+            f"df = pd.pivot_table(df, index={index!r}, columns={column!r}, "
+            f"values={value!r}, aggfunc={agg!r}).reset_index()"
+        )
 
     def _op_join(self, step: dict[str, Any]) -> None:
         import pandas as pd
@@ -333,8 +376,10 @@ class Engine:
             k = float(step.get("value", 1.5))
             q1, q3 = series.quantile(0.25), series.quantile(0.75)
             lower, upper = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
-            self.ops.append(f"q1, q3 = df[{col!r}].quantile([.25, .75]); "
-                            f"df = df[(df[{col!r}] < q1 - {k}*iqr) | (df[{col!r}] > q3 + {k}*iqr)]")
+            self.ops.append(
+                f"q1, q3 = df[{col!r}].quantile([.25, .75]); "
+                f"df = df[(df[{col!r}] < q1 - {k}*iqr) | (df[{col!r}] > q3 + {k}*iqr)]"
+            )
         else:
             raise self.fail(f"outlier method must be 'iqr' or 'zscore', got {method!r}.")
         self.df = self.df[(series < lower) | (series > upper)]
@@ -354,16 +399,16 @@ class Engine:
         value = value.item() if hasattr(value, "item") else value
         self.ops.append(f"df[{col!r}].{agg}()")
         self.data["value"] = value
-        self.answers.append(f"{agg} of {col} = {value:.6g}" if isinstance(value, float)
-                            else f"{agg} of {col} = {value}")
+        self.answers.append(
+            f"{agg} of {col} = {value:.6g}" if isinstance(value, float) else f"{agg} of {col} = {value}"
+        )
 
     def _op_unique(self, step: dict[str, Any]) -> None:
         col = self.col(step.get("column"))
         values = [v for v in self.df[col].dropna().unique().tolist()]
         self.ops.append(f"df[{col!r}].unique()")
         self.data["items"] = [str(v) for v in values]
-        self.answers.append(f"{len(values)} distinct values in {col}: "
-                            + ", ".join(str(v) for v in values[:50]))
+        self.answers.append(f"{len(values)} distinct values in {col}: " + ", ".join(str(v) for v in values[:50]))
         self.tables.append(Table("unique", [col], [[v] for v in values]))
 
     def _op_correlation(self, step: dict[str, Any]) -> None:
@@ -375,8 +420,7 @@ class Engine:
         self.ops.append("df.corr(numeric_only=True)")
         if corr.shape == (2, 2):
             self.data["value"] = float(corr.iloc[0, 1])
-            self.answers.append(f"correlation of {corr.columns[0]} and {corr.columns[1]} = "
-                                f"{corr.iloc[0, 1]:.4f}")
+            self.answers.append(f"correlation of {corr.columns[0]} and {corr.columns[1]} = {corr.iloc[0, 1]:.4f}")
 
     def _op_plot(self, step: dict[str, Any]) -> None:
         from da_charts import line_chart
@@ -390,8 +434,7 @@ class Engine:
         self.artifacts.append(path)
         self.ops.append(op)
         self.tables.append(frame_table("plotted", series))
-        self.answers.append(f"{chart} chart of {y} by {x} saved as {path.name} "
-                            f"({len(series)} points)")
+        self.answers.append(f"{chart} chart of {y} by {x} saved as {path.name} ({len(series)} points)")
 
     def _op_histogram(self, step: dict[str, Any]) -> None:
         from da_charts import histogram

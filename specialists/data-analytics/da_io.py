@@ -26,8 +26,7 @@ from switchboard_runtime.files import (
 
 __all__ = ["TABULAR_SUFFIXES", "check_workbook", "decode_text", "expand_inputs", "load_table", "sheet_names"]
 
-TABULAR_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".xlsm",
-                    ".parquet")
+TABULAR_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".xlsm", ".parquet")
 MAX_ZIP_TOTAL = 200 * 1024 * 1024
 MAX_WORKBOOK_BYTES = 256 * 1024 * 1024  # a workbook's XML, uncompressed
 _DTD = (b"<!DOCTYPE", b"<!ENTITY")
@@ -55,8 +54,10 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str]:
     nul = raw_body.find(b"\x00")
     if nul >= 0:
         line = raw_body.count(b"\n", 0, nul) + 1
-        raise _bad(f"{name}: line {line} contains a NUL byte (offset {nul}); the file is binary "
-                   "or UTF-16 without a byte-order mark, not a text table.")
+        raise _bad(
+            f"{name}: line {line} contains a NUL byte (offset {nul}); the file is binary "
+            "or UTF-16 without a byte-order mark, not a text table."
+        )
     try:
         return raw_body.decode("utf-8"), enc
     except UnicodeDecodeError as exc:
@@ -64,9 +65,11 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str]:
     mixed = mixed_encoding(raw_body)
     if mixed is not None:
         line, offset = mixed
-        raise _bad(f"{name} mixes text encodings: it holds UTF-8 text, but line {line} (offset "
-                   f"{offset}) has byte 0x{raw_body[offset]:02x}, which is not UTF-8. Save the file "
-                   "in one encoding (UTF-8) and send it again.")
+        raise _bad(
+            f"{name} mixes text encodings: it holds UTF-8 text, but line {line} (offset "
+            f"{offset}) has byte 0x{raw_body[offset]:02x}, which is not UTF-8. Save the file "
+            "in one encoding (UTF-8) and send it again."
+        )
     for fallback in ("cp1252", "latin-1"):
         try:
             text = raw_body.decode(fallback)
@@ -77,8 +80,10 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str]:
         if not bad_chars:
             return text, fallback
     line = raw_body.count(b"\n", 0, first_bad) + 1
-    raise _bad(f"{name}: line {line} is neither UTF-8 nor Latin-1 text (byte 0x"
-               f"{raw_body[first_bad]:02x} at offset {first_bad}).")
+    raise _bad(
+        f"{name}: line {line} is neither UTF-8 nor Latin-1 text (byte 0x"
+        f"{raw_body[first_bad]:02x} at offset {first_bad})."
+    )
 
 
 def _sniff_delimiter(text: str, suffix: str) -> str:
@@ -128,8 +133,10 @@ def _read_json(path: Path, name: str) -> tuple[Any, dict[str, Any]]:
     try:
         return _parse_json(path, name)
     except RecursionError:
-        raise _bad(f"{name} is nested too deeply to read as a table (more than about "
-                   f"{sys.getrecursionlimit()} levels of arrays/objects).") from None
+        raise _bad(
+            f"{name} is nested too deeply to read as a table (more than about "
+            f"{sys.getrecursionlimit()} levels of arrays/objects)."
+        ) from None
 
 
 def _parse_json(path: Path, name: str) -> tuple[Any, dict[str, Any]]:
@@ -189,11 +196,14 @@ def check_workbook(path: Path, name: str) -> None:
                 with archive.open(info) as part:
                     head = part.read(65536)  # a DTD comes before the root element
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-                raise _bad(f"{name} is not a readable Excel workbook (truncated or corrupt: part "
-                           f"{info.filename!r}: {exc}).") from None
+                raise _bad(
+                    f"{name} is not a readable Excel workbook (truncated or corrupt: part {info.filename!r}: {exc})."
+                ) from None
             if any(marker in head for marker in _DTD):
-                raise _bad(f"{name}: part {info.filename!r} declares an XML DTD or entities; refused "
-                           "(entity expansion and external entities are never processed).")
+                raise _bad(
+                    f"{name}: part {info.filename!r} declares an XML DTD or entities; refused "
+                    "(entity expansion and external entities are never processed)."
+                )
 
 
 def sheet_names(path: Path, name: str) -> list[str]:
@@ -251,8 +261,11 @@ def load_table(path: Path, name: str, sheet: str | None = None) -> tuple[Any, di
         return _read_excel(path, name, sheet)
     if suffix == ".parquet":
         return _read_parquet(path, name)
-    raise SpecialistError("unsupported", f"{name}: unsupported file type {suffix or '(none)'}; "
-                          f"use one of {', '.join(TABULAR_SUFFIXES)} or a .zip of them.")
+    raise SpecialistError(
+        "unsupported",
+        f"{name}: unsupported file type {suffix or '(none)'}; "
+        f"use one of {', '.join(TABULAR_SUFFIXES)} or a .zip of them.",
+    )
 
 
 def expand_inputs(inputs: list[Any], scratch: Path) -> list[tuple[str, Path]]:
@@ -268,8 +281,11 @@ def expand_inputs(inputs: list[Any], scratch: Path) -> list[tuple[str, Path]]:
             files.append((item.name, path))
             continue
         dest = scratch / f"zip{len(files)}"
-        members = [p for p in safe_extract_zip(item, dest, max_total_bytes=MAX_ZIP_TOTAL)
-                   if p.suffix.lower() in TABULAR_SUFFIXES]
+        members = [
+            p
+            for p in safe_extract_zip(item, dest, max_total_bytes=MAX_ZIP_TOTAL)
+            if p.suffix.lower() in TABULAR_SUFFIXES
+        ]
         if not members:
             raise _bad(f"{item.name} contains no tabular files ({', '.join(TABULAR_SUFFIXES)}).")
         files.extend((f"{item.name}:{p.relative_to(dest.resolve())}", p) for p in sorted(members))

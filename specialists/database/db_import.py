@@ -67,9 +67,7 @@ def import_csv(conn: sqlite3.Connection, data: CsvData, table: str, replace: boo
     if len({n.lower() for n in names}) != len(names):
         raise SpecialistError("bad_input", f"{data.name} has duplicate column names: {', '.join(names)}.")
     types = [_infer([row[i] for row in data.rows]) for i in range(len(names))]
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
-    ).fetchone()
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
     if exists and replace:
         conn.execute(f"DROP TABLE {quote_ident(table)}")
         exists = None
@@ -90,7 +88,9 @@ def import_csv(conn: sqlite3.Connection, data: CsvData, table: str, replace: boo
         try:
             rows.append([_convert(v, t) for v, t in zip(row, types, strict=True)])
         except ValueError:
-            raise SpecialistError("bad_input", f"{data.name} row {line_no}: a value does not fit its column type.") from None
+            raise SpecialistError(
+                "bad_input", f"{data.name} row {line_no}: a value does not fit its column type."
+            ) from None
     conn.executemany(f"INSERT INTO {quote_ident(table)} VALUES ({placeholders})", rows)
     conn.commit()
     return len(rows), list(zip(names, types, strict=True))

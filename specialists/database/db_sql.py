@@ -23,8 +23,11 @@ __all__ = [
 MAX_ROWS = 1000
 MAX_STATEMENTS = 200
 MAX_DUMP_STATEMENTS = 200_000
-_TRANSACTION = re.compile(r"^\s*(?:begin(?:\s+(?:deferred|immediate|exclusive))?(?:\s+transaction)?|"
-                          r"commit(?:\s+transaction)?|end(?:\s+transaction)?)\s*;?\s*$", re.I)
+_TRANSACTION = re.compile(
+    r"^\s*(?:begin(?:\s+(?:deferred|immediate|exclusive))?(?:\s+transaction)?|"
+    r"commit(?:\s+transaction)?|end(?:\s+transaction)?)\s*;?\s*$",
+    re.I,
+)
 _EXPLAIN_PREFIX = re.compile(r"^\s*explain(?:\s+query\s+plan)?\s+", re.I)
 _TAIL_REQUEST = re.compile(
     r"(?:\s*[,;]?\s*(?:and\s+|then\s+)*(?:please\s+)?(?:tell|show|give|send|let)\s+(?:me|us)\b.*"
@@ -55,9 +58,7 @@ def split_statements(sql: str, limit: int = MAX_STATEMENTS) -> list[str]:
     if tail.strip(" \t\r\n;"):
         statements.append(tail)
     if len(statements) > limit:
-        raise SpecialistError(
-            "limit", f"The script has {len(statements)} statements; the limit is {limit}."
-        )
+        raise SpecialistError("limit", f"The script has {len(statements)} statements; the limit is {limit}.")
     return statements
 
 
@@ -142,16 +143,20 @@ class Guard:
     def __call__(self, action: int, arg1: Any, arg2: Any, db: Any, _source: Any) -> int:
         """The ``set_authorizer`` callback."""
         if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
-            self.reason = ("ATTACH, DETACH and VACUUM INTO are not allowed: a task may only use its own "
-                           "database, never open or write other files")
+            self.reason = (
+                "ATTACH, DETACH and VACUUM INTO are not allowed: a task may only use its own "
+                "database, never open or write other files"
+            )
             return sqlite3.SQLITE_DENY
         if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() == "load_extension":
             self.reason = "loading SQLite extensions (native code) is not allowed"
             return sqlite3.SQLITE_DENY
         if self.protect and action in _DROPS and db != "temp" and not str(arg1).startswith("sqlite_"):
-            self.reason = (f"dropping {_DROPS[action]} {arg1} would delete it from your database "
-                           f"{self.protect}; nothing was changed. To go ahead, send the task again "
-                           "starting with 'confirm:'")
+            self.reason = (
+                f"dropping {_DROPS[action]} {arg1} would delete it from your database "
+                f"{self.protect}; nothing was changed. To go ahead, send the task again "
+                "starting with 'confirm:'"
+            )
             return sqlite3.SQLITE_DENY
         return sqlite3.SQLITE_OK
 
@@ -166,8 +171,11 @@ class Guard:
             what = "drops part of a table"
         if what is not None:
             snippet = " ".join(statement.split())[:120]
-            raise SpecialistError("forbidden", f"{snippet!r} {what} of your database {self.protect}; "
-                                  "nothing was changed. To go ahead, send the task again starting with 'confirm:'.")
+            raise SpecialistError(
+                "forbidden",
+                f"{snippet!r} {what} of your database {self.protect}; "
+                "nothing was changed. To go ahead, send the task again starting with 'confirm:'.",
+            )
 
 
 def _refused(guard: Guard, number: int, message: str) -> SpecialistError | None:
@@ -178,7 +186,10 @@ def _refused(guard: Guard, number: int, message: str) -> SpecialistError | None:
 
 
 def execute_script(
-    conn: sqlite3.Connection, statements: list[str], deadline: float, max_rows: int = MAX_ROWS,
+    conn: sqlite3.Connection,
+    statements: list[str],
+    deadline: float,
+    max_rows: int = MAX_ROWS,
     guard: Guard | None = None,
 ) -> tuple[list[Table], list[str], bool]:
     """Run ``statements`` in order; return result tables, per-statement notes and truncation.
@@ -213,7 +224,9 @@ def execute_script(
         except sqlite3.DatabaseError as exc:
             message = str(exc)
             if "interrupted" in message:
-                raise SpecialistError("timeout", f"Statement {number} ran past the time limit and was stopped.") from None
+                raise SpecialistError(
+                    "timeout", f"Statement {number} ran past the time limit and was stopped."
+                ) from None
             refused = _refused(guard, number, message)
             if refused is not None:
                 conn.rollback()
@@ -245,12 +258,16 @@ def load_dump(conn: sqlite3.Connection, sql: str, deadline: float, guard: Guard 
             except sqlite3.DatabaseError as exc:
                 message = str(exc)
                 if "interrupted" in message:
-                    raise SpecialistError("timeout", f"Loading stopped at statement {number}: the time limit passed.") from None
+                    raise SpecialistError(
+                        "timeout", f"Loading stopped at statement {number}: the time limit passed."
+                    ) from None
                 refused = _refused(guard, number, message)
                 if refused is not None:
                     raise SpecialistError("forbidden", f"The dump was not loaded: {refused.message}") from None
                 snippet = " ".join(stmt.split())[:120]
-                raise SpecialistError("bad_input", f"The dump failed at statement {number} ({snippet!r}): {message}.") from None
+                raise SpecialistError(
+                    "bad_input", f"The dump failed at statement {number} ({snippet!r}): {message}."
+                ) from None
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -53,8 +53,11 @@ _LOAD = re.compile(
     re.I,
 )
 _REPLACE = re.compile(r"^\s*replace\s+table\s+(?P<table>\w+)\s+with\s+(?P<file>[\w.-]+\.(?:csv|tsv|txt))\s*$", re.I)
-_SCHEMA = re.compile(r"^\s*(?:show\s+)?(?P<what>schema|tables|list\s+tables|describe\s+(?P<table>\w+))"
-                     r"(?:\s+(?:in|of)\s+(?:database|db)\s+(?P<db>[\w-]+))?\s*;?\s*$", re.I)
+_SCHEMA = re.compile(
+    r"^\s*(?:show\s+)?(?P<what>schema|tables|list\s+tables|describe\s+(?P<table>\w+))"
+    r"(?:\s+(?:in|of)\s+(?:database|db)\s+(?P<db>[\w-]+))?\s*;?\s*$",
+    re.I,
+)
 _SQL_WORD = r"(?:select|with|insert|update|delete|replace|create|drop|alter|explain|pragma|values)"
 _INLINE_SQL = re.compile(rf"`(?P<sql>\s*{_SQL_WORD}\b[^`]*)`", re.I)
 _AFTER_LEAD_IN = re.compile(rf"^(?P<lead>[^\n:`]{{0,200}}?)(?::[ \t]*\n?|\n)\s*(?P<sql>{_SQL_WORD}\b.*)$", re.I | re.S)
@@ -64,7 +67,9 @@ _VERB_THEN_SQL = re.compile(
     rf"(?:(?:on|against|in)\s+[\w.-]+\s+)?(?P<sql>{_SQL_WORD}\b.*)$",
     re.I | re.S,
 )
-_UPPER_SQL = re.compile(r"\b(?P<sql>(?:SELECT|WITH|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|EXPLAIN|PRAGMA|VALUES)\b.*)$", re.S)
+_UPPER_SQL = re.compile(
+    r"\b(?P<sql>(?:SELECT|WITH|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|EXPLAIN|PRAGMA|VALUES)\b.*)$", re.S
+)
 _QUESTION_TAIL = re.compile(r"\s+(?:return|returns|give|gives|output|produce|yield|show)\s*\??\s*$", re.I)
 _LOAD_SQL = re.compile(
     r"^\s*(?:please\s+)?(?P<verb>load|import|restore|read|run|execute|apply)\s+(?:the\s+(?:dump|script|file)\s+)?"
@@ -119,8 +124,9 @@ def _open(task: Task, db_name: str | None, writes: bool) -> tuple[sqlite3.Connec
         path = check_input(dropped)
         with open(path, "rb") as f:
             if f.read(16) != b"SQLite format 3\x00":
-                raise SpecialistError("bad_input", f"{dropped.name} is not a SQLite database (its first "
-                                      "bytes are not the SQLite header).")
+                raise SpecialistError(
+                    "bad_input", f"{dropped.name} is not a SQLite database (its first bytes are not the SQLite header)."
+                )
         if not writes:
             conn = sqlite3.connect(_read_only_uri(path), uri=True, timeout=5)
             return conn, dropped.name, ""
@@ -142,7 +148,9 @@ def _run_sql(task: Task, sql: str, db_name: str | None, path: str = "explicit") 
     writes = not is_read_only(statements)
     conn, label, note = _open(task, db_name, writes)
     try:
-        return _execute(task, conn, label, note, sql, statements, path, _guard(task, _user_db(task, label), typed=path != "planned"))
+        return _execute(
+            task, conn, label, note, sql, statements, path, _guard(task, _user_db(task, label), typed=path != "planned")
+        )
     finally:
         conn.close()
 
@@ -152,8 +160,16 @@ def _user_db(task: Task, label: str) -> str | None:
     return label if _dropped(task) is None and label.endswith(".sqlite") and (task.data_dir / label).exists() else None
 
 
-def _execute(task: Task, conn: sqlite3.Connection, label: str, note: str, sql: str,
-             statements: list[str], path: str, guard: Guard | None = None) -> Result:
+def _execute(
+    task: Task,
+    conn: sqlite3.Connection,
+    label: str,
+    note: str,
+    sql: str,
+    statements: list[str],
+    path: str,
+    guard: Guard | None = None,
+) -> Result:
     """Run ``statements`` on an open connection and describe the outcome."""
     deadline = time.monotonic() + max(1.0, task.timeout_s - 1.0)
     tables, notes, truncated = execute_script(conn, statements, deadline, guard=guard)
@@ -169,8 +185,9 @@ def _execute(task: Task, conn: sqlite3.Connection, label: str, note: str, sql: s
             answer += " (only the first 1000 rows are shown)"
     else:
         answer = f"Ran {len(statements)} statement(s) on {label}: " + "; ".join(notes)
-    return Result(answer=answer + note, data=data, tables=tables, operation_kind="sql",
-                  operation_text=sql.strip(), path=path)
+    return Result(
+        answer=answer + note, data=data, tables=tables, operation_kind="sql", operation_text=sql.strip(), path=path
+    )
 
 
 def _describe(table: Table, label: str) -> str:
@@ -232,7 +249,9 @@ def _load_target(task: Task, m: re.Match[str], db_name: str | None) -> tuple[sql
     if m["name"]:
         path = _persistent(task, m["name"])
         if path.exists():
-            raise SpecialistError("bad_input", f"Database {m['name']} already exists; load into 'database {m['name']}' to add to it.")
+            raise SpecialistError(
+                "bad_input", f"Database {m['name']} already exists; load into 'database {m['name']}' to add to it."
+            )
         return sqlite3.connect(path, timeout=10), path.name, ""
     task.output_dir.mkdir(parents=True, exist_ok=True)
     target = task.output_dir / (Path(m["file"]).stem + ".sqlite")
@@ -267,33 +286,53 @@ def _load_dump(task: Task, m: re.Match[str], db_name: str | None, planned_sql: s
         count = load_dump(conn, dump, deadline, guard=_guard(task, target, typed=False))
         loaded = f"Loaded {count} statement(s) from {item.name} into {label}."
         if query:
-            result = _execute(task, conn, label, "", query, split_statements(query),
-                              "planned" if planned_sql is not None else "explicit",
-                              _guard(task, target, typed=planned_sql is None))
+            result = _execute(
+                task,
+                conn,
+                label,
+                "",
+                query,
+                split_statements(query),
+                "planned" if planned_sql is not None else "explicit",
+                _guard(task, target, typed=planned_sql is None),
+            )
             result.answer = f"{result.answer} ({loaded.rstrip('.')}){note}"
             assert result.data is not None
             result.data["loaded_statements"] = count
             return result
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         counts = [[n, conn.execute(f"SELECT count(*) FROM {quote_ident(n)}").fetchone()[0]] for n in names]
     finally:
         conn.close()
     shown = ", ".join(f"{n} ({c} rows)" for n, c in counts) or "no tables"
-    return Result(answer=f"{loaded} Tables: {shown}.{note}",
-                  data={"value": len(names), "items": names, "database": label, "loaded_statements": count},
-                  tables=[Table("tables", ["table", "rows"], counts)], operation_kind="sql",
-                  operation_text=f"{item.name} -> {label}")
+    return Result(
+        answer=f"{loaded} Tables: {shown}.{note}",
+        data={"value": len(names), "items": names, "database": label, "loaded_statements": count},
+        tables=[Table("tables", ["table", "rows"], counts)],
+        operation_kind="sql",
+        operation_text=f"{item.name} -> {label}",
+    )
 
 
 def _schema(task: Task, what: str, table: str | None, db_name: str | None) -> Result:
     conn, label, _ = _open(task, db_name, writes=False)
     try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         if what.lower().startswith("describe"):
             if table not in names:
-                raise SpecialistError("bad_input", f"{label} has no table {table!r}; tables: {', '.join(names) or 'none'}.")
+                raise SpecialistError(
+                    "bad_input", f"{label} has no table {table!r}; tables: {', '.join(names) or 'none'}."
+                )
             names = [table]
         rows = []
         counts = []
@@ -304,14 +343,21 @@ def _schema(task: Task, what: str, table: str | None, db_name: str | None) -> Re
     finally:
         conn.close()
     if what.lower() in ("tables", "list tables"):
-        return Result(answer=f"{len(names)} table(s) in {label}: {', '.join(names) or 'none'}",
-                      data={"items": names, "database": label},
-                      tables=[Table("tables", ["table", "rows"], counts)], operation_kind="sql",
-                      operation_text="SELECT name FROM sqlite_master WHERE type='table'")
+        return Result(
+            answer=f"{len(names)} table(s) in {label}: {', '.join(names) or 'none'}",
+            data={"items": names, "database": label},
+            tables=[Table("tables", ["table", "rows"], counts)],
+            operation_kind="sql",
+            operation_text="SELECT name FROM sqlite_master WHERE type='table'",
+        )
     summary = "; ".join(f"{n}({', '.join(r[1] for r in rows if r[0] == n)})" for n in names)
-    return Result(answer=f"{label}: {summary or 'no tables'}", data={"items": names, "database": label},
-                  tables=[Table("schema", ["table", "column", "type", "not_null", "primary_key"], rows)],
-                  operation_kind="sql", operation_text="PRAGMA table_info(...)")
+    return Result(
+        answer=f"{label}: {summary or 'no tables'}",
+        data={"items": names, "database": label},
+        tables=[Table("schema", ["table", "column", "type", "not_null", "primary_key"], rows)],
+        operation_kind="sql",
+        operation_text="PRAGMA table_info(...)",
+    )
 
 
 def _load(task: Task, file: str, table: str, db_name: str | None, replace: bool) -> Result:
@@ -327,9 +373,12 @@ def _load(task: Task, file: str, table: str, db_name: str | None, replace: bool)
     finally:
         conn.close()
     cols = ", ".join(f"{n} {t}" for n, t in columns)
-    return Result(answer=f"Loaded {count} row(s) from {item.name} into table {table} ({cols}) in {label}.{note}",
-                  data={"value": count, "table": table, "database": label, "columns": [n for n, _ in columns]},
-                  operation_kind="csv-import", operation_text=f"{item.name} -> {table}")
+    return Result(
+        answer=f"Loaded {count} row(s) from {item.name} into table {table} ({cols}) in {label}.{note}",
+        data={"value": count, "table": table, "database": label, "columns": [n for n, _ in columns]},
+        operation_kind="csv-import",
+        operation_text=f"{item.name} -> {table}",
+    )
 
 
 def handle(task: Task) -> Result:
@@ -370,4 +419,6 @@ def handle(task: Task) -> Result:
     sql = _embedded_sql(text)
     if sql is not None:
         return _run_sql(task, sql, db_name)
-    raise NeedsPlan("This is not SQL or a recognised command ('schema', 'tables', 'load x.csv into table t'); a plan is needed.")
+    raise NeedsPlan(
+        "This is not SQL or a recognised command ('schema', 'tables', 'load x.csv into table t'); a plan is needed."
+    )

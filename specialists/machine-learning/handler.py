@@ -19,11 +19,26 @@ from switchboard_runtime.api import BadPlan, Result, SpecialistError, Task
 
 __all__ = ["handle", "validate_plan", "warm"]
 
-_PLAN_KEYS = {"action": str, "target": str, "algorithm": str, "model_name": str, "file": str,
-              "task_type": str, "features": list, "k": int, "folds": int}
+_PLAN_KEYS = {
+    "action": str,
+    "target": str,
+    "algorithm": str,
+    "model_name": str,
+    "file": str,
+    "task_type": str,
+    "features": list,
+    "k": int,
+    "folds": int,
+}
 # Messages about names the planner chose: a wrong one is the plan's fault, not the user's.
-_PLAN_FAULTS = ("column", "No saved model", "is not available", "Unknown algorithm",
-                "is not a clustering algorithm", "Model name")
+_PLAN_FAULTS = (
+    "column",
+    "No saved model",
+    "is not available",
+    "Unknown algorithm",
+    "is not a clustering algorithm",
+    "Model name",
+)
 
 
 def warm() -> None:
@@ -49,8 +64,7 @@ def validate_plan(plan: Any) -> dict[str, Any]:
         raise BadPlan("'task_type' must be classification, regression or auto.")
     if clean["action"] in ("train", "cross_validate") and "target" not in clean:
         raise BadPlan(f"Action {clean['action']!r} needs 'target' (the column to predict).")
-    if clean["action"] in ("predict", "evaluate", "describe_model", "delete_model") \
-            and "model_name" not in clean:
+    if clean["action"] in ("predict", "evaluate", "describe_model", "delete_model") and "model_name" not in clean:
         raise BadPlan(f"Action {clean['action']!r} needs 'model_name'.")
     return clean
 

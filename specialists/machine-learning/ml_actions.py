@@ -59,11 +59,15 @@ def _metrics(task_type: str, y_true: Any, y_pred: Any) -> dict[str, float]:
     from sklearn import metrics
 
     if task_type == "classification":
-        return {"accuracy": float(metrics.accuracy_score(y_true, y_pred)),
-                "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro"))}
-    return {"r2": float(metrics.r2_score(y_true, y_pred)),
-            "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
-            "rmse": float(metrics.root_mean_squared_error(y_true, y_pred))}
+        return {
+            "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+            "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro")),
+        }
+    return {
+        "r2": float(metrics.r2_score(y_true, y_pred)),
+        "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
+        "rmse": float(metrics.root_mean_squared_error(y_true, y_pred)),
+    }
 
 
 def _prepare(plan: dict[str, Any], inputs: list[InputFile]) -> dict[str, Any]:
@@ -81,11 +85,22 @@ def _prepare(plan: dict[str, Any], inputs: list[InputFile]) -> dict[str, Any]:
         algorithm = "logistic_regression"
     if algorithm == "logistic_regression" and task_type == "regression":
         algorithm = "linear_regression"
-    pipe = Pipeline([("prep", make_preprocessor(numeric, categorical)),
-                     ("model", make_estimator(task_type, algorithm))])
-    return {"item": item, "df": df, "X": df[numeric + categorical], "y": df[target],
-            "target": target, "numeric": numeric, "categorical": categorical,
-            "dropped": dropped, "task_type": task_type, "algorithm": algorithm, "pipe": pipe}
+    pipe = Pipeline(
+        [("prep", make_preprocessor(numeric, categorical)), ("model", make_estimator(task_type, algorithm))]
+    )
+    return {
+        "item": item,
+        "df": df,
+        "X": df[numeric + categorical],
+        "y": df[target],
+        "target": target,
+        "numeric": numeric,
+        "categorical": categorical,
+        "dropped": dropped,
+        "task_type": task_type,
+        "algorithm": algorithm,
+        "pipe": pipe,
+    }
 
 
 def _folds(y: Any, task_type: str, wanted: int | None) -> Any:
@@ -95,8 +110,9 @@ def _folds(y: Any, task_type: str, wanted: int | None) -> Any:
     if task_type == "classification":
         folds = min(folds, int(y.value_counts().min()))
         if folds < 2:
-            raise _bad("Every class needs at least 2 rows for cross-validation; "
-                       f"class counts: {y.value_counts().to_dict()}.")
+            raise _bad(
+                f"Every class needs at least 2 rows for cross-validation; class counts: {y.value_counts().to_dict()}."
+            )
         return StratifiedKFold(folds, shuffle=True, random_state=SEED)
     folds = min(folds, len(y))
     if folds < 2:
@@ -108,8 +124,7 @@ def _cross_validate(p: dict[str, Any], folds: int | None) -> tuple[str, list[flo
     from sklearn.model_selection import cross_val_score
 
     scoring = "accuracy" if p["task_type"] == "classification" else "r2"
-    scores = cross_val_score(p["pipe"], p["X"], p["y"], scoring=scoring,
-                             cv=_folds(p["y"], p["task_type"], folds))
+    scores = cross_val_score(p["pipe"], p["X"], p["y"], scoring=scoring, cv=_folds(p["y"], p["task_type"], folds))
     return scoring, [float(s) for s in scores]
 
 
@@ -120,10 +135,8 @@ def train(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Resu
     p = _prepare(plan, inputs)
     if len(p["df"]) < 8:
         raise _bad(f"{p['item'].name} has {len(p['df'])} labelled rows; at least 8 are needed.")
-    stratify = p["y"] if (p["task_type"] == "classification"
-                          and p["y"].value_counts().min() >= 2) else None
-    x_tr, x_te, y_tr, y_te = train_test_split(p["X"], p["y"], test_size=0.25,
-                                              random_state=SEED, stratify=stratify)
+    stratify = p["y"] if (p["task_type"] == "classification" and p["y"].value_counts().min() >= 2) else None
+    x_tr, x_te, y_tr, y_te = train_test_split(p["X"], p["y"], test_size=0.25, random_state=SEED, stratify=stratify)
     p["pipe"].fit(x_tr, y_tr)
     holdout = _metrics(p["task_type"], y_te, p["pipe"].predict(x_te))
     scoring, scores = _cross_validate(p, plan.get("folds"))
@@ -131,37 +144,65 @@ def train(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Resu
     default = f"{Path(p['item'].name).stem}_{p['algorithm']}"
     name = model_name(plan.get("model_name") or default[:64].lower().replace(".", "_"))
     cv = {"scoring": scoring, "mean": sum(scores) / len(scores), "scores": scores}
-    meta = {"kind": p["task_type"], "algorithm": p["algorithm"], "target": p["target"],
-            "features": p["numeric"] + p["categorical"], "numeric": p["numeric"],
-            "categorical": p["categorical"], "rows": len(p["df"]), "metrics": holdout, "cv": cv,
-            "trained_on": p["item"].name}
+    meta = {
+        "kind": p["task_type"],
+        "algorithm": p["algorithm"],
+        "target": p["target"],
+        "features": p["numeric"] + p["categorical"],
+        "numeric": p["numeric"],
+        "categorical": p["categorical"],
+        "rows": len(p["df"]),
+        "metrics": holdout,
+        "cv": cv,
+        "trained_on": p["item"].name,
+    }
     model = p["pipe"].named_steps["model"]
     if hasattr(model, "classes_"):
         meta["classes"] = [str(c) for c in model.classes_]
     replaced = save_model(data_dir, name, p["pipe"], meta)
     headline = next(iter(holdout))
-    tables = [Table("metrics", ["metric", "value"],
-                    [[k, round(v, 6)] for k, v in holdout.items()]
-                    + [[f"cv_{scoring}_mean", round(cv["mean"], 6)]])]
+    tables = [
+        Table(
+            "metrics",
+            ["metric", "value"],
+            [[k, round(v, 6)] for k, v in holdout.items()] + [[f"cv_{scoring}_mean", round(cv["mean"], 6)]],
+        )
+    ]
     if hasattr(model, "feature_importances_"):
         names = p["pipe"].named_steps["prep"].get_feature_names_out()
         pairs = sorted(zip(names, model.feature_importances_, strict=True), key=lambda t: -t[1])
-        tables.append(Table("feature_importance", ["feature", "importance"],
-                            [[n.split("__", 1)[-1], round(float(v), 6)] for n, v in pairs[:20]]))
-    answer = (f"Trained {p['algorithm']} {p['task_type']} '{name}' on {len(p['df'])} rows "
-              f"({len(meta['features'])} features) to predict {p['target']}: hold-out "
-              f"{headline} {holdout[headline]:.3f}, {len(scores)}-fold CV {scoring} "
-              f"{cv['mean']:.3f}. {'Replaced' if replaced else 'Saved'} as model {name}.")
+        tables.append(
+            Table(
+                "feature_importance",
+                ["feature", "importance"],
+                [[n.split("__", 1)[-1], round(float(v), 6)] for n, v in pairs[:20]],
+            )
+        )
+    answer = (
+        f"Trained {p['algorithm']} {p['task_type']} '{name}' on {len(p['df'])} rows "
+        f"({len(meta['features'])} features) to predict {p['target']}: hold-out "
+        f"{headline} {holdout[headline]:.3f}, {len(scores)}-fold CV {scoring} "
+        f"{cv['mean']:.3f}. {'Replaced' if replaced else 'Saved'} as model {name}."
+    )
     if p["dropped"]:
         answer += f" Ignored identifier-like columns: {', '.join(p['dropped'])}."
-    return Result(answer=answer, tables=tables,
-                  data={"value": holdout[headline], "metrics": holdout, "cv": cv,
-                        "model_name": name, "task_type": p["task_type"],
-                        "algorithm": p["algorithm"], "rows": len(p["df"])},
-                  operation_kind="scikit-learn",
-                  operation_text=f"{p['pipe']!r}\ntrain_test_split(test_size=0.25, random_state={SEED}); "
-                                 f"cross_val_score(cv={len(scores)}, scoring={scoring!r}); "
-                                 f"joblib.dump -> /data/models/{name}.joblib")
+    return Result(
+        answer=answer,
+        tables=tables,
+        data={
+            "value": holdout[headline],
+            "metrics": holdout,
+            "cv": cv,
+            "model_name": name,
+            "task_type": p["task_type"],
+            "algorithm": p["algorithm"],
+            "rows": len(p["df"]),
+        },
+        operation_kind="scikit-learn",
+        operation_text=f"{p['pipe']!r}\ntrain_test_split(test_size=0.25, random_state={SEED}); "
+        f"cross_val_score(cv={len(scores)}, scoring={scoring!r}); "
+        f"joblib.dump -> /data/models/{name}.joblib",
+    )
 
 
 def cross_validate(plan: dict[str, Any], inputs: list[InputFile]) -> Result:
@@ -172,12 +213,19 @@ def cross_validate(plan: dict[str, Any], inputs: list[InputFile]) -> Result:
     std = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
     return Result(
         answer=f"{len(scores)}-fold cross-validation of {p['algorithm']} ({p['task_type']}) "
-               f"predicting {p['target']}: {scoring} {mean:.3f} ± {std:.3f}.",
-        data={"value": mean, "std": std, "scores": scores, "scoring": scoring,
-              "algorithm": p["algorithm"], "task_type": p["task_type"]},
+        f"predicting {p['target']}: {scoring} {mean:.3f} ± {std:.3f}.",
+        data={
+            "value": mean,
+            "std": std,
+            "scores": scores,
+            "scoring": scoring,
+            "algorithm": p["algorithm"],
+            "task_type": p["task_type"],
+        },
         tables=[Table("folds", ["fold", scoring], [[i + 1, round(s, 6)] for i, s in enumerate(scores)])],
         operation_kind="scikit-learn",
-        operation_text=f"cross_val_score({p['pipe']!r}, cv={len(scores)}, scoring={scoring!r})")
+        operation_text=f"cross_val_score({p['pipe']!r}, cv={len(scores)}, scoring={scoring!r})",
+    )
 
 
 def _model_frame(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> tuple[Any, ...]:
@@ -189,8 +237,9 @@ def _model_frame(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) 
     cols = {str(c).lower(): str(c) for c in df.columns}
     missing = [f for f in meta.get("features", []) if f.lower() not in cols]
     if missing:
-        raise _bad(f"{item.name} lacks the feature columns model {meta['name']!r} was trained "
-                   f"on: {', '.join(missing)}.")
+        raise _bad(
+            f"{item.name} lacks the feature columns model {meta['name']!r} was trained on: {', '.join(missing)}."
+        )
     df = df.rename(columns={cols[f.lower()]: f for f in meta.get("features", [])})
     return pipe, meta, item, df
 
@@ -214,31 +263,40 @@ def predict(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path, out_d
     counts = out["prediction"].value_counts().to_dict() if meta.get("kind") != "regression" else {}
     answer = f"Predicted {meta.get('target', 'cluster')} for {len(out)} rows of {item.name} with model {meta['name']}"
     answer += (": " + ", ".join(f"{k} x{v}" for k, v in counts.items())) if counts else "."
-    return Result(answer=answer, data={"value": len(out), "predictions": values,
-                                       "items": sorted({str(v) for v in values})},
-                  tables=[Table("predictions", [str(c) for c in shown.columns],
-                                shown.astype(object).where(shown.notna(), None).values.tolist())],
-                  artifacts=[out_dir / "predictions.csv"], operation_kind="scikit-learn",
-                  operation_text=f"joblib.load('/data/models/{meta['name']}.joblib').predict(df)")
+    return Result(
+        answer=answer,
+        data={"value": len(out), "predictions": values, "items": sorted({str(v) for v in values})},
+        tables=[
+            Table(
+                "predictions",
+                [str(c) for c in shown.columns],
+                shown.astype(object).where(shown.notna(), None).values.tolist(),
+            )
+        ],
+        artifacts=[out_dir / "predictions.csv"],
+        operation_kind="scikit-learn",
+        operation_text=f"joblib.load('/data/models/{meta['name']}.joblib').predict(df)",
+    )
 
 
 def evaluate(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Result:
     """Score a saved supervised model on a labelled file."""
     pipe, meta, item, df = _model_frame(plan, inputs, data_dir)
     if meta.get("kind") not in ("classification", "regression"):
-        raise _bad(f"Model {meta['name']!r} is a {meta.get('kind')} model; only supervised models "
-                   "can be evaluated.")
+        raise _bad(f"Model {meta['name']!r} is a {meta.get('kind')} model; only supervised models can be evaluated.")
     target = resolve(df, meta["target"], "target", item.name)
     df = df[df[target].notna()]
     scores = _metrics(meta["kind"], df[target], pipe.predict(df[meta["features"]]))
     headline = next(iter(scores))
-    return Result(answer=f"Model {meta['name']} on {item.name} ({len(df)} rows): "
-                         + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()) + ".",
-                  data={"value": scores[headline], "metrics": scores, "rows": len(df)},
-                  tables=[Table("metrics", ["metric", "value"],
-                                [[k, round(v, 6)] for k, v in scores.items()])],
-                  operation_kind="scikit-learn",
-                  operation_text=f"{headline} of model {meta['name']} on {item.name}")
+    return Result(
+        answer=f"Model {meta['name']} on {item.name} ({len(df)} rows): "
+        + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+        + ".",
+        data={"value": scores[headline], "metrics": scores, "rows": len(df)},
+        tables=[Table("metrics", ["metric", "value"], [[k, round(v, 6)] for k, v in scores.items()])],
+        operation_kind="scikit-learn",
+        operation_text=f"{headline} of model {meta['name']} on {item.name}",
+    )
 
 
 def cluster(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Result:
@@ -256,10 +314,15 @@ def cluster(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Re
         raise _bad(f"clustering needs at least 3 rows; {item.name} has {len(df)}.")
 
     def fit(k: int) -> tuple[Any, Any, float]:
-        pipe = Pipeline([("prep", make_preprocessor(numeric, categorical)),
-                         ("model", make_estimator("clustering", algorithm, k))])
+        pipe = Pipeline(
+            [("prep", make_preprocessor(numeric, categorical)), ("model", make_estimator("clustering", algorithm, k))]
+        )
         labels = pipe.fit_predict(df[numeric + categorical])
-        return pipe, labels, float(silhouette_score(pipe.named_steps["prep"].transform(df[numeric + categorical]), labels))
+        return (
+            pipe,
+            labels,
+            float(silhouette_score(pipe.named_steps["prep"].transform(df[numeric + categorical]), labels)),
+        )
 
     if plan.get("k"):
         k = int(plan["k"])
@@ -275,20 +338,42 @@ def cluster(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Re
     profile = df[numeric].assign(cluster=labels).groupby("cluster").mean().round(4)
     sizes = df.assign(cluster=labels).groupby("cluster").size()
     rows = [[int(c), int(sizes[c])] + [float(v) for v in profile.loc[c]] for c in sizes.index]
-    data = {"value": score, "silhouette": score, "k": k, "sizes": [int(s) for s in sizes],
-            "items": [str(int(s)) for s in sorted(sizes)]}
-    answer = (f"{algorithm} found {k} clusters{how} in {len(df)} rows of {item.name} (sizes "
-              f"{', '.join(str(int(s)) for s in sizes)}); silhouette {score:.3f}.")
+    data = {
+        "value": score,
+        "silhouette": score,
+        "k": k,
+        "sizes": [int(s) for s in sizes],
+        "items": [str(int(s)) for s in sorted(sizes)],
+    }
+    answer = (
+        f"{algorithm} found {k} clusters{how} in {len(df)} rows of {item.name} (sizes "
+        f"{', '.join(str(int(s)) for s in sizes)}); silhouette {score:.3f}."
+    )
     if plan.get("model_name") and algorithm == "kmeans":
         name = model_name(plan["model_name"])
-        save_model(data_dir, name, pipe, {"kind": "clustering", "algorithm": algorithm, "k": k,
-                                          "features": numeric + categorical, "rows": len(df),
-                                          "metrics": {"silhouette": score}, "trained_on": item.name})
+        save_model(
+            data_dir,
+            name,
+            pipe,
+            {
+                "kind": "clustering",
+                "algorithm": algorithm,
+                "k": k,
+                "features": numeric + categorical,
+                "rows": len(df),
+                "metrics": {"silhouette": score},
+                "trained_on": item.name,
+            },
+        )
         data["model_name"] = name
         answer += f" Saved as model {name}."
-    return Result(answer=answer, data=data,
-                  tables=[Table("clusters", ["cluster", "size"] + numeric, rows)],
-                  operation_kind="scikit-learn", operation_text=f"{pipe!r}.fit_predict(X)")
+    return Result(
+        answer=answer,
+        data=data,
+        tables=[Table("clusters", ["cluster", "size"] + numeric, rows)],
+        operation_kind="scikit-learn",
+        operation_text=f"{pipe!r}.fit_predict(X)",
+    )
 
 
 def run_action(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path, out_dir: Path) -> Result:
@@ -309,20 +394,30 @@ def run_action(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path, ou
         return cluster(plan, inputs, data_dir)
     if action == "list_models":
         models = list_models(data_dir)
-        rows = [[m.get("name"), m.get("kind"), m.get("algorithm"), m.get("target"),
-                 m.get("rows"), m.get("created")] for m in models]
-        return Result(answer=f"{len(models)} saved models" + (": " if models else ".")
-                      + ", ".join(str(r[0]) for r in rows),
-                      data={"items": [str(r[0]) for r in rows], "value": len(models)},
-                      tables=[Table("models", ["name", "kind", "algorithm", "target", "rows",
-                                               "created"], rows)],
-                      operation_kind="models", operation_text="ls /data/models")
+        rows = [
+            [m.get("name"), m.get("kind"), m.get("algorithm"), m.get("target"), m.get("rows"), m.get("created")]
+            for m in models
+        ]
+        return Result(
+            answer=f"{len(models)} saved models" + (": " if models else ".") + ", ".join(str(r[0]) for r in rows),
+            data={"items": [str(r[0]) for r in rows], "value": len(models)},
+            tables=[Table("models", ["name", "kind", "algorithm", "target", "rows", "created"], rows)],
+            operation_kind="models",
+            operation_text="ls /data/models",
+        )
     if action == "describe_model":
         _, meta = load_model(data_dir, str(plan.get("model_name") or ""))
-        return Result(answer=f"Model {meta['name']}: {meta.get('algorithm')} {meta.get('kind')}"
-                             f" on {meta.get('rows')} rows, metrics {meta.get('metrics')}.",
-                      data=meta, operation_kind="models",
-                      operation_text=f"cat /data/models/{meta['name']}.json")
+        return Result(
+            answer=f"Model {meta['name']}: {meta.get('algorithm')} {meta.get('kind')}"
+            f" on {meta.get('rows')} rows, metrics {meta.get('metrics')}.",
+            data=meta,
+            operation_kind="models",
+            operation_text=f"cat /data/models/{meta['name']}.json",
+        )
     delete_model(data_dir, str(plan.get("model_name") or ""))
-    return Result(answer=f"Deleted model {plan.get('model_name')}.", data={"deleted": plan.get("model_name")},
-                  operation_kind="models", operation_text=f"rm /data/models/{plan.get('model_name')}.*")
+    return Result(
+        answer=f"Deleted model {plan.get('model_name')}.",
+        data={"deleted": plan.get("model_name")},
+        operation_kind="models",
+        operation_text=f"rm /data/models/{plan.get('model_name')}.*",
+    )

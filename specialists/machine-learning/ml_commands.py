@@ -22,8 +22,7 @@ from switchboard_runtime.api import NeedsPlan
 
 __all__ = ["ACTIONS", "ALGORITHMS", "parse_text"]
 
-ACTIONS = ("train", "cross_validate", "cluster", "predict", "evaluate", "list_models",
-           "describe_model", "delete_model")
+ACTIONS = ("train", "cross_validate", "cluster", "predict", "evaluate", "list_models", "describe_model", "delete_model")
 ALGORITHMS = {
     "random_forest": ("random forest", "random_forest", "rf", "forest"),
     "logistic_regression": ("logistic regression", "logistic_regression", "logistic", "logreg"),
@@ -37,8 +36,29 @@ ALGORITHMS = {
     "kmeans": ("k-means", "kmeans"),
     "agglomerative": ("agglomerative", "hierarchical"),
 }
-_FILLER = {"a", "an", "the", "on", "with", "using", "model", "data", "file", "for", "and",
-           "in", "into", "from", "to", "of", "by", "algorithm", "dataset", "it", "me"}
+_FILLER = {
+    "a",
+    "an",
+    "the",
+    "on",
+    "with",
+    "using",
+    "model",
+    "data",
+    "file",
+    "for",
+    "and",
+    "in",
+    "into",
+    "from",
+    "to",
+    "of",
+    "by",
+    "algorithm",
+    "dataset",
+    "it",
+    "me",
+}
 _NAME = r"([A-Za-z0-9][A-Za-z0-9_-]{0,63})"
 _FILE = r"([\w.-]+\.(?:csv|tsv|txt|parquet))"
 
@@ -48,7 +68,7 @@ def _take(text: str, pattern: str) -> tuple[str, re.Match[str] | None]:
     m = re.search(pattern, text, re.I)
     if not m:
         return text, None
-    return text[: m.start()] + " " + text[m.end():], m
+    return text[: m.start()] + " " + text[m.end() :], m
 
 
 def _columns(raw: str) -> list[str]:
@@ -75,8 +95,10 @@ def parse_text(text: str) -> dict[str, Any]:
             plan["action"] = action
             break
     else:
-        raise NeedsPlan("The text does not start with a machine-learning command "
-                        "(train, cross-validate, cluster, predict, evaluate, list models).")
+        raise NeedsPlan(
+            "The text does not start with a machine-learning command "
+            "(train, cross-validate, cluster, predict, evaluate, list models)."
+        )
     rest, m = _take(rest, rf"\b(?:save|saved|store)\s+(?:it\s+)?as\s+{_NAME}\b|\bnamed?\s+{_NAME}\b")
     if m:
         plan["model_name"] = m.group(1) or m.group(2)
@@ -89,8 +111,11 @@ def parse_text(text: str) -> dict[str, Any]:
             rest, m = _take(rest, rf"\b(?:with|using)\s+{_NAME}(?![\w.-])")
         if m:
             plan["model_name"] = m.group(1)
-    rest, m = _take(rest, r"\b(?:target|label|predicting|to predict)\s*(?:column\s*)?[=:]?\s*"
-                          r"(\"[^\"]+\"|'[^']+'|[\w.-]+)")
+    rest, m = _take(
+        rest,
+        r"\b(?:target|label|predicting|to predict)\s*(?:column\s*)?[=:]?\s*"
+        r"(\"[^\"]+\"|'[^']+'|[\w.-]+)",
+    )
     if m:
         plan["target"] = m.group(1).strip("'\"")
     rest, m = _take(rest, r"\b(?:features|columns)\s*[=:]?\s*((?:[\w.-]+\s*,\s*)*[\w.-]+)")
@@ -115,8 +140,9 @@ def parse_text(text: str) -> dict[str, Any]:
         plan["task_type"] = "classification" if m.group(1).lower().startswith("class") else "regression"
     leftover = [w for w in re.findall(r"[\w'-]+", rest.lower()) if w not in _FILLER]
     if leftover:
-        raise NeedsPlan(f"Could not read {' '.join(leftover)!r} as part of a machine-learning "
-                        "command; a plan is needed.")
+        raise NeedsPlan(
+            f"Could not read {' '.join(leftover)!r} as part of a machine-learning command; a plan is needed."
+        )
     if plan["action"] in ("train", "cross_validate") and "target" not in plan:
         raise NeedsPlan("Training needs 'target COLUMN'; a plan is needed.")
     return plan

@@ -12,14 +12,27 @@ from typing import Any
 from switchboard_runtime.api import InputFile, SpecialistError
 from switchboard_runtime.files import check_input, read_csv
 
-__all__ = ["CLASSIFIERS", "CLUSTERERS", "REGRESSORS", "load_frame", "make_estimator",
-           "make_preprocessor", "split_features"]
+__all__ = [
+    "CLASSIFIERS",
+    "CLUSTERERS",
+    "REGRESSORS",
+    "load_frame",
+    "make_estimator",
+    "make_preprocessor",
+    "split_features",
+]
 
 SEED = 0
-CLASSIFIERS = ("random_forest", "logistic_regression", "decision_tree", "gradient_boosting",
-               "knn", "svm", "naive_bayes")
-REGRESSORS = ("random_forest", "linear_regression", "ridge", "decision_tree",
-              "gradient_boosting", "knn", "svm")
+CLASSIFIERS = (
+    "random_forest",
+    "logistic_regression",
+    "decision_tree",
+    "gradient_boosting",
+    "knn",
+    "svm",
+    "naive_bayes",
+)
+REGRESSORS = ("random_forest", "linear_regression", "ridge", "decision_tree", "gradient_boosting", "knn", "svm")
 CLUSTERERS = ("kmeans", "agglomerative")
 
 
@@ -57,12 +70,12 @@ def resolve(df: Any, name: str, what: str, file_name: str) -> str:
     for col in df.columns:
         if str(col).strip().lower() == name.strip().lower():
             return str(col)
-    raise _bad(f"{file_name} has no {what} column {name!r}; columns: "
-               f"{', '.join(map(str, df.columns))}.")
+    raise _bad(f"{file_name} has no {what} column {name!r}; columns: {', '.join(map(str, df.columns))}.")
 
 
-def split_features(df: Any, target: str | None, features: list[str] | None,
-                   file_name: str) -> tuple[list[str], list[str], list[str]]:
+def split_features(
+    df: Any, target: str | None, features: list[str] | None, file_name: str
+) -> tuple[list[str], list[str], list[str]]:
     """Choose feature columns; returns ``(numeric, categorical, dropped)``.
 
     Free-text or identifier columns (non-numeric, mostly unique) are dropped unless named,
@@ -97,11 +110,15 @@ def make_preprocessor(numeric: list[str], categorical: list[str]) -> Any:
 
     parts = []
     if numeric:
-        parts.append(("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-                      numeric))
+        parts.append(("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric))
     if categorical:
-        parts.append(("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                           OneHotEncoder(handle_unknown="ignore")), categorical))
+        parts.append(
+            (
+                "cat",
+                make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+                categorical,
+            )
+        )
     return ColumnTransformer(parts)
 
 
@@ -135,6 +152,7 @@ def make_estimator(task_type: str, algorithm: str, k: int = 3) -> Any:
             "agglomerative": lambda: cluster.AgglomerativeClustering(n_clusters=k),
         }
     if algorithm not in table:
-        raise SpecialistError("bad_input", f"{algorithm!r} is not available for {task_type}; "
-                              f"use one of {', '.join(table)}.")
+        raise SpecialistError(
+            "bad_input", f"{algorithm!r} is not available for {task_type}; use one of {', '.join(table)}."
+        )
     return table[algorithm]()

@@ -20,13 +20,39 @@ _NAME_GIVEN = re.compile(
     r"[\"'`]?([A-Za-z0-9][A-Za-z0-9_-]{0,63})",
     re.I,
 )
-_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-          "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "dix": 10,
-          "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "diez": 10, "zehn": 10}
+_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "dix": 10,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "diez": 10,
+    "zehn": 10,
+}
 # algorithms as people name them (English, French, Spanish, German): what the task says wins
 _ALGORITHMS = (
     ("logistic_regression", r"logisti\w*"),
-    ("linear_regression", r"linear (?:model|regression)|r[ée]gression lin[ée]aire|regresi[oó]n lineal|lineare? regression"),
+    (
+        "linear_regression",
+        r"linear (?:model|regression)|r[ée]gression lin[ée]aire|regresi[oó]n lineal|lineare? regression",
+    ),
     ("ridge", r"ridge"),
     ("decision_tree", r"decision tree|tree model|arbre de d[ée]cision|[aá]rbol de decisi[oó]n|entscheidungsbaum"),
     ("random_forest", r"random forest|for[eê]t al[ée]atoire|bosque aleatorio|zufallswald"),
@@ -38,8 +64,12 @@ _ALGORITHMS = (
     ("kmeans", r"k.?means"),
 )
 _USES_MODEL = ("predict", "evaluate", "describe_model", "delete_model")
-_SCORE_WORDS = re.compile(r"\b(accura\w*|score|r²|r2|r-squared|evaluat\w*|how well|précision|genauigkeit|precisión)", re.I)
-_TRAIN_WORDS = re.compile(r"\b((?:re)?train|fit|build|entra[iî]ne|entrena|trainier|lerne|cross.?valid|k.?fold)\w*", re.I)
+_SCORE_WORDS = re.compile(
+    r"\b(accura\w*|score|r²|r2|r-squared|evaluat\w*|how well|précision|genauigkeit|precisión)", re.I
+)
+_TRAIN_WORDS = re.compile(
+    r"\b((?:re)?train|fit|build|entra[iî]ne|entrena|trainier|lerne|cross.?valid|k.?fold)\w*", re.I
+)
 
 
 def _stated(number: int, text: str) -> bool:
@@ -58,8 +88,12 @@ def ground_plan(plan: dict[str, Any], text: str, saved: list[str]) -> dict[str, 
     mentioned = [name for name in saved if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.I)]
     given = next((m.group(1) for m in _NAME_GIVEN.finditer(text) if m.group(1).lower() not in ("it", "a", "the")), None)
     action = plan.get("action")
-    if action in ("train", "cross_validate", "cluster") and len(mentioned) == 1 and given is None \
-            and not _TRAIN_WORDS.search(text):
+    if (
+        action in ("train", "cross_validate", "cluster")
+        and len(mentioned) == 1
+        and given is None
+        and not _TRAIN_WORDS.search(text)
+    ):
         # "classify these with churn_rf": a saved model named, no training asked for: use it
         action = "evaluate" if _SCORE_WORDS.search(text) else "predict"
         plan = {"action": action, "model_name": mentioned[0], **({"file": plan["file"]} if "file" in plan else {})}

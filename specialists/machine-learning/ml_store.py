@@ -24,8 +24,11 @@ def model_name(name: str) -> str:
     """Normalise and validate a model name (lower case, letters, digits, ``_`` and ``-``)."""
     cleaned = name.strip().lower()
     if not _NAME_RE.fullmatch(cleaned):
-        raise SpecialistError("bad_input", f"Model name {name!r} must be 1-64 characters of "
-                              "letters, digits, '_' or '-', starting with a letter or digit.")
+        raise SpecialistError(
+            "bad_input",
+            f"Model name {name!r} must be 1-64 characters of "
+            "letters, digits, '_' or '-', starting with a letter or digit.",
+        )
     return cleaned
 
 
@@ -46,8 +49,13 @@ def save_model(data_dir: Path, name: str, pipeline: Any, meta: dict[str, Any]) -
     tmp = folder / f".{name}.{os.getpid()}.tmp"
     joblib.dump(pipeline, tmp, compress=3)
     os.replace(tmp, target)
-    meta = {**meta, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "sklearn_version": sklearn.__version__, "bytes": target.stat().st_size}
+    meta = {
+        **meta,
+        "name": name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "sklearn_version": sklearn.__version__,
+        "bytes": target.stat().st_size,
+    }
     tmp_meta = folder / f".{name}.{os.getpid()}.json.tmp"
     tmp_meta.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     os.replace(tmp_meta, folder / f"{name}.json")

@@ -128,8 +128,13 @@ def _statistics(plan: dict[str, Any], csv_input: Any) -> Result:
     op_text = f"statistics.{stat}({source})"
     if stat == "describe":
         answer = ", ".join(f"{k} = {v:.10g}" for k, v in summary.items())
-        return Result(answer=answer, data={"value": summary["mean"], **summary},
-                      operation_kind="python", operation_text=op_text)
+        return Result(
+            answer=answer, data={"value": summary["mean"], **summary}, operation_kind="python", operation_text=op_text
+        )
     value = summary[stat]
-    return Result(answer=f"{stat} = {value:.10g}", data={"value": value, **summary},
-                  operation_kind="python", operation_text=op_text)
+    return Result(
+        answer=f"{stat} = {value:.10g}",
+        data={"value": value, **summary},
+        operation_kind="python",
+        operation_text=op_text,
+    )

@@ -77,9 +77,12 @@ def evaluate(plan: dict[str, Any]) -> Result:
         expr = sympy.simplify(expr)
     if expr.has(sympy.zoo, sympy.nan):
         raise SpecialistError("bad_input", f"{plan['expression']} is undefined (division by zero?).")
-    return Result(answer=_show(expr), data={"value": _value(expr), "exact": str(expr)},
-                  operation_kind="sympy", operation_text=f"simplify({plan['expression']})"
-                  if expr.free_symbols else str(plan["expression"]))
+    return Result(
+        answer=_show(expr),
+        data={"value": _value(expr), "exact": str(expr)},
+        operation_kind="sympy",
+        operation_text=f"simplify({plan['expression']})" if expr.free_symbols else str(plan["expression"]),
+    )
 
 
 def integrate(plan: dict[str, Any]) -> Result:
@@ -93,8 +96,7 @@ def integrate(plan: dict[str, Any]) -> Result:
     if lo is None:
         result = sympy.integrate(expr, var)
         op = f"integrate({expr}, {var})"
-        return Result(answer=f"{result} + C", data={"value": str(result)},
-                      operation_kind="sympy", operation_text=op)
+        return Result(answer=f"{result} + C", data={"value": str(result)}, operation_kind="sympy", operation_text=op)
     op = f"integrate({expr}, ({var}, {lo}, {hi}))"
     result = sympy.integrate(expr, (var, lo, hi))
     if isinstance(result, sympy.Integral) or result.has(sympy.Integral):
@@ -102,15 +104,26 @@ def integrate(plan: dict[str, Any]) -> Result:
 
         fn = sympy.lambdify(var, expr, "numpy")
         value, err = sp_integrate.quad(fn, float(lo), float(hi), limit=200)
-        return Result(answer=f"{value:.12g} (numerical, error ≤ {err:.1e})",
-                      data={"value": value, "error_estimate": err},
-                      operation_kind="scipy", operation_text=f"quad({expr}, {lo}, {hi})")
+        return Result(
+            answer=f"{value:.12g} (numerical, error ≤ {err:.1e})",
+            data={"value": value, "error_estimate": err},
+            operation_kind="scipy",
+            operation_text=f"quad({expr}, {lo}, {hi})",
+        )
     if result.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
         sign = "+∞" if result == sympy.oo else "-∞" if result == -sympy.oo else "undefined"
-        return Result(answer=f"The integral diverges ({sign}).", data={"value": None, "exact": str(result)},
-                      operation_kind="sympy", operation_text=op)
-    return Result(answer=_show(result), data={"value": _value(result), "exact": str(result)},
-                  operation_kind="sympy", operation_text=op)
+        return Result(
+            answer=f"The integral diverges ({sign}).",
+            data={"value": None, "exact": str(result)},
+            operation_kind="sympy",
+            operation_text=op,
+        )
+    return Result(
+        answer=_show(result),
+        data={"value": _value(result), "exact": str(result)},
+        operation_kind="sympy",
+        operation_text=op,
+    )
 
 
 def differentiate(plan: dict[str, Any]) -> Result:
@@ -126,11 +139,13 @@ def differentiate(plan: dict[str, Any]) -> Result:
     if plan.get("at") is not None:
         point = parse(str(plan["at"]))
         at_value = result.subs(var, point)
-        return Result(answer=f"{_show(at_value)} (derivative {result} at {var} = {point})",
-                      data={"value": _value(at_value), "derivative": str(result)},
-                      operation_kind="sympy", operation_text=op)
-    return Result(answer=str(result), data={"value": str(result)},
-                  operation_kind="sympy", operation_text=op)
+        return Result(
+            answer=f"{_show(at_value)} (derivative {result} at {var} = {point})",
+            data={"value": _value(at_value), "derivative": str(result)},
+            operation_kind="sympy",
+            operation_text=op,
+        )
+    return Result(answer=str(result), data={"value": str(result)}, operation_kind="sympy", operation_text=op)
 
 
 def solve(plan: dict[str, Any]) -> Result:
@@ -158,21 +173,31 @@ def solve(plan: dict[str, Any]) -> Result:
         except TypeError:
             pass
         if not roots:
-            return Result(answer=f"No solution for {symbols[0]}.", data={"value": None, "items": []},
-                          operation_kind="sympy", operation_text=op)
+            return Result(
+                answer=f"No solution for {symbols[0]}.",
+                data={"value": None, "items": []},
+                operation_kind="sympy",
+                operation_text=op,
+            )
         items = [str(r) for r in roots]
         answer = ", ".join(f"{symbols[0]} = {_show(r)}" for r in roots)
         value = _value(roots[0]) if len(roots) == 1 else [_value(r) for r in roots]
-        return Result(answer=answer, data={"value": value, "items": items, "roots": items},
-                      operation_kind="sympy", operation_text=op)
+        return Result(
+            answer=answer,
+            data={"value": value, "items": items, "roots": items},
+            operation_kind="sympy",
+            operation_text=op,
+        )
     solutions = sympy.solve(exprs, symbols, dict=True)
     if not solutions:
-        return Result(answer="The system has no solution.", data={"value": None, "items": []},
-                      operation_kind="sympy", operation_text=op)
-    parts = ["; ".join(f"{k} = {_show(v)}" for k, v in sorted(s.items(), key=lambda kv: str(kv[0])))
-             for s in solutions]
-    data = {"solutions": [{str(k): _value(v) for k, v in s.items()} for s in solutions],
-            "items": parts}
+        return Result(
+            answer="The system has no solution.",
+            data={"value": None, "items": []},
+            operation_kind="sympy",
+            operation_text=op,
+        )
+    parts = ["; ".join(f"{k} = {_show(v)}" for k, v in sorted(s.items(), key=lambda kv: str(kv[0]))) for s in solutions]
+    data = {"solutions": [{str(k): _value(v) for k, v in s.items()} for s in solutions], "items": parts}
     return Result(answer=" | ".join(parts), data=data, operation_kind="sympy", operation_text=op)
 
 
@@ -182,8 +207,12 @@ def _solve_and_report(exprs: list[Any], symbols: list[Any], report: list[str], o
 
     solutions = sympy.solve(exprs, symbols, dict=True)
     if not solutions:
-        return Result(answer="The system has no solution.", data={"value": None, "items": []},
-                      operation_kind="sympy", operation_text=op)
+        return Result(
+            answer="The system has no solution.",
+            data={"value": None, "items": []},
+            operation_kind="sympy",
+            operation_text=op,
+        )
     targets = [parse(r) for r in report]
     rows = [[sympy.simplify(t.subs(s)) for t in targets] for s in solutions]
     unique: list[list[Any]] = []
@@ -201,15 +230,18 @@ def _solve_and_report(exprs: list[Any], symbols: list[Any], report: list[str], o
         answer, items = " | ".join(parts), parts
         value = [_value(v) for v in unique[0]] if len(unique) == 1 else [[_value(v) for v in r] for r in unique]
     full = [
-        "; ".join(f"{k} = {_show(v)}" for k, v in sorted(sol.items(), key=lambda kv: str(kv[0])))
-        for sol in solutions
+        "; ".join(f"{k} = {_show(v)}" for k, v in sorted(sol.items(), key=lambda kv: str(kv[0]))) for sol in solutions
     ]
     if undetermined:
         answer += f" (not unique: depends on {', '.join(undetermined)})"
     if {str(k) for sol in solutions for k in sol} - set(report):
         answer += f" (full solution: {' | '.join(full)})"
-    data = {"value": value, "items": items, "asked": report,
-            "solutions": [{str(k): _value(v) for k, v in sol.items()} for sol in solutions]}
+    data = {
+        "value": value,
+        "items": items,
+        "asked": report,
+        "solutions": [{str(k): _value(v) for k, v in sol.items()} for sol in solutions],
+    }
     return Result(answer=answer, data=data, operation_kind="sympy", operation_text=op)
 
 
@@ -236,8 +268,12 @@ def matrix(plan: dict[str, Any]) -> Result:
         return Result(answer=str(m.rank()), data={"value": m.rank()}, operation_kind="sympy", operation_text=text)
     if op_name == "transpose":
         t = m.T
-        return Result(answer=str(t.tolist()), data={"value": [[_value(v) for v in r] for r in t.tolist()]},
-                      operation_kind="sympy", operation_text=text)
+        return Result(
+            answer=str(t.tolist()),
+            data={"value": [[_value(v) for v in r] for r in t.tolist()]},
+            operation_kind="sympy",
+            operation_text=text,
+        )
     if op_name == "inverse":
         if m.det() == 0:
             raise SpecialistError("bad_input", "The matrix is singular (determinant 0); it has no inverse.")
@@ -252,9 +288,12 @@ def matrix(plan: dict[str, Any]) -> Result:
         except TypeError:
             pass
         items = [_value(k) for k in roots]
-        return Result(answer=", ".join(_show(k) for k in roots),
-                      data={"value": items, "items": [str(k) for k in roots]},
-                      operation_kind="sympy", operation_text=text)
+        return Result(
+            answer=", ".join(_show(k) for k in roots),
+            data={"value": items, "items": [str(k) for k in roots]},
+            operation_kind="sympy",
+            operation_text=text,
+        )
     if op_name == "solve":
         vec_raw = plan.get("vector")
         if vec_raw is None:
@@ -267,8 +306,12 @@ def matrix(plan: dict[str, Any]) -> Result:
             raise SpecialistError("bad_input", "A is singular (determinant 0); Ax = b has no unique solution.")
         x = m.LUsolve(b)
         vals = [_value(v) for v in x]
-        return Result(answer="x = " + str([_show(v) for v in x]), data={"value": vals},
-                      operation_kind="sympy", operation_text=f"Matrix({rows}).LUsolve({vec})")
+        return Result(
+            answer="x = " + str([_show(v) for v in x]),
+            data={"value": vals},
+            operation_kind="sympy",
+            operation_text=f"Matrix({rows}).LUsolve({vec})",
+        )
     raise SpecialistError("bad_input", f"Unknown matrix operation {op_name!r}.")
 
 
@@ -310,8 +353,9 @@ def ode(plan: dict[str, Any]) -> Result:
     if at is None:
         if closed is None:
             raise SpecialistError("bad_input", "No closed form found; give a point to evaluate at, e.g. 'at t=1'.")
-        return Result(answer=f"y({t}) = {closed}", data={"value": str(closed)},
-                      operation_kind="sympy", operation_text=op)
+        return Result(
+            answer=f"y({t}) = {closed}", data={"value": str(closed)}, operation_kind="sympy", operation_text=op
+        )
     at_x = _point(at)
     at_f = float(at_x)
     exact = None
@@ -331,14 +375,20 @@ def ode(plan: dict[str, Any]) -> Result:
     shown_at = f"{at:g}" if isinstance(at, int | float) else str(at)
     solution = f" (solution y({t}) = {closed})" if closed is not None else ""
     if exact is not None and (numeric is None or abs(float(exact) - numeric) <= 1e-6 * max(1.0, abs(numeric))):
-        return Result(answer=f"y({shown_at}) = {_show(exact)}{solution}",
-                      data={"value": _value(exact), "exact": str(exact), "closed_form": str(closed)},
-                      operation_kind="sympy", operation_text=f"{op} at {t} = {at_x}")
+        return Result(
+            answer=f"y({shown_at}) = {_show(exact)}{solution}",
+            data={"value": _value(exact), "exact": str(exact), "closed_form": str(closed)},
+            operation_kind="sympy",
+            operation_text=f"{op} at {t} = {at_x}",
+        )
     if numeric is None:
         raise SpecialistError("bad_input", f"The ODE solver could not integrate from {t} = {t0:g} to {at_f:g}.")
-    return Result(answer=f"y({shown_at}) ≈ {numeric:.10g}" + (" (numerical)" if closed is None else ""),
-                  data={"value": numeric, "closed_form": str(closed) if closed is not None else None},
-                  operation_kind="scipy", operation_text=f"solve_ivp(y' = {rhs}, y({t0:g})={y0:g}, t={at_f:g})")
+    return Result(
+        answer=f"y({shown_at}) ≈ {numeric:.10g}" + (" (numerical)" if closed is None else ""),
+        data={"value": numeric, "closed_form": str(closed) if closed is not None else None},
+        operation_kind="scipy",
+        operation_text=f"solve_ivp(y' = {rhs}, y({t0:g})={y0:g}, t={at_f:g})",
+    )
 
 
 def minimize(plan: dict[str, Any]) -> Result:
@@ -358,20 +408,29 @@ def minimize(plan: dict[str, Any]) -> Result:
         fn = sympy.lambdify(var, target, "math")
         lo, hi = plan.get("lower"), plan.get("upper")
         if lo is not None and hi is not None:
-            res = optimize.minimize_scalar(fn, bounds=(float(lo), float(hi)), method="bounded",
-                                           options={"xatol": 1e-10})
+            res = optimize.minimize_scalar(
+                fn, bounds=(float(lo), float(hi)), method="bounded", options={"xatol": 1e-10}
+            )
         else:
             res = optimize.minimize_scalar(fn, method="brent", tol=1e-12)
         xs, fv = {var.name: float(res.x)}, float(res.fun)
     else:
         fn = sympy.lambdify([free], target, "math")
-        res = optimize.minimize(lambda v: fn(list(v)), [0.0] * len(free), method="Nelder-Mead",
-                                options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+        res = optimize.minimize(
+            lambda v: fn(list(v)),
+            [0.0] * len(free),
+            method="Nelder-Mead",
+            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000},
+        )
         xs, fv = {s.name: float(v) for s, v in zip(free, res.x, strict=True)}, float(res.fun)
     value = -fv if maximize else fv
     where = ", ".join(f"{k} = {v:.10g}" for k, v in xs.items())
-    return Result(answer=f"{word} {value:.10g} at {where}", data={"value": value, "at": xs},
-                  operation_kind="scipy", operation_text=f"{'maximize' if maximize else 'minimize'}({expr})")
+    return Result(
+        answer=f"{word} {value:.10g} at {where}",
+        data={"value": value, "at": xs},
+        operation_kind="scipy",
+        operation_text=f"{'maximize' if maximize else 'minimize'}({expr})",
+    )
 
 
 def fft(plan: dict[str, Any]) -> Result:
@@ -384,8 +443,12 @@ def fft(plan: dict[str, Any]) -> Result:
     out = np.fft.fft(np.asarray(values, dtype=float))
     pairs = [[round(float(c.real), 12) + 0.0, round(float(c.imag), 12) + 0.0] for c in out]
     shown = ", ".join(_complex_text(re_, im) for re_, im in pairs)
-    return Result(answer=f"[{shown}]", data={"value": pairs, "magnitude": [abs(complex(*p)) for p in pairs]},
-                  operation_kind="numpy", operation_text=f"numpy.fft.fft({values})")
+    return Result(
+        answer=f"[{shown}]",
+        data={"value": pairs, "magnitude": [abs(complex(*p)) for p in pairs]},
+        operation_kind="numpy",
+        operation_text=f"numpy.fft.fft({values})",
+    )
 
 
 def _complex_text(re_: float, im: float) -> str:

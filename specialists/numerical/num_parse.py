@@ -63,11 +63,24 @@ def _namespace() -> dict[str, Any]:
 
 _CHAR_MAP = str.maketrans(
     {
-        "\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-",  # minus, dashes
-        "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u2219": "*", "\u2217": "*",  # times, dots
-        "\u00f7": "/", "\u2215": "/",
-        "\u2032": "'", "\u2019": "'",  # prime, typographic apostrophe (y′, what’s)
-        "\u221e": "oo", "\u2264": "<=", "\u2265": ">=", "\u2260": "!=",
+        "\u2212": "-",
+        "\u2013": "-",
+        "\u2012": "-",
+        "\ufe63": "-",
+        "\uff0d": "-",  # minus, dashes
+        "\u00d7": "*",
+        "\u00b7": "*",
+        "\u22c5": "*",
+        "\u2219": "*",
+        "\u2217": "*",  # times, dots
+        "\u00f7": "/",
+        "\u2215": "/",
+        "\u2032": "'",
+        "\u2019": "'",  # prime, typographic apostrophe (y′, what’s)
+        "\u221e": "oo",
+        "\u2264": "<=",
+        "\u2265": ">=",
+        "\u2260": "!=",
     }
 )
 _SUPER = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿˣʸᵗ", "0123456789+-()nxyt", strict=True))
@@ -119,9 +132,7 @@ def safe_text(text: str) -> str:
     if len(text) > MAX_EXPR_CHARS:
         raise SpecialistError("limit", f"The expression is longer than {MAX_EXPR_CHARS} characters.")
     if not _ALLOWED.match(text) or "__" in text or re.search(r"[A-Za-z_)\]]\s*\.\s*[A-Za-z_]", text):
-        raise SpecialistError(
-            "bad_input", f"{text!r} contains characters or syntax that are not plain mathematics."
-        )
+        raise SpecialistError("bad_input", f"{text!r} contains characters or syntax that are not plain mathematics.")
     return text
 
 
@@ -137,9 +148,7 @@ def _check_size(expr: Any) -> None:
             except (TypeError, ValueError, OverflowError):
                 continue
             if b not in (0.0, 1.0) and x * math.log10(max(b, 1e-300)) > 1e6:
-                raise SpecialistError(
-                    "limit", f"{node} has more than a million digits; refusing to compute it."
-                )
+                raise SpecialistError("limit", f"{node} has more than a million digits; refusing to compute it.")
         if isinstance(node, sympy.binomial) and not node.free_symbols:
             try:
                 n, k = (float(a.evalf(15)) for a in node.args)
@@ -177,13 +186,14 @@ def parse(text: str, symbols: dict[str, Any] | None = None) -> Any:
     local = dict(symbols or {})
     try:
         unevaluated = parse_expr(
-            text, local_dict=local, global_dict=_namespace(), transformations=transformations,
+            text,
+            local_dict=local,
+            global_dict=_namespace(),
+            transformations=transformations,
             evaluate=False,
         )
         _check_size(unevaluated)
-        expr = parse_expr(
-            text, local_dict=local, global_dict=_namespace(), transformations=transformations
-        )
+        expr = parse_expr(text, local_dict=local, global_dict=_namespace(), transformations=transformations)
     except SpecialistError:
         raise
     except NameError as exc:

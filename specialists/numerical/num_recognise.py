@@ -28,16 +28,85 @@ _VERB = (
 )
 _NOUN = r"(?:the\s+)?(?:(?:value|result)\s+of\s+|binomial\s+coefficient\s+(?:of\s+)?)?"
 _MATH_WORDS = {
-    "sin", "cos", "tan", "cot", "sec", "csc", "exp", "log", "ln", "sqrt", "factorial", "pi", "abs",
-    "binomial", "gcd", "lcm", "floor", "ceiling", "mod", "asin", "acos", "atan", "atan2", "sinh",
-    "cosh", "tanh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "gamma", "isprime",
-    "prime", "fibonacci", "cbrt", "root", "inf", "oo", "erf", "max", "min", "re", "im", "sign",
+    "sin",
+    "cos",
+    "tan",
+    "cot",
+    "sec",
+    "csc",
+    "exp",
+    "log",
+    "ln",
+    "sqrt",
+    "factorial",
+    "pi",
+    "abs",
+    "binomial",
+    "gcd",
+    "lcm",
+    "floor",
+    "ceiling",
+    "mod",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "gamma",
+    "isprime",
+    "prime",
+    "fibonacci",
+    "cbrt",
+    "root",
+    "inf",
+    "oo",
+    "erf",
+    "max",
+    "min",
+    "re",
+    "im",
+    "sign",
     "rational",
 }
 _FILLER = {
-    "with", "given", "where", "and", "then", "at", "for", "when", "find", "what", "what's", "is",
-    "the", "value", "of", "evaluate", "compute", "calculate", "solve", "determine", "give", "me",
-    "initial", "condition", "conditions", "it", "if", "y", "get", "point",
+    "with",
+    "given",
+    "where",
+    "and",
+    "then",
+    "at",
+    "for",
+    "when",
+    "find",
+    "what",
+    "what's",
+    "is",
+    "the",
+    "value",
+    "of",
+    "evaluate",
+    "compute",
+    "calculate",
+    "solve",
+    "determine",
+    "give",
+    "me",
+    "initial",
+    "condition",
+    "conditions",
+    "it",
+    "if",
+    "y",
+    "get",
+    "point",
 }
 
 _INTEGRATE = re.compile(
@@ -73,9 +142,7 @@ _ASK_THEN_SYSTEM = re.compile(
     rf"^{_ASK}(?P<ask>[^=]+?)\s*(?::|,|\s+(?:if|given|when|where|such\s+that|from)\b)\s*"
     r"(?:the\s+(?:system|equations?)\s*:?\s*)?(?P<eqs>.+=.+)$"
 )
-_MATRIX_OPS = (
-    r"determinant|det|inverse|inv|eigenvalues|eigenvalue|eigen\s+values|eigenvals|eig|rank|transpose|trace"
-)
+_MATRIX_OPS = r"determinant|det|inverse|inv|eigenvalues|eigenvalue|eigen\s+values|eigenvals|eig|rank|transpose|trace"
 _MATRIX = re.compile(
     rf"^(?:{_VERB}\s*)?(?:the\s+)?(?P<op>{_MATRIX_OPS})\b(?:\s+of)?\s*(?:the\s+)?(?:(?:\d\s*x\s*\d|square)\s+)?"
     r"(?:matrix\s*)?(?:[a-z]\s*=\s*)?(?P<m>.+)$"
@@ -99,8 +166,10 @@ _MINIMIZE = re.compile(
     rf"^(?:find\s+the\s+)?(?P<op>minimi[sz]e|maximi[sz]e|minimum\s+of|maximum\s+of)\s+(?P<expr>.+?)"
     rf"(?:\s+for\s+(?P<var>[a-z]))?(?:\s+(?:on|over|in|between|from)\s*\[?\s*(?P<lo>{_NUM})\s*(?:,|to|and)\s*(?P<hi>{_NUM})\s*\]?)?\s*$"
 )
-_FFT = re.compile(rf"^(?:{_VERB}\s*)?(?:the\s+)?(?:fft|fourier\s+transform|dft)(?:\s+of)?\s*"
-                  r"(?:the\s+(?:signal|sequence|list|values|samples|data)\s*)?(?P<list>.+)$")
+_FFT = re.compile(
+    rf"^(?:{_VERB}\s*)?(?:the\s+)?(?:fft|fourier\s+transform|dft)(?:\s+of)?\s*"
+    r"(?:the\s+(?:signal|sequence|list|values|samples|data)\s*)?(?P<list>.+)$"
+)
 _STATS_WORDS = (
     r"mean|average|median|std|standard\s+deviation|variance|var|sum|total|min|minimum|max|maximum|"
     r"statistics|stats|describe|summary|count"
@@ -121,9 +190,20 @@ def _num(text: str | None) -> Any:
     if text is None:
         return None
     t = " ".join(text.strip().lower().split())
-    mapping = {"pi": "pi", "-pi": "-pi", "e": "E", "oo": "oo", "inf": "oo", "infinity": "oo",
-               "-oo": "-oo", "-inf": "-oo", "-infinity": "-oo", "+oo": "oo", "+inf": "oo",
-               "+infinity": "oo"}
+    mapping = {
+        "pi": "pi",
+        "-pi": "-pi",
+        "e": "E",
+        "oo": "oo",
+        "inf": "oo",
+        "infinity": "oo",
+        "-oo": "-oo",
+        "-inf": "-oo",
+        "-infinity": "-oo",
+        "+oo": "oo",
+        "+inf": "oo",
+        "+infinity": "oo",
+    }
     words = re.fullmatch(r"(minus|negative|positive|plus) inf(?:inity)?", t)
     if words:
         return "-oo" if words.group(1) in ("minus", "negative") else "oo"
@@ -139,8 +219,14 @@ def _num(text: str | None) -> Any:
 def _stat_name(word: str) -> str:
     word = re.sub(r"\s+", " ", word)
     return {
-        "average": "mean", "standard deviation": "std", "var": "variance", "total": "sum",
-        "minimum": "min", "maximum": "max", "stats": "describe", "statistics": "describe",
+        "average": "mean",
+        "standard deviation": "std",
+        "var": "variance",
+        "total": "sum",
+        "minimum": "min",
+        "maximum": "max",
+        "stats": "describe",
+        "statistics": "describe",
         "summary": "describe",
     }.get(word, word)
 
@@ -166,14 +252,21 @@ def recognise(text: str, has_csv: bool) -> dict[str, Any] | None:
     if has_csv:
         match = _STATS_COL.match(low)
         if match:
-            return {"op": "statistics", "stat": _stat_name(match["stat"]),
-                    "column": _original_case(raw, match["col"].strip()), "file": match["file"]}
+            return {
+                "op": "statistics",
+                "stat": _stat_name(match["stat"]),
+                "column": _original_case(raw, match["col"].strip()),
+                "file": match["file"],
+            }
     match = _EVAL_PREFIX.match(low)
     candidate = _original_case(raw, match["expr"]) if match else raw
     if _looks_like_math(candidate):
-        return {"op": "evaluate", "expression": candidate,
-                "simplify": bool(re.match(r"^(simplify|expand|factor)\b", low)),
-                "mode": (re.match(r"^(simplify|expand|factor)\b", low) or [None])[0]}
+        return {
+            "op": "evaluate",
+            "expression": candidate,
+            "simplify": bool(re.match(r"^(simplify|expand|factor)\b", low)),
+            "mode": (re.match(r"^(simplify|expand|factor)\b", low) or [None])[0],
+        }
     return None
 
 
@@ -285,14 +378,24 @@ def _integrate(m: re.Match[str], raw: str) -> dict[str, Any] | None:
     expr = m["expr"].strip()
     if not _mathy(expr):
         return None
-    return {"op": "integrate", "expression": _original_case(raw, expr), "variable": var,
-            "lower": _num(lo), "upper": _num(hi)}
+    return {
+        "op": "integrate",
+        "expression": _original_case(raw, expr),
+        "variable": var,
+        "lower": _num(lo),
+        "upper": _num(hi),
+    }
 
 
 def _diff(m: re.Match[str], raw: str) -> dict[str, Any]:
     order = {"second": 2, "2nd": 2, "third": 3, "3rd": 3}.get(m["nth"] or "", 1)
-    return {"op": "differentiate", "expression": _original_case(raw, m["expr"]),
-            "variable": m["wrt"] or m["dd"] or m["atvar"], "order": order, "at": _num(m["at"])}
+    return {
+        "op": "differentiate",
+        "expression": _original_case(raw, m["expr"]),
+        "variable": m["wrt"] or m["dd"] or m["atvar"],
+        "order": order,
+        "at": _num(m["at"]),
+    }
 
 
 def _solve(m: re.Match[str], raw: str) -> dict[str, Any] | None:
@@ -303,8 +406,7 @@ def _solve(m: re.Match[str], raw: str) -> dict[str, Any] | None:
     if not equations or not all(_mathy(e) for e in equations):
         return None
     variables = [v.strip() for v in re.split(r"\s*(?:,|\band\b)\s*", m["var"])] if m["var"] else None
-    return {"op": "solve", "equations": [_original_case(raw, e) for e in equations],
-            "variables": variables}
+    return {"op": "solve", "equations": [_original_case(raw, e) for e in equations], "variables": variables}
 
 
 def _system_question(m: re.Match[str], raw: str) -> dict[str, Any] | None:
@@ -316,8 +418,12 @@ def _system_question(m: re.Match[str], raw: str) -> dict[str, Any] | None:
     known = set().union(*(_names(e) for e in equations))
     if not known or any(not _names(a) or not _names(a) <= known for a in asked):
         return None
-    return {"op": "solve", "equations": [_original_case(raw, e) for e in equations],
-            "variables": None, "report": [_original_case(raw, a) for a in asked]}
+    return {
+        "op": "solve",
+        "equations": [_original_case(raw, e) for e in equations],
+        "variables": None,
+        "report": [_original_case(raw, a) for a in asked],
+    }
 
 
 def _equations(low: str, raw: str) -> dict[str, Any] | None:
@@ -330,8 +436,13 @@ def _equations(low: str, raw: str) -> dict[str, Any] | None:
 
 def _matrix(m: re.Match[str], raw: str) -> dict[str, Any] | None:
     op = re.sub(r"\s+", "", m["op"])
-    op = {"determinant": "det", "inv": "inverse", "eigenvals": "eigenvalues", "eig": "eigenvalues",
-          "eigenvalue": "eigenvalues"}.get(op, op)
+    op = {
+        "determinant": "det",
+        "inv": "inverse",
+        "eigenvals": "eigenvalues",
+        "eig": "eigenvalues",
+        "eigenvalue": "eigenvalues",
+    }.get(op, op)
     literal = matrix_literal(m["m"])
     if literal is None:
         return None
@@ -384,14 +495,26 @@ def _ode(low: str, raw: str) -> dict[str, Any] | None:
     if names - {variable}:
         return None
     t0, y0 = ics[0]
-    return {"op": "ode", "expression": _original_case(raw, rhs), "variable": variable,
-            "t0": _num(t0), "y0": _num(y0), "at": _num(points[0][1]) if points else None}
+    return {
+        "op": "ode",
+        "expression": _original_case(raw, rhs),
+        "variable": variable,
+        "t0": _num(t0),
+        "y0": _num(y0),
+        "at": _num(points[0][1]) if points else None,
+    }
 
 
 def _minimize(m: re.Match[str], raw: str) -> dict[str, Any]:
     goal = "maximize" if m["op"].startswith("maxim") else "minimize"
-    return {"op": "minimize", "goal": goal, "expression": _original_case(raw, m["expr"]),
-            "variable": m["var"], "lower": _num(m["lo"]), "upper": _num(m["hi"])}
+    return {
+        "op": "minimize",
+        "goal": goal,
+        "expression": _original_case(raw, m["expr"]),
+        "variable": m["var"],
+        "lower": _num(m["lo"]),
+        "upper": _num(m["hi"]),
+    }
 
 
 def _fft(m: re.Match[str], raw: str) -> dict[str, Any]:

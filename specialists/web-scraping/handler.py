@@ -39,28 +39,33 @@ def parse_text(text: str) -> dict[str, Any]:
     m = _URL_RE.search(rest)
     if m:
         plan["url"] = m.group(0).rstrip(".,;)")
-        rest = rest[: m.start()] + " " + rest[m.end():]
+        rest = rest[: m.start()] + " " + rest[m.end() :]
     if re.search(r"docker\.sock|/var/run/docker", rest, re.I):
         raise SpecialistError("forbidden", "The Docker socket is never reachable from a specialist.")
-    m = re.search(r"\bfollow\s+(?:the\s+)?next(?:\s+(?:link|page|pages))?"
-                  r"(?:\s+(?:up\s+to|for|max)\s+(\d+)(?:\s+pages)?)?", rest, re.I)
+    m = re.search(
+        r"\bfollow\s+(?:the\s+)?next(?:\s+(?:link|page|pages))?"
+        r"(?:\s+(?:up\s+to|for|max)\s+(\d+)(?:\s+pages)?)?",
+        rest,
+        re.I,
+    )
     if m:
         plan["follow_next"] = True
         if m.group(1):
             plan["max_pages"] = int(m.group(1))
-        rest = rest[: m.start()] + " " + rest[m.end():]
+        rest = rest[: m.start()] + " " + rest[m.end() :]
     m = re.search(r"\b(?:max|at most|up to)\s+(\d+)\s+pages\b", rest, re.I)
     if m:
         plan["max_pages"] = int(m.group(1))
-        rest = rest[: m.start()] + " " + rest[m.end():]
+        rest = rest[: m.start()] + " " + rest[m.end() :]
     m = re.search(r"\s(?:attribute|attr)\s+([\w:-]+)(?=\s+(?:of|from|on|at|in)\b|\s*$)", rest, re.I)
     if m:
         plan["attribute"] = m.group(1)
-        rest = rest[: m.start()] + " " + rest[m.end():]
+        rest = rest[: m.start()] + " " + rest[m.end() :]
     verb = r"^\s*(?:get|extract|fetch|scrape|show|list)?\s*(?:the\s+|all\s+)?"
     where = r"(?:\s+(?:of|from|on|at|in)(?:\s+the\s+page)?)?\s*(?:and\s*)?$"
     m = re.fullmatch(verb + r"select\s+(.+?)" + where, rest, re.I | re.S) or re.fullmatch(
-        r"^\s*select\s+(.+?)" + where, rest, re.I | re.S)
+        r"^\s*select\s+(.+?)" + where, rest, re.I | re.S
+    )
     if m:
         selector = m.group(1).strip()
         if "@" in selector and "attribute" not in plan:
@@ -72,8 +77,9 @@ def parse_text(text: str) -> dict[str, Any]:
         word = m.group(1).lower()
         plan["extract"] = "tables" if word.startswith("table") else word
         return plan
-    raise NeedsPlan("The text is not a scraping command (title/links/tables/text/select ... "
-                    "from URL); a plan is needed.")
+    raise NeedsPlan(
+        "The text is not a scraping command (title/links/tables/text/select ... from URL); a plan is needed."
+    )
 
 
 def validate_plan(plan: Any) -> dict[str, Any]:
@@ -81,8 +87,7 @@ def validate_plan(plan: Any) -> dict[str, Any]:
     if not isinstance(plan, dict):
         raise BadPlan("The plan must be a JSON object.")
     clean = {k: v for k, v in plan.items() if v not in (None, "")}
-    allowed = {"url": str, "selector": str, "attribute": str, "follow_next": bool,
-               "max_pages": int, "extract": str}
+    allowed = {"url": str, "selector": str, "attribute": str, "follow_next": bool, "max_pages": int, "extract": str}
     for key, value in clean.items():
         if key not in allowed:
             raise BadPlan(f"Unknown plan field {key!r}; allowed: {', '.join(allowed)}.")
@@ -107,14 +112,21 @@ def _extract(plan: dict[str, Any], pages: list[tuple[str, str]]) -> Result:
     if kind == "links":
         found = [link for url, t in trees for link in ex.links(t, url)]
         data["items"] = [u for _, u in found]
-        return Result(answer=f"{len(found)} links: " + ", ".join(data["items"][:30]), data=data,
-                      tables=[Table("links", ["url", "text"], [[u, t] for t, u in found])])
+        return Result(
+            answer=f"{len(found)} links: " + ", ".join(data["items"][:30]),
+            data=data,
+            tables=[Table("links", ["url", "text"], [[u, t] for t, u in found])],
+        )
     if kind == "tables":
         found = [tb for _, t in trees for tb in ex.tables(t)]
         if not found:
             return Result(answer="No tables found.", data=data)
-        return Result(answer=f"{len(found)} table(s); first has {len(found[0].rows)} rows and "
-                             f"columns {', '.join(found[0].columns)}.", data=data, tables=found)
+        return Result(
+            answer=f"{len(found)} table(s); first has {len(found[0].rows)} rows and "
+            f"columns {', '.join(found[0].columns)}.",
+            data=data,
+            tables=found,
+        )
     if kind == "text":
         body = "\n\n".join(ex.text(t) for _, t in trees)[: ex.MAX_TEXT]
         return Result(answer=body, data=data)
@@ -122,8 +134,9 @@ def _extract(plan: dict[str, Any], pages: list[tuple[str, str]]) -> Result:
     data["items"] = values
     column = plan.get("attribute") or plan["selector"]
     answer = f"{len(values)} matches for {plan['selector']!r} on {len(pages)} page(s): "
-    return Result(answer=answer + "; ".join(values[:50]), data=data,
-                  tables=[Table("matches", [column], [[v] for v in values])])
+    return Result(
+        answer=answer + "; ".join(values[:50]), data=data, tables=[Table("matches", [column], [[v] for v in values])]
+    )
 
 
 def _from_file(task: Task) -> list[tuple[str, str]]:
@@ -170,8 +183,13 @@ def handle(task: Task) -> Result:
             raise BadPlan(exc.message) from exc
         raise
     result.operation_kind = "http"
-    result.operation_text = "\n".join(ops + [f"extract {plan.get('extract')}"
-                                             + (f" {plan['selector']!r}" if plan.get("selector") else "")
-                                             + (f" @{plan['attribute']}" if plan.get("attribute") else "")])
+    result.operation_text = "\n".join(
+        ops
+        + [
+            f"extract {plan.get('extract')}"
+            + (f" {plan['selector']!r}" if plan.get("selector") else "")
+            + (f" @{plan['attribute']}" if plan.get("attribute") else "")
+        ]
+    )
     result.path = "planned" if planned else "explicit"
     return result

@@ -27,8 +27,13 @@ MIN_INTERVAL_S = 0.2
 ROBOTS_TTL_S = 3600.0
 _METADATA = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
 # The Docker API and the model servers: never reachable, whatever host name points at them.
-_SERVICE_PORTS = {2375: "the Docker API", 2376: "the Docker API", 11434: "the model server",
-                  11435: "the model server", 11436: "the model server"}
+_SERVICE_PORTS = {
+    2375: "the Docker API",
+    2376: "the Docker API",
+    11434: "the model server",
+    11435: "the model server",
+    11436: "the model server",
+}
 _HOST_ALIASES = ("host.docker.internal", "gateway.docker.internal", "localhost")
 _ROBOTS: dict[str, tuple[float, urllib.robotparser.RobotFileParser]] = {}
 _LAST_REQUEST: dict[str, float] = {}
@@ -74,8 +79,9 @@ def check_url(url: str) -> tuple[str, int]:
     except ValueError as exc:
         raise SpecialistError("bad_input", f"{url[:200]!r} is not a valid URL ({exc}).") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise _forbidden(f"Only http and https URLs are fetched; {parts.scheme or 'no'!r} scheme "
-                         f"refused in {url[:200]!r}.")
+        raise _forbidden(
+            f"Only http and https URLs are fetched; {parts.scheme or 'no'!r} scheme refused in {url[:200]!r}."
+        )
     host = parts.hostname
     if not host:
         raise SpecialistError("bad_input", f"{url[:200]!r} has no host name.")
@@ -87,7 +93,9 @@ def check_url(url: str) -> tuple[str, int]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise SpecialistError("bad_input", f"Cannot resolve host {host!r} ({getattr(exc, 'strerror', None) or exc}).") from None
+        raise SpecialistError(
+            "bad_input", f"Cannot resolve host {host!r} ({getattr(exc, 'strerror', None) or exc})."
+        ) from None
     hosts = gateways()
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
@@ -113,8 +121,7 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.pages = 0
         self.requests = 0
-        self.client = httpx.Client(follow_redirects=False, headers={"User-Agent": USER_AGENT},
-                                   trust_env=False)
+        self.client = httpx.Client(follow_redirects=False, headers={"User-Agent": USER_AGENT}, trust_env=False)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -123,8 +130,7 @@ class Fetcher:
     def _remaining(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise SpecialistError("timeout", f"The scraping time budget ran out after "
-                                  f"{self.pages} pages.")
+            raise SpecialistError("timeout", f"The scraping time budget ran out after {self.pages} pages.")
         return left
 
     def _pace(self, host: str) -> None:
@@ -152,20 +158,21 @@ class Fetcher:
                         continue
                     declared = int(response.headers.get("content-length") or 0)
                     if declared > self.max_bytes:
-                        raise SpecialistError("limit", f"{url} is {declared} bytes; the limit "
-                                              f"is {self.max_bytes} bytes.")
+                        raise SpecialistError(
+                            "limit", f"{url} is {declared} bytes; the limit is {self.max_bytes} bytes."
+                        )
                     body = bytearray()
                     for chunk in response.iter_bytes():
                         body.extend(chunk)
                         if len(body) > self.max_bytes:
-                            raise SpecialistError("limit", f"{url} is larger than the "
-                                                  f"{self.max_bytes}-byte limit; stopped.")
+                            raise SpecialistError(
+                                "limit", f"{url} is larger than the {self.max_bytes}-byte limit; stopped."
+                            )
                     return response, bytes(body), redirects
             except httpx.TimeoutException:
                 raise SpecialistError("timeout", f"{url} did not answer in time.") from None
             except httpx.HTTPError as exc:
-                raise SpecialistError("bad_input", f"Could not fetch {url}: "
-                                      f"{type(exc).__name__}: {exc}.") from None
+                raise SpecialistError("bad_input", f"Could not fetch {url}: {type(exc).__name__}: {exc}.") from None
         raise SpecialistError("bad_input", f"More than {MAX_REDIRECTS} redirects from {url}.")
 
     def allowed(self, url: str) -> None:
@@ -189,8 +196,7 @@ class Fetcher:
             cached = (time.monotonic(), parser)
             _ROBOTS[origin] = cached
         if not cached[1].can_fetch(USER_AGENT, url):
-            raise _forbidden(f"robots.txt of {origin} disallows {parts.path or '/'} for crawlers; "
-                             "not fetched.")
+            raise _forbidden(f"robots.txt of {origin} disallows {parts.path or '/'} for crawlers; not fetched.")
 
     def get(self, url: str) -> Page:
         """Fetch one HTML page after the robots check, counting it against the page limit."""

@@ -33,7 +33,9 @@ class JumpingClock:
 
 
 @pytest.mark.parametrize("step", [DAY, -DAY])
-def test_a_wall_clock_jump_mid_task_changes_no_duration_and_reaps_nothing_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: float) -> None:
+def test_a_wall_clock_jump_mid_task_changes_no_duration_and_reaps_nothing_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: float
+) -> None:
     clock = JumpingClock()
     monkeypatch.setattr(dispatch.time, "time", clock)
     with make_rig(tmp_path) as rig:
@@ -53,8 +55,15 @@ def test_a_wall_clock_jump_mid_task_changes_no_duration_and_reaps_nothing_early(
 def test_timeouts_and_durations_in_the_engine_never_subtract_wall_clock_readings() -> None:
     """No ``time.time() - x`` / ``x - time.time()`` in the task path, lifecycle or transport."""
     offenders = []
-    for rel in ("tasks/dispatch.py", "fleet/transport.py", "fleet/lifecycle.py", "fleet/controller.py", "llm/planner.py",
-                "routing/router.py", "health/monitor.py"):
+    for rel in (
+        "tasks/dispatch.py",
+        "fleet/transport.py",
+        "fleet/lifecycle.py",
+        "fleet/controller.py",
+        "llm/planner.py",
+        "routing/router.py",
+        "health/monitor.py",
+    ):
         tree = ast.parse((ENGINE / rel).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):

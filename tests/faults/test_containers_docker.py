@@ -52,7 +52,10 @@ def ours(client: Any, namespace: str) -> list[Any]:
     return client.containers.list(all=True, filters={"label": f"{NS_LABEL}={namespace}"})
 
 
-def test_a_container_killed_mid_task_is_replaced_and_the_task_finishes(engine: Orchestrator, docker_client: Any) -> None:  # noqa: F811
+def test_a_container_killed_mid_task_is_replaced_and_the_task_finishes(
+    engine: Orchestrator,
+    docker_client: Any,  # noqa: F811
+) -> None:
     killed = when_running(engine, engine.runtime.kill)
     view = engine.submit(SLOW_SQL, specialist="database").future.result(timeout=300)
     assert killed and view.state == "succeeded", view
@@ -63,16 +66,23 @@ def test_a_container_killed_mid_task_is_replaced_and_the_task_finishes(engine: O
     assert ours(docker_client, engine.settings.namespace) == []
 
 
-def test_a_paused_container_times_the_task_out_with_a_reason_and_is_replaced(engine: Orchestrator, docker_client: Any) -> None:  # noqa: F811
+def test_a_paused_container_times_the_task_out_with_a_reason_and_is_replaced(
+    engine: Orchestrator,
+    docker_client: Any,  # noqa: F811
+) -> None:
     paused = when_running(engine, lambda name: docker_client.containers.get(name).pause())
     handle = engine.submit(SLOW_SQL, specialist="database", timeout_s=3.0)
     view = handle.future.result(timeout=120)
     assert paused and view.state == "failed" and view.error_kind == "timeout", view
     assert "time limit" in (view.error or "")
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(c.name == paused[0] for c in ours(docker_client, engine.settings.namespace)):
+    while time.monotonic() < deadline and any(
+        c.name == paused[0] for c in ours(docker_client, engine.settings.namespace)
+    ):
         time.sleep(0.2)
-    assert not any(c.name == paused[0] for c in ours(docker_client, engine.settings.namespace)), "the paused container stayed"
+    assert not any(c.name == paused[0] for c in ours(docker_client, engine.settings.namespace)), (
+        "the paused container stayed"
+    )
     again = engine.submit("select 6 * 7", specialist="database").future.result(timeout=180)
     assert again.state == "succeeded" and again.container != paused[0]
     assert engine.task(handle.id).state == "failed"  # nothing late rewrote it

@@ -35,8 +35,16 @@ def filled_database(data_dir: Path) -> Path:
     store = Store(f"sqlite:///{db}", data_dir=data_dir)
     now = time.time()
     for i in range(400):
-        store.insert_task({"id": f"t{i:04d}", "created_at": now, "updated_at": now, "state": "succeeded",
-                           "text": f"task {i} " + "x" * 300, "attempt": 1})
+        store.insert_task(
+            {
+                "id": f"t{i:04d}",
+                "created_at": now,
+                "updated_at": now,
+                "state": "succeeded",
+                "text": f"task {i} " + "x" * 300,
+                "attempt": 1,
+            }
+        )
     store.get_task("t0000").result(timeout=30)
     store.close()
     with sqlite3.connect(db) as conn:
@@ -81,7 +89,10 @@ def foreign_wal(db: Path) -> None:
 
 
 DAMAGE: dict[str, Callable[[Path], None]] = {
-    "garbage page": garbage_page, "truncated": truncated, "header destroyed": header_destroyed, "foreign WAL": foreign_wal,
+    "garbage page": garbage_page,
+    "truncated": truncated,
+    "header destroyed": header_destroyed,
+    "foreign WAL": foreign_wal,
 }
 
 
@@ -100,8 +111,11 @@ def test_a_damaged_database_is_kept_aside_and_the_app_starts_empty(tmp_path: Pat
         kept = sorted(p for p in tmp_path.iterdir() if ".damaged-" in p.name)
         assert kept, "the damaged file must be kept"
         # never repaired in place: the kept files are byte-for-byte what was damaged
-        after = {p.name.split(".damaged-")[0] + ("-wal" if p.name.endswith("-wal") else ""): digest(p) for p in kept
-                 if not p.name.endswith("-shm")}
+        after = {
+            p.name.split(".damaged-")[0] + ("-wal" if p.name.endswith("-wal") else ""): digest(p)
+            for p in kept
+            if not p.name.endswith("-shm")
+        }
         for name, value in before.items():
             if not name.endswith("-shm"):
                 assert after.get(name) == value, f"{name} changed while it was kept aside"
@@ -109,7 +123,9 @@ def test_a_damaged_database_is_kept_aside_and_the_app_starts_empty(tmp_path: Pat
         # the new database is empty and sound, and usable
         assert store.list_tasks(limit=10).result(timeout=10) == []
         now = time.time()
-        store.insert_task({"id": "new", "created_at": now, "updated_at": now, "state": "queued", "text": "2+2", "attempt": 0})
+        store.insert_task(
+            {"id": "new", "created_at": now, "updated_at": now, "state": "queued", "text": "2+2", "attempt": 0}
+        )
         assert store.get_task("new").result(timeout=10).text == "2+2"
     finally:
         store.close()

@@ -110,7 +110,9 @@ def test_docker_restarted_mid_task_and_a_task_submitted_while_down(engine: Orche
         time.sleep(0.5)
     left = ours(client, namespace)
     assert all(c.status == "running" for c in left), [(c.name, c.status) for c in left]
-    assert {c.name for c in left} == {r.name for r in engine.lifecycle.replicas()}, "a container the engine does not know"
+    assert {c.name for c in left} == {r.name for r in engine.lifecycle.replicas()}, (
+        "a container the engine does not know"
+    )
     assert len(left) <= engine.catalogue.specs["database"].scaling.max_replicas
 
     again = engine.submit("select 2 + 2", specialist="database").future.result(timeout=180)

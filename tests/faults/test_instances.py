@@ -22,9 +22,17 @@ def settings(data_dir: Path) -> Settings:
 
 def test_a_second_instance_is_secondary_and_names_the_primarys_pid(tmp_path: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from app.engine.fleet.instance_lock import InstanceLock;"
-         " lock = InstanceLock(Path(sys.argv[1])); assert lock.try_acquire(); print('held', flush=True); time.sleep(60)", str(tmp_path)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from app.engine.fleet.instance_lock import InstanceLock;"
+            " lock = InstanceLock(Path(sys.argv[1])); assert lock.try_acquire();"
+            " print('held', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

@@ -26,7 +26,9 @@ BODIES: dict[str, Any] = {
     "truncated JSON": Raw(b'{"v": 1, "kind": "result", "id": "x", "ok": tr\n'),
     "wrong shape (list)": Raw(b"[1, 2, 3]\n"),
     "wrong shape (fields)": lambda req: {"v": 1, "kind": "result", "id": req["id"], "ok": "maybe", "tables": 7},
-    "NaN": lambda req: Raw(b'{"v": 1, "kind": "result", "id": "%s", "ok": true, "data": {"value": NaN}}\n' % req["id"].encode()),
+    "NaN": lambda req: Raw(
+        b'{"v": 1, "kind": "result", "id": "%s", "ok": true, "data": {"value": NaN}}\n' % req["id"].encode()
+    ),
     "huge body": Raw(b"x" * HUGE),
     "invalid UTF-8": Raw(b'{"v": 1, "answer": "\xff\xfe\xc3\x28"}\n'),
     "HTML": Raw(b"<html><body><script>alert(1)</script>\x1b[31m</body></html>\n"),
@@ -60,7 +62,9 @@ def rig_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.mark.parametrize("case", list(BODIES))
-def test_a_malformed_answer_fails_the_task_with_an_escaped_excerpt_and_replaces_the_container(rig_for: Any, case: str) -> None:
+def test_a_malformed_answer_fails_the_task_with_an_escaped_excerpt_and_replaces_the_container(
+    rig_for: Any, case: str
+) -> None:
     rig: Rig = rig_for(behaviour_for(BODIES[case]))
     job = rig.job("misbehave")
     view = rig.dispatcher.submit(job).result(timeout=20)

@@ -25,8 +25,14 @@ from tests.faults.servers import hung_server, stopped_server
 
 SPECIALISTS = Path(__file__).resolve().parents[2] / "specialists"
 ROUTING_TIMEOUT = 2.0
-AMBIGUOUS = ["look into this for me please", "can you handle these numbers", "make sense of it", "what about the results",
-             "check this thing", "sort it out"]
+AMBIGUOUS = [
+    "look into this for me please",
+    "can you handle these numbers",
+    "make sense of it",
+    "what about the results",
+    "check this thing",
+    "sort it out",
+]
 
 
 @pytest.fixture(params=["hung", "stopped"])
@@ -40,9 +46,15 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
 
 def settings_for(url: str, tmp_path: Path, **extra: object) -> Settings:
     values: dict[str, object] = {
-        "ollama_host": url, "llama_host": url, "ollama_autostart": False, "llama_autostart": False,
-        "routing_llm_timeout_s": ROUTING_TIMEOUT, "ollama_timeout_s": 3.0, "llama_timeout_s": 3.0,
-        "route_confidence_threshold": 0.99, **extra,
+        "ollama_host": url,
+        "llama_host": url,
+        "ollama_autostart": False,
+        "llama_autostart": False,
+        "routing_llm_timeout_s": ROUTING_TIMEOUT,
+        "ollama_timeout_s": 3.0,
+        "llama_timeout_s": 3.0,
+        "route_confidence_threshold": 0.99,
+        **extra,
     }
     return Settings(data_dir=tmp_path, specialists_dir=SPECIALISTS, **values)  # type: ignore[arg-type]
 

@@ -56,8 +56,9 @@ class DockerProxy:
         listener.settimeout(0.2)  # so the accept loop notices stop() quickly
         self._stop = threading.Event()
         self._listener = listener
-        self._acceptor = threading.Thread(target=self._accept, args=(listener, self._stop),
-                                          name="test-docker-proxy", daemon=True)
+        self._acceptor = threading.Thread(
+            target=self._accept, args=(listener, self._stop), name="test-docker-proxy", daemon=True
+        )
         self._acceptor.start()
 
     def stop(self) -> None:
@@ -103,8 +104,9 @@ class DockerProxy:
                     return
                 self.connections += 1
                 self._open.update((client, upstream))
-                thread = threading.Thread(target=self._pump, args=(client, upstream, stop),
-                                          name="test-docker-proxy-pump", daemon=True)
+                thread = threading.Thread(
+                    target=self._pump, args=(client, upstream, stop), name="test-docker-proxy-pump", daemon=True
+                )
                 self._pumps.append(thread)
             thread.start()
 

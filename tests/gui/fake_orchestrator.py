@@ -40,9 +40,16 @@ from app.engine.core.views import (
 
 def _spec(sid: str, title: str, inputs: tuple[str, ...], examples: tuple[str, ...]) -> SpecialistView:
     return SpecialistView(
-        id=sid, title=title, description=f"{title} specialist", icon=sid,
-        accepted_inputs=inputs, example_tasks=examples, state="stopped",
-        image=f"switchboard/{sid}:abc", replicas=0, max_replicas=3,
+        id=sid,
+        title=title,
+        description=f"{title} specialist",
+        icon=sid,
+        accepted_inputs=inputs,
+        example_tasks=examples,
+        state="stopped",
+        image=f"switchboard/{sid}:abc",
+        replicas=0,
+        max_replicas=3,
     )
 
 
@@ -58,10 +65,13 @@ class FakeOrchestrator:
         self._ids = itertools.count(1)
         self._tasks: dict[str, TaskView] = {}
         self._specs = {
-            "data-analytics": _spec("data-analytics", "Data analytics", (".csv", ".json", ".xlsx"),
-                                     ("average revenue by region", "top 5 products")),
-            "numerical": _spec("numerical", "Numerical computation", (".csv", ".txt"),
-                               ("integrate x^2 from 0 to 3",)),
+            "data-analytics": _spec(
+                "data-analytics",
+                "Data analytics",
+                (".csv", ".json", ".xlsx"),
+                ("average revenue by region", "top 5 products"),
+            ),
+            "numerical": _spec("numerical", "Numerical computation", (".csv", ".txt"), ("integrate x^2 from 0 to 3",)),
             "web-scraping": _spec("web-scraping", "Web scraping", (), ("get the title of http://x",)),
         }
         self._containers: dict[str, ContainerView] = {}
@@ -91,9 +101,11 @@ class FakeOrchestrator:
         return list(self._containers.values())
 
     def health(self) -> list[HealthView]:
-        return [HealthView("docker", "ok"), HealthView("ollama", "degraded", "model missing",
-                                                        "switchboard models ensure"),
-                HealthView("database", "ok")]
+        return [
+            HealthView("docker", "ok"),
+            HealthView("ollama", "degraded", "model missing", "switchboard models ensure"),
+            HealthView("database", "ok"),
+        ]
 
     def doctor(self) -> list[DoctorCheck]:
         return [DoctorCheck("docker", True, "20.10")]
@@ -104,15 +116,17 @@ class FakeOrchestrator:
         except KeyError:
             raise NotFound(f"no task {task_id}") from None
 
-    def tasks(self, limit: int = 200, state: str | None = None, specialist: str | None = None,
-              search: str | None = None) -> list[TaskView]:
+    def tasks(
+        self, limit: int = 200, state: str | None = None, specialist: str | None = None, search: str | None = None
+    ) -> list[TaskView]:
         rows = sorted(self._tasks.values(), key=lambda t: t.created_at, reverse=True)
         return rows[:limit]
 
     def route(self, text: str, files: Sequence[Path | str] = ()) -> RouteView:
         chosen = "numerical" if any(w in text for w in ("integrate", "solve")) else "data-analytics"
-        return RouteView(chosen=chosen, scores={chosen: 0.93}, router="fast", confidence=0.93,
-                         latency_ms=0.4, rationale="keywords")
+        return RouteView(
+            chosen=chosen, scores={chosen: 0.93}, router="fast", confidence=0.93, latency_ms=0.4, rationale="keywords"
+        )
 
     def series(self, metric: str, since_ts: float, specialist: str | None = None) -> list[SeriesPoint]:
         self.calls.append(("series", (metric, since_ts), {"specialist": specialist}))
@@ -131,16 +145,25 @@ class FakeOrchestrator:
         return iter(())
 
     def inspect(self, container: str) -> dict[str, Any]:
-        return {"container": {"name": container}, "limits": {"memory_mb": 512},
-                "hardening": [{"item": "read-only rootfs", "passed": True, "detail": ""}]}
+        return {
+            "container": {"name": container},
+            "limits": {"memory_mb": 512},
+            "hardening": [{"item": "read-only rootfs", "passed": True, "detail": ""}],
+        }
 
     def fix(self, component: str) -> Future[str]:
         self.calls.append(("fix", (component,), {}))
         return self._pool.submit(lambda: f"fixed {component}")
 
     # actions -------------------------------------------------------------------------------
-    def submit(self, text: str, *, specialist: str | None = None, files: Sequence[Path | str] = (),
-               timeout_s: float | None = None) -> TaskHandle:
+    def submit(
+        self,
+        text: str,
+        *,
+        specialist: str | None = None,
+        files: Sequence[Path | str] = (),
+        timeout_s: float | None = None,
+    ) -> TaskHandle:
         self.calls.append(("submit", (text,), {"specialist": specialist, "files": list(files)}))
         if not text.strip():
             raise BadInput("the task text is empty")
@@ -149,23 +172,36 @@ class FakeOrchestrator:
                 raise BadInput(f"input file {f} does not exist")
         task_id = f"t{next(self._ids):04d}"
         chosen = specialist or self.route(text, files).chosen
-        view = TaskView(id=task_id, state="queued", text=text, specialist=chosen,
-                        created_at=time.time(), inputs=[{"name": Path(f).name} for f in files])
+        view = TaskView(
+            id=task_id,
+            state="queued",
+            text=text,
+            specialist=chosen,
+            created_at=time.time(),
+            inputs=[{"name": Path(f).name} for f in files],
+        )
         self._tasks[task_id] = view
         return TaskHandle(task_id, self._pool.submit(self._run, task_id), chosen or "")
 
     def _run(self, task_id: str) -> TaskView:
         view = self._tasks[task_id]
         self.bus.publish(TaskStateChanged(task_id=task_id, state="running", specialist=view.specialist))
-        done = replace(view, state="succeeded", answer=f"done by {view.specialist}",
-                       duration_ms=12.0, finished_at=time.time(), router="fast",
-                       tables=[{"name": "result", "columns": ["a", "b"], "rows": [[2, "x"], [1, "y"]]}],
-                       operation={"kind": "sql", "text": "SELECT 1"})
+        done = replace(
+            view,
+            state="succeeded",
+            answer=f"done by {view.specialist}",
+            duration_ms=12.0,
+            finished_at=time.time(),
+            router="fast",
+            tables=[{"name": "result", "columns": ["a", "b"], "rows": [[2, "x"], [1, "y"]]}],
+            operation={"kind": "sql", "text": "SELECT 1"},
+        )
         if "in plain words" in view.text:  # a natural-language task: a model-written program answered it
             done = replace(done, path="program", program=f"print('done by {view.specialist}')\n")
         self._tasks[task_id] = done
-        self.bus.publish(TaskStateChanged(task_id=task_id, state="succeeded",
-                                          specialist=view.specialist, duration_ms=12.0))
+        self.bus.publish(
+            TaskStateChanged(task_id=task_id, state="succeeded", specialist=view.specialist, duration_ms=12.0)
+        )
         return done
 
     def rerun(self, task_id: str, specialist: str) -> TaskHandle:
@@ -191,8 +227,9 @@ class FakeOrchestrator:
             name = f"sb-{specialist}-{i:08x}"
             self._containers[name] = ContainerView(name, specialist, "running", "img")
             self.bus.publish(ContainerStateChanged(container=name, specialist=specialist, state="running"))
-        self._specs[specialist] = replace(self._specs[specialist], replicas=replicas,
-                                          state="running" if replicas else "stopped")
+        self._specs[specialist] = replace(
+            self._specs[specialist], replicas=replicas, state="running" if replicas else "stopped"
+        )
         return [c for c in self._containers.values() if c.specialist == specialist]
 
     def build(self, specialist: str) -> Future[str]:
@@ -236,11 +273,23 @@ class FakeOrchestrator:
     def _variants_of(self, specialist: str) -> list[VariantView]:
         if specialist not in self._specs:
             raise NotFound(f"unknown specialist {specialist!r}")
-        return self._variants.setdefault(specialist, [
-            VariantView(id=f"{specialist}-v1", specialist=specialist, version=1, state="incumbent",
-                        base_model="smollm2-135m", model_name=f"switchboard-{specialist}-v1",
-                        tasks=40, successes=30, success_rate=0.75, p95_ms=2300.0),
-        ])
+        return self._variants.setdefault(
+            specialist,
+            [
+                VariantView(
+                    id=f"{specialist}-v1",
+                    specialist=specialist,
+                    version=1,
+                    state="incumbent",
+                    base_model="smollm2-135m",
+                    model_name=f"switchboard-{specialist}-v1",
+                    tasks=40,
+                    successes=30,
+                    success_rate=0.75,
+                    p95_ms=2300.0,
+                ),
+            ],
+        )
 
     def variants(self, specialist: str) -> list[VariantView]:
         return list(self._variants_of(specialist))
@@ -249,9 +298,15 @@ class FakeOrchestrator:
         self.calls.append(("retrain", (specialist,), {"replay": replay}))
         views = self._variants_of(specialist)
         n = len(views) + 1
-        new = VariantView(id=f"{specialist}-v{n}", specialist=specialist, version=n,
-                          state="candidate" if replay else "pending", base_model="smollm2-135m",
-                          model_name=f"switchboard-{specialist}-v{n}", example_ids=("t-1",))
+        new = VariantView(
+            id=f"{specialist}-v{n}",
+            specialist=specialist,
+            version=n,
+            state="candidate" if replay else "pending",
+            base_model="smollm2-135m",
+            model_name=f"switchboard-{specialist}-v{n}",
+            example_ids=("t-1",),
+        )
         views.append(new)
         return self._pool.submit(lambda: new)
 
@@ -264,12 +319,22 @@ class FakeOrchestrator:
             before = 0.70 if n == 0 else self.router_retrains[-1].held_after or 0.70
             after = min(1.0, before + 0.08)
             view = RouterRetrainView(
-                kept=True, examples=40 + 20 * n, held_back=10 + 2 * n, held_before=before, held_after=after,
-                catalogue=371, catalogue_before=1.0, catalogue_after=1.0, ts=time.time(),
-                reason=f"router retrained on {40 + 20 * n} examples: held-back accuracy {before:.0%} -> {after:.0%} ({10 + 2 * n} tasks)",
+                kept=True,
+                examples=40 + 20 * n,
+                held_back=10 + 2 * n,
+                held_before=before,
+                held_after=after,
+                catalogue=371,
+                catalogue_before=1.0,
+                catalogue_after=1.0,
+                ts=time.time(),
+                reason=f"router retrained on {40 + 20 * n} examples: "
+                f"held-back accuracy {before:.0%} -> {after:.0%} ({10 + 2 * n} tasks)",
             )
             self.router_retrains.append(view)
-            self.bus.publish(Decision(kind="router_retrained", subject="router", reason=view.reason, data={"kept": True}))
+            self.bus.publish(
+                Decision(kind="router_retrained", subject="router", reason=view.reason, data={"kept": True})
+            )
             return view
 
         return self._pool.submit(body)
@@ -285,15 +350,22 @@ class FakeOrchestrator:
 
     def example_growth(self, specialist: str) -> list[ExampleGrowthView]:
         return [
-            ExampleGrowthView(specialist=specialist, examples=8, tasks=20, success_rate=0.6, eval_runs=1, eval_accuracy=0.55),
+            ExampleGrowthView(
+                specialist=specialist, examples=8, tasks=20, success_rate=0.6, eval_runs=1, eval_accuracy=0.55
+            ),
             ExampleGrowthView(specialist=specialist, examples=10, tasks=12, success_rate=0.75),
         ]
 
     def dataset(self, specialist: str, include_removed: bool = False) -> list[ExampleView]:
         self._variants_of(specialist)
-        examples = self._examples.setdefault(specialist, [
-            ExampleView(example_id="t-1", specialist=specialist, source="feedback", label="good", text="an example"),
-        ])
+        examples = self._examples.setdefault(
+            specialist,
+            [
+                ExampleView(
+                    example_id="t-1", specialist=specialist, source="feedback", label="good", text="an example"
+                ),
+            ],
+        )
         return [e for e in examples if include_removed or not e.removed]
 
     def remove_example(self, specialist: str, example_id: str) -> bool:
@@ -337,7 +409,9 @@ class FakeOrchestrator:
         def body() -> ProposalView:
             from app.engine.core.events import ImageBuildProgress
 
-            for i, line in enumerate(("Step 1/4 : ARG RUNTIME_IMAGE", "Step 3/4 : COPY handler.py", "Step 4/4 : USER 10001")):
+            for i, line in enumerate(
+                ("Step 1/4 : ARG RUNTIME_IMAGE", "Step 3/4 : COPY handler.py", "Step 4/4 : USER 10001")
+            ):
                 self.bus.publish(ImageBuildProgress(specialist=view.name, line=line, fraction=(i + 1) / 4))
                 time.sleep(0.05)
             self.bus.publish(ImageBuildProgress(specialist=view.name, line="image ready", fraction=1.0, done=True))

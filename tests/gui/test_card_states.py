@@ -14,7 +14,12 @@ pytestmark = pytest.mark.gui
 
 @pytest.mark.parametrize(
     ("state", "replicas", "start", "stop"),
-    [("not_built", 0, True, False), ("stopped", 0, True, False), ("building", 0, False, False), ("running", 1, True, True)],
+    [
+        ("not_built", 0, True, False),
+        ("stopped", 0, True, False),
+        ("building", 0, False, False),
+        ("running", 1, True, True),
+    ],
 )
 def test_buttons_follow_state(qtbot, state: str, replicas: int, start: bool, stop: bool) -> None:
     card = SpecialistCard("numerical")

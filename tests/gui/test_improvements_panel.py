@@ -16,10 +16,17 @@ pytestmark = pytest.mark.gui
 
 def _proposal(pid: str, name: str, size: int = 6) -> ProposalView:
     return ProposalView(
-        id=pid, name=name, title=name.replace("-", " ").title(), state="open", size=size, growth=2, windows=2,
+        id=pid,
+        name=name,
+        title=name.replace("-", " ").title(),
+        state="open",
+        size=size,
+        growth=2,
+        windows=2,
         description=f"Tasks about {name.replace('-', ', ')} that no specialist served well.",
         examples=tuple(f"translate example {i} into french" for i in range(size)),
-        origins={"refused": size - 1, "low_confidence": 1}, scaffold_dir=f"/tmp/sb/proposals/{pid}/{name}",
+        origins={"refused": size - 1, "low_confidence": 1},
+        scaffold_dir=f"/tmp/sb/proposals/{pid}/{name}",
         created_at=time.time(),
     )
 
@@ -27,22 +34,64 @@ def _proposal(pid: str, name: str, size: int = 6) -> ProposalView:
 def _variants(orch, specialist: str = "numerical") -> None:
     common = {"specialist": specialist, "base_model": "smollm2-135m"}
     orch._variants[specialist] = [
-        VariantView(id=f"{specialist}-v1", version=1, state="retired", model_name=f"switchboard-{specialist}-v1",
-                    tasks=200, successes=150, success_rate=0.75, p95_ms=2300.0,
-                    reason="replaced by v2: P(better)=0.97 after 41 tasks", **common),
-        VariantView(id=f"{specialist}-v2", version=2, state="incumbent", model_name=f"switchboard-{specialist}-v2",
-                    tasks=41, successes=35, success_rate=35 / 41, p95_ms=2100.0, example_ids=("a", "b"), **common),
-        VariantView(id=f"{specialist}-v3", version=3, state="candidate", model_name=f"switchboard-{specialist}-v3",
-                    tasks=9, successes=7, success_rate=7 / 9, p95_ms=1900.0, p_better=0.41, **common),
-        VariantView(id=f"{specialist}-v4", version=4, state="retired", model_name=f"switchboard-{specialist}-v4",
-                    tasks=12, successes=4, success_rate=4 / 12, p95_ms=2600.0,
-                    reason="rolled back: P(better)=0.02 after 30 trial tasks", **common),
+        VariantView(
+            id=f"{specialist}-v1",
+            version=1,
+            state="retired",
+            model_name=f"switchboard-{specialist}-v1",
+            tasks=200,
+            successes=150,
+            success_rate=0.75,
+            p95_ms=2300.0,
+            reason="replaced by v2: P(better)=0.97 after 41 tasks",
+            **common,
+        ),
+        VariantView(
+            id=f"{specialist}-v2",
+            version=2,
+            state="incumbent",
+            model_name=f"switchboard-{specialist}-v2",
+            tasks=41,
+            successes=35,
+            success_rate=35 / 41,
+            p95_ms=2100.0,
+            example_ids=("a", "b"),
+            **common,
+        ),
+        VariantView(
+            id=f"{specialist}-v3",
+            version=3,
+            state="candidate",
+            model_name=f"switchboard-{specialist}-v3",
+            tasks=9,
+            successes=7,
+            success_rate=7 / 9,
+            p95_ms=1900.0,
+            p_better=0.41,
+            **common,
+        ),
+        VariantView(
+            id=f"{specialist}-v4",
+            version=4,
+            state="retired",
+            model_name=f"switchboard-{specialist}-v4",
+            tasks=12,
+            successes=4,
+            success_rate=4 / 12,
+            p95_ms=2600.0,
+            reason="rolled back: P(better)=0.02 after 30 trial tasks",
+            **common,
+        ),
     ]
-    orch.decision_log.extend([
-        Decision(kind="variant_created", subject=specialist, reason="created numerical v3 from v2: 4 few-shot examples"),
-        Decision(kind="variant_replayed", subject=specialist, reason="v3 passed the replay gate: 18/20 vs 17/20"),
-        Decision(kind="scale", subject=specialist, reason="not about variants"),
-    ])
+    orch.decision_log.extend(
+        [
+            Decision(
+                kind="variant_created", subject=specialist, reason="created numerical v3 from v2: 4 few-shot examples"
+            ),
+            Decision(kind="variant_replayed", subject=specialist, reason="v3 passed the replay gate: 18/20 vs 17/20"),
+            Decision(kind="scale", subject=specialist, reason="not about variants"),
+        ]
+    )
 
 
 def _open_tab(qtbot, window, controller) -> None:
@@ -89,9 +138,14 @@ def test_a_proposal_is_accepted_with_build_progress_and_becomes_a_specialist(qtb
     qtbot.mouseClick(card.accept_button, Qt.MouseButton.LeftButton)
     assert not card.accept_button.isEnabled() and not card.progress.isHidden()  # "building" at once
     qtbot.waitUntil(lambda: ("accept_proposal", ("p-0000000001",), {}) in orch.calls, timeout=5000)
-    qtbot.waitUntil(lambda: "p-0000000001" in proposals.cards
-                    and "Accepted" in proposals.cards["p-0000000001"].status.text()
-                    and not proposals.cards["p-0000000001"].accept_button.isVisible(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: (
+            "p-0000000001" in proposals.cards
+            and "Accepted" in proposals.cards["p-0000000001"].status.text()
+            and not proposals.cards["p-0000000001"].accept_button.isVisible()
+        ),
+        timeout=5000,
+    )
     assert progress and progress[-1] == 1.0
     qtbot.waitUntil(lambda: "translate-french" in window.cards.cards, timeout=5000)  # a specialist card now
     assert "0 open · 1 accepted" in proposals.summary.text()
@@ -116,5 +170,17 @@ def test_wilson_interval_and_state_labels():
     assert wilson(10, 10)[1] == 1.0
     v = VariantView(id="x-v1", specialist="x", version=1, state="incumbent", base_model="m", model_name="m1")
     assert state_label(v) == "live"
-    assert state_label(VariantView(id="x-v2", specialist="x", version=2, state="retired", base_model="m",
-                                   model_name="m2", reason="retired x v2: superseded by v3 before its replay")) == "retired"
+    assert (
+        state_label(
+            VariantView(
+                id="x-v2",
+                specialist="x",
+                version=2,
+                state="retired",
+                base_model="m",
+                model_name="m2",
+                reason="retired x v2: superseded by v3 before its replay",
+            )
+        )
+        == "retired"
+    )

@@ -37,8 +37,9 @@ def real_panel(qtbot, tmp_path, engine_settings, docker_client):  # noqa: F811
 
 
 def ours(client, settings, specialist: str) -> list:
-    return client.containers.list(filters={"label": [f"{NS_LABEL}={settings.namespace}",
-                                                     f"io.switchboard.specialist={specialist}"]})
+    return client.containers.list(
+        filters={"label": [f"{NS_LABEL}={settings.namespace}", f"io.switchboard.specialist={specialist}"]}
+    )
 
 
 def test_lifecycle_buttons_drive_real_containers_and_charts_get_real_stats(qtbot, real_panel, docker_client):  # noqa: F811
@@ -75,11 +76,17 @@ def test_drop_on_card_and_routed_console_task_run_in_real_containers(qtbot, real
     assert prompt is not None
     prompt.text.setText("mean of column price in sales.csv")
     prompt.accept()
-    qtbot.waitUntil(lambda: window.result_view.task_id != "" and
-                    (window.task_list.model.get(window.result_view.task_id) or {}).get("state")
-                    in ("succeeded", "failed"), timeout=300_000)
-    qtbot.waitUntil(lambda: window.result_view.answer_label.text() not in ("", "…")
-                    or window.result_view.error_label.isVisible(), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: (
+            window.result_view.task_id != ""
+            and (window.task_list.model.get(window.result_view.task_id) or {}).get("state") in ("succeeded", "failed")
+        ),
+        timeout=300_000,
+    )
+    qtbot.waitUntil(
+        lambda: window.result_view.answer_label.text() not in ("", "…") or window.result_view.error_label.isVisible(),
+        timeout=30_000,
+    )
     task = orch.task(window.result_view.task_id)
     assert task.specialist == "numerical" and [i["name"] for i in task.inputs] == ["sales.csv"]
     assert task.state == "succeeded", task.error

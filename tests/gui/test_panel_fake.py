@@ -31,8 +31,9 @@ def drop_files(widget, paths: list[Path]) -> bool:
     QApplication.sendEvent(widget, enter)
     if not enter.isAccepted():
         return False
-    drop = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
-                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, drop)
     return drop.isAccepted()
 
@@ -53,9 +54,11 @@ def test_bridge_delivers_engine_events_on_the_gui_thread(qtbot, fake_panel):
     window, controller, orch = fake_panel
     seen: list[tuple[object, bool]] = []
     controller.bridge.sig_health_changed.connect(
-        lambda e: seen.append((e, threading.current_thread() is threading.main_thread())))
-    worker = threading.Thread(target=lambda: orch.bus.publish(
-        HealthChanged(component="docker", status="down", detail="gone", fix="start it")))
+        lambda e: seen.append((e, threading.current_thread() is threading.main_thread()))
+    )
+    worker = threading.Thread(
+        target=lambda: orch.bus.publish(HealthChanged(component="docker", status="down", detail="gone", fix="start it"))
+    )
     worker.start()
     worker.join()
     qtbot.waitUntil(lambda: bool(seen), timeout=3000)
@@ -146,8 +149,9 @@ def test_a_model_written_program_can_be_edited_and_run_again(qtbot, fake_panel):
     assert view.operation_edit.isReadOnly() and view.run_program_button.isHidden()  # no program: nothing to edit
     window.console.edit.setPlainText("what did each customer spend, in plain words?")
     window.console.submit()
-    qtbot.waitUntil(lambda: "in plain words" in view.task_label.text() and view.answer_label.text().startswith("done"),
-                    timeout=3000)
+    qtbot.waitUntil(
+        lambda: "in plain words" in view.task_label.text() and view.answer_label.text().startswith("done"), timeout=3000
+    )
     qtbot.waitUntil(lambda: not view.run_program_button.isHidden(), timeout=3000)
     assert not view.operation_edit.isReadOnly()
     assert view.operation_edit.toPlainText() == "print('done by data-analytics')\n"
@@ -247,9 +251,16 @@ def test_charts_receive_samples_and_history(qtbot, fake_panel):
     window, controller, orch = fake_panel
     window.tabs.setCurrentIndex(window.TAB_METRICS)
     for i in range(5):
-        orch.bus.publish(ContainerStatsSampled(container="sb-numerical-aa", specialist="numerical",
-                                               cpu_percent=10.0 + i, memory_bytes=50_000_000,
-                                               memory_limit_bytes=512_000_000, pids=3))
+        orch.bus.publish(
+            ContainerStatsSampled(
+                container="sb-numerical-aa",
+                specialist="numerical",
+                cpu_percent=10.0 + i,
+                memory_bytes=50_000_000,
+                memory_limit_bytes=512_000_000,
+                pids=3,
+            )
+        )
     qtbot.waitUntil(lambda: window.charts.point_count("cpu_percent") >= 5, timeout=3000)
     before = window.charts.redraws
     qtbot.waitUntil(lambda: window.charts.redraws > before, timeout=3000)
@@ -287,11 +298,31 @@ def test_swarm_nodes_show_in_the_containers_tab_only_on_a_swarm(qtbot, fake_pane
     qtbot.waitUntil(lambda: not controller.fleet._refreshing, timeout=3000)
     assert window.nodes_label.isHidden()  # the local Docker backend has no nodes
     orch.swarm_nodes = [
-        NodeView(id="n1", name="box-1", role="manager", state="ready", availability="active", address="127.0.0.1",
-                 leader=True, cpus=2.0, memory_mb=24000, reserved_cpus=1.0, reserved_memory_mb=768,
-                 replicas={"numerical": 2, "database": 1}),
-        NodeView(id="n2", name="box-2", role="worker", state="down", availability="drain", address="10.0.0.2",
-                 leader=False, cpus=4.0, memory_mb=8000),
+        NodeView(
+            id="n1",
+            name="box-1",
+            role="manager",
+            state="ready",
+            availability="active",
+            address="127.0.0.1",
+            leader=True,
+            cpus=2.0,
+            memory_mb=24000,
+            reserved_cpus=1.0,
+            reserved_memory_mb=768,
+            replicas={"numerical": 2, "database": 1},
+        ),
+        NodeView(
+            id="n2",
+            name="box-2",
+            role="worker",
+            state="down",
+            availability="drain",
+            address="10.0.0.2",
+            leader=False,
+            cpus=4.0,
+            memory_mb=8000,
+        ),
     ]
     controller.fleet.refresh()
     qtbot.waitUntil(lambda: not window.nodes_label.isHidden(), timeout=3000)

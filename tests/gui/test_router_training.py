@@ -14,10 +14,26 @@ pytestmark = pytest.mark.gui
 
 
 def _retrain(hours_ago: float, before: float, after: float, kept: bool = True) -> RouterRetrainView:
-    reason = (f"router retrained on 60 examples: held-back accuracy {before:.0%} -> {after:.0%} (14 tasks)" if kept
-              else f"router refit rejected, previous model kept: held-back accuracy would fall {before:.0%} -> {after:.0%} (14 tasks)")
-    return RouterRetrainView(kept=kept, examples=60, held_back=14, held_before=before, held_after=after, catalogue=371,
-                             catalogue_before=1.0, catalogue_after=1.0, reason=reason, ts=time.time() - hours_ago * 3600)
+    reason = (
+        f"router retrained on 60 examples: held-back accuracy {before:.0%} -> {after:.0%} (14 tasks)"
+        if kept
+        else (
+            "router refit rejected, previous model kept: "
+            f"held-back accuracy would fall {before:.0%} -> {after:.0%} (14 tasks)"
+        )
+    )
+    return RouterRetrainView(
+        kept=kept,
+        examples=60,
+        held_back=14,
+        held_before=before,
+        held_after=after,
+        catalogue=371,
+        catalogue_before=1.0,
+        catalogue_after=1.0,
+        reason=reason,
+        ts=time.time() - hours_ago * 3600,
+    )
 
 
 def _open_tab(qtbot, window, controller) -> None:
@@ -43,7 +59,9 @@ def test_the_chart_shows_before_after_and_refused_refits_and_retrain_now_adds_on
     qtbot.waitUntil(lambda: len(view.rows) == 4 and view.retrain_button.isEnabled(), timeout=5000)
     assert ("retrain_router", (), {}) in orch.calls
     assert window.status_message.text() == orch.router_retrains[-1].reason
-    assert view.point_count("after") == 3 and view.summary.text().startswith("Last retrain just now: held-back 86% → 94%")
+    assert view.point_count("after") == 3 and view.summary.text().startswith(
+        "Last retrain just now: held-back 86% → 94%"
+    )
 
 
 def test_without_any_retrain_the_section_says_how_one_happens_and_loads_no_chart(qtbot, fake_panel):
@@ -57,5 +75,8 @@ def test_without_any_retrain_the_section_says_how_one_happens_and_loads_no_chart
 def test_the_summary_says_when_the_latest_refit_was_refused():
     rows = [_retrain(1, 0.9, 0.8, kept=False)]
     text = summary_text(rows, now=rows[0].ts + 120)
-    assert text == "Last retrain 2 min ago: held-back 90% → 80% (14 tasks), catalogue 100% (refit rejected, previous model kept) · 1 retrain(s)"
+    assert text == (
+        "Last retrain 2 min ago: held-back 90% → 80% (14 tasks), "
+        "catalogue 100% (refit rejected, previous model kept) · 1 retrain(s)"
+    )
     assert summary_text([]) == ""

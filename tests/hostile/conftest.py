@@ -88,8 +88,15 @@ class Outcome:
         return f"Outcome(state={v.state}, kind={v.error_kind}, error={v.error!r}, answer={v.answer[:300]!r})"
 
 
-def run_task(orch: Orchestrator, text: str, specialist: str | None, files: list[Path] | tuple[Path, ...] = (),
-             user_folder: Path | None = None, timeout_s: float | None = None, planning: bool = False) -> Outcome:
+def run_task(
+    orch: Orchestrator,
+    text: str,
+    specialist: str | None,
+    files: list[Path] | tuple[Path, ...] = (),
+    user_folder: Path | None = None,
+    timeout_s: float | None = None,
+    planning: bool = False,
+) -> Outcome:
     """Submit through the facade; the user's folder must be byte-for-byte unchanged afterwards."""
     folder = user_folder or (Path(files[0]).parent if files else None)
     before = digest_tree(folder) if folder is not None and folder.is_dir() else None

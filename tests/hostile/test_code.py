@@ -22,12 +22,23 @@ pytestmark = [pytest.mark.hostile, pytest.mark.docker]
 BOMBS = [
     ("import os\nwhile True:\n    os.fork()", ("limit", "timeout"), ("process", "wall-clock")),
     ("x = []\nwhile True:\n    x.append(bytearray(64 * 2**20))", ("limit",), ("memory",)),
-    ("i = 0\nwhile True:\n    open(f'/tmp/fill{i}', 'wb').write(b'x' * 2**24)\n    i += 1",
-     ("limit",), ("disk space", "file-size")),
-    ("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.01)",
-     ("timeout",), ("wall-clock",)),
-    ("import os, signal, time\nif os.fork() == 0:\n    os.setsid()\n    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-     "    while True:\n        time.sleep(1)\nprint('parent done')", (), ()),
+    (
+        "i = 0\nwhile True:\n    open(f'/tmp/fill{i}', 'wb').write(b'x' * 2**24)\n    i += 1",
+        ("limit",),
+        ("disk space", "file-size"),
+    ),
+    (
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.01)",
+        ("timeout",),
+        ("wall-clock",),
+    ),
+    (
+        "import os, signal, time\nif os.fork() == 0:\n    os.setsid()\n"
+        "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "    while True:\n        time.sleep(1)\nprint('parent done')",
+        (),
+        (),
+    ),
 ]
 
 
@@ -35,11 +46,14 @@ def _sandboxes(engine: Orchestrator) -> list[str]:
     return [c.name for c in engine.containers() if c.specialist == "code-execution"]
 
 
-@pytest.mark.parametrize(("code", "kinds", "words"), BOMBS,
-                         ids=["fork-bomb", "memory-bomb", "disk-bomb", "ignores-sigterm", "escaped-daemon"])
-def test_bombs_end_with_the_limit_named_and_leave_nothing_running(engine: Orchestrator, code: str,
-                                                                  kinds: tuple[str, ...], words: tuple[str, ...],
-                                                                  docker_client: Any) -> None:
+@pytest.mark.parametrize(
+    ("code", "kinds", "words"),
+    BOMBS,
+    ids=["fork-bomb", "memory-bomb", "disk-bomb", "ignores-sigterm", "escaped-daemon"],
+)
+def test_bombs_end_with_the_limit_named_and_leave_nothing_running(
+    engine: Orchestrator, code: str, kinds: tuple[str, ...], words: tuple[str, ...], docker_client: Any
+) -> None:
     started = time.monotonic()
     outcome = run_task(engine, f"```python\n{code}\n```", "code-execution", timeout_s=12)
     assert time.monotonic() - started < 60, "the limit took too long to bite"
@@ -57,7 +71,7 @@ def test_bombs_end_with_the_limit_named_and_leave_nothing_running(engine: Orches
     assert not docker_client.containers.list(all=True, filters={"name": container}), f"{container} still exists"
 
 
-PROBE = r'''
+PROBE = r"""
 import json, os, socket, glob
 reached = {}
 def attempt(name, fn):
@@ -94,7 +108,7 @@ if secrets:
 attempt("write /etc", lambda: open("/etc/pwned", "w").write("x"))
 attempt("write /opt", lambda: open("/opt/specialist/pwned", "w").write("x"))
 print(json.dumps(reached))
-'''
+"""  # noqa: E501 (program source: its lines are kept as they are)
 
 
 def test_probes_for_secrets_the_docker_socket_and_the_network_reach_nothing(engine: Orchestrator) -> None:

@@ -43,8 +43,9 @@ class Evil:
     ],
     ids=["png-as-csv", "elf-as-txt", "zip-as-json", "pickle-as-csv", "csv-as-sqlite", "csv-as-xlsx", "empty"],
 )
-def test_mistyped_and_empty_files_are_refused(engine: Orchestrator, user_dir: Path, name: str, content: bytes,
-                                              specialist: str, words: tuple[str, ...]) -> None:
+def test_mistyped_and_empty_files_are_refused(
+    engine: Orchestrator, user_dir: Path, name: str, content: bytes, specialist: str, words: tuple[str, ...]
+) -> None:
     path = user_dir / name
     path.write_bytes(content)
     outcome = run_task(engine, "describe", specialist, [path])
@@ -54,7 +55,8 @@ def test_mistyped_and_empty_files_are_refused(engine: Orchestrator, user_dir: Pa
 
 @pytest.mark.parametrize("suffix", [".pkl", ".joblib", ".pickle"])
 def test_pickles_from_outside_the_model_store_are_refused_with_the_reason(
-        engine: Orchestrator, user_dir: Path, suffix: str) -> None:
+    engine: Orchestrator, user_dir: Path, suffix: str
+) -> None:
     path = user_dir / f"model{suffix}"
     path.write_bytes(pickle.dumps(Evil()))
     for specialist in ("machine-learning", None):
@@ -72,33 +74,40 @@ def test_symlinks_folders_and_devices_are_refused(engine: Orchestrator, user_dir
     outcome = run_task(engine, "mean of column x in good.csv", "numerical", [good, link])
     expect_refusal(outcome, "passwd.csv", "symbolic link")
     expect_refusal(run_task(engine, "describe", "numerical", [user_dir]), str(user_dir), "folder")
-    expect_refusal(run_task(engine, "describe", "numerical", [Path("/dev/zero")], user_folder=user_dir),
-                   "/dev/zero", "not a regular file")
+    expect_refusal(
+        run_task(engine, "describe", "numerical", [Path("/dev/zero")], user_folder=user_dir),
+        "/dev/zero",
+        "not a regular file",
+    )
 
 
-def test_client_supplied_names_never_leave_the_task_folder(engine: Orchestrator, user_dir: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_client_supplied_names_never_leave_the_task_folder(
+    engine: Orchestrator, user_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """CLI arguments with ``..`` name a real file; only its base name travels, into /input/<task>/."""
     (user_dir / "sub").mkdir()
     target = user_dir / "values.csv"
     target.write_text("x\n1\n2\n3\n", encoding="utf-8")
     monkeypatch.chdir(user_dir / "sub")
-    code = ("import os, glob\nprint(sorted(os.listdir('.')))\n"
-            "print(glob.glob('/input/*/*'))\n")
-    outcome = run_task(engine, f"```python\n{code}```", "code-execution", [Path("../sub/../values.csv")],
-                       user_folder=user_dir)
+    code = "import os, glob\nprint(sorted(os.listdir('.')))\nprint(glob.glob('/input/*/*'))\n"
+    outcome = run_task(
+        engine, f"```python\n{code}```", "code-execution", [Path("../sub/../values.csv")], user_folder=user_dir
+    )
     assert outcome.view is not None and outcome.view.state == "succeeded", outcome
     assert [i["name"] for i in outcome.view.inputs] == ["values.csv"]
     lines = outcome.view.stdout.splitlines()
-    assert "'values.csv'" in lines[0] and '..' not in lines[0], lines
-    assert all(p.startswith("/input/") and p.endswith("/values.csv") and ".." not in p
-               for p in eval(lines[1])), lines  # noqa: S307 - a printed list of our own
+    assert "'values.csv'" in lines[0] and ".." not in lines[0], lines
+    assert all(p.startswith("/input/") and p.endswith("/values.csv") and ".." not in p for p in eval(lines[1])), lines  # noqa: S307 - a printed list of our own
 
 
-@pytest.mark.parametrize("name", ["line\nbreak.csv", "tab\there.csv", "bell\x07.csv", "x" * 251 + ".csv"],
-                         ids=["newline", "tab", "control", "too-long"])
-def test_names_with_control_characters_or_absurd_length_are_refused(engine: Orchestrator, user_dir: Path,
-                                                                    name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    ["line\nbreak.csv", "tab\there.csv", "bell\x07.csv", "x" * 251 + ".csv"],
+    ids=["newline", "tab", "control", "too-long"],
+)
+def test_names_with_control_characters_or_absurd_length_are_refused(
+    engine: Orchestrator, user_dir: Path, name: str
+) -> None:
     try:
         path = user_dir / name
         path.write_text("x\n1\n", encoding="utf-8")
@@ -118,6 +127,12 @@ def test_drag_data_keeps_only_local_files(user_dir: Path) -> None:
     real = user_dir / "sales.csv"
     real.write_text("a\n1\n", encoding="utf-8")
     mime = QMimeData()
-    mime.setUrls([QUrl("http://169.254.169.254/latest/meta-data/x.csv"), QUrl("smb://host/share/x.csv"),
-                  QUrl("data:text/csv,a%0A1"), QUrl.fromLocalFile(str(real))])
+    mime.setUrls(
+        [
+            QUrl("http://169.254.169.254/latest/meta-data/x.csv"),
+            QUrl("smb://host/share/x.csv"),
+            QUrl("data:text/csv,a%0A1"),
+            QUrl.fromLocalFile(str(real)),
+        ]
+    )
     assert local_paths(mime) == [real]

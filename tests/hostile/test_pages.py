@@ -21,10 +21,17 @@ pytestmark = [pytest.mark.hostile, pytest.mark.docker]
 
 SITE = "http://sb-testsite/hostile"
 NEXT_TARGETS = {
-    "file": "file", "gopher": "gopher", "docker-socket": "http+unix", "docker-api": "docker api",
-    "model-server": "model server", "llama-server": "this machine", "metadata": "link-local/metadata",
-    "metadata-mapped": "link-local/metadata", "metadata-decimal": "link-local/metadata",
-    "loopback-decimal": "model server", "host-alias": "this machine",
+    "file": "file",
+    "gopher": "gopher",
+    "docker-socket": "http+unix",
+    "docker-api": "docker api",
+    "model-server": "model server",
+    "llama-server": "this machine",
+    "metadata": "link-local/metadata",
+    "metadata-mapped": "link-local/metadata",
+    "metadata-decimal": "link-local/metadata",
+    "loopback-decimal": "model server",
+    "host-alias": "this machine",
 }
 
 
@@ -40,8 +47,9 @@ def _site_log(docker_client: Any, site: TestSite) -> str:
     return str(docker_client.containers.get(site.name).logs().decode("utf-8", "replace"))
 
 
-def test_hostile_links_are_listed_as_data_and_never_followed(engine: Orchestrator, site: TestSite,
-                                                             docker_client: Any) -> None:
+def test_hostile_links_are_listed_as_data_and_never_followed(
+    engine: Orchestrator, site: TestSite, docker_client: Any
+) -> None:
     outcome = run_task(engine, f"links from {SITE}/links.html", "web-scraping")
     assert outcome.view is not None and outcome.view.state == "succeeded", outcome
     assert outcome.view.data is not None and outcome.view.data["pages"] == [f"{SITE}/links.html"]
@@ -63,8 +71,9 @@ def test_following_a_hostile_next_link_is_refused_naming_it(engine: Orchestrator
     expect_refusal(outcome, NEXT_TARGETS[target], "refused", kinds=("forbidden",))
 
 
-def test_the_docker_host_is_refused_at_its_gateway_address(engine: Orchestrator, site: TestSite,
-                                                           docker_client: Any) -> None:
+def test_the_docker_host_is_refused_at_its_gateway_address(
+    engine: Orchestrator, site: TestSite, docker_client: Any
+) -> None:
     network = docker_client.networks.get(engine.lifecycle.network_name("web-scraping"))
     gateways = [c["Gateway"] for c in network.attrs["IPAM"]["Config"] if c.get("Gateway")]
     assert gateways, network.attrs["IPAM"]
@@ -75,9 +84,12 @@ def test_the_docker_host_is_refused_at_its_gateway_address(engine: Orchestrator,
 
 def test_a_dropped_hostile_page_is_read_without_fetching_anything(engine: Orchestrator, user_dir: Any) -> None:
     page = user_dir / "page.html"
-    page.write_text('<html><head><base href="file:///etc/"><meta http-equiv="refresh" content="0;url=/etc/passwd">'
-                    '</head><body><iframe src="http://169.254.169.254/"></iframe>'
-                    '<a rel="next" href="passwd">next</a></body></html>', encoding="utf-8")
+    page.write_text(
+        '<html><head><base href="file:///etc/"><meta http-equiv="refresh" content="0;url=/etc/passwd">'
+        '</head><body><iframe src="http://169.254.169.254/"></iframe>'
+        '<a rel="next" href="passwd">next</a></body></html>',
+        encoding="utf-8",
+    )
     outcome = run_task(engine, "links follow next up to 3 pages", "web-scraping", [page])
     assert outcome.view is not None and outcome.view.state == "succeeded", outcome
     assert outcome.view.data is not None and outcome.view.data["pages"] == ["file:page.html"], outcome

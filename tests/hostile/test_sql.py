@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.hostile, pytest.mark.docker]
 
 def _shop(path: Path) -> Path:
     conn = sqlite3.connect(path)
-    conn.executescript("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);"
-                       "INSERT INTO customers(name) VALUES ('Ana'), ('Bo');")
+    conn.executescript(
+        "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);INSERT INTO customers(name) VALUES ('Ana'), ('Bo');"
+    )
     conn.commit()
     conn.close()
     return path
@@ -41,8 +42,9 @@ def _shop(path: Path) -> Path:
     ],
     ids=["attach", "vacuum-into-tmp", "vacuum-into-data", "load-extension"],
 )
-def test_sql_that_reaches_outside_the_task_is_forbidden(engine: Orchestrator, user_dir: Path, sql: str,
-                                                        words: tuple[str, ...]) -> None:
+def test_sql_that_reaches_outside_the_task_is_forbidden(
+    engine: Orchestrator, user_dir: Path, sql: str, words: tuple[str, ...]
+) -> None:
     shop = _shop(user_dir / "shop.sqlite")
     outcome = run_task(engine, sql, "database", [shop])
     expect_refusal(outcome, "statement 1", *words, kinds=("forbidden",))
@@ -73,16 +75,24 @@ class _Planner:
     def __init__(self, sql: str) -> None:
         self.sql = sql
 
-    def plan(self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = (),
-             timeout_s: float | None = None) -> dict[str, Any]:
+    def plan(
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs_meta: Sequence[Mapping[str, Any]] = (),
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
         return {"sql": self.sql, "database": "crm"}
 
 
-def test_tables_of_a_persistent_database_are_not_dropped_without_confirmation(engine: Orchestrator,
-                                                                              user_dir: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    made = run_task(engine, "on database crm: CREATE TABLE IF NOT EXISTS contacts(name TEXT); "
-                    "INSERT INTO contacts VALUES ('Ana'), ('Bo')", "database")
+def test_tables_of_a_persistent_database_are_not_dropped_without_confirmation(
+    engine: Orchestrator, user_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = run_task(
+        engine,
+        "on database crm: CREATE TABLE IF NOT EXISTS contacts(name TEXT); INSERT INTO contacts VALUES ('Ana'), ('Bo')",
+        "database",
+    )
     assert made.view is not None and made.view.state == "succeeded", made
     assert engine.dispatcher is not None
     monkeypatch.setattr(engine.dispatcher, "coder", None)

@@ -44,11 +44,18 @@ def test_mixed_encodings_nul_bytes_and_wide_files(engine: Orchestrator, user_dir
     wide = user_dir / "wide.csv"
     wide.write_bytes(_wide_csv())
     for specialist, text in (("data-analytics", "count rows in {}"), ("numerical", "mean of column amount in {}")):
-        expect_refusal(run_task(engine, text.format("mixed.csv"), specialist, [mixed]), "mixed.csv", "encodings", "line 4")
-        expect_refusal(run_task(engine, text.format("late_nul.csv"), specialist, [late_nul]), "late_nul.csv", "NUL",
-                       "line 2002")
-        expect_refusal(run_task(engine, text.format("wide.csv"), specialist, [wide]), "wide.csv", "100,000 columns",
-                       "limit is 10,000")
+        expect_refusal(
+            run_task(engine, text.format("mixed.csv"), specialist, [mixed]), "mixed.csv", "encodings", "line 4"
+        )
+        expect_refusal(
+            run_task(engine, text.format("late_nul.csv"), specialist, [late_nul]), "late_nul.csv", "NUL", "line 2002"
+        )
+        expect_refusal(
+            run_task(engine, text.format("wide.csv"), specialist, [wide]),
+            "wide.csv",
+            "100,000 columns",
+            "limit is 10,000",
+        )
     # a pure Latin-1 file is still read (one encoding, guessed right)
     latin = user_dir / "latin.csv"
     latin.write_bytes("city,amount\nMalmö,30\nKöln,12\n".encode("latin-1"))
@@ -56,8 +63,9 @@ def test_mixed_encodings_nul_bytes_and_wide_files(engine: Orchestrator, user_dir
     assert outcome.view is not None and outcome.view.state == "succeeded", outcome
 
 
-def test_deeply_nested_json_file_is_refused_and_the_server_keeps_answering(engine: Orchestrator,
-                                                                            user_dir: Path) -> None:
+def test_deeply_nested_json_file_is_refused_and_the_server_keeps_answering(
+    engine: Orchestrator, user_dir: Path
+) -> None:
     deep = user_dir / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     expect_refusal(run_task(engine, "count rows", "data-analytics", [deep]), "deep.json", "nested too deeply")
@@ -108,8 +116,9 @@ def _zip(path: Path, members: list[tuple[str, bytes]], link: tuple[str, str] | N
     return path
 
 
-def test_zip_bombs_and_zip_slip_are_refused_before_extraction(engine: Orchestrator, user_dir: Path,
-                                                              docker_client: Any) -> None:
+def test_zip_bombs_and_zip_slip_are_refused_before_extraction(
+    engine: Orchestrator, user_dir: Path, docker_client: Any
+) -> None:
     good = b"a,b\n1,2\n"
     cases = [
         (_zip(user_dir / "bomb.zip", [("big.csv", b"0" * (50 * 1024 * 1024))]), ("expands", "zip bomb")),
@@ -153,16 +162,21 @@ def _workbook(path: Path, sheet_xml: str | bytes) -> Path:
         "[Content_Types].xml": f'<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
         "</Types>",
         "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
-        f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+        f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" '
+        'Target="xl/workbook.xml"/>'
         "</Relationships>",
         "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{ns}/spreadsheetml/2006/main" '
-        f'xmlns:r="{ns}/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        f'xmlns:r="{ns}/officeDocument/2006/relationships">'
+        '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
         "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
-        f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" '
+        'Target="worksheets/sheet1.xml"/>'
         "</Relationships>",
     }
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:

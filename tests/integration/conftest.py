@@ -74,6 +74,7 @@ def cleanup_labels(docker_client: Any) -> Iterator[dict[str, str]]:
     yield {**TEST_LABELS, "io.switchboard.test-owner": owner}
     remove_test_objects(docker_client, owner)
 
+
 # engine fixtures (a real orchestrator in its own namespace) for every integration test
 from tests.integration.engine_fixtures import engine_settings, orch  # noqa: E402, F401
 

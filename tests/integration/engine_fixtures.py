@@ -33,7 +33,9 @@ def engine_settings(tmp_path: Path, docker_client: Any) -> Iterator[Callable[...
     data_dir = tmp_path / "data"
 
     def make(**overrides: Any) -> Settings:
-        return load_settings(data_dir=data_dir, namespace=namespace, ollama_autostart=False, stats_interval_s=0.5, **overrides)
+        return load_settings(
+            data_dir=data_dir, namespace=namespace, ollama_autostart=False, stats_interval_s=0.5, **overrides
+        )
 
     yield make
     purge_namespace(docker_client, namespace)

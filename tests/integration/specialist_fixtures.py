@@ -94,13 +94,22 @@ class Box:
             for src in files:
                 ref = self.fleet.blobs.put_file(src)
                 self.fleet.blobs.link_into(ref.sha256, exchange.task_in(task_id) / src.name)
-                inputs.append(InputRef(name=src.name, path=f"/input/{task_id}/{src.name}", bytes=ref.bytes, sha256=ref.sha256))
+                inputs.append(
+                    InputRef(name=src.name, path=f"/input/{task_id}/{src.name}", bytes=ref.bytes, sha256=ref.sha256)
+                )
             request = TaskRequest(
-                id=task_id, text=text, inputs=inputs, plan=plan, output_dir=f"/output/{task_id}",
-                timeout_s=timeout_s, max_output_bytes=limits.max_output_bytes,
+                id=task_id,
+                text=text,
+                inputs=inputs,
+                plan=plan,
+                output_dir=f"/output/{task_id}",
+                timeout_s=timeout_s,
+                max_output_bytes=limits.max_output_bytes,
             )
             raw = self.replica.client.call(
-                request.model_dump(), timeout_s=timeout_s + SOCKET_GRACE_S, max_bytes=answer_cap(limits.max_output_bytes)
+                request.model_dump(),
+                timeout_s=timeout_s + SOCKET_GRACE_S,
+                max_bytes=answer_cap(limits.max_output_bytes),
             )
         finally:
             exchange.clear_task(task_id, had_inputs=bool(files))

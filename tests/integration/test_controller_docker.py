@@ -89,13 +89,19 @@ def test_pause_resume_and_scale_to_zero_on_real_containers(engine_settings: Call
         for _ in range(10):
             controller.tick(clock.advance(300))
         assert orch.lifecycle.replicas("numerical") == []
-        assert [c for c in orch.runtime.list({"io.switchboard.namespace": orch.settings.namespace}) if c.specialist == "numerical"] == []
+        assert [
+            c
+            for c in orch.runtime.list({"io.switchboard.namespace": orch.settings.namespace})
+            if c.specialist == "numerical"
+        ] == []
         controller.stop()
     finally:
         orch.close(remove_containers=True)
 
 
-def test_a_specialist_whose_containers_keep_dying_is_quarantined_until_released(engine_settings: Callable[..., Settings]) -> None:
+def test_a_specialist_whose_containers_keep_dying_is_quarantined_until_released(
+    engine_settings: Callable[..., Settings],
+) -> None:
     orch = Orchestrator(engine_settings(crash_quarantine_after=2, crash_backoff_s=0.5))
     try:
         orch.start().result(timeout=120)

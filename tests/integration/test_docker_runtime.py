@@ -59,7 +59,9 @@ def _wait(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
     return False
 
 
-def test_hardened_container_passes_checklist_and_is_listed(runtime: DockerRuntime, cleanup_labels: dict[str, str]) -> None:
+def test_hardened_container_passes_checklist_and_is_listed(
+    runtime: DockerRuntime, cleanup_labels: dict[str, str]
+) -> None:
     labels = _labels(cleanup_labels)
     info = runtime.run(_sleeper(labels))
     assert info.status == "running" and info.specialist == "rt-test"

@@ -56,7 +56,9 @@ def test_input_file_is_mounted_read_only_and_collected(orch: Orchestrator, tmp_p
     assert Path(art.path).read_text() == "10"
 
 
-def _kill_when_running(orch: Orchestrator, times: int, specialist: str = "code-execution", delay_s: float = 1.0) -> list[str]:
+def _kill_when_running(
+    orch: Orchestrator, times: int, specialist: str = "code-execution", delay_s: float = 1.0
+) -> list[str]:
     """Kill the ``specialist`` container ``delay_s`` after each of the first ``times`` attempts starts."""
     killed: list[str] = []
 
@@ -129,8 +131,17 @@ def test_restart_reattaches_containers_and_requeues_lost_tasks(engine_settings: 
     # a task the previous engine left "running" when it was killed
     lost_id = uuid.uuid4().hex
     now = time.time()
-    store.insert_task({"id": lost_id, "created_at": now, "updated_at": now, "state": "running", "text": "2**10",
-                       "specialist": "numerical", "attempt": 1}).result()
+    store.insert_task(
+        {
+            "id": lost_id,
+            "created_at": now,
+            "updated_at": now,
+            "state": "running",
+            "text": "2**10",
+            "specialist": "numerical",
+            "attempt": 1,
+        }
+    ).result()
     first.close()  # containers keep running, like a crash would leave them
 
     second = Orchestrator(engine_settings())
@@ -164,7 +175,9 @@ def test_orphans_of_this_namespace_are_removed(engine_settings: Callable[..., Se
         second.close(remove_containers=True)
 
 
-def test_engine_process_killed_mid_task_loses_nothing(engine_settings: Callable[..., Settings], docker_client: Any) -> None:
+def test_engine_process_killed_mid_task_loses_nothing(
+    engine_settings: Callable[..., Settings], docker_client: Any
+) -> None:
     """kill -9 a real `switchboard submit --wait` while its task runs; the next engine finishes it."""
     import os
     import signal
@@ -172,11 +185,17 @@ def test_engine_process_killed_mid_task_loses_nothing(engine_settings: Callable[
     import sys
 
     settings = engine_settings()
-    env = {**os.environ, "SWITCHBOARD_DATA_DIR": str(settings.data_dir), "SWITCHBOARD_NAMESPACE": settings.namespace,
-           "SWITCHBOARD_OLLAMA_AUTOSTART": "false"}
+    env = {
+        **os.environ,
+        "SWITCHBOARD_DATA_DIR": str(settings.data_dir),
+        "SWITCHBOARD_NAMESPACE": settings.namespace,
+        "SWITCHBOARD_OLLAMA_AUTOSTART": "false",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "submit", SLOW_CODE, "--specialist", "code-execution", "--wait"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     label = f"io.switchboard.namespace={settings.namespace}"
     deadline = time.time() + 300

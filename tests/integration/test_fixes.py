@@ -25,8 +25,13 @@ def test_fix_starts_ollama_and_close_stops_only_it(tmp_path: Path) -> None:
     installed = (ollama_home() / "R/bin/ollama").is_file()
     require_service("Ollama installation", None if installed else "run packaging/setup/ollama.sh install")
     port = _free_port()
-    settings = load_settings(data_dir=tmp_path, namespace="fixes", ollama_host=f"http://127.0.0.1:{port}",
-                             ollama_autostart=True, ollama_timeout_s=120)
+    settings = load_settings(
+        data_dir=tmp_path,
+        namespace="fixes",
+        ollama_host=f"http://127.0.0.1:{port}",
+        ollama_autostart=True,
+        ollama_timeout_s=120,
+    )
     orch = Orchestrator(settings)
     orch.start(docker=False, reconcile=False, monitors=False).result(timeout=60)
     try:

@@ -52,7 +52,9 @@ class Built:
 def built(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     """Build a runtime image with a unique hash once for this module."""
     root = tmp_path_factory.mktemp("specialists")
-    shutil.copytree(repo_root() / "specialists" / "runtime", root / "runtime", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        repo_root() / "specialists" / "runtime", root / "runtime", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (root / "runtime" / "test-build-id.txt").write_text(uuid.uuid4().hex)
     settings = Settings(specialists_dir=root)
     runtime = DockerRuntime(settings)
@@ -113,7 +115,10 @@ def test_specialist_image_on_top_with_certs_and_without_golden(built: Built, doc
 
     name = f"sb-tiny-{uuid.uuid4().hex[:8]}"
     labels = {"io.switchboard.managed": "true", "io.switchboard.role": "test", "io.switchboard.specialist": "tiny"}
-    listing = "import os; print(sorted(os.listdir('/opt/specialist'))); print(open('/opt/specialist/certs.txt').read().split())"
+    listing = (
+        "import os; print(sorted(os.listdir('/opt/specialist'))); "
+        "print(open('/opt/specialist/certs.txt').read().split())"
+    )
     built.runtime.run(LaunchSpec(name=name, image=tag, labels=labels, command=("python3", "-c", listing)))
     try:
         deadline = time.monotonic() + 10

@@ -40,14 +40,23 @@ def test_model_answers_inside_the_catalogue(llama: LlamaCppService) -> None:
     assert answer.violation == "" and answer.route == "numerical", answer
 
 
-@pytest.mark.parametrize(("text", "files", "expected"), [
-    ("SELECT name, COUNT(*) FROM orders GROUP BY name", ["shop.sqlite"], "database"),
-    ("extract every link from this saved page", ["page.html"], "web-scraping"),
-])
-def test_unambiguous_tasks_route_through_the_model(llama: LlamaCppService, text: str, files: list[str], expected: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "files", "expected"),
+    [
+        ("SELECT name, COUNT(*) FROM orders GROUP BY name", ["shop.sqlite"], "database"),
+        ("extract every link from this saved page", ["page.html"], "web-scraping"),
+    ],
+)
+def test_unambiguous_tasks_route_through_the_model(
+    llama: LlamaCppService, text: str, files: list[str], expected: str
+) -> None:
     router = Router(
-        load_catalogue(SPECIALISTS), llama, model=llama.settings.planning_model, llm_timeout_s=TIMEOUT_S,
-        combine=CombineParams(threshold=1.0), cache_dir=False,
+        load_catalogue(SPECIALISTS),
+        llama,
+        model=llama.settings.planning_model,
+        llm_timeout_s=TIMEOUT_S,
+        combine=CombineParams(threshold=1.0),
+        cache_dir=False,
     )
     decision = router.decide(text, files)
     assert decision.router == "llm", decision.rationale  # the model answered (no fallback)

@@ -58,15 +58,21 @@ def test_three_real_tasks_show_up_in_a_scrape(orch: Orchestrator) -> None:
         assert parsed.value("switchboard_containers_running", specialist="numerical") == len(live)
         assert parsed.value("switchboard_tasks_in_flight", specialist="numerical") == 0
         assert parsed.value("switchboard_queue_pending") == 0
-        limit = parsed.value("switchboard_container_memory_limit_bytes", container=next(iter(names)), specialist="numerical")
+        limit = parsed.value(
+            "switchboard_container_memory_limit_bytes", container=next(iter(names)), specialist="numerical"
+        )
         assert limit == orch.spec("numerical").limits.memory_mb * 1024 * 1024
 
         removed = orch.down("numerical").result(timeout=120)
         assert removed == len(live)
         parsed = _scrape(server.url)
-        assert not parsed.matching("switchboard_container_memory_bytes", specialist="numerical"), "gone containers leave no gauges"
+        assert not parsed.matching("switchboard_container_memory_bytes", specialist="numerical"), (
+            "gone containers leave no gauges"
+        )
         assert parsed.value("switchboard_containers_running", specialist="numerical") == 0
-        assert sum(parsed.matching("switchboard_container_removals_total", specialist="numerical").values()) == len(live)
+        assert sum(parsed.matching("switchboard_container_removals_total", specialist="numerical").values()) == len(
+            live
+        )
     finally:
         server.stop()
 

@@ -44,7 +44,9 @@ def test_schema_constrained_route_parses_and_is_in_catalogue(ollama_service: Oll
 
 
 def test_dead_server_falls_back_quickly(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, ollama_host=f"http://127.0.0.1:{_free_port()}", ollama_timeout_s=5, ollama_autostart=False)
+    settings = Settings(
+        data_dir=tmp_path, ollama_host=f"http://127.0.0.1:{_free_port()}", ollama_timeout_s=5, ollama_autostart=False
+    )
     service = OllamaService(settings)
     assert not service.status().up
     with pytest.raises(OllamaUnavailable):
@@ -60,7 +62,9 @@ def test_server_stopped_mid_run_falls_back(tmp_path: Path, ollama_service: Ollam
     if not (ollama_home() / "R/bin/ollama").is_file():
         pytest.skip("no installed server to start a private copy of")
     port = _free_port()
-    settings = Settings(data_dir=tmp_path, ollama_host=f"http://127.0.0.1:{port}", ollama_timeout_s=120, ollama_autostart=True)
+    settings = Settings(
+        data_dir=tmp_path, ollama_host=f"http://127.0.0.1:{port}", ollama_timeout_s=120, ollama_autostart=True
+    )
     own = OllamaService(settings)
     try:
         assert own.ensure_server() is True and own.started_pid is not None
@@ -82,12 +86,24 @@ def test_derived_model_create_skip_and_delete(ollama_service: OllamaService, tmp
     sid = "sbtest-" + uuid.uuid4().hex[:8]
     folder = tmp_path / sid
     folder.mkdir()
-    (folder / "plan_schema.json").write_text(json.dumps({"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}))
-    spec = SpecialistSpec.model_validate({
-        "id": sid, "title": "Test", "description": "A throwaway test specialist.", "capabilities": ["x"],
-        "example_tasks": ["x"], "folder": folder,
-        "planner": {"system_prompt": "Answer with JSON {\"x\": number}.", "examples": [{"task": "two", "plan": "{\"x\": 2}"}], "num_predict": 32},
-    })
+    (folder / "plan_schema.json").write_text(
+        json.dumps({"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]})
+    )
+    spec = SpecialistSpec.model_validate(
+        {
+            "id": sid,
+            "title": "Test",
+            "description": "A throwaway test specialist.",
+            "capabilities": ["x"],
+            "example_tasks": ["x"],
+            "folder": folder,
+            "planner": {
+                "system_prompt": 'Answer with JSON {"x": number}.',
+                "examples": [{"task": "two", "plan": '{"x": 2}'}],
+                "num_predict": 32,
+            },
+        }
+    )
     try:
         assert ollama_service.ensure_derived_model(spec) is True
         assert ollama_service.ensure_derived_model(spec) is False

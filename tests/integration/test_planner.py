@@ -25,7 +25,9 @@ def test_plan_is_schema_valid_or_bad_plan(ollama_service: OllamaService) -> None
     violations: list[tuple[str, str]] = []
     planner = Planner(ollama_service, on_violation=lambda sid, detail: violations.append((sid, detail)))
     try:
-        plan = planner.plan(spec, "what is the average amount per region?", [{"name": "sales.csv", "columns": ["region", "amount"]}])
+        plan = planner.plan(
+            spec, "what is the average amount per region?", [{"name": "sales.csv", "columns": ["region", "amount"]}]
+        )
     except TaskFailed as exc:
         assert exc.kind == "bad_plan"
         assert len(violations) == 2 and all(sid == spec.id for sid, _ in violations)

@@ -41,8 +41,14 @@ def test_llama_backend_chats_and_constrains_json(llama: LlamaCppService) -> None
     import json
 
     schema = {"type": "object", "properties": {"id": {"enum": ["numerical", "database"]}}, "required": ["id"]}
-    doc = json.loads(llama.chat(model, [{"role": "user", "content": "Which specialist computes integrals?"}],
-                                format=schema, options={"num_predict": 24}))
+    doc = json.loads(
+        llama.chat(
+            model,
+            [{"role": "user", "content": "Which specialist computes integrals?"}],
+            format=schema,
+            options={"num_predict": 24},
+        )
+    )
     assert doc["id"] in ("numerical", "database")
 
 
@@ -59,13 +65,22 @@ def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
     try:
         store = orch.wait_started()
         v1 = orch.improvement.variants("data-analytics")[0]  # the manifest's incumbent
-        candidate = Variant(specialist="data-analytics", version=2, state=VariantState.CANDIDATE,
-                            base_model=v1.base_model, system_prompt="Keep the program short.",
-                            parameters={"temperature": 0.1}, parent=v1.id, created_at=time.time(), live_since=time.time())
+        candidate = Variant(
+            specialist="data-analytics",
+            version=2,
+            state=VariantState.CANDIDATE,
+            base_model=v1.base_model,
+            system_prompt="Keep the program short.",
+            parameters={"temperature": 0.1},
+            parent=v1.id,
+            created_at=time.time(),
+            live_since=time.time(),
+        )
         store.add_variant(candidate.fields()).result(timeout=30)
         orch.improvement._forget("data-analytics")  # reload: the candidate is now in the trial
-        view = orch.submit("How much did Ada spend in total (qty times unit price)?", specialist="data-analytics",
-                           files=[csv]).future.result(timeout=300)
+        view = orch.submit(
+            "How much did Ada spend in total (qty times unit price)?", specialist="data-analytics", files=[csv]
+        ).future.result(timeout=300)
         # the bandit chose a variant of the routed specialist; its outcome was counted for it
         chosen = orch.wait_started().get_task(view.id).result(timeout=30).result["plan"]["variant"]
         assert chosen in (v1.id, candidate.id)
@@ -92,7 +107,9 @@ def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
             assert all(a.get("problem") for a in attempts), "every rejected attempt says why"
         steps = [e.reason for e in events if isinstance(e, Decision) and e.kind == "program"]
         assert any(s.startswith("writing code") for s in steps) and any(s.startswith("checking") for s in steps)
-        sandboxes = {e.container for e in events if isinstance(e, ContainerStateChanged) and e.reason == "program sandbox"}
+        sandboxes = {
+            e.container for e in events if isinstance(e, ContainerStateChanged) and e.reason == "program sandbox"
+        }
         assert sandboxes, "the program ran in a container started for it"
         removed = {e.container for e in events if isinstance(e, ContainerStateChanged) and e.state == "removed"}
         assert sandboxes <= removed, "the sandbox is removed after its one program"
@@ -100,12 +117,17 @@ def test_a_natural_task_is_answered_by_a_program_in_a_fresh_sandbox(
         orch.close(remove_containers=True)
 
 
-def test_a_program_that_hits_a_limit_says_which(llama: LlamaCppService, engine_settings: Callable[..., Settings]) -> None:
+def test_a_program_that_hits_a_limit_says_which(
+    llama: LlamaCppService, engine_settings: Callable[..., Settings]
+) -> None:
     orch = Orchestrator(engine_settings())
     orch.start().result(timeout=120)
     try:
-        view = orch.submit("Write a Python program that loops forever with while True: pass, and run it.",
-                           specialist="code-execution", timeout_s=8).future.result(timeout=300)
+        view = orch.submit(
+            "Write a Python program that loops forever with while True: pass, and run it.",
+            specialist="code-execution",
+            timeout_s=8,
+        ).future.result(timeout=300)
         assert view.state == "failed"
         assert view.error_kind in ("timeout", "limit"), (view.error_kind, view.error)
     finally:
@@ -120,14 +142,17 @@ def test_the_database_specialist_answers_in_sql_run_over_the_attached_database(
     db = tmp_path / "shop.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, total REAL)")
-        conn.executemany("INSERT INTO orders (customer, total) VALUES (?, ?)",
-                         [("Ada", 12.5), ("Bob", 3.0), ("Ada", 7.25), ("Cy", 40.0), ("Bob", 1.0)])
+        conn.executemany(
+            "INSERT INTO orders (customer, total) VALUES (?, ?)",
+            [("Ada", 12.5), ("Bob", 3.0), ("Ada", 7.25), ("Cy", 40.0), ("Bob", 1.0)],
+        )
     conn.close()
     orch = Orchestrator(engine_settings())
     orch.start().result(timeout=120)
     try:
-        view = orch.submit("How many orders are in the orders table of this database?", specialist="database",
-                           files=[db]).future.result(timeout=300)
+        view = orch.submit(
+            "How many orders are in the orders table of this database?", specialist="database", files=[db]
+        ).future.result(timeout=300)
         attempts = orch.wait_started().get_task(view.id).result(timeout=30).result["plan"]["attempts"]
         # the model wrote SQL; the engine's fixed program ran it over a copy of the attached file
         assert attempts and all('SQL = r"""' in a["program"] for a in attempts), attempts[0]["program"]

@@ -23,7 +23,9 @@ print(best)
 """
 
 
-def test_an_edited_program_runs_in_a_fresh_sandbox_and_its_tables_keep_their_keys(orch: Orchestrator, tmp_path: Path) -> None:
+def test_an_edited_program_runs_in_a_fresh_sandbox_and_its_tables_keep_their_keys(
+    orch: Orchestrator, tmp_path: Path
+) -> None:
     csv = tmp_path / "sales.csv"
     csv.write_text("region,amount,units\nnorth,10,1\nsouth,30,2\nnorth,5,3\neast,7,1\n")
     first = orch.submit("count rows in sales.csv", specialist="data-analytics", files=[csv]).future.result(timeout=300)
@@ -41,5 +43,7 @@ def test_an_edited_program_runs_in_a_fresh_sandbox_and_its_tables_keep_their_key
     best = next(t for name, t in tables.items() if name.startswith("best"))
     assert best["rows"] == [["south"]]  # a scalar saved as a one-cell table
     assert orch.task(first.id).answer == first.answer  # the original task is untouched
-    broken = orch.run_program(first.id, "import pandas as pd\nprint(pd.read_csv('missing.csv'))\n").future.result(timeout=300)
+    broken = orch.run_program(first.id, "import pandas as pd\nprint(pd.read_csv('missing.csv'))\n").future.result(
+        timeout=300
+    )
     assert broken.state == "failed" and "missing.csv" in (broken.error or ""), broken

@@ -29,8 +29,9 @@ REFUSED = [
 def test_refused_tasks_become_a_proposal_that_builds_and_runs(
     engine_settings: Callable[..., Settings], docker_client: Any
 ) -> None:
-    settings = engine_settings(proposal_min_tasks=5, proposal_min_windows=1, llama_autostart=False,
-                               routing_llm_timeout_s=2.0)
+    settings = engine_settings(
+        proposal_min_tasks=5, proposal_min_windows=1, llama_autostart=False, routing_llm_timeout_s=2.0
+    )
     orch = Orchestrator(settings)
     decisions: list[Decision] = []
     progress: list[ImageBuildProgress] = []

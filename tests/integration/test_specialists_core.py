@@ -71,19 +71,28 @@ HOSTILE = [
     ("while True:\n    pass", ("limit", "timeout"), ("cpu", "wall-clock")),
     ("import os\nwhile True:\n    os.fork()", ("limit", "timeout"), ("process", "wall-clock")),
     ("x = bytearray(10**10)", ("limit",), ("memory",)),
-    ("with open('big.bin', 'wb') as f:\n    for _ in range(1024):\n        f.write(b'x' * 2**20)",
-     ("limit",), ("file-size",)),
-    ("import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect('/var/run/docker.sock')",
-     ("forbidden",), ("docker socket",)),
-    ("import socket\nsocket.create_connection(('192.0.2.1', 80), timeout=3)",
-     ("forbidden",), ("network",)),
+    (
+        "with open('big.bin', 'wb') as f:\n    for _ in range(1024):\n        f.write(b'x' * 2**20)",
+        ("limit",),
+        ("file-size",),
+    ),
+    (
+        "import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect('/var/run/docker.sock')",
+        ("forbidden",),
+        ("docker socket",),
+    ),
+    ("import socket\nsocket.create_connection(('192.0.2.1', 80), timeout=3)", ("forbidden",), ("network",)),
 ]
 
 
-@pytest.mark.parametrize(("code", "kinds", "words"), HOSTILE,
-                         ids=["busy-loop", "fork-bomb", "memory-bomb", "write-1gb", "docker-sock", "network"])
-def test_code_execution_hostile_code_is_contained(specialist: Callable[[str], Box], code: str, kinds: tuple[str, ...],
-                                                  words: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("code", "kinds", "words"),
+    HOSTILE,
+    ids=["busy-loop", "fork-bomb", "memory-bomb", "write-1gb", "docker-sock", "network"],
+)
+def test_code_execution_hostile_code_is_contained(
+    specialist: Callable[[str], Box], code: str, kinds: tuple[str, ...], words: tuple[str, ...]
+) -> None:
     box = specialist("code-execution")
     bad = box.task(code, timeout_s=8.0)
     assert not bad["ok"], bad["answer"]

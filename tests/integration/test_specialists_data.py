@@ -51,8 +51,7 @@ def test_analytics_golden(analytics: Box, case: GoldenCase) -> None:
 
 def test_analytics_chart_is_png(analytics: Box) -> None:
     """``plot`` writes a real PNG under the task's output folder, lists it, and it is copied out."""
-    response = analytics.task("plot amount by month as bar",
-                              [SPECIALISTS / "data-analytics" / "golden" / "sales.csv"])
+    response = analytics.task("plot amount by month as bar", [SPECIALISTS / "data-analytics" / "golden" / "sales.csv"])
     assert response["ok"], response
     (artifact,) = [a for a in response["artifacts"] if a["name"] == "chart.png"]
     assert artifact["mime"] == "image/png"
@@ -72,8 +71,9 @@ def test_analytics_chart_is_png(analytics: Box) -> None:
         ("rows.jsonl", b'{"a": 1}\n{"a": 2,}\n', r"rows\.jsonl line 2, column \d+"),
     ],
 )
-def test_analytics_broken_inputs(analytics: Box, tmp_path: Path, name: str,
-                                 content: bytes | None, message: str) -> None:
+def test_analytics_broken_inputs(
+    analytics: Box, tmp_path: Path, name: str, content: bytes | None, message: str
+) -> None:
     """Broken files fail with ``bad_input`` and a message naming the file and the place."""
     golden = SPECIALISTS / "data-analytics" / "golden"
     path = tmp_path / name
@@ -92,8 +92,7 @@ def test_analytics_natural_language_needs_plan(analytics: Box) -> None:
     sales = SPECIALISTS / "data-analytics" / "golden" / "sales.csv"
     response = analytics.task("what is the best region, roughly?", [sales])
     assert response["error"]["kind"] == "needs_plan"
-    response = analytics.task("x", [sales], plan={"steps": [{"op": "aggregate", "agg": "sum",
-                                                             "column": "revenue"}]})
+    response = analytics.task("x", [sales], plan={"steps": [{"op": "aggregate", "agg": "sum", "column": "revenue"}]})
     assert response["error"]["kind"] == "bad_plan"
     assert "revenue" in response["error"]["message"] and "amount" in response["error"]["message"]
 

@@ -122,10 +122,7 @@ def test_newer_schema_is_refused_and_left_untouched(schema_url: str, tmp_path: P
         with pytest.raises(DatabaseUnavailable, match="newer Switchboard"):
             Store(schema_url, data_dir=tmp_path)
         with engine.connect() as conn:
-            assert (
-                conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-                == "9999_future"
-            )
+            assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "9999_future"
             assert conn.execute(text("SELECT count(*) FROM tasks")).scalar() == 1
     finally:
         engine.dispose()
@@ -141,9 +138,7 @@ def test_foreign_schema_is_refused(schema_url: str, tmp_path: Path) -> None:
         with engine.connect() as conn:
             tables = (
                 conn.execute(
-                    text(
-                        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-                    )
+                    text("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
                 )
                 .scalars()
                 .all()

@@ -31,7 +31,8 @@ PROBE = (
     "import os, time\n"
     "status = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines() if ':' in l)\n"
     "print('nnp', status['NoNewPrivs'].strip(), 'uid', os.getuid(), flush=True)\n"
-    "try:\n    open('/etc/x', 'w')\n    print('root-writable', flush=True)\nexcept OSError:\n    print('root-read-only', flush=True)\n"
+    "try:\n    open('/etc/x', 'w')\n    print('root-writable', flush=True)\n"
+    "except OSError:\n    print('root-read-only', flush=True)\n"
     "open('/tmp/scratch', 'w').write('ok')\n"
     "while True:\n    time.sleep(0.5)\n"
 )
@@ -100,15 +101,21 @@ def namespace(swarm: Any) -> Iterator[str]:
 @pytest.fixture
 def settings(tmp_path: Path, namespace: str) -> Settings:
     return load_settings(
-        data_dir=tmp_path / "data", namespace=namespace, runtime_backend="swarm", ollama_autostart=False,
-        llama_autostart=False, stats_interval_s=0.5,
+        data_dir=tmp_path / "data",
+        namespace=namespace,
+        runtime_backend="swarm",
+        ollama_autostart=False,
+        llama_autostart=False,
+        stats_interval_s=0.5,
     )
 
 
 def _labels(namespace: str, specialist: str = "swarm-test") -> dict[str, str]:
     return {
-        "io.switchboard.managed": "true", "io.switchboard.role": "test",
-        "io.switchboard.specialist": specialist, NS_LABEL: namespace,
+        "io.switchboard.managed": "true",
+        "io.switchboard.role": "test",
+        "io.switchboard.specialist": specialist,
+        NS_LABEL: namespace,
     }
 
 
@@ -118,8 +125,16 @@ def _probe_spec(settings: Settings, namespace: str, *, volume: bool) -> LaunchSp
     if volume:
         mounts = (Mount(f"switchboard-{namespace}-data-swarm-test", "/data", volume=True),)
     return LaunchSpec(
-        name=name, image=settings.base_image, labels=_labels(namespace), memory_mb=96, cpus=0.25, pids=24,
-        tmpfs_mb=8, output_tmpfs_mb=4, command=("python3", "-c", PROBE), mounts=mounts,
+        name=name,
+        image=settings.base_image,
+        labels=_labels(namespace),
+        memory_mb=96,
+        cpus=0.25,
+        pids=24,
+        tmpfs_mb=8,
+        output_tmpfs_mb=4,
+        command=("python3", "-c", PROBE),
+        mounts=mounts,
     )
 
 
@@ -127,7 +142,9 @@ def _spec_without(spec: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in spec.items() if k not in keys}
 
 
-def test_replica_is_a_hardened_service_scaled_by_the_direct_update(swarm: Any, settings: Settings, namespace: str) -> None:
+def test_replica_is_a_hardened_service_scaled_by_the_direct_update(
+    swarm: Any, settings: Settings, namespace: str
+) -> None:
     rt = SwarmRuntime(settings)
     assert rt.ping().backend == "swarm"
     spec = _probe_spec(settings, namespace, volume=True)

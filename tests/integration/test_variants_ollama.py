@@ -24,21 +24,45 @@ def test_variant_model_is_created_with_its_configuration_and_replays_a_task(olla
     assert spec.planner is not None
     base = 100_000 + random.Random().randrange(800_000)  # versions no real database holds
     examples = {
-        "t-example": ExampleRecord(specialist="numerical", example_id="t-example", source="feedback", label="good",
-                                   text="What is the integral of x^3 from 0 to 2?", ts=1.0, created_at=1.0,
-                                   plan={"op": "integrate", "expression": "x^3", "variable": "x", "lower": 0,
-                                         "upper": 2}),
+        "t-example": ExampleRecord(
+            specialist="numerical",
+            example_id="t-example",
+            source="feedback",
+            label="good",
+            text="What is the integral of x^3 from 0 to 2?",
+            ts=1.0,
+            created_at=1.0,
+            plan={"op": "integrate", "expression": "x^3", "variable": "x", "lower": 0, "upper": 2},
+        ),
     }
-    incumbent = Variant(specialist="numerical", version=base, state=VariantState.INCUMBENT,
-                        base_model=ollama_service.model, system_prompt=spec.planner.system_prompt,
-                        parameters={"temperature": 0.0, "num_predict": 96.0})
-    candidate = Variant(specialist="numerical", version=base + 1, state=VariantState.PENDING,
-                        base_model=ollama_service.model, system_prompt=spec.planner.system_prompt,
-                        parameters={"temperature": 0.0, "num_predict": 96.0}, example_ids=("t-example",),
-                        parent=incumbent.id)
-    recorded = ExampleRecord(specialist="numerical", example_id="t-num-01", source="golden", label="good",
-                             text="integrate x^2 from 0 to 3", ts=1.0, created_at=1.0,
-                             plan={"op": "integrate", "expression": "x^2", "variable": "x", "lower": 0, "upper": 3})
+    incumbent = Variant(
+        specialist="numerical",
+        version=base,
+        state=VariantState.INCUMBENT,
+        base_model=ollama_service.model,
+        system_prompt=spec.planner.system_prompt,
+        parameters={"temperature": 0.0, "num_predict": 96.0},
+    )
+    candidate = Variant(
+        specialist="numerical",
+        version=base + 1,
+        state=VariantState.PENDING,
+        base_model=ollama_service.model,
+        system_prompt=spec.planner.system_prompt,
+        parameters={"temperature": 0.0, "num_predict": 96.0},
+        example_ids=("t-example",),
+        parent=incumbent.id,
+    )
+    recorded = ExampleRecord(
+        specialist="numerical",
+        example_id="t-num-01",
+        source="golden",
+        label="good",
+        text="integrate x^2 from 0 to 3",
+        ts=1.0,
+        created_at=1.0,
+        plan={"op": "integrate", "expression": "x^2", "variable": "x", "lower": 0, "upper": 3},
+    )
     runner = PlanReplay(ollama_service, spec, examples, timeout_s=120)
     try:
         report = replay(candidate, incumbent, [recorded], runner)

@@ -137,8 +137,13 @@ class FakeContainer:
     def info(self) -> ContainerInfo:
         """What the runtime lists for this container."""
         return ContainerInfo(
-            id=f"id-{self.name}", name=self.name, image=self.spec.image, status=self.status,
-            labels=dict(self.spec.labels), exit_code=self.exit_code, oom_killed=self.oom_killed,
+            id=f"id-{self.name}",
+            name=self.name,
+            image=self.spec.image,
+            status=self.status,
+            labels=dict(self.spec.labels),
+            exit_code=self.exit_code,
+            oom_killed=self.oom_killed,
         )
 
     # ------------------------------------------------------------------ server
@@ -259,8 +264,13 @@ class FakeRuntime:
         if kind == "cleanup":
             return {"v": 1, "kind": "cleaned", "ok": True, "id": request.get("id")}
         if kind != "task":
-            return {"v": 1, "kind": "result", "id": request.get("id", ""), "ok": False,
-                    "error": {"kind": "unsupported", "message": f"kind {kind!r}"}}
+            return {
+                "v": 1,
+                "kind": "result",
+                "id": request.get("id", ""),
+                "ok": False,
+                "error": {"kind": "unsupported", "message": f"kind {kind!r}"},
+            }
         keys = (container.specialist, container.name)
         with self._cond:
             container.requests.append(request)
@@ -395,7 +405,8 @@ class FakeRuntime:
         with self._cond:
             found = list(self.containers.values())
         return [
-            c.info() for c in found
+            c.info()
+            for c in found
             if all(c.spec.labels.get(k) == v for k, v in labels.items()) and (all_states or c.status == "running")
         ]
 
@@ -466,18 +477,32 @@ class FakeRuntime:
 
 # ---------------------------------------------------------------------- specs and rigs
 def make_spec(
-    sid: str = "echo", *, concurrency: int = 2, max_replicas: int = 2, min_replicas: int = 0,
-    idle_ttl_s: float = 900.0, fresh_per_task: bool = False, memory_mb: int = 256, task_timeout_s: float = 30.0,
+    sid: str = "echo",
+    *,
+    concurrency: int = 2,
+    max_replicas: int = 2,
+    min_replicas: int = 0,
+    idle_ttl_s: float = 900.0,
+    fresh_per_task: bool = False,
+    memory_mb: int = 256,
+    task_timeout_s: float = 30.0,
     **scaling: Any,
 ) -> SpecialistSpec:
     """A specialist spec with the scaling knobs these tests turn."""
     return SpecialistSpec(
-        id=sid, title=sid.title(), description=f"The {sid} test specialist.", capabilities=("test",),
+        id=sid,
+        title=sid.title(),
+        description=f"The {sid} test specialist.",
+        capabilities=("test",),
         example_tasks=("do it",),
         limits=Limits(memory_mb=memory_mb, task_timeout_s=task_timeout_s),
         scaling=Scaling(
-            concurrency=concurrency, max_replicas=max_replicas, min_replicas=min_replicas,
-            idle_ttl_s=idle_ttl_s, fresh_per_task=fresh_per_task, **scaling,
+            concurrency=concurrency,
+            max_replicas=max_replicas,
+            min_replicas=min_replicas,
+            idle_ttl_s=idle_ttl_s,
+            fresh_per_task=fresh_per_task,
+            **scaling,
         ),
     )
 
@@ -523,7 +548,12 @@ class Rig:
     def new_lifecycle(self, specs: dict[str, SpecialistSpec] | None = None, instance_id: str = "second") -> Lifecycle:
         """Another engine's lifecycle over the same runtime and data folder (closed by the rig)."""
         lifecycle = Lifecycle(
-            self.settings, self.runtime, self.specs if specs is None else specs, self.bus, lambda s: f"img/{s.id}", instance_id
+            self.settings,
+            self.runtime,
+            self.specs if specs is None else specs,
+            self.bus,
+            lambda s: f"img/{s.id}",
+            instance_id,
         )
         self.extra.append(lifecycle)
         return lifecycle
@@ -536,12 +566,19 @@ class Rig:
         self.store.insert_task(row).result(timeout=5)
         return task_id
 
-    def job(self, text: str, *, specialist: str = "echo", timeout_s: float = 10.0,
-            inputs: list[InputRecord] | None = None) -> Job:
+    def job(
+        self, text: str, *, specialist: str = "echo", timeout_s: float = 10.0, inputs: list[InputRecord] | None = None
+    ) -> Job:
         """A stored task as a dispatcher job."""
         task_id = self.store_task(text, specialist=specialist)
-        return Job(task_id=task_id, text=text, spec=self.specs[specialist], inputs=inputs or [],
-                   timeout_s=timeout_s, created_at=time.time())
+        return Job(
+            task_id=task_id,
+            text=text,
+            spec=self.specs[specialist],
+            inputs=inputs or [],
+            timeout_s=timeout_s,
+            created_at=time.time(),
+        )
 
     def stored(self, task_id: str) -> TaskRecord:
         """The task row as stored now (every earlier write has committed)."""
@@ -557,7 +594,10 @@ def short_data_dir() -> Path:
 
 @contextlib.contextmanager
 def make_rig(
-    db_dir: Path, specs: builtins.list[SpecialistSpec] | None = None, behaviour: Behaviour = scripted, **settings: Any,
+    db_dir: Path,
+    specs: builtins.list[SpecialistSpec] | None = None,
+    behaviour: Behaviour = scripted,
+    **settings: Any,
 ) -> Iterator[Rig]:
     """Build a rig (database under ``db_dir``, sockets under a short /tmp folder); tear it all down."""
     data_dir = short_data_dir()

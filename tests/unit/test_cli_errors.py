@@ -32,8 +32,17 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, 
 
 @pytest.mark.parametrize(
     "argv",
-    [["up", "numerical"], ["ps"], ["logs", "x"], ["down", "numerical"], ["inspect", "x"], ["specialists"],
-     ["build", "numerical"], ["scale", "numerical", "2"], ["eval", "golden"]],
+    [
+        ["up", "numerical"],
+        ["ps"],
+        ["logs", "x"],
+        ["down", "numerical"],
+        ["inspect", "x"],
+        ["specialists"],
+        ["build", "numerical"],
+        ["scale", "numerical", "2"],
+        ["eval", "golden"],
+    ],
 )
 def test_docker_down_is_exit_3_with_a_fix(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, doc = run(capsys, *argv)

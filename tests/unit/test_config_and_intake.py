@@ -23,7 +23,7 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_env_beats_file_beats_default(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config_file.write_text('queue_size = 77\nworkers = 5\n', encoding="utf-8")
+    config_file.write_text("queue_size = 77\nworkers = 5\n", encoding="utf-8")
     monkeypatch.setenv("SWITCHBOARD_WORKERS", "9")
     settings = load_settings()
     assert settings.queue_size == 77 and settings.workers == 9

@@ -74,7 +74,9 @@ def test_a_burst_scales_up_in_one_decision_then_pauses_resumes_and_scales_to_zer
         assert [r.paused for r in replicas] == [True], "one kept warm, paused"
         assert rig.recorder.decisions("scale_down") and len(rig.runtime.removed) == 3
         paused = replicas[0].name
-        states = [e.state for e in rig.recorder.events if isinstance(e, ContainerStateChanged) and e.container == paused]
+        states = [
+            e.state for e in rig.recorder.events if isinstance(e, ContainerStateChanged) and e.container == paused
+        ]
         assert ContainerState.PAUSED in states
 
         assert rig.dispatcher.submit(rig.job("hello")).result(timeout=10).state == TaskState.SUCCEEDED
@@ -153,7 +155,9 @@ def test_a_start_that_needs_memory_evicts_a_paused_container_first(tmp_path: Pat
 
 
 def test_a_crash_loop_backs_off_then_quarantines_until_released(tmp_path: Path) -> None:
-    with make_rig(tmp_path, [make_spec()], crash_backoff_s=0.05, crash_backoff_max_s=0.08, crash_quarantine_after=3) as r:
+    with make_rig(
+        tmp_path, [make_spec()], crash_backoff_s=0.05, crash_backoff_max_s=0.08, crash_quarantine_after=3
+    ) as r:
         r.runtime.start_fails = True
         for _ in range(3):
             with pytest.raises(Exception, match="did not become ready"):
@@ -168,7 +172,9 @@ def test_a_crash_loop_backs_off_then_quarantines_until_released(tmp_path: Path) 
         r.runtime.start_fails = False
         assert r.dispatcher.submit(r.job("hello")).result(timeout=10).state == TaskState.SUCCEEDED
         assert [d.kind for d in r.recorder.decisions() if d.kind in ("quarantine", "release_quarantine")] == [
-            "quarantine", "release_quarantine"]
+            "quarantine",
+            "release_quarantine",
+        ]
 
 
 def test_containers_dying_mid_task_count_towards_the_crash_loop(tmp_path: Path) -> None:

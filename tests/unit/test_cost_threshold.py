@@ -41,14 +41,20 @@ def test_the_default_starts_at_the_cost_of_a_slow_task_on_a_replica_at_its_targe
     manifest = Thresholds.from_spec(make_spec(max_cost_per_task=0.002), CPU_HOUR, GB_HOUR)
     assert manifest.cost == 0.002 and manifest.cost_bounds == (0.0005, 0.004)
     free = Thresholds.from_spec(spec, 0.0, 0.0)
-    assert free.cost == math.inf and free.update(1.0, 0.0, finished=50, cost_per_task=5.0) is False, "nothing costs anything"
+    assert free.cost == math.inf and free.update(1.0, 0.0, finished=50, cost_per_task=5.0) is False, (
+        "nothing costs anything"
+    )
 
 
 def test_the_cost_threshold_follows_the_observed_cost_within_bounds_and_publishes_big_moves() -> None:
     th = Thresholds.from_spec(make_spec(max_cost_per_task=0.001, task_timeout_s=40.0), CPU_HOUR, GB_HOUR)
-    assert th.update(None, 0.0, finished=MIN_TASKS - 1, cost_per_task=1.0) is False and th.cost == 0.001, "too few tasks"
+    assert th.update(None, 0.0, finished=MIN_TASKS - 1, cost_per_task=1.0) is False and th.cost == 0.001, (
+        "too few tasks"
+    )
     first = th.update(None, 0.0, finished=MIN_TASKS, cost_per_task=0.0012)  # target 0.0018: +8 % of the way
-    assert th.cost == pytest.approx(0.001 + 0.1 * (0.0012 * HEADROOM - 0.001)) and first is False, "an 8 % move is not news"
+    assert th.cost == pytest.approx(0.001 + 0.1 * (0.0012 * HEADROOM - 0.001)) and first is False, (
+        "an 8 % move is not news"
+    )
     assert th.update(None, 0.0, finished=MIN_TASKS, cost_per_task=0.0012) is True, "16 % since the last published value"
     for _ in range(80):
         th.update(None, 0.0, finished=50, cost_per_task=1.0)  # a flood of expensive tasks
@@ -71,8 +77,21 @@ def test_replica_seconds_count_each_sample_until_the_next_within_the_window() ->
 
 
 def _obs(**extra: object) -> Observation:
-    base = Observation(specialist="s", now=0.0, running=2, paused=0, slots=4, current=5, stable=5, panic=5,
-                       idle_s=0.0, gap_p90_s=None, max_replicas=8, p95_s=9.0, latency_threshold_s=3.0)
+    base = Observation(
+        specialist="s",
+        now=0.0,
+        running=2,
+        paused=0,
+        slots=4,
+        current=5,
+        stable=5,
+        panic=5,
+        idle_s=0.0,
+        gap_p90_s=None,
+        max_replicas=8,
+        p95_s=9.0,
+        latency_threshold_s=3.0,
+    )
     return replace(base, **extra)  # type: ignore[arg-type]
 
 
@@ -135,7 +154,9 @@ def test_the_controller_measures_cost_per_task_from_its_replicas_and_moves_the_t
     spec = rig.lifecycle.specs["echo"]
     th = controller.thresholds["echo"]
     base = th.cost
-    assert base == pytest.approx(default_cost_per_task(spec, 7.5, rig.settings.cost_per_cpu_hour, rig.settings.cost_per_gb_hour))
+    assert base == pytest.approx(
+        default_cost_per_task(spec, 7.5, rig.settings.cost_per_cpu_hour, rig.settings.cost_per_gb_hour)
+    )
     futures = [rig.dispatcher.submit(rig.job(f"hello {i}")) for i in range(12)]
     assert all(f.result(timeout=10).state == TaskState.SUCCEEDED for f in futures)
     first = clock.advance(2)

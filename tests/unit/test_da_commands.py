@@ -21,7 +21,8 @@ def test_describe_takes_a_list_of_columns() -> None:
     assert _clause('describe "the total"') == [{"op": "describe", "columns": ["the total"]}]
 
 
-@pytest.mark.parametrize("sentence", ["Describe the salary column for me", "describe what is in this file",
-                                      "summarise the columns please"])
+@pytest.mark.parametrize(
+    "sentence", ["Describe the salary column for me", "describe what is in this file", "summarise the columns please"]
+)
 def test_a_describe_sentence_is_not_a_command(sentence: str) -> None:
     assert _clause(sentence) is None

@@ -22,19 +22,43 @@ T0 = 1_700_000_000.0
 
 
 def _task(store: Store, task_id: str, text: str, specialist: str, state: str, **extra: Any) -> None:
-    store.insert_task({"id": task_id, "text": text, "specialist": specialist, "state": state,
-                       "created_at": T0, "finished_at": T0 + 1, "duration_ms": 120.0, **extra}).result(5)
+    store.insert_task(
+        {
+            "id": task_id,
+            "text": text,
+            "specialist": specialist,
+            "state": state,
+            "created_at": T0,
+            "finished_at": T0 + 1,
+            "duration_ms": 120.0,
+            **extra,
+        }
+    ).result(5)
 
 
 @pytest.fixture
 def evidence(store: Store) -> Store:
     """One task per kind of evidence the dataset draws on."""
-    _task(store, "ok000000000001", "integrate x^2 from 0 to 3", "numerical", "succeeded", answer="9",
-          result={"plan": {"op": "integrate", "expression": "x^2", "lower": 0, "upper": 3}})
+    _task(
+        store,
+        "ok000000000001",
+        "integrate x^2 from 0 to 3",
+        "numerical",
+        "succeeded",
+        answer="9",
+        result={"plan": {"op": "integrate", "expression": "x^2", "lower": 0, "upper": 3}},
+    )
     _task(store, "plan0000000002", "area under the bell curve please", "numerical", "failed", error_kind="bad_plan")
     _task(store, "user0000000003", "integrate this file", "numerical", "failed", error_kind="bad_input")
-    _task(store, "good0000000004", "solve x^2 = 4", "numerical", "succeeded", answer="-2, 2",
-          result={"plan": {"op": "solve", "expression": "x^2 - 4 = 0"}})
+    _task(
+        store,
+        "good0000000004",
+        "solve x^2 = 4",
+        "numerical",
+        "succeeded",
+        answer="-2, 2",
+        result={"plan": {"op": "solve", "expression": "x^2 - 4 = 0"}},
+    )
     _task(store, "badd0000000005", "derivative of sin at 0", "numerical", "succeeded", answer="0")
     _task(store, "misr0000000006", "mean of this column", "data-analytics", "succeeded", answer="3")
     _task(store, "away0000000007", "average revenue by region", "numerical", "failed", error_kind="internal")
@@ -44,17 +68,39 @@ def evidence(store: Store) -> Store:
     store.add_feedback("badd0000000005", "bad_answer", "numerical", ts=T0 + 6).result(5)  # the latest wins
     store.add_feedback("misr0000000006", "wrong_specialist", "numerical", ts=T0 + 7).result(5)
     store.add_feedback("away0000000007", "wrong_specialist", "data-analytics", ts=T0 + 8).result(5)
-    store.add_golden_runs([
-        {"run_id": "r1", "specialist": "numerical", "case_id": "num-01", "passed": True, "ts": T0 + 10, "duration_ms": 30},
-        {"run_id": "r2", "specialist": "numerical", "case_id": "num-01", "passed": False, "ts": T0 + 20, "duration_ms": 40},
-        {"run_id": "r2", "specialist": "numerical", "case_id": "gone-from-suite", "passed": True, "ts": T0 + 20},
-    ]).result(5)
+    store.add_golden_runs(
+        [
+            {
+                "run_id": "r1",
+                "specialist": "numerical",
+                "case_id": "num-01",
+                "passed": True,
+                "ts": T0 + 10,
+                "duration_ms": 30,
+            },
+            {
+                "run_id": "r2",
+                "specialist": "numerical",
+                "case_id": "num-01",
+                "passed": False,
+                "ts": T0 + 20,
+                "duration_ms": 40,
+            },
+            {"run_id": "r2", "specialist": "numerical", "case_id": "gone-from-suite", "passed": True, "ts": T0 + 20},
+        ]
+    ).result(5)
     return store
 
 
 def _improvement(store: Store, bus: EventBus | None = None) -> Improvement:
-    return Improvement(lambda: store, bus or EventBus(), load_catalogue(SPECIALISTS).specs,
-                       base_model="smollm2-135m", config=ImprovementConfig(), rng=random.Random(1))
+    return Improvement(
+        lambda: store,
+        bus or EventBus(),
+        load_catalogue(SPECIALISTS).specs,
+        base_model="smollm2-135m",
+        config=ImprovementConfig(),
+        rng=random.Random(1),
+    )
 
 
 def test_examples_come_from_feedback_overrides_golden_runs_and_outcomes(evidence: Store) -> None:
@@ -120,15 +166,33 @@ def test_export_writes_one_json_object_per_kept_example(evidence: Store) -> None
 
 
 def test_few_shot_choice_prefers_strong_evidence_and_varied_plans() -> None:
-    def ex(eid: str, source: str, op: str | None, ts: float, text: str | None = None, label: str = "good",
-           plan: dict[str, Any] | None = None) -> ExampleRecord:
-        return ExampleRecord(specialist="numerical", example_id=eid, source=source, label=label,
-                             text=text or f"task {eid}", ts=ts, created_at=ts,
-                             plan=plan or (None if op is None else {"op": op}))
+    def ex(
+        eid: str,
+        source: str,
+        op: str | None,
+        ts: float,
+        text: str | None = None,
+        label: str = "good",
+        plan: dict[str, Any] | None = None,
+    ) -> ExampleRecord:
+        return ExampleRecord(
+            specialist="numerical",
+            example_id=eid,
+            source=source,
+            label=label,
+            text=text or f"task {eid}",
+            ts=ts,
+            created_at=ts,
+            plan=plan or (None if op is None else {"op": op}),
+        )
 
     pool = [
-        ex("a", "outcome", "solve", 9), ex("b", "feedback", "solve", 1), ex("c", "feedback", "solve", 2),
-        ex("d", "golden", "integrate", 5), ex("e", "outcome", None, 8), ex("f", "feedback", "fft", 3, label="bad"),
+        ex("a", "outcome", "solve", 9),
+        ex("b", "feedback", "solve", 1),
+        ex("c", "feedback", "solve", 2),
+        ex("d", "golden", "integrate", 5),
+        ex("e", "outcome", None, 8),
+        ex("f", "feedback", "fft", 3, label="bad"),
         ex("g", "outcome", "matrix", 4, text="TASK  c!"),  # same text as c once normalised
         ex("h", "feedback", None, 9, text="prog", plan={"program": "print(1)"}),
     ]
@@ -185,8 +249,9 @@ def test_suite_cases_are_read_from_the_specialist_folder(tmp_path: Path) -> None
 # ---------------------------------------------------------------- the command line
 
 
-def test_cli_lists_exports_removes_and_retrains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_lists_exports_removes_and_retrains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import os
 
     from app.cli import main
@@ -201,8 +266,15 @@ def test_cli_lists_exports_removes_and_retrains(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("SWITCHBOARD_OLLAMA_HOST", "http://127.0.0.1:9")
     monkeypatch.setenv("SWITCHBOARD_OLLAMA_AUTOSTART", "false")
     with Store(f"sqlite:///{data / 'switchboard.db'}", data_dir=data) as store:
-        _task(store, "good0000000004", "solve x^2 = 4", "numerical", "succeeded", answer="-2, 2",
-              result={"plan": {"op": "solve", "expression": "x^2 - 4 = 0"}})
+        _task(
+            store,
+            "good0000000004",
+            "solve x^2 = 4",
+            "numerical",
+            "succeeded",
+            answer="-2, 2",
+            result={"plan": {"op": "solve", "expression": "x^2 - 4 = 0"}},
+        )
         _task(store, "plan0000000002", "area under the bell curve", "numerical", "failed", error_kind="bad_plan")
 
     def run(*argv: str) -> tuple[int, dict[str, Any]]:
@@ -223,7 +295,10 @@ def test_cli_lists_exports_removes_and_retrains(tmp_path: Path, monkeypatch: pyt
     assert code == 2 and doc["ok"] is False and "no dataset example" in doc["error"]
     code, doc = run("variants", "numerical", "--retrain")
     assert code == 0 and doc["created"]["id"] == "numerical-v2" and doc["created"]["example_ids"] == ["t-good00000000"]
-    assert [(v["id"], v["state"]) for v in doc["variants"]] == [("numerical-v1", "incumbent"), ("numerical-v2", "pending")]
+    assert [(v["id"], v["state"]) for v in doc["variants"]] == [
+        ("numerical-v1", "incumbent"),
+        ("numerical-v2", "pending"),
+    ]
     code, doc = run("variants", "numerical")
     assert code == 0 and doc["variants"][0]["p_better"] is None and doc["variants"][0]["tasks"] == 0
     code, doc = run("variants", "no-such-specialist")

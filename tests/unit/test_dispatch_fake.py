@@ -114,7 +114,9 @@ def test_a_saturated_specialist_does_not_starve_another(tmp_path: Path) -> None:
         assert all(f.result(WAIT).state == TaskState.SUCCEEDED for f in stuck)
 
 
-def test_a_task_past_its_timeout_fails_and_its_container_is_reclaimed(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_task_past_its_timeout_fails_and_its_container_is_reclaimed(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(dispatch, "TIMEOUT_GRACE_S", 0.1)
     started = time.monotonic()
     view = rig.dispatcher.submit(rig.job("hang", timeout_s=0.3)).result(WAIT)

@@ -17,8 +17,12 @@ from app.engine.core.specs import Planner, ProgramSpec, SpecialistSpec
 from app.engine.tasks.dispatch import Dispatcher
 from tests.unit.fake_runtime import FakeContainer, error, make_rig, make_spec, result
 
-SCHEMA = {"type": "object", "properties": {"action": {"enum": ["train", "list"]}, "target": {"type": "string"}},
-          "required": ["action"], "additionalProperties": False}
+SCHEMA = {
+    "type": "object",
+    "properties": {"action": {"enum": ["train", "list"]}, "target": {"type": "string"}},
+    "required": ["action"],
+    "additionalProperties": False,
+}
 
 
 class PlanningCoder:
@@ -29,17 +33,33 @@ class PlanningCoder:
         self.feedback: list[str] = []
         self.programs = 0
 
-    def plan(self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, feedback: str = "",
-             timeout_s: float = 60.0) -> dict[str, Any]:
+    def plan(
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs: Sequence[tuple[str, str]],
+        *,
+        feedback: str = "",
+        timeout_s: float = 60.0,
+    ) -> dict[str, Any]:
         self.feedback.append(feedback)
         item = self.plans.pop(0)
         if isinstance(item, Exception):
             raise item
         return item
 
-    def write(self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, attempt: int = 1,
-              feedback: str = "", timeout_s: float = 120.0, style: str = "",
-              overrides: Mapping[str, float] | None = None) -> str:
+    def write(
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs: Sequence[tuple[str, str]],
+        *,
+        attempt: int = 1,
+        feedback: str = "",
+        timeout_s: float = 120.0,
+        style: str = "",
+        overrides: Mapping[str, float] | None = None,
+    ) -> str:
         self.programs += 1
         return "print(7)\n"
 
@@ -59,11 +79,13 @@ def behaviour(container: FakeContainer, request: dict[str, Any]) -> dict[str, An
 
 def _spec(tmp_path: Path) -> SpecialistSpec:
     (tmp_path / "plan_schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
-    return make_spec("ml").model_copy(update={
-        "folder": tmp_path,
-        "planner": Planner(system_prompt="Turn the request into a plan."),
-        "program": ProgramSpec(language="plan", libraries=("numpy",), guide="Write numpy code."),
-    })
+    return make_spec("ml").model_copy(
+        update={
+            "folder": tmp_path,
+            "planner": Planner(system_prompt="Turn the request into a plan."),
+            "program": ProgramSpec(language="plan", libraries=("numpy",), guide="Write numpy code."),
+        }
+    )
 
 
 def _run(tmp_path: Path, coder: PlanningCoder) -> tuple[Any, dict[str, Any]]:
@@ -94,7 +116,9 @@ def test_a_rejected_plan_is_tried_again_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_a_refusal_about_the_data_stands_with_its_message(tmp_path: Path) -> None:
-    coder = PlanningCoder({"action": "train", "target": "missing-model"}, {"action": "train", "target": "missing-model"})
+    coder = PlanningCoder(
+        {"action": "train", "target": "missing-model"}, {"action": "train", "target": "missing-model"}
+    )
     view, _row = _run(tmp_path, coder)
     assert view.state == "failed" and view.error_kind == "bad_input" and "m1" in (view.error or "")
     assert coder.programs == 0, "a program in a sandbox cannot reach the model store either"
@@ -111,8 +135,12 @@ def test_without_a_valid_plan_a_program_is_written(tmp_path: Path) -> None:
 def test_an_optional_field_out_of_bounds_is_left_out_not_the_whole_plan(tmp_path: Path) -> None:
     from app.engine.llm.plan_writer import write_plan
 
-    schema = {"type": "object", "required": ["action"], "additionalProperties": False,
-              "properties": {"action": {"enum": ["train"]}, "folds": {"type": "integer", "minimum": 2, "maximum": 20}}}
+    schema = {
+        "type": "object",
+        "required": ["action"],
+        "additionalProperties": False,
+        "properties": {"action": {"enum": ["train"]}, "folds": {"type": "integer", "minimum": 2, "maximum": 20}},
+    }
     spec = _spec(tmp_path)  # then its schema file is replaced by this one, with bounds
     (tmp_path / "plan_schema.json").write_text(json.dumps(schema), encoding="utf-8")
 

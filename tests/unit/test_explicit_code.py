@@ -69,8 +69,16 @@ def _files(tmp_path: Path, files: dict[str, str]) -> list[InputFile]:
 
 
 def _task(text: str, tmp_path: Path, inputs: list[InputFile] | None = None) -> Task:
-    return Task(id="t", text=text, inputs=inputs or [], plan=None, output_dir=tmp_path / "out",
-                timeout_s=30.0, max_output_bytes=1 << 20, data_dir=tmp_path / "data")
+    return Task(
+        id="t",
+        text=text,
+        inputs=inputs or [],
+        plan=None,
+        output_dir=tmp_path / "out",
+        timeout_s=30.0,
+        max_output_bytes=1 << 20,
+        data_dir=tmp_path / "data",
+    )
 
 
 def _argv(handler: ModuleType, text: str, tmp_path: Path, files: dict[str, str] | None = None) -> list[str]:
@@ -186,15 +194,19 @@ def test_script_sees_its_arguments(handler: ModuleType, tmp_path: Path) -> None:
 
 
 def test_unittest_run_reports_passes_and_failures(handler: ModuleType, tmp_path: Path) -> None:
-    task = _task("run the unit tests in test_calc.py", tmp_path,
-                 _files(tmp_path, {"test_calc.py": TEST_CALC, "calc.py": CALC}))
+    task = _task(
+        "run the unit tests in test_calc.py", tmp_path, _files(tmp_path, {"test_calc.py": TEST_CALC, "calc.py": CALC})
+    )
     result = handler.handle(task)
     assert result.answer.startswith("Ran 3 tests: 1 passed, 1 failed, 1 skipped - FAILED")
     assert "test_wrong: AssertionError: 4 != 5" in result.answer
     tests = result.data["tests"]
     assert (tests["tests_run"], tests["passed"], tests["failed"], tests["skipped"]) == (3, 1, 1, 1)
-    assert sorted(result.tables[0].rows) == [["test_calc.T.test_add", "ok"], ["test_calc.T.test_later", "skipped"],
-                                             ["test_calc.T.test_wrong", "fail"]]
+    assert sorted(result.tables[0].rows) == [
+        ["test_calc.T.test_add", "ok"],
+        ["test_calc.T.test_later", "skipped"],
+        ["test_calc.T.test_wrong", "fail"],
+    ]
 
 
 def test_script_that_only_defines_tests_is_run_as_tests(handler: ModuleType, tmp_path: Path) -> None:
@@ -238,8 +250,10 @@ def _golden() -> list[Any]:
     cases = [json.loads(line) for line in lines if line.strip() and not line.startswith("#")]
     return [
         pytest.param(c, id=c["id"], marks=pytest.mark.skip(reason="needs the container's network/socket isolation"))
-        if c["check"].get("error") == "forbidden" else pytest.param(c, id=c["id"])
-        for c in cases if c.get("path", "explicit") == "explicit" or c.get("plan") is not None
+        if c["check"].get("error") == "forbidden"
+        else pytest.param(c, id=c["id"])
+        for c in cases
+        if c.get("path", "explicit") == "explicit" or c.get("plan") is not None
     ]
 
 
@@ -268,12 +282,23 @@ USAGE = (
 
 
 def test_a_guessed_bare_run_that_prints_its_usage_asks_for_a_plan(handler: ModuleType, tmp_path: Path) -> None:
-    task = _task("what grand total does the invoice script give with a 10 percent discount?", tmp_path,
-                 _files(tmp_path, {"invoice.py": USAGE}))
+    task = _task(
+        "what grand total does the invoice script give with a 10 percent discount?",
+        tmp_path,
+        _files(tmp_path, {"invoice.py": USAGE}),
+    )
     with pytest.raises(SpecialistError) as err:
         handler.handle(task)
     assert err.value.kind == "needs_plan" and "printed its usage" in str(err.value)
-    own = _task("run script.py", tmp_path, _files(tmp_path, {"script.py": "import sys\nprint('usage: script.py N')\nsys.exit(1)\n"}))
-    assert handler.handle(own).answer == "exit code 1: usage: script.py N"  # the run asked for: its output is the answer
+    own = _task(
+        "run script.py",
+        tmp_path,
+        _files(tmp_path, {"script.py": "import sys\nprint('usage: script.py N')\nsys.exit(1)\n"}),
+    )
+    assert (
+        handler.handle(own).answer == "exit code 1: usage: script.py N"
+    )  # the run asked for: its output is the answer
     failing = _task("does calc.py work?", tmp_path, _files(tmp_path, {"calc.py": "raise SystemExit(3)\n"}))
-    assert handler.handle(failing).answer.startswith("exit code 3")  # a failure that is not a usage message stays the answer
+    assert handler.handle(failing).answer.startswith(
+        "exit code 3"
+    )  # a failure that is not a usage message stays the answer

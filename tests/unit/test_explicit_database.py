@@ -52,8 +52,16 @@ def _task(text: str, tmp_path: Path, files: list[Path] | None = None, plan: dict
     for f in files or []:
         shutil.copyfile(f, folder / f.name)
         inputs.append(InputFile(f.name, folder / f.name, f.stat().st_size, ""))
-    return Task(id="t", text=text, inputs=inputs, plan=plan, output_dir=tmp_path / "out",
-                timeout_s=30.0, max_output_bytes=1 << 20, data_dir=tmp_path / "data")
+    return Task(
+        id="t",
+        text=text,
+        inputs=inputs,
+        plan=plan,
+        output_dir=tmp_path / "out",
+        timeout_s=30.0,
+        max_output_bytes=1 << 20,
+        data_dir=tmp_path / "data",
+    )
 
 
 def _run(text: str, tmp_path: Path, *files: Path, plan: dict[str, Any] | None = None) -> Any:

@@ -49,8 +49,16 @@ def math_stack() -> None:
 
 def _task(text: str, tmp_path: Path, files: list[Path] | None = None) -> Task:
     inputs = [InputFile(f.name, f, f.stat().st_size, "") for f in files or []]
-    return Task(id="t", text=text, inputs=inputs, plan=None, output_dir=tmp_path / "out",
-                timeout_s=30.0, max_output_bytes=1 << 20, data_dir=tmp_path / "data")
+    return Task(
+        id="t",
+        text=text,
+        inputs=inputs,
+        plan=None,
+        output_dir=tmp_path / "out",
+        timeout_s=30.0,
+        max_output_bytes=1 << 20,
+        data_dir=tmp_path / "data",
+    )
 
 
 def _run(text: str, tmp_path: Path) -> Any:
@@ -92,8 +100,12 @@ def test_normalise_leaves_prose_about_choosing_alone() -> None:
 
 def test_system_with_a_trailing_question_reports_only_the_asked_unknown() -> None:
     plan = recognise("x + y + z = 6, 2x − y = 1, y + z = 5. What is z?", has_csv=False)
-    assert plan == {"op": "solve", "equations": ["x + y + z = 6", "2x - y = 1", "y + z = 5"],
-                    "variables": None, "report": ["z"]}
+    assert plan == {
+        "op": "solve",
+        "equations": ["x + y + z = 6", "2x - y = 1", "y + z = 5"],
+        "variables": None,
+        "report": ["z"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -112,20 +124,32 @@ def test_question_forms_around_equations(text: str, report: list[str]) -> None:
 @pytest.mark.parametrize(
     ("text", "equations", "report"),
     [
-        ("I have a system of three equations:\n2x + y - z = 8\n-3x - y + 2z = -11\n-2x + y + 2z = -3\nWhat is z?",
-         ["2x + y - z = 8", "-3x - y + 2z = -11", "-2x + y + 2z = -3"], ["z"]),
+        (
+            "I have a system of three equations:\n2x + y - z = 8\n-3x - y + 2z = -11\n-2x + y + 2z = -3\nWhat is z?",
+            ["2x + y - z = 8", "-3x - y + 2z = -11", "-2x + y + 2z = -3"],
+            ["z"],
+        ),
         ("Solve these please:\n1) a + b = 10\n2) a − b = 2\nThanks! What's a*b?", ["a + b = 10", "a - b = 2"], ["a*b"]),
         ("x + y = 3\nx - y = 1", ["x + y = 3", "x - y = 1"], None),
     ],
 )
-def test_equations_one_per_line_with_prose_around_them(text: str, equations: list[str], report: list[str] | None) -> None:
-    assert recognise(text, has_csv=False) == {"op": "solve", "equations": equations, "variables": None, "report": report}
+def test_equations_one_per_line_with_prose_around_them(
+    text: str, equations: list[str], report: list[str] | None
+) -> None:
+    assert recognise(text, has_csv=False) == {
+        "op": "solve",
+        "equations": equations,
+        "variables": None,
+        "report": report,
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "expression"),
-    [("Can you simplify (x^2 - 9)/(x - 3) for me?", "(x^2 - 9)/(x - 3)"),
-     ("could you please evaluate 2^10, thanks", "2^10")],
+    [
+        ("Can you simplify (x^2 - 9)/(x - 3) for me?", "(x^2 - 9)/(x - 3)"),
+        ("could you please evaluate 2^10, thanks", "2^10"),
+    ],
 )
 def test_polite_wrappers_do_not_hide_the_request(text: str, expression: str) -> None:
     plan = recognise(text, has_csv=False)
@@ -157,7 +181,10 @@ def test_ambiguous_or_unknown_requests_are_declined(text: str) -> None:
         ("y' = -2y, y(0) = 1; what is y(3)?", {"expression": "-2y", "variable": "t", "t0": 0, "y0": 1, "at": 3}),
         ("dy/dx = x*y with y(0)=1 at x=1", {"expression": "x*y", "variable": "x", "t0": 0, "y0": 1, "at": 1}),
         ("y′ = −2y, y(0) = 1. Find y(0.5)", {"expression": "-2y", "variable": "t", "t0": 0, "y0": 1, "at": 0.5}),
-        ("solve the ODE y' = t - y, y(0) = 1 at t = 2", {"expression": "t - y", "variable": "t", "t0": 0, "y0": 1, "at": 2}),
+        (
+            "solve the ODE y' = t - y, y(0) = 1 at t = 2",
+            {"expression": "t - y", "variable": "t", "t0": 0, "y0": 1, "at": 2},
+        ),
         ("y' = -2y, y(0)=1, evaluate at t=1", {"expression": "-2y", "variable": "t", "t0": 0, "y0": 1, "at": 1}),
         ("dy/dt = 0.3*y, y(0) = 2", {"expression": "0.3*y", "variable": "t", "t0": 0, "y0": 2, "at": None}),
     ],
@@ -214,8 +241,12 @@ def test_matrix_literal(text: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize("text", ["C(10,3)", "10 choose 3", "binomial(10, 3)", "nCr(10,3)", "what is 10C3?"])
 def test_binomial_notations_become_one_expression(text: str) -> None:
-    assert recognise(text, has_csv=False) == {"op": "evaluate", "expression": "binomial(10, 3)",
-                                              "simplify": False, "mode": None}
+    assert recognise(text, has_csv=False) == {
+        "op": "evaluate",
+        "expression": "binomial(10, 3)",
+        "simplify": False,
+        "mode": None,
+    }
 
 
 # -- executors (need sympy/scipy) ------------------------------------------------------------
@@ -288,7 +319,8 @@ def test_huge_binomials_are_refused(tmp_path: Path) -> None:
 def test_improper_integrals(tmp_path: Path) -> None:
     assert _run("integral of e^-x from 0 to infinity", tmp_path).data["value"] == 1
     assert _run("integral from 0 to infinity of e^(-x^2) dx", tmp_path).data["value"] == pytest.approx(
-        math.sqrt(math.pi) / 2, rel=1e-12)
+        math.sqrt(math.pi) / 2, rel=1e-12
+    )
     divergent = _run("integrate 1/x from 1 to infinity", tmp_path)
     assert "diverges" in divergent.answer and divergent.data["value"] is None
 

@@ -11,20 +11,39 @@ from app.engine.routing.router import Router
 
 def _spec(sid: str, description: str, caps: list[str], tasks: list[str], inputs: list[str]) -> SpecialistSpec:
     return SpecialistSpec(
-        id=sid, title=sid.title(), description=description, capabilities=tuple(caps),
-        example_tasks=tuple(tasks), accepted_inputs=tuple(inputs),
+        id=sid,
+        title=sid.title(),
+        description=description,
+        capabilities=tuple(caps),
+        example_tasks=tuple(tasks),
+        accepted_inputs=tuple(inputs),
     )
 
 
 @pytest.fixture(scope="module")
 def specs() -> list[SpecialistSpec]:
     return [
-        _spec("astro", "Star charts, planet positions and telescope observation planning.",
-              ["planet positions", "star charts", "eclipses"], ["where is mars tonight", "next solar eclipse"], [".fits"]),
-        _spec("cooking", "Recipes, ingredient substitutions and oven temperatures for baking.",
-              ["recipes", "substitutions", "baking"], ["bake a sourdough loaf", "replace eggs in a cake"], [".recipe"]),
-        _spec("legal", "Contract clauses, lease agreements and terms of service review.",
-              ["contracts", "leases", "clauses"], ["review this lease", "explain the indemnity clause"], [".docx"]),
+        _spec(
+            "astro",
+            "Star charts, planet positions and telescope observation planning.",
+            ["planet positions", "star charts", "eclipses"],
+            ["where is mars tonight", "next solar eclipse"],
+            [".fits"],
+        ),
+        _spec(
+            "cooking",
+            "Recipes, ingredient substitutions and oven temperatures for baking.",
+            ["recipes", "substitutions", "baking"],
+            ["bake a sourdough loaf", "replace eggs in a cake"],
+            [".recipe"],
+        ),
+        _spec(
+            "legal",
+            "Contract clauses, lease agreements and terms of service review.",
+            ["contracts", "leases", "clauses"],
+            ["review this lease", "explain the indemnity clause"],
+            [".docx"],
+        ),
     ]
 
 

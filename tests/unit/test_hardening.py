@@ -39,7 +39,12 @@ def good_attrs() -> dict[str, Any]:
         },
         "Mounts": [
             {"Type": "bind", "Source": "/srv/exchange/sb-x/sock", "Destination": "/run/switchboard"},
-            {"Type": "volume", "Name": "switchboard-data-x", "Source": "/var/lib/docker/volumes/x/_data", "Destination": "/data"},
+            {
+                "Type": "volume",
+                "Name": "switchboard-data-x",
+                "Source": "/var/lib/docker/volumes/x/_data",
+                "Destination": "/data",
+            },
         ],
         "NetworkSettings": {"Ports": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}]}},
     }
@@ -84,11 +89,17 @@ BAD_VARIANTS: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("network isolated", _host(NetworkMode="container:other")),
     ("ports on 127.0.0.1 only", _host(PortBindings={"8080/tcp": [{"HostIp": "", "HostPort": "8080"}]})),
     ("ports on 127.0.0.1 only", _host(PortBindings={"8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]})),
-    ("ports on 127.0.0.1 only", _set(("NetworkSettings", "Ports"), {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "80"}]})),
+    (
+        "ports on 127.0.0.1 only",
+        _set(("NetworkSettings", "Ports"), {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "80"}]}),
+    ),
     ("ports on 127.0.0.1 only", _host(PublishAllPorts=True)),
     ("docker socket not mounted", _host(Binds=["/var/run/docker.sock:/var/run/docker.sock"])),
     ("docker socket not mounted", _host(Binds=["/var/run:/host-run:ro"])),
-    ("docker socket not mounted", _set(("Mounts",), [{"Type": "bind", "Source": "/run/docker.sock", "Destination": "/x"}])),
+    (
+        "docker socket not mounted",
+        _set(("Mounts",), [{"Type": "bind", "Source": "/run/docker.sock", "Destination": "/x"}]),
+    ),
     ("docker socket not mounted", _set(("Mounts",), [{"Type": "bind", "Source": "/", "Destination": "/host"}])),
     ("init process", _host(Init=None)),
 ]

@@ -46,7 +46,11 @@ def test_a_page_becomes_page_items_table_links_and_texts() -> None:
     assert list(tables)[0] == "shop_page" and list(tables)[-2:] == ["shop_links", "shop_texts"]
     cols, rows = tables["shop_page"]
     assert dict(zip(cols, rows[0], strict=True)) == {
-        "title": "Gartenladen – Angebote", "description": "Werkzeug und Küche", "h1": "Angebote der Woche", "language": "de"}
+        "title": "Gartenladen – Angebote",
+        "description": "Werkzeug und Küche",
+        "h1": "Angebote der Woche",
+        "language": "de",
+    }
 
     cols, rows = tables["shop_card"]
     items = [dict(zip(cols, r, strict=True)) for r in rows]
@@ -73,8 +77,9 @@ def test_the_sandboxed_program_reads_the_page_as_previewed(tmp_path: Path) -> No
     sql = "SELECT name, price FROM shop_card WHERE price > 20 ORDER BY price DESC;"
     program = wrap_sql(sql, ["shop.html"], one_value=False)
     (tmp_path / "program.py").write_text(program, encoding="utf-8")
-    done = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     # decimal commas and thousands dots are numbers; the current price, not the struck one
     assert done.stdout.splitlines() == ["name | price", "Gusspfanne | 1249", "Kupferkanne | 29.9"]
@@ -95,17 +100,26 @@ def test_list_items_and_bare_markup_make_tables_too() -> None:
     assert rows[0][cols.index("text")] == "Mix well" and rows[1][cols.index("b")] == "Bake"
 
 
-@pytest.mark.parametrize("html", [
-    "", "<<<>>>", "<table><tr><td>1</td>", "<div class='a'><div class='a'>", "\x00\ufffd<p>é",
-    "<html><body>" + "<div>" * 2000 + "deep" + "</div>" * 10,
-])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "<<<>>>",
+        "<table><tr><td>1</td>",
+        "<div class='a'><div class='a'>",
+        "\x00\ufffd<p>é",
+        "<html><body>" + "<div>" * 2000 + "deep" + "</div>" * 10,
+    ],
+)
 def test_broken_or_hostile_markup_gives_tables_never_an_error(html: str) -> None:
     tables = page_tables(html, prefix="p_")
     assert [t.name for t in tables][:1] == ["p_page"] and tables[-1].name == "p_texts"
 
 
 def test_a_huge_page_makes_a_bounded_database() -> None:
-    html = "<ul class='feed'>" + "".join(f"<li class='row'><span class='n'>{i}</span></li>" for i in range(3000)) + "</ul>"
+    html = (
+        "<ul class='feed'>" + "".join(f"<li class='row'><span class='n'>{i}</span></li>" for i in range(3000)) + "</ul>"
+    )
     tables = _tables(html, prefix="")
     assert len(tables["row"][1]) == 500
 
@@ -122,26 +136,34 @@ def test_an_empty_result_says_where_the_compared_text_does_occur(tmp_path: Path)
     (tmp_path / "shop.html").write_text(SHOP, encoding="utf-8")
     sql = "SELECT kosten FROM shop_versandkosten WHERE info = 'Österreich' OR land = 'it''s';"
     (tmp_path / "program.py").write_text(wrap_sql(sql, ["shop.html"], one_value=False), encoding="utf-8")
-    done = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "kosten" and lines[-1] == NO_ROWS
     assert lines[1] == f"{NOTE}'Österreich' occurs in shop_versandkosten.land (e.g. 'Österreich')"
-    assert lines[2] == f"{NOTE}\"it's\" occurs in no column of any table"
+    assert lines[2] == f'{NOTE}"it\'s" occurs in no column of any table'
     problem = check_result("Versandkosten nach Österreich?", done.stdout, "", [])
     assert "no rows" in problem and "shop_versandkosten.land" in problem
 
 
 def test_a_text_column_compared_with_a_number_stops_the_program_with_the_reason(tmp_path: Path) -> None:
-    html = ("<ul>" + "".join(f"<li class='p' data-stars='{s}'><b class='name'>{n}</b><i class='rating'>{r}</i></li>"
-                             for n, r, s in [("A", "★★★★½", 4.5), ("B", "★★★", 3)]) + "</ul>")
+    html = (
+        "<ul>"
+        + "".join(
+            f"<li class='p' data-stars='{s}'><b class='name'>{n}</b><i class='rating'>{r}</i></li>"
+            for n, r, s in [("A", "★★★★½", 4.5), ("B", "★★★", 3)]
+        )
+        + "</ul>"
+    )
     (tmp_path / "p.html").write_text(html, encoding="utf-8")
 
     def run(sql: str) -> subprocess.CompletedProcess[str]:
         (tmp_path / "program.py").write_text(wrap_sql(sql, ["p.html"], one_value=False), encoding="utf-8")
-        return subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=60, check=False)
+        return subprocess.run(
+            [sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+        )
 
     wrong = run("SELECT name FROM p_p WHERE rating >= 4.5")  # SQLite would say every text is >= any number
     assert wrong.returncode != 0 and "column rating holds texts (such as '★★★★½')" in wrong.stderr

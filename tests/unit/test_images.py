@@ -52,7 +52,9 @@ class FakeRuntime:
             for p in sorted(request.context.rglob("*"))
             if p.is_file()
         }
-        listing.update({p.relative_to(request.context).as_posix() + "/": b"" for p in request.context.rglob("*") if p.is_dir()})
+        listing.update(
+            {p.relative_to(request.context).as_posix() + "/": b"" for p in request.context.rglob("*") if p.is_dir()}
+        )
         with self._lock:
             self.builds.append((request, listing))
         on_line("Step 1/2 : FROM something")
@@ -151,7 +153,12 @@ def test_specialist_build_context_args_labels_and_ca(tree: Path, tmp_path: Path)
     assert sp_req.labels["io.switchboard.managed"] == "true"
     assert sp_req.labels["io.switchboard.source-hash"].startswith(tag.split(":")[1])
     assert sp_files["certs/ca.crt"] == ca.read_bytes()
-    assert sorted(n for n in sp_files if not n.endswith("/")) == ["Dockerfile", "certs/ca.crt", "handler.py", "lib/helper.py"]
+    assert sorted(n for n in sp_files if not n.endswith("/")) == [
+        "Dockerfile",
+        "certs/ca.crt",
+        "handler.py",
+        "lib/helper.py",
+    ]
 
     fractions = [e.fraction for e in events if e.fraction is not None]
     assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] == 1.0

@@ -144,7 +144,9 @@ def test_reaper_thread_reaps_and_stops_on_close(tmp_path: Path) -> None:
         assert not any(t.name == "switchboard-reaper" and t.is_alive() for t in threading.enumerate())
 
 
-def test_container_budget_evicts_an_idle_replica_of_another_specialist_and_refuses_when_all_busy(tmp_path: Path) -> None:
+def test_container_budget_evicts_an_idle_replica_of_another_specialist_and_refuses_when_all_busy(
+    tmp_path: Path,
+) -> None:
     with make_rig(tmp_path, [make_spec("alpha"), make_spec("beta")], budget_max_containers=2) as r:
         r.lifecycle.scale("alpha", 2)
         held = [r.lifecycle.acquire("alpha", timeout_s=1) for _ in range(3)]  # both alpha replicas busy
@@ -228,8 +230,16 @@ def test_reattach_adopts_live_containers_and_removes_other_leftovers(tmp_path: P
         r.runtime.containers[dead].die()
         r.runtime.containers[mute].die()
         r.runtime.containers[mute].status = "running"  # runs, but its socket no longer answers
-        foreign = LaunchSpec(name="other-ns", image="x", labels={
-            LABEL_MANAGED: "true", LABEL_SPECIALIST: "echo", LABEL_NAMESPACE: "other", LABEL_ROLE: "specialist"})
+        foreign = LaunchSpec(
+            name="other-ns",
+            image="x",
+            labels={
+                LABEL_MANAGED: "true",
+                LABEL_SPECIALIST: "echo",
+                LABEL_NAMESPACE: "other",
+                LABEL_ROLE: "specialist",
+            },
+        )
         r.runtime.run(foreign)
         r.lifecycle.close()  # the old engine goes away; its containers keep running
 

@@ -19,7 +19,9 @@ def _free_port() -> int:
 
 
 def test_nothing_listening_is_down_with_the_fix(tmp_path: Path) -> None:
-    service = LlamaCppService(Settings(data_dir=tmp_path, llama_host=f"http://127.0.0.1:{_free_port()}", llama_autostart=False))
+    service = LlamaCppService(
+        Settings(data_dir=tmp_path, llama_host=f"http://127.0.0.1:{_free_port()}", llama_autostart=False)
+    )
     status = service.status()
     assert not status.up and "llama.sh start" in status.fix
     with pytest.raises(OllamaUnavailable):
@@ -31,7 +33,9 @@ def test_a_listener_that_never_answers_is_busy_and_a_chat_times_out(tmp_path: Pa
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = listener.getsockname()[1]
-        service = LlamaCppService(Settings(data_dir=tmp_path, llama_host=f"http://127.0.0.1:{port}", llama_autostart=False))
+        service = LlamaCppService(
+            Settings(data_dir=tmp_path, llama_host=f"http://127.0.0.1:{port}", llama_autostart=False)
+        )
         status = service.status()
         assert status.up and "busy" in status.detail
         with pytest.raises(OllamaUnavailable) as err:

@@ -37,7 +37,15 @@ def test_nasty_label_values_round_trip_through_a_strict_reader() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(3.0, "3"), (0.005, "0.005"), (-2.5, "-2.5"), (1e-7, "1e-07"), (math.inf, "+Inf"), (-math.inf, "-Inf"), (math.nan, "NaN")],
+    [
+        (3.0, "3"),
+        (0.005, "0.005"),
+        (-2.5, "-2.5"),
+        (1e-7, "1e-07"),
+        (math.inf, "+Inf"),
+        (-math.inf, "-Inf"),
+        (math.nan, "NaN"),
+    ],
 )
 def test_values_are_written_as_prometheus_reads_them(value: float, text: str) -> None:
     assert format_value(value) == text
@@ -68,8 +76,16 @@ def test_histogram_buckets_are_cumulative_and_end_with_inf_sum_count() -> None:
 
 
 def test_every_family_gets_help_and_type_even_without_samples() -> None:
-    text = render([MetricFamily("sb_empty", "gauge", "Nothing yet."), MetricFamily("sb_one", "gauge", "One.", [Sample("", (), 1)])])
-    assert text == "# HELP sb_empty Nothing yet.\n# TYPE sb_empty gauge\n# HELP sb_one One.\n# TYPE sb_one gauge\nsb_one 1\n"
+    text = render(
+        [
+            MetricFamily("sb_empty", "gauge", "Nothing yet."),
+            MetricFamily("sb_one", "gauge", "One.", [Sample("", (), 1)]),
+        ]
+    )
+    assert (
+        text
+        == "# HELP sb_empty Nothing yet.\n# TYPE sb_empty gauge\n# HELP sb_one One.\n# TYPE sb_one gauge\nsb_one 1\n"
+    )
 
 
 def test_unlabelled_metrics_read_zero_before_any_update() -> None:

@@ -33,7 +33,16 @@ def _task(bus: EventBus, task_id: str, specialist: str, final: str, ms: float | 
 
 
 def _stats(bus: EventBus, name: str, specialist: str, mem: int) -> None:
-    bus.publish(ContainerStatsSampled(container=name, specialist=specialist, cpu_percent=12.5, memory_bytes=mem, memory_limit_bytes=512 << 20, pids=4))
+    bus.publish(
+        ContainerStatsSampled(
+            container=name,
+            specialist=specialist,
+            cpu_percent=12.5,
+            memory_bytes=mem,
+            memory_limit_bytes=512 << 20,
+            pids=4,
+        )
+    )
 
 
 def test_tasks_are_counted_by_specialist_and_final_state_and_timed(wired: tuple[MetricsRegistry, EventBus]) -> None:
@@ -69,12 +78,22 @@ def test_in_flight_follows_running_and_final_states(wired: tuple[MetricsRegistry
     assert registry.tasks.value(("unknown", "failed")) == 1
 
 
-def test_container_gauges_appear_with_samples_and_go_with_the_container(wired: tuple[MetricsRegistry, EventBus]) -> None:
+def test_container_gauges_appear_with_samples_and_go_with_the_container(
+    wired: tuple[MetricsRegistry, EventBus],
+) -> None:
     registry, bus = wired
     name, other = "sb-numerical-0a1b2c3d", "sb-numerical-99887766"
     for n in (name, other):
-        bus.publish(ContainerStateChanged(container=n, specialist="numerical", state="starting", reason="no free slot: start on demand"))
-        bus.publish(ContainerStateChanged(container=n, specialist="numerical", state="running", reason="no free slot: start on demand"))
+        bus.publish(
+            ContainerStateChanged(
+                container=n, specialist="numerical", state="starting", reason="no free slot: start on demand"
+            )
+        )
+        bus.publish(
+            ContainerStateChanged(
+                container=n, specialist="numerical", state="running", reason="no free slot: start on demand"
+            )
+        )
         _stats(bus, n, "numerical", 30 << 20)
     parsed = parse_exposition(registry.render())
     assert parsed.value("switchboard_container_memory_bytes", container=name, specialist="numerical") == 30 << 20
@@ -95,8 +114,16 @@ def test_container_gauges_appear_with_samples_and_go_with_the_container(wired: t
 
 def test_failed_start_counts_and_does_not_leave_a_running_container(wired: tuple[MetricsRegistry, EventBus]) -> None:
     registry, bus = wired
-    bus.publish(ContainerStateChanged(container="sb-ml-00000001", specialist="machine-learning", state="starting", reason="requested"))
-    bus.publish(ContainerStateChanged(container="sb-ml-00000001", specialist="machine-learning", state="failed", reason="start failed"))
+    bus.publish(
+        ContainerStateChanged(
+            container="sb-ml-00000001", specialist="machine-learning", state="starting", reason="requested"
+        )
+    )
+    bus.publish(
+        ContainerStateChanged(
+            container="sb-ml-00000001", specialist="machine-learning", state="failed", reason="start failed"
+        )
+    )
     assert registry.containers_running.value(("machine-learning",)) == 0
     assert registry.container_start_failures.value(("machine-learning",)) == 1
     assert registry.container_starts.value(("machine-learning", "requested")) == 0
@@ -124,7 +151,9 @@ def test_routing_schema_violations_decisions_and_health(wired: tuple[MetricsRegi
     assert parsed.value("switchboard_dependency_up", component="database") == 0
 
 
-def test_collectors_run_at_scrape_and_a_broken_one_does_not_break_the_scrape(wired: tuple[MetricsRegistry, EventBus]) -> None:
+def test_collectors_run_at_scrape_and_a_broken_one_does_not_break_the_scrape(
+    wired: tuple[MetricsRegistry, EventBus],
+) -> None:
     registry, _ = wired
     pending = [7]
     registry.add_collector(lambda: registry.queue_pending.set((), pending[0]))
@@ -173,11 +202,19 @@ def test_eight_threads_publishing_at_once_lose_nothing(wired: tuple[MetricsRegis
             specialist = ("numerical", "database")[i % 2]
             bus.publish(TaskStateChanged(task_id=task_id, state="running", specialist=specialist))
             name = f"sb-numerical-{index:04x}{i:04x}"
-            bus.publish(ContainerStateChanged(container=name, specialist="numerical", state="running", reason="scale to 2"))
+            bus.publish(
+                ContainerStateChanged(container=name, specialist="numerical", state="running", reason="scale to 2")
+            )
             _stats(bus, name, "numerical", 1000 + i)
-            bus.publish(ContainerStateChanged(container=name, specialist="numerical", state="removed", reason="scale to 1"))
-            bus.publish(Decision(kind="route", subject=task_id, reason="r", data={"chosen": specialist, "router": "fast"}))
-            bus.publish(TaskStateChanged(task_id=task_id, state="succeeded", specialist=specialist, duration_ms=float(i % 50)))
+            bus.publish(
+                ContainerStateChanged(container=name, specialist="numerical", state="removed", reason="scale to 1")
+            )
+            bus.publish(
+                Decision(kind="route", subject=task_id, reason="r", data={"chosen": specialist, "router": "fast"})
+            )
+            bus.publish(
+                TaskStateChanged(task_id=task_id, state="succeeded", specialist=specialist, duration_ms=float(i % 50))
+            )
 
     def scraper() -> None:
         start.wait()

@@ -53,7 +53,10 @@ def test_serves_metrics_and_healthz_on_a_free_port_and_stops_cleanly() -> None:
         assert server.port > 0 and server.url == f"http://127.0.0.1:{server.port}"
         status, headers, body = _get(server.url + "/metrics")
         assert status == 200 and headers["Content-Type"] == CONTENT_TYPE
-        assert parse_exposition(body.decode()).value("switchboard_tasks_total", specialist="numerical", state="succeeded") == 1
+        assert (
+            parse_exposition(body.decode()).value("switchboard_tasks_total", specialist="numerical", state="succeeded")
+            == 1
+        )
         status, _, body = _get(server.url + "/healthz")
         assert (status, body) == (200, b"ok\n")
         status, _, _ = _get(server.url + "/nope")

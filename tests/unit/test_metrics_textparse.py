@@ -136,11 +136,11 @@ def test_reader_accepts_a_hand_written_exposition() -> None:
     "bad",
     [
         "x 1\n",  # no TYPE
-        "# TYPE x gauge\nx{a=\"unclosed} 1\n",
-        "# TYPE x gauge\nx{a=\"raw\"quote\"} 1\n",
+        '# TYPE x gauge\nx{a="unclosed} 1\n',
+        '# TYPE x gauge\nx{a="raw"quote"} 1\n',
         "# TYPE x gauge\nx one\n",
         "# TYPE x gauge\nx 1\nx 2\n",
-        "# TYPE x gauge\nx{a=\"\\t\"} 1\n",
+        '# TYPE x gauge\nx{a="\\t"} 1\n',
     ],
 )
 def test_reader_rejects_broken_text(bad: str) -> None:

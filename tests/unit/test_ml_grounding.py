@@ -14,7 +14,9 @@ from ml_grounding import ground_plan  # noqa: E402
 
 def test_the_name_the_user_gave_is_the_name_saved() -> None:
     plan = {"action": "train", "target": "fruit", "model_name": "fruit_rf"}
-    assert ground_plan(plan, "Train a classifier on fruit.csv and save it as nat_fruit.", [])["model_name"] == "nat_fruit"
+    assert (
+        ground_plan(plan, "Train a classifier on fruit.csv and save it as nat_fruit.", [])["model_name"] == "nat_fruit"
+    )
     assert ground_plan(plan, "entrena un árbol y guárdalo como churn_tree", [])["model_name"] == "churn_tree"
     assert ground_plan(plan, "Entraîne une régression et garde-la sous le nom flats_lr", [])["model_name"] == "flats_lr"
     assert ground_plan(plan, "train a forest on fruit.csv", [])["model_name"] == "fruit_rf"  # none given: kept
@@ -31,7 +33,9 @@ def test_a_named_saved_model_is_used_rather_than_trained_again() -> None:
     saved = ["nat_fruit", "churn_rf"]
     plan = {"action": "train", "target": "fruit", "k": 4}
     assert ground_plan(plan, "Classify the fruit in batch.csv with nat_fruit, please.", saved) == {
-        "action": "predict", "model_name": "nat_fruit"}
+        "action": "predict",
+        "model_name": "nat_fruit",
+    }
     assert ground_plan(plan, "How accurate is nat_fruit on test.csv?", saved)["action"] == "evaluate"
     wrong = {"action": "predict", "model_name": "fruit_model"}
     assert ground_plan(wrong, "what fruit is this? use my nat_fruit model", saved)["model_name"] == "nat_fruit"

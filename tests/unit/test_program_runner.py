@@ -20,8 +20,16 @@ def _task(tmp_path: Path, code: str, *, files: dict[str, str] | None = None, tim
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         inputs.append(InputFile(name=name, path=path, bytes=len(text), sha256=""))
-    return Task(id="t1", text="x", inputs=inputs, plan=None, output_dir=tmp_path / "out", timeout_s=timeout_s,
-                max_output_bytes=1 << 20, program=code)
+    return Task(
+        id="t1",
+        text="x",
+        inputs=inputs,
+        plan=None,
+        output_dir=tmp_path / "out",
+        timeout_s=timeout_s,
+        max_output_bytes=1 << 20,
+        program=code,
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -60,9 +60,17 @@ def test_a_list_hint_without_pandas_says_csv_writer() -> None:
         ("Trowel\nWatering Can (large)", ["item"], [["Trowel"], ["Watering Can (large)"]]),
         ("Sold out:\n- Kettle\n- Teapot", ["item"], [["Kettle"], ["Teapot"]]),
         ("sold out: Kettle, Teapot", ["item"], [["Kettle"], ["Teapot"]]),
-        ("GL-1 | Trowel | 12.9\nGL-2 | Can | 3", ["item", "value1", "value2"], [["GL-1", "Trowel", 12.9], ["GL-2", "Can", 3]]),
+        (
+            "GL-1 | Trowel | 12.9\nGL-2 | Can | 3",
+            ["item", "value1", "value2"],
+            [["GL-1", "Trowel", 12.9], ["GL-2", "Can", 3]],
+        ),
         (" region  total\n  East  1811.8\nNorth  3623.2", ["region", "total"], [["East", 1811.8], ["North", 3623.2]]),
-        ("customer\nNordwind GmbH    16\nIberia Tech       7", ["customer", "value1"], [["Nordwind GmbH", 16], ["Iberia Tech", 7]]),
+        (
+            "customer\nNordwind GmbH    16\nIberia Tech       7",
+            ["customer", "value1"],
+            [["Nordwind GmbH", 16], ["Iberia Tech", 7]],
+        ),
         ("Ursula K. Le Guin: 49 copies", ["item", "value1"], [["Ursula K. Le Guin", "49 copies"]]),
     ],
 )
@@ -76,12 +84,17 @@ def test_no_table_from_nothing() -> None:
     assert table_from_answer("a  b\nc\nd  e  f") is None  # ragged: not a table
 
 
-PAGE = """<!doctype html><html lang="de"><head><title>Shop &amp; Co</title><style>.x{}</style></head><body>
+PAGE = (
+    """<!doctype html><html lang="de"><head><title>Shop &amp; Co</title><style>.x{}</style></head><body>
 <nav class="main"><a href="/a">A</a><a href="/b">B</a></nav>
-<ul class="grid">""" + "".join(
-    f'<li class="card" data-sku="S-{i}"><h3 class="name">Item {i}</h3><span class="price">{i},50 € <s>9 €</s></span></li>'
-    for i in range(6)
-) + "</ul><script>var junk = 1;</script></body></html>"
+<ul class="grid">"""
+    + "".join(
+        f'<li class="card" data-sku="S-{i}"><h3 class="name">Item {i}</h3>'
+        f'<span class="price">{i},50 € <s>9 €</s></span></li>'
+        for i in range(6)
+    )
+    + "</ul><script>var junk = 1;</script></body></html>"
+)
 
 
 def test_html_outline_shows_title_structure_attributes_and_collapses_runs() -> None:
@@ -95,7 +108,9 @@ def test_html_outline_shows_title_structure_attributes_and_collapses_runs() -> N
 
 def test_describe_input_states_exact_shapes(tmp_path: Path) -> None:
     csv_file = tmp_path / "umsatz.csv"
-    csv_file.write_text("Filiale;Monat;Umsatz;Preis\nHamburg;2024-04;14863,45;3 €\nKöln;2024-05;10242,76;4 €\n", encoding="utf-8")
+    csv_file.write_text(
+        "Filiale;Monat;Umsatz;Preis\nHamburg;2024-04;14863,45;3 €\nKöln;2024-05;10242,76;4 €\n", encoding="utf-8"
+    )
     text = describe_input(csv_file, csv_file.name)
     assert "semicolon-separated table (sep=';'), 4 columns" in text
     assert "Monat (text)" in text and "Umsatz (text number" in text and "Preis (text with a number" in text
@@ -106,7 +121,9 @@ def test_describe_input_states_exact_shapes(tmp_path: Path) -> None:
     text = describe_input(db, db.name)
     assert "CREATE TABLE items (id integer primary key, name text)" in text and "-- 3 rows, e.g. (1, 'a')" in text
     dump = tmp_path / "d.sql"
-    dump.write_text("CREATE TABLE t (\n  id INTEGER,\n  x TEXT\n);\nINSERT INTO t VALUES(1,'a');\nINSERT INTO t VALUES(2,'b');\n")
+    dump.write_text(
+        "CREATE TABLE t (\n  id INTEGER,\n  x TEXT\n);\nINSERT INTO t VALUES(1,'a');\nINSERT INTO t VALUES(2,'b');\n"
+    )
     text = describe_input(dump, dump.name)
     assert "CREATE TABLE t ( id INTEGER, x TEXT );" in text and "2 insert lines into t" in text
     page = tmp_path / "p.html"

@@ -24,8 +24,15 @@ class ScriptedChat:
         self.replies = list(replies)
         self.calls: list[tuple[list[dict[str, str]], dict[str, Any]]] = []
 
-    def chat(self, model: str, messages: list[dict[str, str]], *, format: dict[str, Any] | None = None,
-             options: dict[str, Any] | None = None, timeout_s: float | None = None) -> str:
+    def chat(
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        *,
+        format: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+    ) -> str:
         self.calls.append((messages, options or {}))
         return self.replies.pop(0)
 
@@ -52,7 +59,9 @@ def test_extract_program_takes_the_first_fence_or_the_whole_reply() -> None:
 
 
 def test_bank_ranks_by_similarity_skips_bad_lines_and_learns(bank: ExampleBank) -> None:
-    assert [e.task for e in bank.similar("data-analytics", "sales totals for each region", k=1)] == ["total sales per region"]
+    assert [e.task for e in bank.similar("data-analytics", "sales totals for each region", k=1)] == [
+        "total sales per region"
+    ]
     assert bank.counts("data-analytics") == {"seed": 4, "feedback": 0}
     bank.add("data-analytics", Example(task="median income by city", program="print('m')"))
     assert bank.counts("data-analytics") == {"seed": 4, "feedback": 1}
@@ -64,13 +73,20 @@ def _python_spec() -> SpecialistSpec:
     """The data-analytics specialist as a Python-only writer (its manifest answers most tasks in SQL)."""
     spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
     assert spec.program is not None and spec.program.python_guide
-    program = spec.program.model_copy(update={"language": "python", "guide": spec.program.python_guide, "python_guide": ""})
+    program = spec.program.model_copy(
+        update={"language": "python", "guide": spec.program.python_guide, "python_guide": ""}
+    )
     return spec.model_copy(update={"program": program})
 
 
 def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBank) -> None:
     spec = _python_spec()
-    chat = ScriptedChat("```python\nprint(42)\n```", "```python\nprint(43)\n```", "```python\nprint(44)\n```", "```python\nprint(45)\n```")
+    chat = ScriptedChat(
+        "```python\nprint(42)\n```",
+        "```python\nprint(43)\n```",
+        "```python\nprint(44)\n```",
+        "```python\nprint(45)\n```",
+    )
     writer = ProgramWriter(chat, "m", bank)
     inputs = [("sales.csv", "columns: region, amount")]
     assert writer.write(spec, "total sales per region", inputs) == "print(42)\n"
@@ -108,8 +124,12 @@ def test_written_program_gets_the_imports_it_forgot(bank: ExampleBank) -> None:
     spec = load_catalogue(ROOT / "specialists").specs["numerical"]
     reply = "```python\nfrom sympy import symbols\nx = symbols('x')\nprint(N(integrate(exp(-x), (x, 0, oo))))\n```\n"
     code = ProgramWriter(ScriptedChat(reply), "m", bank).write(spec, "integral of exp(-x) from 0 to infinity", [])
-    assert code.splitlines()[:4] == ["from sympy import N", "from sympy import integrate", "from sympy import exp",
-                                     "from sympy import oo"]
+    assert code.splitlines()[:4] == [
+        "from sympy import N",
+        "from sympy import integrate",
+        "from sympy import exp",
+        "from sympy import oo",
+    ]
     namespace: dict[str, object] = {}
     exec(compile(code.replace("print(", "result = ("), "p", "exec"), namespace)  # noqa: S102 - our own string
     assert float(namespace["result"]) == pytest.approx(1.0)  # type: ignore[arg-type]
@@ -144,13 +164,34 @@ def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> Non
         ("What's the cheapest product on the page?", "6.4", "", [], "only a figure"),
         ("What's the cheapest product on the page?", "Olive Wood Spoon", "", [], ""),
         ("What is the highest price on the page?", "49.9", "", [], ""),
-        ("run invoice.py with a 10 percent discount", "grand total 318.90",
-         'subprocess.run([sys.executable, "invoice.py", "items.json"])', [], "states 10"),
-        ("run invoice.py with a 10 percent discount", "grand total 287.01",
-         'subprocess.run([sys.executable, "invoice.py", "items.json", "--discount", "10"])', [], ""),
-        ("run invoice.py with VAT at 19% (a fraction)", "grand total 1",
-         'subprocess.run([sys.executable, "invoice.py", "--vat", "0.19"])', [], ""),
-        ("run report_v2.py on data2.csv", "ok 1", 'subprocess.run([sys.executable, "report_v2.py", "data2.csv"])', [], ""),
+        (
+            "run invoice.py with a 10 percent discount",
+            "grand total 318.90",
+            'subprocess.run([sys.executable, "invoice.py", "items.json"])',
+            [],
+            "states 10",
+        ),
+        (
+            "run invoice.py with a 10 percent discount",
+            "grand total 287.01",
+            'subprocess.run([sys.executable, "invoice.py", "items.json", "--discount", "10"])',
+            [],
+            "",
+        ),
+        (
+            "run invoice.py with VAT at 19% (a fraction)",
+            "grand total 1",
+            'subprocess.run([sys.executable, "invoice.py", "--vat", "0.19"])',
+            [],
+            "",
+        ),
+        (
+            "run report_v2.py on data2.csv",
+            "ok 1",
+            'subprocess.run([sys.executable, "report_v2.py", "data2.csv"])',
+            [],
+            "",
+        ),
     ],
 )
 def test_check_result(task: str, answer: str, program: str, columns: list[str], problem: str) -> None:
@@ -161,7 +202,11 @@ def test_check_result(task: str, answer: str, program: str, columns: list[str], 
 @pytest.mark.parametrize(
     ("task", "table", "problem"),
     [
-        ("Which region brought in the most revenue?", {"columns": ["region", "r"], "rows": [["S", 4], ["N", 3]]}, "single"),
+        (
+            "Which region brought in the most revenue?",
+            {"columns": ["region", "r"], "rows": [["S", 4], ["N", 3]]},
+            "single",
+        ),
         ("Which region brought in the most revenue?", {"columns": ["region", "r"], "rows": [["S", 4]]}, ""),
         ("Who are our top 3 customers by orders?", {"columns": ["c", "n"], "rows": [["a", 3], ["b", 2]]}, "top 3"),
         ("Who are our top 3 customers by orders?", {"columns": ["0"], "rows": [[16], [7], [6]]}, "first column"),
@@ -197,10 +242,12 @@ def test_a_chosen_variant_adds_its_instructions_and_sampling_but_not_to_the_last
 def test_error_gist_puts_the_exception_and_a_hint_first() -> None:
     from app.engine.llm.error_gist import error_gist
 
-    trace = ("the program failed: Traceback (most recent call last):\n"
-             '  File "/tmp/program-1/.program.py", line 5, in <module>\n'
-             '    cur = con.execute("SELECT g FROM t WHERE AVG(p) > 14")\n'
-             "sqlite3.OperationalError: misuse of aggregate: AVG()\n")
+    trace = (
+        "the program failed: Traceback (most recent call last):\n"
+        '  File "/tmp/program-1/.program.py", line 5, in <module>\n'
+        '    cur = con.execute("SELECT g FROM t WHERE AVG(p) > 14")\n'
+        "sqlite3.OperationalError: misuse of aggregate: AVG()\n"
+    )
     gist = error_gist(trace)
     assert gist.startswith("sqlite3.OperationalError: misuse of aggregate: AVG() (program line 5: cur = con.execute(")
     assert "HAVING" in gist
@@ -225,7 +272,9 @@ def test_a_sql_specialist_is_shown_and_asked_for_sql_and_gets_a_runnable_program
     program = writer.write(spec, "How many signups per city?", inputs)
     messages = chat.calls[0][0]
     assert "```sql block" in messages[0]["content"] and "SQLite" in messages[0]["content"]
-    assert all(m["content"].startswith("```sql\n") for m in messages[1:-1] if m["role"] == "assistant")  # seeds shown as SQL
+    assert all(
+        m["content"].startswith("```sql\n") for m in messages[1:-1] if m["role"] == "assistant"
+    )  # seeds shown as SQL
     assert "table signups (loaded from signups.csv" in messages[-1]["content"]
     assert "GROUP BY the key" in messages[-1]["content"]  # the SQL form of the table-shape hint
     assert 'SQL = r"""\nSELECT city, COUNT(*) AS n FROM signups GROUP BY city\n"""' in program
@@ -264,8 +313,14 @@ def test_a_chart_task_whose_program_saved_no_image_is_asked_again() -> None:
     from app.engine.core.views import ArtifactView
     from app.engine.tasks.dispatch import Dispatcher, Job
 
-    job = Job(task_id="t", text="draw a bar chart of sales", spec=load_catalogue(ROOT / "specialists").specs["data-analytics"],
-              inputs=[], timeout_s=10, created_at=0.0)
+    job = Job(
+        task_id="t",
+        text="draw a bar chart of sales",
+        spec=load_catalogue(ROOT / "specialists").specs["data-analytics"],
+        inputs=[],
+        timeout_s=10,
+        created_at=0.0,
+    )
     assert Dispatcher._asked_chart_missing(job)
     job.program_artifacts = [(ArtifactView(name="result.csv", path="p", bytes=1, mime="text/csv"), "x")]
     assert Dispatcher._asked_chart_missing(job)
@@ -276,5 +331,8 @@ def test_a_chart_task_whose_program_saved_no_image_is_asked_again() -> None:
 
 
 def test_a_program_that_ran_a_file_that_does_not_exist_is_rejected() -> None:
-    out = "exit code 2; last error line:\npython: can't open file '/tmp/p/generate.py': [Errno 2] No such file or directory"
+    out = (
+        "exit code 2; last error line:\n"
+        "python: can't open file '/tmp/p/generate.py': [Errno 2] No such file or directory"
+    )
     assert "error" in check_result("Generate cubes.csv and print the sum", out, "subprocess.run(...)", [])

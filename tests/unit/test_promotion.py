@@ -148,8 +148,15 @@ def test_rule_thresholds_are_checked() -> None:
 
 def _examples(n: int) -> list[ExampleRecord]:
     return [
-        ExampleRecord(specialist="numerical", example_id=f"t-{i}", source="outcome", label="good", text=f"task {i}",
-                      ts=float(i), created_at=float(i))
+        ExampleRecord(
+            specialist="numerical",
+            example_id=f"t-{i}",
+            source="outcome",
+            label="good",
+            text=f"task {i}",
+            ts=float(i),
+            created_at=float(i),
+        )
         for i in range(n)
     ]
 
@@ -210,14 +217,29 @@ class Clock:
 
 def _improvement(store: Store, bus: EventBus, clock: Clock, **config: Any) -> Improvement:
     specs = load_catalogue(SPECIALISTS).specs
-    return Improvement(lambda: store, bus, specs, base_model="smollm2-135m",
-                       config=ImprovementConfig(**config), rng=random.Random(4), clock=clock)
+    return Improvement(
+        lambda: store,
+        bus,
+        specs,
+        base_model="smollm2-135m",
+        config=ImprovementConfig(**config),
+        rng=random.Random(4),
+        clock=clock,
+    )
 
 
 def _with_candidate(store: Store, imp: Improvement, clock: Clock) -> Variant:
     v1 = imp.variants("numerical")[0]
-    cand = Variant(specialist="numerical", version=2, state=VariantState.CANDIDATE, base_model=v1.base_model,
-                   system_prompt=v1.system_prompt, parent=v1.id, created_at=clock(), live_since=clock())
+    cand = Variant(
+        specialist="numerical",
+        version=2,
+        state=VariantState.CANDIDATE,
+        base_model=v1.base_model,
+        system_prompt=v1.system_prompt,
+        parent=v1.id,
+        created_at=clock(),
+        live_since=clock(),
+    )
     store.add_variant(cand.fields()).result(5)
     imp._forget("numerical")
     return cand
@@ -277,12 +299,26 @@ def test_replay_gate_through_the_service_sets_state_and_publishes(store: Store) 
     imp = _improvement(store, bus, clock)
     v1 = imp.variants("numerical")[0]
     for n, passes in ((2, True), (3, False)):
-        pending = Variant(specialist="numerical", version=n, state=VariantState.PENDING, base_model="m",
-                          parent=v1.id, created_at=clock())
+        pending = Variant(
+            specialist="numerical",
+            version=n,
+            state=VariantState.PENDING,
+            base_model="m",
+            parent=v1.id,
+            created_at=clock(),
+        )
         store.add_variant(pending.fields()).result(5)
         imp._forget("numerical")
-        store.insert_task({"id": f"task{n}", "text": f"integrate x^{n}", "state": "succeeded", "specialist": "numerical",
-                           "finished_at": clock(), "duration_ms": 10.0}).result(5)
+        store.insert_task(
+            {
+                "id": f"task{n}",
+                "text": f"integrate x^{n}",
+                "state": "succeeded",
+                "specialist": "numerical",
+                "finished_at": clock(),
+                "duration_ms": 10.0,
+            }
+        ).result(5)
 
         def run(variant: Variant, _e: ExampleRecord, good: bool = passes, cand: str = pending.id) -> ReplayOutcome:
             return ReplayOutcome(good or variant.id != cand, 50.0)

@@ -50,14 +50,25 @@ RECIPES = [
 
 def background() -> list[str]:
     """The catalogue's own texts, as the orchestrator passes them."""
-    return [t for s in load_catalogue(SPECIALISTS).specs.values()
-            for t in (s.description, *s.capabilities, *s.example_tasks, *s.routing_examples)]
+    return [
+        t
+        for s in load_catalogue(SPECIALISTS).specs.values()
+        for t in (s.description, *s.capabilities, *s.example_tasks, *s.routing_examples)
+    ]
 
 
 def _refused(task_id: str, text: str, ts: float) -> dict[str, Any]:
-    return {"id": task_id, "text": text, "state": "failed", "error_kind": "not_routed",
-            "error_message": "The request looks out of scope (none 0.71; best specialist 0.12 numerical).",
-            "router": None, "route_confidence": None, "created_at": ts, "finished_at": ts}
+    return {
+        "id": task_id,
+        "text": text,
+        "state": "failed",
+        "error_kind": "not_routed",
+        "error_message": "The request looks out of scope (none 0.71; best specialist 0.12 numerical).",
+        "router": None,
+        "route_confidence": None,
+        "created_at": ts,
+        "finished_at": ts,
+    }
 
 
 def _task(task_id: str, text: str, ts: float) -> TaskRecord:
@@ -73,11 +84,19 @@ class Clock:
         return self.now
 
 
-def _proposals(store: Store, tmp_path: Path, bus: EventBus | None = None, clock: Clock | None = None,
-               **config: Any) -> Proposals:
-    return Proposals(lambda: store, bus or EventBus(), ProposalConfig(**config), data_dir=tmp_path / "data",
-                     user_dir=tmp_path / "mine", taken=lambda: set(load_catalogue(SPECIALISTS).specs),
-                     background=background, clock=clock or Clock(T0 + 10 * HOUR))
+def _proposals(
+    store: Store, tmp_path: Path, bus: EventBus | None = None, clock: Clock | None = None, **config: Any
+) -> Proposals:
+    return Proposals(
+        lambda: store,
+        bus or EventBus(),
+        ProposalConfig(**config),
+        data_dir=tmp_path / "data",
+        user_dir=tmp_path / "mine",
+        taken=lambda: set(load_catalogue(SPECIALISTS).specs),
+        background=background,
+        clock=clock or Clock(T0 + 10 * HOUR),
+    )
 
 
 def _decisions(bus: EventBus) -> list[Decision]:
@@ -88,8 +107,16 @@ def _decisions(bus: EventBus) -> list[Decision]:
 
 # ----------------------------------------------------------------------------- the pure parts
 def test_unserved_means_refused_low_confidence_or_failed_for_the_specialist() -> None:
-    base = TaskRecord(id="t", text="x", state="queued", created_at=T0, updated_at=T0, router="fast",
-                      route_confidence=0.9, error_message="")
+    base = TaskRecord(
+        id="t",
+        text="x",
+        state="queued",
+        created_at=T0,
+        updated_at=T0,
+        router="fast",
+        route_confidence=0.9,
+        error_message="",
+    )
     assert classify(replace(base, state="failed", error_kind="not_routed", route_confidence=None), 0.3) == "refused"
     assert classify(replace(base, state="succeeded", route_confidence=0.12), 0.3) == "low_confidence"
     assert classify(replace(base, state="failed", error_kind="internal"), 0.3) == "failed"
@@ -155,9 +182,15 @@ def test_suggested_names_are_valid_unique_specialist_ids() -> None:
 # ----------------------------------------------------------------------------- the scaffold
 def test_scaffold_loads_with_the_real_catalogue_loader_and_keeps_odd_text_exact(tmp_path: Path) -> None:
     odd = 'say "hi" \\ to C:\\temp — ünïcode 🎉 tab\there\nnew line \x7f end'
-    req = ScaffoldRequest(proposal_id="p-0123456789", name="translate-french", title="Translate French",
-                          description="Tasks about translate, french that no specialist served well.",
-                          capabilities=["translate", "french"], examples=[odd, "translate 'hi' into french"], size=6)
+    req = ScaffoldRequest(
+        proposal_id="p-0123456789",
+        name="translate-french",
+        title="Translate French",
+        description="Tasks about translate, french that no specialist served well.",
+        capabilities=["translate", "french"],
+        examples=[odd, "translate 'hi' into french"],
+        size=6,
+    )
     folder, spec = write_scaffold(req, tmp_path / "p-0123456789")
     assert sorted(p.name for p in folder.iterdir()) == ["Dockerfile", "handler.py", "specialist.toml"]
     catalogue = load_catalogue(folder.parent)  # exactly what the engine does with a specialists folder
@@ -171,8 +204,14 @@ def test_scaffold_loads_with_the_real_catalogue_loader_and_keeps_odd_text_exact(
 
 
 def test_install_refuses_a_taken_id_or_a_broken_edit(tmp_path: Path) -> None:
-    req = ScaffoldRequest(proposal_id="p-1", name="recipe-cook", title="Recipe Cook",
-                          description="Tasks about recipes and cooking.", capabilities=["recipe"], examples=["a recipe"])
+    req = ScaffoldRequest(
+        proposal_id="p-1",
+        name="recipe-cook",
+        title="Recipe Cook",
+        description="Tasks about recipes and cooking.",
+        capabilities=["recipe"],
+        examples=["a recipe"],
+    )
     folder, _ = write_scaffold(req, tmp_path / "p-1")
     with pytest.raises(BadInput, match="exists already"):
         install(folder, tmp_path / "mine", {"recipe-cook"})
@@ -202,7 +241,9 @@ def test_a_growing_cluster_becomes_a_stored_proposal_with_a_decision(store: Stor
     assert view.origins == {"refused": 6} and len(view.examples) == 6
     assert view.examples[0] == TRANSLATIONS[5]  # newest first
     assert view.description.startswith("Tasks about translate, french")
-    assert "proposed after 5 of them (5 refused as out of scope) over 2 window(s) of 1 h" in view.description  # then it grew
+    assert (
+        "proposed after 5 of them (5 refused as out of scope) over 2 window(s) of 1 h" in view.description
+    )  # then it grew
     (made,) = seen
     assert made.kind == "proposal_made" and made.subject == view.id and ">= 5 tasks in >= 2 windows" in made.reason
     assert load_catalogue(Path(view.scaffold_dir).parent).specs.keys() == {"translate-french"}
@@ -272,18 +313,44 @@ def test_accept_installs_the_scaffold_in_the_user_folder(store: Store, tmp_path:
 # ----------------------------------------------------------------------------- the orchestrator
 def test_the_orchestrator_clusters_finished_tasks_and_loads_user_specialists(tmp_path: Path) -> None:
     mine = tmp_path / "mine"
-    write_scaffold(ScaffoldRequest(proposal_id="p-x", name="recipe-cook", title="Recipe Cook",
-                                   description="Tasks about recipes and cooking.", capabilities=["recipe"],
-                                   examples=["a recipe"]), mine)
-    write_scaffold(ScaffoldRequest(proposal_id="p-y", name="numerical", title="Shadow",
-                                   description="Tries to replace a built-in one.", capabilities=["x"],
-                                   examples=["x"]), mine)
-    settings = load_settings(data_dir=tmp_path / "data", namespace="proposals", ollama_autostart=False,
-                             llama_autostart=False, docker_url=f"unix://{tmp_path}/none.sock", user_specialists_dir=mine,
-                             proposal_min_tasks=3, proposal_min_windows=1)
+    write_scaffold(
+        ScaffoldRequest(
+            proposal_id="p-x",
+            name="recipe-cook",
+            title="Recipe Cook",
+            description="Tasks about recipes and cooking.",
+            capabilities=["recipe"],
+            examples=["a recipe"],
+        ),
+        mine,
+    )
+    write_scaffold(
+        ScaffoldRequest(
+            proposal_id="p-y",
+            name="numerical",
+            title="Shadow",
+            description="Tries to replace a built-in one.",
+            capabilities=["x"],
+            examples=["x"],
+        ),
+        mine,
+    )
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        namespace="proposals",
+        ollama_autostart=False,
+        llama_autostart=False,
+        docker_url=f"unix://{tmp_path}/none.sock",
+        user_specialists_dir=mine,
+        proposal_min_tasks=3,
+        proposal_min_windows=1,
+    )
     orch = Orchestrator(settings)
     try:
-        assert "recipe-cook" in orch.catalogue.specs and orch.catalogue.specs["numerical"].folder == SPECIALISTS / "numerical"
+        assert (
+            "recipe-cook" in orch.catalogue.specs
+            and orch.catalogue.specs["numerical"].folder == SPECIALISTS / "numerical"
+        )
         assert any("built-in specialist already" in e for e in orch.manifest_errors())
         orch.start(docker=False, reconcile=False, monitors=False).result(timeout=60)
         store = orch.wait_started()

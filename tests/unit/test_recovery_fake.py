@@ -31,11 +31,28 @@ class Calls:
     route: RouteView | Exception = field(default_factory=lambda: _route("echo"))
 
     def redispatch(
-        self, task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord],
-        created_at: float, timeout_s: float | None, route: RouteView | None, attempt: int = 0,
+        self,
+        task_id: str,
+        text: str,
+        spec: SpecialistSpec,
+        inputs: list[InputRecord],
+        created_at: float,
+        timeout_s: float | None,
+        route: RouteView | None,
+        attempt: int = 0,
     ) -> object:
-        self.redispatched.append({"task_id": task_id, "text": text, "spec": spec.id, "inputs": inputs,
-                                  "created_at": created_at, "timeout_s": timeout_s, "route": route, "attempt": attempt})
+        self.redispatched.append(
+            {
+                "task_id": task_id,
+                "text": text,
+                "spec": spec.id,
+                "inputs": inputs,
+                "created_at": created_at,
+                "timeout_s": timeout_s,
+                "route": route,
+                "attempt": attempt,
+            }
+        )
         return None
 
     def decide(self, text: str, files: list[str]) -> RouteView:
@@ -46,7 +63,9 @@ class Calls:
 
 
 def _route(chosen: str) -> RouteView:
-    return RouteView(chosen=chosen, scores={chosen: 1.0}, router="fast", confidence=1.0, latency_ms=1.0, rationale="test")
+    return RouteView(
+        chosen=chosen, scores={chosen: 1.0}, router="fast", confidence=1.0, latency_ms=1.0, rationale="test"
+    )
 
 
 @pytest.fixture
@@ -67,7 +86,9 @@ def _left(r: Rig, text: str, state: str, **fields: Any) -> str:
 
 
 def _failed_events(r: Rig, task_id: str) -> list[TaskStateChanged]:
-    return [e for e in r.recorder.events if isinstance(e, TaskStateChanged) and e.task_id == task_id and e.state == "failed"]
+    return [
+        e for e in r.recorder.events if isinstance(e, TaskStateChanged) and e.task_id == task_id and e.state == "failed"
+    ]
 
 
 @pytest.mark.parametrize("state", ["queued", "routed", "running"])
@@ -75,8 +96,18 @@ def test_an_unfinished_task_with_attempts_left_is_requeued(rig: Rig, state: str)
     calls = Calls()
     task_id = _left(rig, "sum it", state, attempt=MAX_ATTEMPTS - 1, timeout_s=7.0)
     assert _reconcile(rig, calls) == {"requeued": 1, "failed": 0}
-    assert calls.redispatched == [{"task_id": task_id, "text": "sum it", "spec": "echo", "inputs": [],
-                                   "created_at": T_CREATED, "timeout_s": 7.0, "route": None, "attempt": MAX_ATTEMPTS - 1}]
+    assert calls.redispatched == [
+        {
+            "task_id": task_id,
+            "text": "sum it",
+            "spec": "echo",
+            "inputs": [],
+            "created_at": T_CREATED,
+            "timeout_s": 7.0,
+            "route": None,
+            "attempt": MAX_ATTEMPTS - 1,
+        }
+    ]
     assert calls.decided == [], "a routed task is not routed again"
     (decision,) = rig.recorder.decisions("reconcile")
     assert decision.subject == task_id and f"left {state}" in decision.reason and "on echo" in decision.reason
@@ -168,10 +199,25 @@ def test_a_requeued_task_runs_again_with_the_attempts_it_has_left(rig: Rig) -> N
     """End to end: the attempt count survives the restart, so a dying container is not retried."""
     futures = []
 
-    def redispatch(task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord], created_at: float,
-                   timeout_s: float | None, route: RouteView | None, attempt: int = 0) -> object:
-        job = Job(task_id=task_id, text=text, spec=spec, inputs=inputs, timeout_s=timeout_s or 10.0,
-                  created_at=created_at, attempt=attempt)
+    def redispatch(
+        task_id: str,
+        text: str,
+        spec: SpecialistSpec,
+        inputs: list[InputRecord],
+        created_at: float,
+        timeout_s: float | None,
+        route: RouteView | None,
+        attempt: int = 0,
+    ) -> object:
+        job = Job(
+            task_id=task_id,
+            text=text,
+            spec=spec,
+            inputs=inputs,
+            timeout_s=timeout_s or 10.0,
+            created_at=created_at,
+            attempt=attempt,
+        )
         futures.append(rig.dispatcher.submit(job))
         return futures[-1]
 

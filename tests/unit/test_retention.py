@@ -12,8 +12,13 @@ from app.engine.orchestrator import Orchestrator
 
 def test_old_samples_are_pruned_at_start_and_tasks_are_kept(tmp_path: Path) -> None:
     def settings():  # noqa: ANN202
-        return load_settings(data_dir=tmp_path, namespace="retention", ollama_autostart=False,
-                             samples_retention_days=1, docker_url=f"unix://{tmp_path}/none.sock")
+        return load_settings(
+            data_dir=tmp_path,
+            namespace="retention",
+            ollama_autostart=False,
+            samples_retention_days=1,
+            docker_url=f"unix://{tmp_path}/none.sock",
+        )
 
     now = time.time()
     first = Orchestrator(settings())
@@ -22,8 +27,17 @@ def test_old_samples_are_pruned_at_start_and_tasks_are_kept(tmp_path: Path) -> N
     sample = {"container": "c1", "specialist": "numerical", "cpu_percent": 1.0, "memory_bytes": 5, "pids": 1}
     store.add_samples([{**sample, "ts": now - 3 * 86400}, {**sample, "ts": now - 60}]).result()
     old_task = uuid.uuid4().hex
-    store.insert_task({"id": old_task, "created_at": now - 30 * 86400, "updated_at": now - 30 * 86400,
-                       "state": "succeeded", "text": "2+2", "specialist": "numerical", "attempt": 1}).result()
+    store.insert_task(
+        {
+            "id": old_task,
+            "created_at": now - 30 * 86400,
+            "updated_at": now - 30 * 86400,
+            "state": "succeeded",
+            "text": "2+2",
+            "specialist": "numerical",
+            "attempt": 1,
+        }
+    ).result()
     first.close()
 
     second = Orchestrator(settings())

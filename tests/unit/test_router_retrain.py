@@ -29,15 +29,27 @@ ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_700_000_000.0
 
 SPECS = [
-    SpecialistSpec(id="maths", title="Maths", description="Equations, integrals, derivatives and algebra.",
-                   capabilities=("integrals", "equations", "derivatives"),
-                   example_tasks=("integrate x^2 from 0 to 3", "solve x + 1 = 2", "derivative of sin x")),
-    SpecialistSpec(id="sql", title="SQL", description="Runs SQL queries against the tables of a database.",
-                   capabilities=("sql queries", "tables", "joins"),
-                   example_tasks=("select * from users", "count rows per table", "join orders with customers")),
-    SpecialistSpec(id="web", title="Web", description="Fetches web pages and extracts links, titles and text.",
-                   capabilities=("web pages", "links", "scraping"),
-                   example_tasks=("get the title of http://example.com", "list the links on this page")),
+    SpecialistSpec(
+        id="maths",
+        title="Maths",
+        description="Equations, integrals, derivatives and algebra.",
+        capabilities=("integrals", "equations", "derivatives"),
+        example_tasks=("integrate x^2 from 0 to 3", "solve x + 1 = 2", "derivative of sin x"),
+    ),
+    SpecialistSpec(
+        id="sql",
+        title="SQL",
+        description="Runs SQL queries against the tables of a database.",
+        capabilities=("sql queries", "tables", "joins"),
+        example_tasks=("select * from users", "count rows per table", "join orders with customers"),
+    ),
+    SpecialistSpec(
+        id="web",
+        title="Web",
+        description="Fetches web pages and extracts links, titles and text.",
+        capabilities=("web pages", "links", "scraping"),
+        example_tasks=("get the title of http://example.com", "list the links on this page"),
+    ),
 ]
 BRANCHES = ("lyon", "porto", "turin", "ghent", "basel", "malmo", "cork", "graz", "split", "bergen", "tartu", "brno")
 MONTHS = ("january", "march", "june", "october")
@@ -75,7 +87,9 @@ class Recorder:
 
 def _service(tmp_path: Path, store: Store) -> tuple[RoutingService, Recorder]:
     bus = EventBus()
-    service = RoutingService(Settings(data_dir=tmp_path, routing_backend="ollama"), Catalogue(specs={s.id: s for s in SPECS}), bus)
+    service = RoutingService(
+        Settings(data_dir=tmp_path, routing_backend="ollama"), Catalogue(specs={s.id: s for s in SPECS}), bus
+    )
     recorder = Recorder(bus, store)
     service.attach_store(store)
     return service, recorder
@@ -85,8 +99,9 @@ def _feedback(store: Store, items: list[tuple[str, str, str]], start: float = T0
     """Store tasks and verdicts ``(text, kind, specialist)``, one second apart from ``start``."""
     for i, (text, kind, specialist) in enumerate(items):
         task_id = f"t{int(start) % 100000:05d}{i:07d}"
-        store.insert_task({"id": task_id, "text": text, "specialist": specialist, "state": "succeeded",
-                           "created_at": start + i}).result(5)
+        store.insert_task(
+            {"id": task_id, "text": text, "specialist": specialist, "state": "succeeded", "created_at": start + i}
+        ).result(5)
         store.add_feedback(task_id, kind, specialist, ts=start + i).result(5)
 
 
@@ -109,10 +124,18 @@ def test_the_held_back_slice_is_about_a_fifth_stable_and_blind_to_case_accents_a
     assert [t for t, _, _ in fit] == [t for t in texts[:50] if not held_back(t)]
     assert [t for t, _, _ in held] == [t for t in texts[:50] if held_back(t)]
     # another process with another hash seed puts the same texts on the same side
-    code = ("from app.engine.routing.retrain import held_back; "
-            f"print(''.join('1' if held_back(t) else '0' for t in {texts[:64]!r}))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout.strip()
+    code = (
+        "from app.engine.routing.retrain import held_back; "
+        f"print(''.join('1' if held_back(t) else '0' for t in {texts[:64]!r}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    ).stdout.strip()
     assert out == "".join("1" if held_back(t) else "0" for t in texts[:64])
 
 
@@ -140,9 +163,14 @@ def test_a_retrain_fits_everything_but_the_held_back_slice_and_stores_its_figure
     assert decision.data["kept"] is True and decision.data["held_after"] == 1.0
     assert decision.data["feedback_until_ts"] == T0 + len(LEDGER) - 1
     points = store.series(ACCURACY_METRIC, 0.0).result(5)
-    assert {p[2]: p[1] for p in points} == pytest.approx({
-        "held_back_before": view.held_before, "held_back_after": 1.0,
-        "catalogue_before": view.catalogue_before, "catalogue_after": view.catalogue_after})
+    assert {p[2]: p[1] for p in points} == pytest.approx(
+        {
+            "held_back_before": view.held_before,
+            "held_back_after": 1.0,
+            "catalogue_before": view.catalogue_before,
+            "catalogue_after": view.catalogue_after,
+        }
+    )
     assert len({p[0] for p in points}) == 1, "one retrain, one time"
     assert [p[1] for p in store.series(KEPT_METRIC, 0.0).result(5)] == [1.0]
     assert service.new_feedback() == 0
@@ -178,7 +206,9 @@ def test_a_refit_that_is_worse_on_the_held_back_slice_is_thrown_away_and_stays_s
     assert service.router.fast is good, "the previous model still routes"
     assert all(service.router.fast.predict(t).best == "sql" for t in LEDGER)
     rejected = recorder.retrains()[-1]
-    assert rejected.reason.startswith("router refit rejected, previous model kept: held-back accuracy would fall 100% -> ")
+    assert rejected.reason.startswith(
+        "router refit rejected, previous model kept: held-back accuracy would fall 100% -> "
+    )
     assert rejected.data["kept"] is False
     assert [p[1] for p in store.series(KEPT_METRIC, 0.0).result(5)] == [1.0, 0.0]
     assert [v.kept for v in service.history()] == [True, False]
@@ -227,8 +257,9 @@ def test_the_interval_setting_is_off_or_at_least_ten_seconds() -> None:
 # ---------------------------------------------------------------------- the command, on the real catalogue
 
 
-def test_the_cli_retrains_the_shipped_router_on_a_real_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_retrains_the_shipped_router_on_a_real_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     from app.cli import main

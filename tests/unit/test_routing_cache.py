@@ -11,14 +11,24 @@ from app.engine.core.specs import SpecialistSpec
 from app.engine.routing.fast import FastRouter, default_cache_dir
 
 SPECS = [
-    SpecialistSpec(id="garden", title="Garden", description="Plants, soil, pruning and watering schedules for gardens.",
-                   capabilities=("pruning", "soil"), example_tasks=("when to prune roses",),
-                   routing_examples=("how often should I water tomatoes", "is my soil too acidic for blueberries"),
-                   accepted_inputs=(".plant",)),
-    SpecialistSpec(id="bikes", title="Bikes", description="Bicycle repair: brakes, gears, chains and tyres.",
-                   capabilities=("brakes", "gears"), example_tasks=("adjust the rear derailleur",),
-                   routing_examples=("my chain keeps slipping on the smallest cog", "bleed hydraulic disc brakes"),
-                   accepted_inputs=(".bike",)),
+    SpecialistSpec(
+        id="garden",
+        title="Garden",
+        description="Plants, soil, pruning and watering schedules for gardens.",
+        capabilities=("pruning", "soil"),
+        example_tasks=("when to prune roses",),
+        routing_examples=("how often should I water tomatoes", "is my soil too acidic for blueberries"),
+        accepted_inputs=(".plant",),
+    ),
+    SpecialistSpec(
+        id="bikes",
+        title="Bikes",
+        description="Bicycle repair: brakes, gears, chains and tyres.",
+        capabilities=("brakes", "gears"),
+        example_tasks=("adjust the rear derailleur",),
+        routing_examples=("my chain keeps slipping on the smallest cog", "bleed hydraulic disc brakes"),
+        accepted_inputs=(".bike",),
+    ),
 ]
 QUERIES = ["the tomatoes need watering how often", "gears skip under load", "tell me a joke", ""]
 

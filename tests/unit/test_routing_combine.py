@@ -23,14 +23,35 @@ PARAMS = CombineParams(strong=2.0, weak=0.5, mention=0.5, none_with_files=2.0, t
 
 
 def _spec(sid: str, description: str, examples: tuple[str, ...], inputs: tuple[str, ...] = ()) -> SpecialistSpec:
-    return SpecialistSpec(id=sid, title=sid, description=description, capabilities=(description,),
-                          example_tasks=examples, accepted_inputs=inputs)
+    return SpecialistSpec(
+        id=sid,
+        title=sid,
+        description=description,
+        capabilities=(description,),
+        example_tasks=examples,
+        accepted_inputs=inputs,
+    )
 
 
 SPECS = [
-    _spec("database", "Runs SQL queries on tables of a database.", ("select * from users", "count rows per table"), (".sqlite", ".db")),
-    _spec("data-analytics", "Analyses tabular files: group, aggregate, chart.", ("average sales per region", "plot revenue by month"), (".csv",)),
-    _spec("machine-learning", "Trains and evaluates classifiers and regressors.", ("train a random forest", "cross-validate a classifier"), (".csv",)),
+    _spec(
+        "database",
+        "Runs SQL queries on tables of a database.",
+        ("select * from users", "count rows per table"),
+        (".sqlite", ".db"),
+    ),
+    _spec(
+        "data-analytics",
+        "Analyses tabular files: group, aggregate, chart.",
+        ("average sales per region", "plot revenue by month"),
+        (".csv",),
+    ),
+    _spec(
+        "machine-learning",
+        "Trains and evaluates classifiers and regressors.",
+        ("train a random forest", "cross-validate a classifier"),
+        (".csv",),
+    ),
 ]
 
 
@@ -49,10 +70,19 @@ class FakeService:
         return json.dumps({"route": self.route})
 
 
-@pytest.mark.parametrize(("name", "sid"), [
-    ("shop.db", "database"), ("dump.SQL", "database"), ("x.sqlite3", "database"), ("model.joblib", "machine-learning"),
-    ("clf.pkl", "machine-learning"), ("page.htm", "web-scraping"), ("run.py", "code-execution"), ("sales.xlsx", "data-analytics"),
-])
+@pytest.mark.parametrize(
+    ("name", "sid"),
+    [
+        ("shop.db", "database"),
+        ("dump.SQL", "database"),
+        ("x.sqlite3", "database"),
+        ("model.joblib", "machine-learning"),
+        ("clf.pkl", "machine-learning"),
+        ("page.htm", "web-scraping"),
+        ("run.py", "code-execution"),
+        ("sales.xlsx", "data-analytics"),
+    ],
+)
 def test_each_extension_names_its_specialist(name: str, sid: str) -> None:
     evidence = file_evidence([name], "", LABELS, PARAMS)
     assert max((k for k in evidence if k != "none"), key=lambda k: evidence[k]) == sid
@@ -139,6 +169,8 @@ def test_wrong_labels_cannot_make_the_router_refuse_everything() -> None:
 def test_feedback_moves_the_router() -> None:
     router = Router(SPECS, cache_dir=False)
     text = "how many widgets shipped per warehouse"
-    report = router.learn_many([(text, "database"), (f"{text} last week", "database"), (f"{text} in march", "database")])
+    report = router.learn_many(
+        [(text, "database"), (f"{text} last week", "database"), (f"{text} in march", "database")]
+    )
     assert report["kept"] == 3 and report["fallback"] == ""
     assert router.decide_fast(f"{text} in april").chosen == "database"

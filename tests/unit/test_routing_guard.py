@@ -14,10 +14,21 @@ from app.engine.routing.combine import CombineParams
 from app.engine.routing.router import Router
 
 SPECS = [
-    SpecialistSpec(id="maths", title="Maths", description="Equations, integrals and derivatives.",
-                   capabilities=("integrals", "equations"), example_tasks=("integrate x^2", "solve x+1=2")),
-    SpecialistSpec(id="sql", title="SQL", description="Runs SQL queries against database tables.",
-                   capabilities=("sql queries", "tables"), example_tasks=("select * from users",), accepted_inputs=(".sqlite",)),
+    SpecialistSpec(
+        id="maths",
+        title="Maths",
+        description="Equations, integrals and derivatives.",
+        capabilities=("integrals", "equations"),
+        example_tasks=("integrate x^2", "solve x+1=2"),
+    ),
+    SpecialistSpec(
+        id="sql",
+        title="SQL",
+        description="Runs SQL queries against database tables.",
+        capabilities=("sql queries", "tables"),
+        example_tasks=("select * from users",),
+        accepted_inputs=(".sqlite",),
+    ),
 ]
 
 ATTACKS = [
@@ -68,14 +79,18 @@ def test_non_json_llm_answer_falls_back() -> None:
 
 
 def test_valid_llm_answer_is_used() -> None:
-    router = Router(SPECS, FakeService(json.dumps({"route": "sql"})), combine=CombineParams(threshold=0.999, llm_weight=1e6))
+    router = Router(
+        SPECS, FakeService(json.dumps({"route": "sql"})), combine=CombineParams(threshold=0.999, llm_weight=1e6)
+    )
     decision = router.decide("how many customers signed up")
     assert decision.router == "llm" and decision.chosen == "sql" and decision.llm_latency_ms is not None
     assert decision.data["model_choice"] == "sql"
 
 
 def test_clarify_is_not_a_model_choice() -> None:
-    decision = Router(SPECS, FakeService(json.dumps({"route": "clarify"})), threshold=0.999).decide("how many customers signed up")
+    decision = Router(SPECS, FakeService(json.dumps({"route": "clarify"})), threshold=0.999).decide(
+        "how many customers signed up"
+    )
     assert decision.router == "fallback" and decision.schema_violation  # the schema offers ids + none only
 
 
@@ -89,9 +104,22 @@ def test_unreachable_llm_falls_back_without_violation() -> None:
 
 
 def test_schema_checker_reports_paths() -> None:
-    schema = {"type": "object", "properties": {"steps": {"type": "array", "minItems": 1,
-              "items": {"type": "object", "properties": {"op": {"enum": ["a", "b"]}}, "required": ["op"],
-                        "additionalProperties": False}}}, "required": ["steps"]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "steps": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {"op": {"enum": ["a", "b"]}},
+                    "required": ["op"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["steps"],
+    }
     assert schema_errors({"steps": [{"op": "a"}]}, schema) == []
     errors = schema_errors({"steps": [{"op": "c", "x": 1}]}, schema)
     assert any("$.steps[0].op" in e for e in errors) and any("'x'" in e for e in errors)

@@ -54,7 +54,12 @@ def test_every_specialist_is_reached_and_in_scope_tasks_are_rarely_refused(resul
 
 
 def test_injection_attempts_in_holdout_are_all_refused(router: Router) -> None:
-    attacks = [c for c in load_cases(HOLDOUT) if c["expected"] is None and ("instruction" in c["text"].lower() or "route" in c["text"].lower() or "root" in c["text"].lower())]
+    attacks = [
+        c
+        for c in load_cases(HOLDOUT)
+        if c["expected"] is None
+        and ("instruction" in c["text"].lower() or "route" in c["text"].lower() or "root" in c["text"].lower())
+    ]
     assert len(attacks) >= 5
     for case in attacks:
         assert router.decide(case["text"]).chosen == "none", case["text"]

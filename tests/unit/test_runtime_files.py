@@ -45,8 +45,9 @@ def test_encodings_are_detected() -> None:
     assert detect_encoding("café".encode("latin-1")) == "latin-1"
 
 
-@pytest.mark.parametrize(("sample", "delim"), [("a,b,c\n1,2,3", ","), ("a;b\n\"1,5\";2", ";"),
-                                               ("a\tb\n1\t2", "\t"), ("a|b\n1|2", "|")])
+@pytest.mark.parametrize(
+    ("sample", "delim"), [("a,b,c\n1,2,3", ","), ('a;b\n"1,5";2', ";"), ("a\tb\n1\t2", "\t"), ("a|b\n1|2", "|")]
+)
 def test_delimiters_are_sniffed(sample: str, delim: str) -> None:
     assert sniff_delimiter(sample) == delim
 
@@ -94,7 +95,7 @@ def test_safe_zip_extraction(tmp_path: Path) -> None:
     link = tmp_path / "link.zip"
     with zipfile.ZipFile(link, "w") as archive:
         info = zipfile.ZipInfo("l")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         archive.writestr(info, "/etc/passwd")
     with pytest.raises(SpecialistError, match="symbolic link"):
         safe_extract_zip(link, tmp_path / "out5")
@@ -112,18 +113,37 @@ class _FakeNumpyScalar:
 
 def test_to_jsonable_covers_foreign_types() -> None:
     value = {
-        1: float("nan"), "d": dt.date(2024, 1, 2), "t": (1, 2), "s": {3}, "c": 1 + 2j,
-        "np": _FakeNumpyScalar(), "p": Path("/x"), "b": b"\x00",
+        1: float("nan"),
+        "d": dt.date(2024, 1, 2),
+        "t": (1, 2),
+        "s": {3},
+        "c": 1 + 2j,
+        "np": _FakeNumpyScalar(),
+        "p": Path("/x"),
+        "b": b"\x00",
     }
     out = to_jsonable(value)
-    assert out == {"1": None, "d": "2024-01-02", "t": [1, 2], "s": [3], "c": {"re": 1.0, "im": 2.0},
-                   "np": None, "p": "/x", "b": {"$bytes": "AA=="}}
+    assert out == {
+        "1": None,
+        "d": "2024-01-02",
+        "t": [1, 2],
+        "s": [3],
+        "c": {"re": 1.0, "im": 2.0},
+        "np": None,
+        "p": "/x",
+        "b": {"$bytes": "AA=="},
+    }
     assert json.loads(dumps({"x": out}))["x"] == out
 
 
 def test_fit_to_budget_cuts_the_least_useful_parts_first() -> None:
-    message = {"answer": "a", "stdout": "o" * 50000, "stderr": "", "data": {"k": 1},
-               "tables": [{"name": "t", "columns": ["n"], "rows": [[i] for i in range(5000)]}]}
+    message = {
+        "answer": "a",
+        "stdout": "o" * 50000,
+        "stderr": "",
+        "data": {"k": 1},
+        "tables": [{"name": "t", "columns": ["n"], "rows": [[i] for i in range(5000)]}],
+    }
     assert fit_to_budget(message, 16000)
     assert len(dumps(message)) <= 16000
     assert message["answer"] == "a"

@@ -15,7 +15,7 @@ import pytest
 
 RUNTIME = Path(__file__).resolve().parents[2] / "specialists" / "runtime"
 
-HANDLER = '''
+HANDLER = """
 import time
 from switchboard_runtime.api import NeedsPlan, Result, SpecialistError, Table
 
@@ -37,7 +37,7 @@ def handle(task):
         (task.output_dir / "chart.png").write_bytes(b"png")
         return Result(answer="file")
     return Result(answer="hi", data={"nan": float("nan"), "raw": b"ab", "n": 2**100})
-'''
+"""
 
 
 @pytest.fixture
@@ -46,10 +46,16 @@ def server(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "handler.py").write_text(HANDLER)
     sock = tmp_path / "s.sock"
     sock.write_text("stale")  # a stale file must be replaced
-    env = {**os.environ, "PYTHONPATH": str(RUNTIME), "SWITCHBOARD_SOCKET": str(sock),
-           "SWITCHBOARD_HANDLER": str(tmp_path / "handler.py"), "SWITCHBOARD_SPECIALIST": "toy"}
-    proc = subprocess.Popen([sys.executable, "-m", "switchboard_runtime"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(RUNTIME),
+        "SWITCHBOARD_SOCKET": str(sock),
+        "SWITCHBOARD_HANDLER": str(tmp_path / "handler.py"),
+        "SWITCHBOARD_SPECIALIST": "toy",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "switchboard_runtime"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().decode().strip() == "READY toy"
     yield sock
@@ -74,9 +80,18 @@ def _ask(sock: Path, *messages: dict | bytes) -> list[dict]:
 
 
 def _task(text: str, **extra: object) -> dict:
-    return {"v": 1, "kind": "task", "id": "t1", "text": text, "inputs": [], "plan": None,
-            "output_dir": extra.pop("output_dir", "/nonexistent/out"), "timeout_s": 1.0,
-            "max_output_bytes": 1048576, **extra}
+    return {
+        "v": 1,
+        "kind": "task",
+        "id": "t1",
+        "text": text,
+        "inputs": [],
+        "plan": None,
+        "output_dir": extra.pop("output_dir", "/nonexistent/out"),
+        "timeout_s": 1.0,
+        "max_output_bytes": 1048576,
+        **extra,
+    }
 
 
 def test_ping_and_socket_mode(server: Path) -> None:
@@ -94,9 +109,13 @@ def test_results_are_json_safe(server: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "kind", "words"),
-    [("boom", "internal", "ValueError: kaput"), ("oom", "limit", "memory"),
-     ("plan", "needs_plan", "need a plan"), ("bad", "bad_input", "row 3"),
-     ("sleep", "timeout", "1 s")],
+    [
+        ("boom", "internal", "ValueError: kaput"),
+        ("oom", "limit", "memory"),
+        ("plan", "needs_plan", "need a plan"),
+        ("bad", "bad_input", "row 3"),
+        ("sleep", "timeout", "1 s"),
+    ],
 )
 def test_errors_are_mapped(server: Path, text: str, kind: str, words: str) -> None:
     (reply,) = _ask(server, _task(text))
@@ -105,10 +124,8 @@ def test_errors_are_mapped(server: Path, text: str, kind: str, words: str) -> No
 
 
 def test_bad_requests(server: Path) -> None:
-    replies = _ask(server, b"not json\n", {"v": 9, "kind": "ping"}, {"v": 1, "kind": "nope"},
-                   _task("hi", plan=[1]))
-    assert [r["error"]["kind"] for r in replies] == ["bad_input", "version", "unsupported",
-                                                     "bad_input"]
+    replies = _ask(server, b"not json\n", {"v": 9, "kind": "ping"}, {"v": 1, "kind": "nope"}, _task("hi", plan=[1]))
+    assert [r["error"]["kind"] for r in replies] == ["bad_input", "version", "unsupported", "bad_input"]
 
 
 def test_output_is_truncated_to_budget(server: Path) -> None:
@@ -120,8 +137,9 @@ def test_output_is_truncated_to_budget(server: Path) -> None:
 
 def test_artifacts_are_listed(server: Path, tmp_path: Path) -> None:
     (reply,) = _ask(server, _task("file", output_dir=str(tmp_path / "out")))
-    assert reply["artifacts"] == [{"name": "chart.png", "path": str(tmp_path / "out" / "chart.png"),
-                                   "bytes": 3, "mime": "image/png"}]
+    assert reply["artifacts"] == [
+        {"name": "chart.png", "path": str(tmp_path / "out" / "chart.png"), "bytes": 3, "mime": "image/png"}
+    ]
 
 
 def test_connections_are_served_concurrently(server: Path) -> None:

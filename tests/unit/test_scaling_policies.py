@@ -20,13 +20,30 @@ from app.engine.fleet.thresholds import Thresholds
 from tests.unit.fake_runtime import make_spec
 
 
-def obs(now: float, running: int, current: float, *, stable: float | None = None, panic: float | None = None,
-        paused: int = 0, idle_s: float = 0.0, **extra: object) -> Observation:
+def obs(
+    now: float,
+    running: int,
+    current: float,
+    *,
+    stable: float | None = None,
+    panic: float | None = None,
+    paused: int = 0,
+    idle_s: float = 0.0,
+    **extra: object,
+) -> Observation:
     """An observation of specialist ``s`` with 4 slots per replica and up to 8 replicas."""
     base = Observation(
-        specialist="s", now=now, running=running, paused=paused, slots=4, current=current,
-        stable=current if stable is None else stable, panic=current if panic is None else panic,
-        idle_s=idle_s, gap_p90_s=None, max_replicas=8,
+        specialist="s",
+        now=now,
+        running=running,
+        paused=paused,
+        slots=4,
+        current=current,
+        stable=current if stable is None else stable,
+        panic=current if panic is None else panic,
+        idle_s=idle_s,
+        gap_p90_s=None,
+        max_replicas=8,
     )
     return replace(base, **extra)  # type: ignore[arg-type]
 
@@ -75,7 +92,9 @@ def test_adaptive_adds_a_replica_for_high_latency_only_under_load_and_low_errors
     fresh = AdaptivePolicy()
     assert fresh.decide(obs(0, running=2, current=1, stable=1, **slow)).running <= 2, "no load: latency is the task's"
     erring = AdaptivePolicy()
-    assert erring.decide(obs(0, running=2, current=5, stable=5, error_rate=0.6, error_threshold=0.25, **slow)).running == 2
+    assert (
+        erring.decide(obs(0, running=2, current=5, stable=5, error_rate=0.6, error_threshold=0.25, **slow)).running == 2
+    )
 
 
 # ---------------------------------------------------------------------- reference policies

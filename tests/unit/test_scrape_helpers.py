@@ -19,12 +19,25 @@ def helpers() -> dict[str, object]:
     return namespace
 
 
-@pytest.mark.parametrize(("text", "number"), [
-    ("12,90 €", 12.9), ("$1,299.00", 1299.0), ("1.234,50 EUR", 1234.5), ("CHF 1'250", 1250.0),
-    ("−3,5 °C", -3.5), ("12 345 678", 12345678.0), ("4.5 stars", 4.5), ("1,299", 1299.0), ("0,5 l", 0.5),
-    ("no price", None), ("", None),
-])
-def test_to_number_reads_numbers_as_people_write_them(helpers: dict[str, object], text: str, number: float | None) -> None:
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("12,90 €", 12.9),
+        ("$1,299.00", 1299.0),
+        ("1.234,50 EUR", 1234.5),
+        ("CHF 1'250", 1250.0),
+        ("−3,5 °C", -3.5),
+        ("12 345 678", 12345678.0),
+        ("4.5 stars", 4.5),
+        ("1,299", 1299.0),
+        ("0,5 l", 0.5),
+        ("no price", None),
+        ("", None),
+    ],
+)
+def test_to_number_reads_numbers_as_people_write_them(
+    helpers: dict[str, object], text: str, number: float | None
+) -> None:
     assert helpers["to_number"](text) == number  # type: ignore[operator]
 
 

@@ -38,7 +38,11 @@ def test_good_manifest_loads_with_defaults(tmp_path: Path) -> None:
     ("body", "field", "problem"),
     [
         ('id = "alpha"\ntitle = [', "(syntax)", "not valid TOML"),
-        (GOOD.format(id="alpha").replace('capabilities = ["things"]', "capabilities = []"), "capabilities", "at least 1"),
+        (
+            GOOD.format(id="alpha").replace('capabilities = ["things"]', "capabilities = []"),
+            "capabilities",
+            "at least 1",
+        ),
         (GOOD.format(id="alpha") + "\n[limits]\nmemory_mb = 1\n", "limits.memory_mb", "greater than or equal"),
         (GOOD.format(id="alpha").replace('[".csv"]', '["CSV"]'), "accepted_inputs", "lower-case extension"),
         (GOOD.format(id="beta"), "id", "folder name"),

@@ -17,7 +17,9 @@ from app.engine.llm.sql_program import extract_sql, sql_of, sql_preview, table_n
 
 def _run(folder: Path, program: str) -> str:
     (folder / "program.py").write_text(program, encoding="utf-8")
-    done = subprocess.run([sys.executable, "program.py"], cwd=folder, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "program.py"], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -34,7 +36,9 @@ def folder(tmp_path: Path) -> Path:
     con.close()
     (tmp_path / "staff.sql").write_text(
         "CREATE TABLE staff (id INTEGER, name TEXT, wage REAL);\n"
-        "INSERT INTO staff VALUES (1, 'Ann', 10.0);\nINSERT INTO staff VALUES (2, 'Bo', 30.0);\n", encoding="utf-8")
+        "INSERT INTO staff VALUES (1, 'Ann', 10.0);\nINSERT INTO staff VALUES (2, 'Bo', 30.0);\n",
+        encoding="utf-8",
+    )
     with open(tmp_path / "2024 Orders.csv", "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([["customer", "amount"], ["Ann", "12.5"], ["Bo", "7"], ["Ann", "2.5"], []])
     return tmp_path
@@ -44,7 +48,12 @@ def test_a_value_is_printed_alone_and_a_table_is_printed_and_saved(folder: Path)
     files = ["shop.db", "staff.sql", "2024 Orders.csv"]
     assert table_name("2024 Orders.csv") == "t_2024_orders"
     assert _run(folder, wrap_sql("SELECT COUNT(*) FROM products WHERE category = 'garden'", files)) == "2"
-    out = _run(folder, wrap_sql("SELECT customer, SUM(amount) AS spent FROM t_2024_orders GROUP BY customer ORDER BY customer;", files))
+    out = _run(
+        folder,
+        wrap_sql(
+            "SELECT customer, SUM(amount) AS spent FROM t_2024_orders GROUP BY customer ORDER BY customer;", files
+        ),
+    )
     assert out.splitlines() == ["customer | spent", "Ann | 15", "Bo | 7"]  # numbers are numbers, blank lines dropped
     with open(folder / "result.csv", newline="", encoding="utf-8") as fh:
         assert list(csv.reader(fh)) == [["customer", "spent"], ["Ann", "15.0"], ["Bo", "7"]]
@@ -53,7 +62,10 @@ def test_a_value_is_printed_alone_and_a_table_is_printed_and_saved(folder: Path)
 
 
 def test_changes_run_first_and_the_input_file_is_left_alone(folder: Path) -> None:
-    sql = "UPDATE products SET price = price * 2 WHERE category = 'garden';\nSELECT SUM(price) FROM products WHERE category = 'garden';"
+    sql = (
+        "UPDATE products SET price = price * 2 WHERE category = 'garden';\n"
+        "SELECT SUM(price) FROM products WHERE category = 'garden';"
+    )
     assert float(_run(folder, wrap_sql(sql, ["shop.db"]))) == pytest.approx(41.0)
     con = sqlite3.connect(folder / "shop.db")
     assert con.execute("SELECT SUM(price) FROM products WHERE category = 'garden'").fetchone()[0] == pytest.approx(20.5)
@@ -63,7 +75,9 @@ def test_changes_run_first_and_the_input_file_is_left_alone(folder: Path) -> Non
 
 def test_a_broken_query_fails_with_sqlites_message(folder: Path) -> None:
     (folder / "program.py").write_text(wrap_sql("SELECT nope FROM products", ["shop.db"]), encoding="utf-8")
-    done = subprocess.run([sys.executable, "program.py"], cwd=folder, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "program.py"], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode != 0 and "no such column: nope" in done.stderr
 
 
@@ -81,8 +95,12 @@ def test_replies_and_programs_give_their_sql_back() -> None:
 def test_previews_name_the_tables_the_query_reads() -> None:
     assert sql_preview("Sign-ups.csv", "columns: a").startswith("table sign_ups (loaded from Sign-ups.csv")
     assert sql_preview("x.db", "SQLite database (sqlite3.connect(name)); tables:\nCREATE TABLE t (a)").startswith(
-        "SQLite database, already open; its tables:\nCREATE TABLE t")
-    dump = sql_preview("d.sql", "SQL dump (load with sqlite3.connect(':memory:').executescript(open(name).read()))\nCREATE TABLE t (a);")
+        "SQLite database, already open; its tables:\nCREATE TABLE t"
+    )
+    dump = sql_preview(
+        "d.sql",
+        "SQL dump (load with sqlite3.connect(':memory:').executescript(open(name).read()))\nCREATE TABLE t (a);",
+    )
     assert dump.splitlines()[0] == "SQL dump, already loaded; its tables:"
 
 
@@ -96,19 +114,33 @@ def test_functions_of_other_dialects_run_in_sqlite(tmp_path: Path) -> None:
     (tmp_path / "loans.sql").write_text(
         "CREATE TABLE loans (who TEXT, taken TEXT, back TEXT, fee REAL);\n"
         "INSERT INTO loans VALUES ('Ann', '2024-01-01', '2024-01-11', 1.0), ('Bo', '2024-02-01', '2024-02-05', 2.0),"
-        " ('Cy', '2023-12-30', NULL, 4.0);\n", encoding="utf-8")
-    sql = ("SELECT AVG(DATEDIFF(back, taken)), MEDIAN(fee), STDDEV(fee), SUM(YEAR(taken) = 2024), "
-           "GROUP_CONCAT(CONCAT(who, '!')), IF(1 > 2, 'yes', 'no') FROM loans")
+        " ('Cy', '2023-12-30', NULL, 4.0);\n",
+        encoding="utf-8",
+    )
+    sql = (
+        "SELECT AVG(DATEDIFF(back, taken)), MEDIAN(fee), STDDEV(fee), SUM(YEAR(taken) = 2024), "
+        "GROUP_CONCAT(CONCAT(who, '!')), IF(1 > 2, 'yes', 'no') FROM loans"
+    )
     out = _run(tmp_path, wrap_sql(sql, ["loans.sql"]))
-    assert out.splitlines()[1].split(" | ") == ["7", "2", f"{statistics.stdev([1.0, 2.0, 4.0]):.12g}", "2", "Ann!,Bo!,Cy!", "no"]
+    assert out.splitlines()[1].split(" | ") == [
+        "7",
+        "2",
+        f"{statistics.stdev([1.0, 2.0, 4.0]):.12g}",
+        "2",
+        "Ann!,Bo!,Cy!",
+        "no",
+    ]
 
 
 def test_json_records_and_european_or_currency_numbers_load_as_numbers(tmp_path: Path) -> None:
-    (tmp_path / "staff.json").write_text(json.dumps({"people": [
-        {"name": "Ann", "pay": 10, "tags": ["a"], "lead": True}, {"name": "Bo", "pay": 30}]}), encoding="utf-8")
+    (tmp_path / "staff.json").write_text(
+        json.dumps({"people": [{"name": "Ann", "pay": 10, "tags": ["a"], "lead": True}, {"name": "Bo", "pay": 30}]}),
+        encoding="utf-8",
+    )
     (tmp_path / "events.jsonl").write_text('{"n": 1}\n\n{"n": 4}\n', encoding="utf-8")
-    (tmp_path / "umsatz.csv").write_text("Filiale;Umsatz;Preis;PLZ\nA;14863,45;1.234,50 €;01234\nB;10,55;99 €;80331\n",
-                                         encoding="utf-8")
+    (tmp_path / "umsatz.csv").write_text(
+        "Filiale;Umsatz;Preis;PLZ\nA;14863,45;1.234,50 €;01234\nB;10,55;99 €;80331\n", encoding="utf-8"
+    )
     (tmp_path / "us.csv").write_text('item,price,share\nx,"$1,450",12%\ny,$980.50,30%\n', encoding="utf-8")
     files = ["staff.json", "events.jsonl", "umsatz.csv", "us.csv"]
     assert _run(tmp_path, wrap_sql("SELECT SUM(pay) FROM staff", files)) == "40"
@@ -123,26 +155,36 @@ def test_json_records_and_european_or_currency_numbers_load_as_numbers(tmp_path:
 
 def test_correlation_and_percentiles_are_there_for_analytics(tmp_path: Path) -> None:
     xs, ys = [1, 2, 3, 4, 10], [2, 4, 5, 4, 12]
-    (tmp_path / "t.csv").write_text("x,y\n" + "".join(f"{x},{y}\n" for x, y in zip(xs, ys, strict=True)), encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "x,y\n" + "".join(f"{x},{y}\n" for x, y in zip(xs, ys, strict=True)), encoding="utf-8"
+    )
     assert float(_run(tmp_path, wrap_sql("SELECT CORR(x, y) FROM t", ["t.csv"]))) == pytest.approx(
-        statistics.correlation(xs, ys))
+        statistics.correlation(xs, ys)
+    )
     quartiles = statistics.quantiles(xs, n=4, method="inclusive")
     assert float(_run(tmp_path, wrap_sql("SELECT PERCENTILE(x, 25) FROM t", ["t.csv"]))) == pytest.approx(quartiles[0])
-    assert float(_run(tmp_path, wrap_sql("SELECT PERCENTILE(x, 0.75) FROM t", ["t.csv"]))) == pytest.approx(quartiles[2])
+    assert float(_run(tmp_path, wrap_sql("SELECT PERCENTILE(x, 0.75) FROM t", ["t.csv"]))) == pytest.approx(
+        quartiles[2]
+    )
 
 
-@pytest.mark.parametrize(("name", "content", "said"), [
-    ("broken.json", '{"a": [1, 2', "is not valid JSON"),
-    ("numbers.json", "[1, 2, 3]", "holds no JSON records"),
-    ("lines.jsonl", '{"a": 1}\nnot json\n', "is not valid JSON"),
-    ("empty.csv", "", "is empty"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("broken.json", '{"a": [1, 2', "is not valid JSON"),
+        ("numbers.json", "[1, 2, 3]", "holds no JSON records"),
+        ("lines.jsonl", '{"a": 1}\nnot json\n', "is not valid JSON"),
+        ("empty.csv", "", "is empty"),
+    ],
+)
 def test_a_broken_table_file_fails_with_a_clear_message_and_is_left_alone(
     tmp_path: Path, name: str, content: str, said: str
 ) -> None:
     (tmp_path / name).write_text(content, encoding="utf-8")
     (tmp_path / "program.py").write_text(wrap_sql("SELECT 1", [name]), encoding="utf-8")
-    done = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode != 0 and f"{name} {said}" in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / name).read_text(encoding="utf-8") == content
 

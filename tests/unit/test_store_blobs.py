@@ -96,9 +96,7 @@ def test_link_into_hardlinks_and_replaces(blobs: BlobStore, tmp_path: Path) -> N
     assert sorted(p.name for p in dest.parent.iterdir()) == ["sales.csv"]
 
 
-def test_link_into_copies_across_devices(
-    blobs: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_link_into_copies_across_devices(blobs: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ref = blobs.put_bytes(b"payload")
 
     def cross_device(src: object, dst: object) -> None:

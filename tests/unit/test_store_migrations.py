@@ -20,11 +20,7 @@ from app.engine.store.models import Base
 
 def _fingerprint(folder: Path) -> dict[str, str]:
     """Every file in ``folder`` with a hash of its bytes: proves nothing was written."""
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.iterdir())
-        if p.is_file()
-    }
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def test_upgrade_head_on_empty_database_matches_models(tmp_path: Path) -> None:
@@ -33,9 +29,7 @@ def test_upgrade_head_on_empty_database_matches_models(tmp_path: Path) -> None:
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), "head")
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "version_table": VERSION_TABLE}
-            )
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": VERSION_TABLE})
             assert ctx.get_current_revision() == head_revision()
             assert compare_metadata(ctx, Base.metadata) == []
             names = set(inspect(conn).get_table_names())
@@ -84,9 +78,7 @@ def test_foreign_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
         raw.execute("INSERT INTO invoices VALUES (1, 9.5)")
     raw.close()
     before = _fingerprint(tmp_path)
-    with pytest.raises(
-        DatabaseUnavailable, match=r"\(invoices\) but is not a Switchboard database"
-    ):
+    with pytest.raises(DatabaseUnavailable, match=r"\(invoices\) but is not a Switchboard database"):
         Store(f"sqlite:///{db}", data_dir=tmp_path)
     assert _fingerprint(tmp_path) == before
     with sqlite3.connect(db) as raw:  # not even switched to WAL
@@ -120,17 +112,17 @@ def test_rows_written_under_0001_survive_the_upgrade_to_head(tmp_path: Path) -> 
     engine = create_engine(f"sqlite:///{db}")
     seeded = {
         "tasks": "INSERT INTO tasks (id, created_at, updated_at, state, text, specialist, attempt, cost, answer, "
-                 "result_json) VALUES ('t1', 1.0, 2.0, 'succeeded', 'integrate x', 'numerical', 0, 0.5, '9', "
-                 "'{\"plan\": {\"op\": \"integrate\"}}')",
+        "result_json) VALUES ('t1', 1.0, 2.0, 'succeeded', 'integrate x', 'numerical', 0, 0.5, '9', "
+        '\'{"plan": {"op": "integrate"}}\')',
         "feedback": "INSERT INTO feedback (ts, task_id, kind, specialist, note) VALUES (3.0, 't1', 'correct', "
-                    "'numerical', 'nice')",
+        "'numerical', 'nice')",
         "decisions": "INSERT INTO decisions (ts, kind, subject, reason, data_json) VALUES (4.0, 'scale', "
-                     "'numerical', 'because', '{}')",
+        "'numerical', 'because', '{}')",
         "routing_decisions": "INSERT INTO routing_decisions (ts, task_id, text, chosen, router, confidence, "
-                             "scores_json, latency_ms, rationale, schema_violation) VALUES (5.0, 't1', "
-                             "'integrate x', 'numerical', 'fast', 0.9, '{}', 1.5, 'r', 0)",
+        "scores_json, latency_ms, rationale, schema_violation) VALUES (5.0, 't1', "
+        "'integrate x', 'numerical', 'fast', 0.9, '{}', 1.5, 'r', 0)",
         "golden_runs": "INSERT INTO golden_runs (ts, run_id, specialist, case_id, path, passed, detail, "
-                       "duration_ms) VALUES (6.0, 'r1', 'numerical', 'num-01', 'explicit', 1, '', 12.0)",
+        "duration_ms) VALUES (6.0, 'r1', 'numerical', 'num-01', 'explicit', 1, '', 12.0)",
         "metric_points": "INSERT INTO metric_points (ts, name, subject, value) VALUES (7.0, 'm', 's', 1.0)",
     }
     try:

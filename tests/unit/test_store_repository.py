@@ -49,9 +49,7 @@ def test_task_state_transitions_round_trip(store: Store) -> None:
     assert queued.created_at == queued.updated_at
     assert (queued.requested_specialist, queued.timeout_s, queued.result) == ("numerical", 60.0, {})
 
-    store.update_task(
-        "t1", state="routed", specialist="numerical", router="fast", route_confidence=0.9
-    )
+    store.update_task("t1", state="routed", specialist="numerical", router="fast", route_confidence=0.9)
     store.update_task("t1", state="running", container="sb-numerical-1", attempt=1, started_at=T0)
     store.add_inputs("t1", [{"name": "a.csv", "sha256": "b" * 64, "bytes": 10, "mime": "text/csv"}])
     store.finish_task(
@@ -78,9 +76,7 @@ def test_task_state_transitions_round_trip(store: Store) -> None:
     assert task.result == {"data": {"value": 9.0}, "tables": [], "stdout": "ok"}
     assert task.updated_at >= task.created_at
     assert task.inputs == (FileRecord(name="a.csv", sha256="b" * 64, bytes=10, mime="text/csv"),)
-    assert task.artifacts == (
-        FileRecord(name="chart.png", sha256="c" * 64, bytes=2048, mime="image/png"),
-    )
+    assert task.artifacts == (FileRecord(name="chart.png", sha256="c" * 64, bytes=2048, mime="image/png"),)
     assert store.get_task("nope").result(5) is None
 
 
@@ -91,9 +87,7 @@ def test_blob_refcounts_follow_file_rows(store: Store) -> None:
     store.add_inputs("a", [row]).result(5)
     store.add_inputs("b", [row]).result(5)
     blobs = table("blobs")
-    refs = store.run(
-        lambda c: c.execute(select(blobs.c.sha256, blobs.c.refcount, blobs.c.bytes)).all()
-    )
+    refs = store.run(lambda c: c.execute(select(blobs.c.sha256, blobs.c.refcount, blobs.c.bytes)).all())
     assert [tuple(r) for r in refs.result(5)] == [("d" * 64, 2, 7)]
 
 
@@ -137,15 +131,10 @@ def test_list_tasks_filters_orders_and_pages(store: Store) -> None:
     ]
     assert [t.id for t in store.list_tasks(limit=2, offset=1).result(5)] == ["t5", "t4"]
     store.update_task("t5", result={"tables": [{"rows": [[1]]}]}).result(5)
-    assert store.list_tasks(limit=1, offset=1).result(5)[0].result == {
-        "tables": [{"rows": [[1]]}]
-    }
+    assert store.list_tasks(limit=1, offset=1).result(5)[0].result == {"tables": [{"rows": [[1]]}]}
     assert store.list_tasks(limit=1, offset=1, with_result=False).result(5)[0].result == {}
     assert [t.id for t in store.list_tasks(state="failed").result(5)] == ["t4", "t2", "t0"]
-    assert [
-        t.id
-        for t in store.list_tasks(state=["queued", "failed"], specialist="database").result(5)
-    ] == ["t4"]
+    assert [t.id for t in store.list_tasks(state=["queued", "failed"], specialist="database").result(5)] == ["t4"]
     assert [t.id for t in store.list_tasks(search="sales").result(5)] == ["u1"]
     assert [t.id for t in store.list_tasks(search="100%").result(5)] == ["t4"]  # % is literal
     assert store.list_tasks(search="1_0").result(5) == []  # _ is literal too
@@ -193,14 +182,10 @@ def test_sixteen_concurrent_writers_lose_nothing_and_keep_order(store: Store) ->
         try:
             for i in range(per_thread):
                 task_id = f"w{n:02d}-{i:03d}"
-                store.insert_task(
-                    {"id": task_id, "text": "work", "specialist": f"s{n % 4}"}
-                ).result(10)
+                store.insert_task({"id": task_id, "text": "work", "specialist": f"s{n % 4}"}).result(10)
                 for attempt in range(1, 6):  # fire and forget; the last one must win
                     store.update_task(task_id, state="running", attempt=attempt)
-                store.finish_task(
-                    task_id, {"state": "succeeded", "duration_ms": float(i)}, []
-                ).result(10)
+                store.finish_task(task_id, {"state": "succeeded", "duration_ms": float(i)}, []).result(10)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -295,9 +280,9 @@ def test_variants_and_outcomes_read_back_as_typed_records(store: Store) -> None:
             "created_at": T0,
         }
     ).result(5)
-    store.update_variants(
-        [("numerical-v1", {"replay": {"cases": 3}, "reason": "kept", "live_since": T0 + 1})]
-    ).result(5)
+    store.update_variants([("numerical-v1", {"replay": {"cases": 3}, "reason": "kept", "live_since": T0 + 1})]).result(
+        5
+    )
     (variant,) = store.list_variants("numerical").result(5)
     assert variant == VariantRecord(
         id="numerical-v1",
@@ -317,15 +302,31 @@ def test_variants_and_outcomes_read_back_as_typed_records(store: Store) -> None:
     assert store.list_variants("database").result(5) == []
     store.add_variant_outcomes(
         [
-            {"variant_id": "numerical-v1", "specialist": "numerical", "source": "live",
-             "success": 1, "ts": T0, "task_id": "t1", "latency_ms": 12},
-            {"variant_id": "numerical-v1", "specialist": "numerical", "source": "replay",
-             "success": False, "ts": T0 + 1},
+            {
+                "variant_id": "numerical-v1",
+                "specialist": "numerical",
+                "source": "live",
+                "success": 1,
+                "ts": T0,
+                "task_id": "t1",
+                "latency_ms": 12,
+            },
+            {
+                "variant_id": "numerical-v1",
+                "specialist": "numerical",
+                "source": "replay",
+                "success": False,
+                "ts": T0 + 1,
+            },
         ]
     ).result(5)
     assert store.variant_outcomes("numerical").result(5) == [
         VariantOutcomeRecord(
-            variant_id="numerical-v1", ts=T0, source="live", success=True, task_id="t1",
+            variant_id="numerical-v1",
+            ts=T0,
+            source="live",
+            success=True,
+            task_id="t1",
             latency_ms=12.0,
         ),
         VariantOutcomeRecord(variant_id="numerical-v1", ts=T0 + 1, source="replay", success=False),

@@ -68,9 +68,7 @@ def _finished(
     state: str = "succeeded",
 ) -> None:
     add_task(store, task_id, specialist=spec, created_at=at - 1)
-    store.finish_task(
-        task_id, {"state": state, "finished_at": at, "duration_ms": ms, "cost": cost}, []
-    ).result(5)
+    store.finish_task(task_id, {"state": state, "finished_at": at, "duration_ms": ms, "cost": cost}, []).result(5)
 
 
 def test_series_from_tasks(store: Store) -> None:
@@ -85,9 +83,7 @@ def test_series_from_tasks(store: Store) -> None:
         (T0, 200.0, ""),
         (T0 + 120, 50.0, ""),
     ]
-    assert store.series("latency_ms", T0, subject="database", bucket_s=60).result(5) == [
-        (T0 + 120, 50.0, "database")
-    ]
+    assert store.series("latency_ms", T0, subject="database", bucket_s=60).result(5) == [(T0 + 120, 50.0, "database")]
     # Throughput and cost fill the empty bucket in between with zero.
     assert store.series("throughput", T0, bucket_s=60).result(5) == [
         (T0, 3 / 60, ""),
@@ -127,9 +123,7 @@ def test_series_accuracy_and_metric_points(store: Store) -> None:
         ]
     ).result(5)
     for kind, at in (("correct", T0), ("wrong_specialist", T0 + 1), ("correct", T0 + 2)):
-        store.add_feedback(
-            "t1", kind, specialist="database" if kind != "correct" else None, ts=at
-        ).result(5)
+        store.add_feedback("t1", kind, specialist="database" if kind != "correct" else None, ts=at).result(5)
     store.add_feedback("t2", "bad_answer", ts=T0).result(5)
 
     acc = store.series("accuracy", T0, subject="numerical", bucket_s=60).result(5)

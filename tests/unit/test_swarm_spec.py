@@ -71,7 +71,10 @@ def test_service_spec_carries_every_hardening_rule() -> None:
     assert tuple(c["Command"][:3]) == NNP_WRAPPER and c["Command"][3:] == ["python", "-m", "srv"]
     assert c["Env"] == ["SWITCHBOARD_SPECIALIST=database"]
     tmpfs = {m["Target"]: m["TmpfsOptions"] for m in c["Mounts"] if m["Type"] == "tmpfs"}
-    assert tmpfs == {"/tmp": {"SizeBytes": 64 << 20, "Mode": 0o1777}, "/output": {"SizeBytes": 16 << 20, "Mode": 0o1777}}
+    assert tmpfs == {
+        "/tmp": {"SizeBytes": 64 << 20, "Mode": 0o1777},
+        "/output": {"SizeBytes": 16 << 20, "Mode": 0o1777},
+    }
     binds = {m["Target"]: m for m in c["Mounts"] if m["Type"] != "tmpfs"}
     assert binds["/input"]["ReadOnly"] is True and binds["/input"]["Type"] == "bind"
     assert binds["/data"]["Type"] == "volume" and binds["/data"]["Source"] == "switchboard-t1-data-database"
@@ -113,7 +116,10 @@ def test_aliases_go_on_the_network_attachment() -> None:
 
 def test_isolation_networks_are_per_specialist_and_private_for_sandboxes() -> None:
     assert isolation_network(LABELS, "sb-database-1", private=False) == "switchboard-t1-iso-database"
-    assert isolation_network({**LABELS, "io.switchboard.namespace": "default"}, "x", private=False) == "switchboard-iso-database"
+    assert (
+        isolation_network({**LABELS, "io.switchboard.namespace": "default"}, "x", private=False)
+        == "switchboard-iso-database"
+    )
     assert isolation_network(LABELS, "sb-database-1", private=True) == "sb-database-1-iso"
 
 
@@ -133,8 +139,15 @@ def test_with_replicas_changes_only_the_count() -> None:
 
 def task(state: str, desired: str = "running", ts: str = "2026-01-01T00:00:01Z", **status: Any) -> dict[str, Any]:
     return {
-        "DesiredState": desired, "NodeID": "n1", "Slot": 1,
-        "Status": {"State": state, "Timestamp": ts, "ContainerStatus": {"ContainerID": "c1", "ExitCode": status.pop("code", 0)}, **status},
+        "DesiredState": desired,
+        "NodeID": "n1",
+        "Slot": 1,
+        "Status": {
+            "State": state,
+            "Timestamp": ts,
+            "ContainerStatus": {"ContainerID": "c1", "ExitCode": status.pop("code", 0)},
+            **status,
+        },
     }
 
 
@@ -151,10 +164,20 @@ def task(state: str, desired: str = "running", ts: str = "2026-01-01T00:00:01Z",
         ([task("complete")], 1, "exited", 0),
         ([task("rejected", Err="no such image")], 1, "dead", None),
         # the newest task wanted running wins over an older one that is shutting down
-        ([task("shutdown", desired="shutdown", ts="2026-01-01T00:00:09Z"), task("running", ts="2026-01-01T00:00:02Z")], 1, "running", None),
+        (
+            [
+                task("shutdown", desired="shutdown", ts="2026-01-01T00:00:09Z"),
+                task("running", ts="2026-01-01T00:00:02Z"),
+            ],
+            1,
+            "running",
+            None,
+        ),
     ],
 )
-def test_task_state_maps_to_container_status(tasks: list[dict[str, Any]], desired: int, status: str, code: int | None) -> None:
+def test_task_state_maps_to_container_status(
+    tasks: list[dict[str, Any]], desired: int, status: str, code: int | None
+) -> None:
     state = task_state(tasks, desired)
     assert state.status == status
     assert state.exit_code == code
@@ -167,9 +190,18 @@ def container_attrs(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "Config": {"User": c["User"], "Labels": c["Labels"]},
         "HostConfig": {
-            "ReadonlyRootfs": True, "Tmpfs": None, "CapDrop": ["ALL"], "CapAdd": None, "SecurityOpt": None,
-            "Memory": limits["MemoryBytes"], "MemorySwap": 2 * limits["MemoryBytes"], "NanoCpus": limits["NanoCPUs"],
-            "PidsLimit": limits["Pids"], "Privileged": False, "NetworkMode": "default", "Init": True,
+            "ReadonlyRootfs": True,
+            "Tmpfs": None,
+            "CapDrop": ["ALL"],
+            "CapAdd": None,
+            "SecurityOpt": None,
+            "Memory": limits["MemoryBytes"],
+            "MemorySwap": 2 * limits["MemoryBytes"],
+            "NanoCpus": limits["NanoCPUs"],
+            "PidsLimit": limits["Pids"],
+            "Privileged": False,
+            "NetworkMode": "default",
+            "Init": True,
             "Mounts": c["Mounts"],
         },
         "Mounts": [{"Type": m["Type"], "Source": m.get("Source", "")} for m in c["Mounts"] if m["Type"] != "tmpfs"],
@@ -202,7 +234,13 @@ def test_checklist_from_the_spec_alone_says_so_and_catches_regressions() -> None
     bad["EndpointSpec"] = {"Ports": [{"TargetPort": 80, "PublishedPort": 8080}]}
     checks = {ch.item: ch for ch in evaluate_service(bad, None, networks={})}
     assert all("from the service spec" in ch.detail for ch in checks.values())
-    for item in ("read-only root filesystem", "all capabilities dropped", "no-new-privileges", "network isolated", "ports on 127.0.0.1 only"):
+    for item in (
+        "read-only root filesystem",
+        "all capabilities dropped",
+        "no-new-privileges",
+        "network isolated",
+        "ports on 127.0.0.1 only",
+    ):
         assert not checks[item].passed, item
     assert "no compensation" in checks["no-new-privileges"].detail
     assert checks["pids limit"].passed and checks["non-root user"].passed
@@ -210,10 +248,19 @@ def test_checklist_from_the_spec_alone_says_so_and_catches_regressions() -> None
 
 def test_node_views_count_our_running_replicas_and_reservations() -> None:
     nodes = [
-        {"ID": "n1", "Spec": {"Role": "manager", "Availability": "active"}, "Status": {"State": "ready", "Addr": "127.0.0.1"},
-         "ManagerStatus": {"Leader": True}, "Description": {"Hostname": "vm", "Resources": {"NanoCPUs": 2_000_000_000, "MemoryBytes": 4 << 30}}},
-        {"ID": "n2", "Spec": {"Role": "worker", "Availability": "drain"}, "Status": {"State": "down"},
-         "Description": {"Hostname": "w1", "Resources": {"NanoCPUs": 4_000_000_000, "MemoryBytes": 8 << 30}}},
+        {
+            "ID": "n1",
+            "Spec": {"Role": "manager", "Availability": "active"},
+            "Status": {"State": "ready", "Addr": "127.0.0.1"},
+            "ManagerStatus": {"Leader": True},
+            "Description": {"Hostname": "vm", "Resources": {"NanoCPUs": 2_000_000_000, "MemoryBytes": 4 << 30}},
+        },
+        {
+            "ID": "n2",
+            "Spec": {"Role": "worker", "Availability": "drain"},
+            "Status": {"State": "down"},
+            "Description": {"Hostname": "w1", "Resources": {"NanoCPUs": 4_000_000_000, "MemoryBytes": 8 << 30}},
+        },
     ]
     services = [
         {"ID": "s1", "Spec": {"Labels": {**LABELS}}},
@@ -223,7 +270,13 @@ def test_node_views_count_our_running_replicas_and_reservations() -> None:
     reserve = {"Resources": {"Reservations": {"NanoCPUs": 500_000_000, "MemoryBytes": 256 << 20}}}
     tasks = [
         {"ServiceID": "s1", "NodeID": "n1", "DesiredState": "running", "Status": {"State": "running"}, "Spec": reserve},
-        {"ServiceID": "s1", "NodeID": "n1", "DesiredState": "shutdown", "Status": {"State": "running"}, "Spec": reserve},
+        {
+            "ServiceID": "s1",
+            "NodeID": "n1",
+            "DesiredState": "shutdown",
+            "Status": {"State": "running"},
+            "Spec": reserve,
+        },
         {"ServiceID": "s2", "NodeID": "n1", "DesiredState": "running", "Status": {"State": "running"}, "Spec": reserve},
         {"ServiceID": "s3", "NodeID": "n1", "DesiredState": "running", "Status": {"State": "running"}, "Spec": reserve},
     ]

@@ -52,14 +52,23 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir, description="Where the database, files and sockets live")
     database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite file in data_dir (WAL)")
-    specialists_dir: Path = Field(default_factory=lambda: repo_root() / "specialists", description="Folder of specialist manifests")
-    namespace: str = Field("default", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="Separates this engine's containers, volumes and networks from another's (tests use their own)")
+    specialists_dir: Path = Field(
+        default_factory=lambda: repo_root() / "specialists", description="Folder of specialist manifests"
+    )
+    namespace: str = Field(
+        "default",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,30}$",
+        description="Separates this engine's containers, volumes and networks from another's (tests use their own)",
+    )
     docker_url: str = Field("", description="Docker engine URL; empty = DOCKER_HOST or the local socket")
     docker_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one Docker API call")
     runtime_backend: Literal["docker", "swarm"] = Field(
         "docker", description="Container backend: the local Docker engine, or Docker Swarm services (docs/scale-out.md)"
     )
-    base_image: str = Field("switchboard-base:bookworm-py311-1", description="Base image (offline build, or python:3.12-slim with a registry)")
+    base_image: str = Field(
+        "switchboard-base:bookworm-py311-1",
+        description="Base image (offline build, or python:3.12-slim with a registry)",
+    )
     pip_trust_host_ca: bool = Field(True, description="Copy the host CA bundle into image builds for pip")
     ollama_host: str = Field("http://127.0.0.1:11435", description="Ollama server URL")
     ollama_model: str = Field("smollm2-135m", description="Base Ollama model for routing and planning")
@@ -76,58 +85,119 @@ class Settings(BaseSettings):
     llama_timeout_s: float = Field(120.0, gt=0, le=900, description="Timeout of one llama.cpp call")
     llama_autostart: bool = Field(True, description="Start the installed llama.cpp server when none answers")
     routing_backend: Literal["ollama", "llamacpp"] = Field(
-        "llamacpp", description="Model server the router asks when the fast router is unsure (llama.cpp measured better)"
+        "llamacpp",
+        description="Model server the router asks when the fast router is unsure (llama.cpp measured better)",
     )
-    routing_llm_timeout_s: float = Field(10.0, gt=0, le=120, description="Timeout of one routing model call (then the fast route stands)")
+    routing_llm_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Timeout of one routing model call (then the fast route stands)"
+    )
     program_attempts: int = Field(3, ge=1, le=5, description="Programs tried per natural-language task")
     queue_size: int = Field(1000, ge=1, le=1_000_000, description="Tasks accepted but not yet running")
     workers: int = Field(32, ge=1, le=512, description="Dispatcher worker threads")
     task_timeout_s: float = Field(120.0, gt=0, le=86_400, description="Default per-task timeout")
-    docker_wait_s: float = Field(120.0, ge=0, le=3600, description="How long a task waits for a Docker engine that is down (restarting) before it fails")
+    docker_wait_s: float = Field(
+        120.0,
+        ge=0,
+        le=3600,
+        description="How long a task waits for a Docker engine that is down (restarting) before it fails",
+    )
     max_input_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest accepted input file")
     max_inputs_per_task: int = Field(16, ge=1, le=1000, description="Most files one task may carry")
     budget_max_containers: int = Field(12, ge=1, le=500, description="Most containers running at once")
     budget_max_memory_mb: int = Field(16384, ge=64, description="Sum of container memory limits allowed")
     autoscale: bool = Field(True, description="Let the lifecycle controller scale, pause and reap containers by demand")
     autoscale_policy: Literal["adaptive", "knative", "ray", "always_on", "per_task"] = Field(
-        "adaptive", description="Scaling policy of the controller (the others are the reference policies it is measured against)"
+        "adaptive",
+        description="Scaling policy of the controller (the others are the reference policies it is measured against)",
     )
     autoscale_tick_s: float = Field(2.0, ge=0.2, le=60, description="Seconds between two controller decisions")
-    crash_backoff_s: float = Field(2.0, gt=0, le=600, description="First wait before restarting a crashed specialist (doubles each time)")
-    crash_backoff_max_s: float = Field(60.0, gt=0, le=3600, description="Longest wait between restarts of a crashing specialist")
-    crash_quarantine_after: int = Field(5, ge=1, le=100, description="Crashes within crash_window_s that quarantine a specialist")
+    crash_backoff_s: float = Field(
+        2.0, gt=0, le=600, description="First wait before restarting a crashed specialist (doubles each time)"
+    )
+    crash_backoff_max_s: float = Field(
+        60.0, gt=0, le=3600, description="Longest wait between restarts of a crashing specialist"
+    )
+    crash_quarantine_after: int = Field(
+        5, ge=1, le=100, description="Crashes within crash_window_s that quarantine a specialist"
+    )
     crash_window_s: float = Field(600.0, gt=0, le=86_400, description="Window in which crashes are counted")
-    models_in_budget: bool = Field(True, description="Count loaded Ollama models in budget_max_memory_mb and evict them under pressure")
+    models_in_budget: bool = Field(
+        True, description="Count loaded Ollama models in budget_max_memory_mb and evict them under pressure"
+    )
     cost_per_cpu_hour: float = Field(0.05, ge=0, description="Notional cost of one CPU-hour, for cost charts")
     cost_per_gb_hour: float = Field(0.01, ge=0, description="Notional cost of one GB-hour of memory")
     stats_interval_s: float = Field(2.0, ge=0.2, le=60, description="Container stats sampling interval")
     router_retrain_interval_s: float = Field(
-        600.0, ge=0, le=7 * 86_400,
-        description="How often the engine checks for new routing feedback to retrain the fast router on (0 = only on demand: `switchboard router retrain`; otherwise at least 10 s)",
+        600.0,
+        ge=0,
+        le=7 * 86_400,
+        description="How often the engine checks for new routing feedback to retrain the fast router on "
+        "(0 = only on demand: `switchboard router retrain`; otherwise at least 10 s)",
     )
     router_retrain_min_feedback: int = Field(
-        20, ge=1, le=100_000, description="New routing verdicts (correct / wrong_specialist) that trigger a scheduled router retrain"
+        20,
+        ge=1,
+        le=100_000,
+        description="New routing verdicts (correct / wrong_specialist) that trigger a scheduled router retrain",
     )
     router_holdout_share: float = Field(
-        0.2, ge=0.05, le=0.5, description="Share of routing feedback held back (by a stable hash of the text) to measure each retrain; never fitted"
+        0.2,
+        ge=0.05,
+        le=0.5,
+        description="Share of routing feedback held back (by a stable hash of the text) to measure each retrain; "
+        "never fitted",
     )
-    route_confidence_threshold: float = Field(0.0, ge=0, le=1, description="Below this combined (fast router + file evidence) confidence ask the routing model; 0 = the tuned value")
-    samples_retention_days: float = Field(14.0, gt=0, le=3650, description="Keep per-container resource samples this long (tasks, decisions and golden runs are kept)")
+    route_confidence_threshold: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Below this combined (fast router + file evidence) confidence ask the routing model; "
+        "0 = the tuned value",
+    )
+    samples_retention_days: float = Field(
+        14.0,
+        gt=0,
+        le=3650,
+        description="Keep per-container resource samples this long (tasks, decisions and golden runs are kept)",
+    )
     metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:<port>; 0 = off")
     theme: str = Field("system", pattern="^(system|dark|light)$", description="GUI theme")
     variant_chooser: Literal["thompson", "ab"] = Field(
         "thompson", description="How live traffic is split between a specialist's incumbent variant and its candidate"
     )
-    variant_ab_share: float = Field(0.5, gt=0, lt=1, description="Share of traffic the candidate gets when variant_chooser is ab")
-    variant_min_tasks: int = Field(30, ge=1, le=100_000, description="Live tasks a candidate variant serves before it may be promoted or rolled back")
+    variant_ab_share: float = Field(
+        0.5, gt=0, lt=1, description="Share of traffic the candidate gets when variant_chooser is ab"
+    )
+    variant_min_tasks: int = Field(
+        30,
+        ge=1,
+        le=100_000,
+        description="Live tasks a candidate variant serves before it may be promoted or rolled back",
+    )
     user_specialists_dir: Path | None = Field(
         None, description="Folder of the user's own specialists (accepted proposals); empty = <data_dir>/specialists"
     )
-    proposal_min_tasks: int = Field(5, ge=2, le=100_000, description="Unserved tasks a cluster needs before it is proposed as a new specialist")
-    proposal_min_windows: int = Field(2, ge=1, le=1000, description="Separate windows of proposal_window_s those tasks must span (a recurring need, not one burst)")
-    proposal_window_s: float = Field(3600.0, gt=0, le=365 * 86_400, description="Length of one window when counting how a cluster of unserved tasks grows")
-    proposal_similarity: float = Field(0.15, gt=0, lt=1, description="Cosine similarity at which an unserved task joins a cluster")
-    proposal_low_confidence: float = Field(0.3, ge=0, le=1, description="Routed tasks below this router confidence count as unserved")
+    proposal_min_tasks: int = Field(
+        5, ge=2, le=100_000, description="Unserved tasks a cluster needs before it is proposed as a new specialist"
+    )
+    proposal_min_windows: int = Field(
+        2,
+        ge=1,
+        le=1000,
+        description="Separate windows of proposal_window_s those tasks must span (a recurring need, not one burst)",
+    )
+    proposal_window_s: float = Field(
+        3600.0,
+        gt=0,
+        le=365 * 86_400,
+        description="Length of one window when counting how a cluster of unserved tasks grows",
+    )
+    proposal_similarity: float = Field(
+        0.15, gt=0, lt=1, description="Cosine similarity at which an unserved task joins a cluster"
+    )
+    proposal_low_confidence: float = Field(
+        0.3, ge=0, le=1, description="Routed tasks below this router confidence count as unserved"
+    )
 
     @field_validator("router_retrain_interval_s")
     @classmethod
@@ -181,9 +251,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise BadInput(f"invalid settings ({problems}); check {ENV_PREFIX}* variables and {path}") from exc
 
 

@@ -45,7 +45,9 @@ def _check(value: Any, schema: dict[str, Any], path: str, errors: list[str]) -> 
         if key in schema:
             passing = sum(1 for sub in schema[key] if not schema_errors(value, sub, path))
             if passing == 0 or (key == "oneOf" and passing > 1):
-                errors.append(f"{path}: does not match {'any' if passing == 0 else 'exactly one'} of the allowed shapes")
+                errors.append(
+                    f"{path}: does not match {'any' if passing == 0 else 'exactly one'} of the allowed shapes"
+                )
                 return
     types = schema.get("type")
     if types is not None:

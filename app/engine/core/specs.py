@@ -56,12 +56,15 @@ class Scaling(BaseModel):
     fresh_per_task: bool = False
     # starting points of the autoscaler's thresholds (they then follow observed figures)
     target_utilization: float = Field(0.7, gt=0, le=1, description="Busy share of slots the autoscaler aims for")
-    latency_p95_s: float | None = Field(None, gt=0, description="Initial p95 latency threshold; empty = a quarter of the task timeout")
+    latency_p95_s: float | None = Field(
+        None, gt=0, description="Initial p95 latency threshold; empty = a quarter of the task timeout"
+    )
     max_error_rate: float = Field(0.25, ge=0, le=1, description="Initial error-rate threshold")
     max_cost_per_task: float | None = Field(
-        None, gt=0,
-        description="Initial cost-per-task threshold (notional, the currency of the cost_per_* settings); empty = the cost of a task "
-                    "as slow as the latency threshold on a replica kept at its target utilisation",
+        None,
+        gt=0,
+        description="Initial cost-per-task threshold (notional, the currency of the cost_per_* settings); "
+        "empty = the cost of a task as slow as the latency threshold on a replica kept at its target utilisation",
     )
     warm_pool_max: int = Field(2, ge=0, le=16, description="Most idle containers kept warm (running or paused)")
 
@@ -111,11 +114,15 @@ class ProgramSpec(BaseModel):
     guide: str = Field(min_length=10, description="Specialist-specific instructions for the program")
     max_tokens: int = Field(700, ge=64, le=4096)
     language: Literal["python", "sql", "plan"] = Field(
-        "python", description="What the model writes: a Python program, SQLite SQL run by a fixed program, or "
-                              "first a plan of the specialist's own operations ([planner] schema), a program if it fails")
+        "python",
+        description="What the model writes: a Python program, SQLite SQL run by a fixed program, or "
+        "first a plan of the specialist's own operations ([planner] schema), a program if it fails",
+    )
     python_guide: str = Field(
-        "", description="With language 'sql': the guide for tasks written in Python instead (a chart is asked for, "
-                        "or an input SQL cannot load); empty: always SQL")
+        "",
+        description="With language 'sql': the guide for tasks written in Python instead (a chart is asked for, "
+        "or an input SQL cannot load); empty: always SQL",
+    )
 
 
 class SpecialistSpec(BaseModel):
@@ -128,7 +135,9 @@ class SpecialistSpec(BaseModel):
     description: str = Field(min_length=10)
     capabilities: tuple[str, ...] = Field(min_length=1)
     example_tasks: tuple[str, ...] = Field(min_length=1)
-    routing_examples: tuple[str, ...] = Field((), description="More ways users phrase tasks for this specialist; train the fast router only")
+    routing_examples: tuple[str, ...] = Field(
+        (), description="More ways users phrase tasks for this specialist; train the fast router only"
+    )
     accepted_inputs: tuple[str, ...] = ()
     needs_network: bool = False
     icon: str = ""

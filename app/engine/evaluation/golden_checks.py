@@ -230,9 +230,7 @@ def check(case: GoldenCase, response: dict[str, Any]) -> CheckOutcome:
             )
         if error_kind == spec.expected_error:
             return CheckOutcome(passed=True, detail=f"failed with {error_kind} as expected")
-        return CheckOutcome(
-            passed=False, detail=f"expected error {spec.expected_error!r}, got {error_kind!r}"
-        )
+        return CheckOutcome(passed=False, detail=f"expected error {spec.expected_error!r}, got {error_kind!r}")
     if not response.get("ok"):
         return CheckOutcome(passed=False, detail=_failure_detail(response))
     if spec.kind == "number":

@@ -42,8 +42,13 @@ def response_of(view: TaskView) -> dict[str, Any]:
 
 
 def run_golden(
-    orch: Orchestrator, specialist: str | None = None, path: str = "all", *, suite: str = "golden",
-    split: str = "all", limit: int | None = None,
+    orch: Orchestrator,
+    specialist: str | None = None,
+    path: str = "all",
+    *,
+    suite: str = "golden",
+    split: str = "all",
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """Run a suite against the real containers; pass rates per specialist and path.
 
@@ -87,7 +92,9 @@ def run_golden(
         # the hold-out is never used as examples: its pass rate at each bank size is the growth curve
         for sid, paths in summary["per_specialist"].items():
             bank = len(orch.examples.all(sid))
-            store.add_metric(example_growth.EVAL_METRIC, example_growth.subject(sid, bank), paths["all"]["rate"] or 0.0, now)
+            store.add_metric(
+                example_growth.EVAL_METRIC, example_growth.subject(sid, bank), paths["all"]["rate"] or 0.0, now
+            )
     return summary
 
 
@@ -106,8 +113,14 @@ def _run_suite(orch: Orchestrator, sid: str, cases: list[GoldenCase]) -> list[di
             response = {"ok": False, "error": {"kind": "bad_input", "message": str(exc)}}
         outcome = check(case, response)
         out.append(
-            {"specialist": sid, "case_id": case.id, "path": case.path, "passed": outcome.passed,
-             "detail": outcome.detail, "duration_ms": (time.perf_counter() - started) * 1000}
+            {
+                "specialist": sid,
+                "case_id": case.id,
+                "path": case.path,
+                "passed": outcome.passed,
+                "detail": outcome.detail,
+                "duration_ms": (time.perf_counter() - started) * 1000,
+            }
         )
     return out
 
@@ -135,9 +148,14 @@ def _summarise(run_id: str, results: list[dict[str, Any]]) -> dict[str, Any]:
         if not r["passed"]:
             lines.append(f"  FAIL {r['specialist']}/{r['case_id']} ({r['path']}): {r['detail']}")
     return {
-        "ok": True, "run_id": run_id, "passed": passed, "total": total,
-        "pass_rate": passed / total if total else None, "per_specialist": per_specialist,
-        "cases": results, "summary_text": "\n".join(lines),
+        "ok": True,
+        "run_id": run_id,
+        "passed": passed,
+        "total": total,
+        "pass_rate": passed / total if total else None,
+        "per_specialist": per_specialist,
+        "cases": results,
+        "summary_text": "\n".join(lines),
     }
 
 
@@ -160,8 +178,14 @@ def run_routing(orch: Orchestrator, file: str | None) -> dict[str, Any]:
 
 
 def run_eval(
-    orch: Orchestrator, what: str, *, file: str | None = None, specialist: str | None = None, path: str = "all",
-    split: str = "all", limit: int | None = None,
+    orch: Orchestrator,
+    what: str,
+    *,
+    file: str | None = None,
+    specialist: str | None = None,
+    path: str = "all",
+    split: str = "all",
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """Dispatch ``switchboard eval``."""
     if what in ("golden", "natural"):

@@ -41,8 +41,12 @@ class TestSite:
         tag = "switchboard/testsite:" + _folder_hash(folder, self.orch.settings.base_image)
         if not self.orch.runtime.image_exists(tag):
             self.orch.runtime.build_image(
-                BuildRequest(tag=tag, context=folder, build_args={"BASE_IMAGE": self.orch.settings.base_image},
-                             labels={"io.switchboard.managed": "true", "io.switchboard.component": "testsite"}),
+                BuildRequest(
+                    tag=tag,
+                    context=folder,
+                    build_args={"BASE_IMAGE": self.orch.settings.base_image},
+                    labels={"io.switchboard.managed": "true", "io.switchboard.component": "testsite"},
+                ),
                 on_line=lambda line: None,
             )
         network = self.orch.lifecycle.network_name(SPECIALIST)
@@ -50,8 +54,15 @@ class TestSite:
         self.orch.runtime.ensure_network(network, internal=False, labels=self.orch.lifecycle.base_labels(SPECIALIST))
         self.orch.runtime.run(
             LaunchSpec(
-                name=self.name, image=tag, labels={**labels, LABEL_ROLE: "testsite", LABEL_INSTANCE: self.orch.instance_id},
-                memory_mb=64, cpus=0.5, pids=32, tmpfs_mb=8, network=network, aliases=("sb-testsite",),
+                name=self.name,
+                image=tag,
+                labels={**labels, LABEL_ROLE: "testsite", LABEL_INSTANCE: self.orch.instance_id},
+                memory_mb=64,
+                cpus=0.5,
+                pids=32,
+                tmpfs_mb=8,
+                network=network,
+                aliases=("sb-testsite",),
             )
         )
         time.sleep(0.5)  # the stdlib server binds within a few ms; give it a margin

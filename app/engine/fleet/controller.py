@@ -50,7 +50,12 @@ class FleetController:
     """Owns the decision loop over a :class:`Lifecycle`."""
 
     def __init__(
-        self, settings: Settings, lifecycle: Lifecycle, bus: EventBus, *, policy: Policy | None = None,
+        self,
+        settings: Settings,
+        lifecycle: Lifecycle,
+        bus: EventBus,
+        *,
+        policy: Policy | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
@@ -129,7 +134,11 @@ class FleetController:
 
     # ------------------------------------------------------------------ observe
     def _on_task(self, event: TaskStateChanged) -> None:
-        if event.state in (TaskState.SUCCEEDED, TaskState.FAILED) and event.specialist and event.duration_ms is not None:
+        if (
+            event.state in (TaskState.SUCCEEDED, TaskState.FAILED)
+            and event.specialist
+            and event.duration_ms is not None
+        ):
             self.observe_finished(event.specialist, event.duration_ms / 1000.0, event.state == TaskState.SUCCEEDED)
 
     def observe_finished(self, specialist: str, latency_s: float, ok: bool) -> None:
@@ -143,7 +152,9 @@ class FleetController:
             managed = [r for r in pool.replicas.values() if not r.retired and not r.sandbox and not r.fresh]
             running = sum(1 for r in managed if not r.paused)
             paused = sum(1 for r in managed if r.paused)
-            current = float(sum(r.inflight for r in pool.replicas.values() if not r.retired and not r.sandbox) + pool.waiting)
+            current = float(
+                sum(r.inflight for r in pool.replicas.values() if not r.retired and not r.sandbox) + pool.waiting
+            )
             starting = pool.starting
             live = [r for r in pool.replicas.values() if not r.retired]  # sandboxes too: they cost as much
             costing = (sum(1 for r in live if not r.paused), sum(1 for r in live if r.paused))
@@ -168,23 +179,51 @@ class FleetController:
         th = self.thresholds[sid]
         cost = self._cost_per_task(spec, running_s, paused_s, finished)
         if th.update(p95, errors, finished, cost):
-            costs = (f", cost {money(th.cost)} per task" if math.isfinite(th.cost) else "",
-                     f", cost {money(cost)} per task" if cost is not None else "")
-            self.bus.publish(Decision(
-                kind="threshold", subject=sid,
-                reason=(f"{sid} thresholds now p95 {th.latency_s:.2f} s, error rate {th.error_rate:.0%}{costs[0]} "
-                        f"(observed p95 {p95 or 0:.2f} s, errors {errors:.0%}{costs[1]} over {finished} tasks)"),
-                data={"latency_s": th.latency_s, "error_rate": th.error_rate, "observed_p95_s": p95, "observed_error_rate": errors,
-                      "cost_per_task": th.cost if math.isfinite(th.cost) else None, "observed_cost_per_task": cost},
-            ))
+            costs = (
+                f", cost {money(th.cost)} per task" if math.isfinite(th.cost) else "",
+                f", cost {money(cost)} per task" if cost is not None else "",
+            )
+            self.bus.publish(
+                Decision(
+                    kind="threshold",
+                    subject=sid,
+                    reason=(
+                        f"{sid} thresholds now p95 {th.latency_s:.2f} s, error rate {th.error_rate:.0%}{costs[0]} "
+                        f"(observed p95 {p95 or 0:.2f} s, errors {errors:.0%}{costs[1]} over {finished} tasks)"
+                    ),
+                    data={
+                        "latency_s": th.latency_s,
+                        "error_rate": th.error_rate,
+                        "observed_p95_s": p95,
+                        "observed_error_rate": errors,
+                        "cost_per_task": th.cost if math.isfinite(th.cost) else None,
+                        "observed_cost_per_task": cost,
+                    },
+                )
+            )
         return Observation(
-            specialist=sid, now=now, running=running + starting, paused=paused, slots=spec.scaling.concurrency,
-            current=current, stable=stable, panic=panic, idle_s=idle, gap_p90_s=gap, p95_s=p95,
-            error_rate=errors, finished=finished, min_replicas=spec.scaling.min_replicas,
-            max_replicas=spec.scaling.max_replicas, target_utilization=spec.scaling.target_utilization,
-            latency_threshold_s=th.latency_s, error_threshold=th.error_rate,
-            warm_pool_max=spec.scaling.warm_pool_max, idle_ttl_s=spec.scaling.idle_ttl_s,
-            cost_per_task=cost, cost_threshold=th.cost,
+            specialist=sid,
+            now=now,
+            running=running + starting,
+            paused=paused,
+            slots=spec.scaling.concurrency,
+            current=current,
+            stable=stable,
+            panic=panic,
+            idle_s=idle,
+            gap_p90_s=gap,
+            p95_s=p95,
+            error_rate=errors,
+            finished=finished,
+            min_replicas=spec.scaling.min_replicas,
+            max_replicas=spec.scaling.max_replicas,
+            target_utilization=spec.scaling.target_utilization,
+            latency_threshold_s=th.latency_s,
+            error_threshold=th.error_rate,
+            warm_pool_max=spec.scaling.warm_pool_max,
+            idle_ttl_s=spec.scaling.idle_ttl_s,
+            cost_per_task=cost,
+            cost_threshold=th.cost,
         )
 
     # ------------------------------------------------------------------ decide and act
@@ -226,8 +265,16 @@ class FleetController:
         with self._lock:
             pin = self._pins.get(sid)
             self.plans[sid] = ScalingView(
-                sid, len(running), len(paused), want_run, want_warm, plan.reason, th.latency_s, th.error_rate,
-                policy=self.policy.name, pinned=pin[0] if pin else None,
+                sid,
+                len(running),
+                len(paused),
+                want_run,
+                want_warm,
+                plan.reason,
+                th.latency_s,
+                th.error_rate,
+                policy=self.policy.name,
+                pinned=pin[0] if pin else None,
                 cost_threshold=th.cost if math.isfinite(th.cost) else None,
             )
         if not act:
@@ -236,7 +283,9 @@ class FleetController:
         if want_run > have:
             self._decide("scale_up", sid, f"scaled {sid} {have}→{want_run}: {plan.reason}", have, want_run)
             need = want_run - have
-            resumed = [r for r in paused[:need] if self.lifecycle.resume(r.name, reason=f"scale to {want_run}") is not None]
+            resumed = [
+                r for r in paused[:need] if self.lifecycle.resume(r.name, reason=f"scale to {want_run}") is not None
+            ]
             paused = [r for r in paused if r not in resumed and not r.retired]
             for _ in range(need - len(resumed)):
                 self._start_async(sid, f"scale to {want_run}")
@@ -245,7 +294,9 @@ class FleetController:
             extra = idle[: len(running) - want_run]
             if extra:
                 after = len(running) - len(extra)
-                self._decide("scale_down", sid, f"scaled {sid} {len(running)}→{after}: {plan.reason}", len(running), after)
+                self._decide(
+                    "scale_down", sid, f"scaled {sid} {len(running)}→{after}: {plan.reason}", len(running), after
+                )
                 for replica in extra:
                     if len(paused) < want_warm:
                         if self.lifecycle.pause(replica.name, reason=f"kept warm (paused): {plan.reason}"):
@@ -259,7 +310,11 @@ class FleetController:
             self.lifecycle.remove(replica.name, reason=plan.reason or "warm pool smaller")
 
     def _decide(self, kind: str, sid: str, reason: str, before: int, after: int) -> None:
-        self.bus.publish(Decision(kind=kind, subject=sid, reason=reason, data={"from": before, "to": after, "policy": self.policy.name}))
+        self.bus.publish(
+            Decision(
+                kind=kind, subject=sid, reason=reason, data={"from": before, "to": after, "policy": self.policy.name}
+            )
+        )
 
     def _start_async(self, sid: str, reason: str) -> Future[Replica | None]:
         with self._lock:
@@ -281,7 +336,11 @@ class FleetController:
         """Hold a count the user chose for ``for_s`` seconds (the policy still observes)."""
         with self._lock:
             self._pins[specialist] = (replicas, self.clock() + for_s)
-        self.bus.publish(Decision(kind="pin", subject=specialist, reason=f"{specialist} held at {replicas} by the user for {for_s:g} s"))
+        self.bus.publish(
+            Decision(
+                kind="pin", subject=specialist, reason=f"{specialist} held at {replicas} by the user for {for_s:g} s"
+            )
+        )
 
     def _pinned(self, specialist: str, now: float) -> int | None:
         with self._lock:

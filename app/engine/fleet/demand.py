@@ -99,7 +99,10 @@ class DemandWindow:
         return sum(1 for ok in recent if not ok) / len(recent), len(recent)
 
     def replica_seconds(self, now: float, window_s: float) -> tuple[float, float]:
-        """Running and paused container-seconds within ``window_s`` (each sample holds until the next, the last until now)."""
+        """Running and paused container-seconds within ``window_s``.
+
+        Each sample holds until the next, the last until now.
+        """
         start = now - window_s
         running = paused = 0.0
         samples = list(self.replicas)

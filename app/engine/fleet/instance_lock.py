@@ -53,8 +53,10 @@ class InstanceLock:
         """A sentence for a secondary engine: who runs the engine on this data folder."""
         pid = self.holder()
         who = f"another Switchboard process (pid {pid})" if pid else "another Switchboard process"
-        return (f"{who} runs the engine on {self.path.parent}; this one shares its containers and "
-                "database but leaves recovery and clean-up to it")
+        return (
+            f"{who} runs the engine on {self.path.parent}; this one shares its containers and "
+            "database but leaves recovery and clean-up to it"
+        )
 
     def release(self) -> None:
         """Give the lock up."""

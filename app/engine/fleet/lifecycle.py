@@ -112,7 +112,10 @@ class Lifecycle:
         self.demand = DemandBook(list(specs))
         self.clock: Callable[[], float] = time.monotonic  # demand and pause times (the controller's clock)
         self.crashes = CrashGuard(
-            settings.crash_backoff_s, settings.crash_backoff_max_s, settings.crash_quarantine_after, settings.crash_window_s
+            settings.crash_backoff_s,
+            settings.crash_backoff_max_s,
+            settings.crash_quarantine_after,
+            settings.crash_window_s,
         )
         self._crash_lock = threading.Lock()
         self.on_demand = "always"  # or "from_zero": the controller scales beyond the first
@@ -205,7 +208,11 @@ class Lifecycle:
         now = time.monotonic()
         candidates = [
             Candidate(
-                r.name, r.specialist, self._memory_mb(r), r.paused, now - r.last_used,
+                r.name,
+                r.specialist,
+                self._memory_mb(r),
+                r.paused,
+                now - r.last_used,
                 removable=r.paused or (r.inflight == 0 and not r.sandbox and self._above_min(r.specialist, live)),
             )
             for r in live
@@ -213,7 +220,11 @@ class Lifecycle:
         if len(live) + len(starting) >= self.settings.budget_max_containers:
             victims = choose_victims(1, 0, [c for c in candidates if c.removable], [], protect=spec.id)
             if not victims:
-                self._decide("refuse_budget", spec.id, f"container budget reached ({len(live)}/{self.settings.budget_max_containers})")
+                self._decide(
+                    "refuse_budget",
+                    spec.id,
+                    f"container budget reached ({len(live)}/{self.settings.budget_max_containers})",
+                )
                 raise Busy(
                     f"container budget reached ({len(live)}/{self.settings.budget_max_containers} running); "
                     "stop a specialist or raise budget_max_containers"
@@ -227,7 +238,9 @@ class Lifecycle:
                 f"memory budget reached ({used_mb} MB of {self.settings.budget_max_memory_mb} MB in use, "
                 f"{spec.id} needs {spec.limits.memory_mb} MB); nothing idle to evict"
             )
-            self._decide("refuse_budget", spec.id, reason, used_mb=used_mb, budget_mb=self.settings.budget_max_memory_mb)
+            self._decide(
+                "refuse_budget", spec.id, reason, used_mb=used_mb, budget_mb=self.settings.budget_max_memory_mb
+            )
             raise Busy(reason)
         return victims
 
@@ -327,7 +340,9 @@ class Lifecycle:
         if verdict == "quarantine":
             self._decide("quarantine", specialist, f"{specialist} {quarantine}")
         else:
-            self._decide("crash_backoff", specialist, f"{reason}; next start of {specialist} waits {wait:g} s", wait_s=wait)
+            self._decide(
+                "crash_backoff", specialist, f"{reason}; next start of {specialist} waits {wait:g} s", wait_s=wait
+            )
 
     def quarantine_reason(self, specialist: str) -> str | None:
         """Why ``specialist`` is quarantined, or ``None``."""
@@ -354,7 +369,9 @@ class Lifecycle:
         name = f"sb-{spec.id}-{secrets.token_hex(4)}"
         exchange = Exchange(self.exchange_root / name)
         exchange.create()
-        self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.STARTING, reason=reason))
+        self.bus.publish(
+            ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.STARTING, reason=reason)
+        )
         try:
             self.runtime.run(self.launch_spec(spec, image, name, exchange, sandbox=sandbox))
 
@@ -368,7 +385,11 @@ class Lifecycle:
             self._prepared.discard(spec.id)
             self.runtime.remove(name)
             exchange.remove()
-            self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.FAILED, reason="start failed"))
+            self.bus.publish(
+                ContainerStateChanged(
+                    container=name, specialist=spec.id, state=ContainerState.FAILED, reason="start failed"
+                )
+            )
             raise
         replica = Replica(
             name=name,
@@ -376,7 +397,9 @@ class Lifecycle:
             image=image,
             exchange=exchange,
             client=SocketClient(exchange.socket, max_idle=spec.scaling.concurrency),
-            slots=1 if spec.scaling.fresh_per_task or sandbox or spec.id in self.fresh_override else spec.scaling.concurrency,
+            slots=1
+            if spec.scaling.fresh_per_task or sandbox or spec.id in self.fresh_override
+            else spec.scaling.concurrency,
             fresh=spec.scaling.fresh_per_task or sandbox or spec.id in self.fresh_override,
             sandbox=sandbox,
             inflight=1 if sandbox else 0,
@@ -384,7 +407,9 @@ class Lifecycle:
         with pool.cond:
             pool.replicas[name] = replica
             pool.cond.notify_all()
-        self.bus.publish(ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.RUNNING, reason=reason))
+        self.bus.publish(
+            ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.RUNNING, reason=reason)
+        )
         return replica
 
     def remove(self, name: str, *, reason: str = "requested") -> bool:
@@ -406,7 +431,10 @@ class Lifecycle:
                 Exchange(self.exchange_root / name).remove()
         self.bus.publish(
             ContainerStateChanged(
-                container=name, specialist=replica.specialist if replica else "", state=ContainerState.REMOVED, reason=reason
+                container=name,
+                specialist=replica.specialist if replica else "",
+                state=ContainerState.REMOVED,
+                reason=reason,
             )
         )
         return True
@@ -429,7 +457,11 @@ class Lifecycle:
                 replica.paused = False
                 pool.cond.notify_all()
             raise
-        self.bus.publish(ContainerStateChanged(container=name, specialist=replica.specialist, state=ContainerState.PAUSED, reason=reason))
+        self.bus.publish(
+            ContainerStateChanged(
+                container=name, specialist=replica.specialist, state=ContainerState.PAUSED, reason=reason
+            )
+        )
         return True
 
     def resume(self, name: str, *, reason: str, claim: bool = False) -> Replica | None:
@@ -455,7 +487,11 @@ class Lifecycle:
         self.resumes.setdefault(replica.specialist, deque(maxlen=50)).append(took)
         with pool.cond:
             pool.cond.notify_all()
-        self.bus.publish(ContainerStateChanged(container=name, specialist=replica.specialist, state=ContainerState.RUNNING, reason=reason))
+        self.bus.publish(
+            ContainerStateChanged(
+                container=name, specialist=replica.specialist, state=ContainerState.RUNNING, reason=reason
+            )
+        )
         return replica
 
     def scale(self, specialist: str, replicas: int) -> list[Replica]:
@@ -503,7 +539,8 @@ class Lifecycle:
                 tell = False
                 with pool.cond:
                     free = [
-                        r for r in pool.replicas.values()
+                        r
+                        for r in pool.replicas.values()
                         if not r.retired and not r.sandbox and not r.paused and r.inflight < r.slots
                     ]
                     if free:
@@ -537,7 +574,11 @@ class Lifecycle:
                     resumed = self.resume(thaw.name, reason="a task is waiting", claim=True)
                     if resumed is not None:
                         took = self.resumes[specialist][-1] if self.resumes.get(specialist) else 0.0
-                        self._decide("resume", thaw.name, f"{specialist}: a task is waiting; resumed a paused replica in {took * 1000:.0f} ms")
+                        self._decide(
+                            "resume",
+                            thaw.name,
+                            f"{specialist}: a task is waiting; resumed a paused replica in {took * 1000:.0f} ms",
+                        )
                         return resumed
                     continue
                 try:
@@ -605,7 +646,9 @@ class Lifecycle:
 
     def _ours(self) -> list[ContainerInfo]:
         """Specialist containers of this engine's namespace on the backend."""
-        return self.runtime.list({LABEL_MANAGED: "true", LABEL_ROLE: "specialist", LABEL_NAMESPACE: self.settings.namespace})
+        return self.runtime.list(
+            {LABEL_MANAGED: "true", LABEL_ROLE: "specialist", LABEL_NAMESPACE: self.settings.namespace}
+        )
 
     def _remove_orphan(self, name: str, reason: str) -> None:
         """Remove a container of ours that no pool holds, with its exchange folders."""
@@ -621,10 +664,7 @@ class Lifecycle:
         replicas forgotten and the stopped leftovers removed (only this engine's namespace;
         running containers outside the pools may be starting right now and are left alone).
         """
-        found = {
-            info.name: info
-            for info in self._ours()
-        }
+        found = {info.name: info for info in self._ours()}
         forgotten: list[str] = []
         for replica in self.replicas():
             info = found.get(replica.name)
@@ -697,7 +737,11 @@ class Lifecycle:
                 pool.replicas[info.name] = replica
             adopted.append(info.name)
             self._decide("reattach", info.name, "container from an earlier run still answers")
-            self.bus.publish(ContainerStateChanged(container=info.name, specialist=spec.id, state=ContainerState.RUNNING, reason="reattached"))
+            self.bus.publish(
+                ContainerStateChanged(
+                    container=info.name, specialist=spec.id, state=ContainerState.RUNNING, reason="reattached"
+                )
+            )
         return adopted, removed
 
     # ----------------------------------------------------------------- reaper

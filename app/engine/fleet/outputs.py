@@ -57,5 +57,7 @@ def collect_outputs(
                     out.write(chunk)
             ref = blobs.put_file(dest)
             mime = mimetypes.guess_type(rel)[0] or "application/octet-stream"
-            found.append((ArtifactView(name=rel, path=str(blobs.path(ref.sha256)), bytes=ref.bytes, mime=mime), ref.sha256))
+            found.append(
+                (ArtifactView(name=rel, path=str(blobs.path(ref.sha256)), bytes=ref.bytes, mime=mime), ref.sha256)
+            )
     return found

@@ -232,7 +232,9 @@ class KnativePolicy:
     uses_pause = False
     fresh_per_task = False
 
-    def __init__(self, target_pct: float = 0.7, panic_threshold: float = 2.0, stable_s: float = 60.0, grace_s: float = 30.0) -> None:
+    def __init__(
+        self, target_pct: float = 0.7, panic_threshold: float = 2.0, stable_s: float = 60.0, grace_s: float = 30.0
+    ) -> None:
         self.target_pct = target_pct
         self.panic_threshold = panic_threshold
         self.stable_s = stable_s
@@ -273,7 +275,13 @@ class RayPolicy:
     uses_pause = False
     fresh_per_task = False
 
-    def __init__(self, target_ongoing: float = 2.0, upscale_delay_s: float = 30.0, downscale_delay_s: float = 600.0, look_back_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        target_ongoing: float = 2.0,
+        upscale_delay_s: float = 30.0,
+        downscale_delay_s: float = 600.0,
+        look_back_s: float = 30.0,
+    ) -> None:
         self.target_ongoing = target_ongoing
         self.upscale_delay_s = upscale_delay_s
         self.downscale_delay_s = downscale_delay_s
@@ -328,7 +336,9 @@ class PerTaskPolicy:
         return Plan(0, reason="one container per task")
 
 
-POLICIES: dict[str, type[AdaptivePolicy] | type[KnativePolicy] | type[RayPolicy] | type[AlwaysOnPolicy] | type[PerTaskPolicy]] = {
+POLICIES: dict[
+    str, type[AdaptivePolicy] | type[KnativePolicy] | type[RayPolicy] | type[AlwaysOnPolicy] | type[PerTaskPolicy]
+] = {
     "adaptive": AdaptivePolicy,
     "knative": KnativePolicy,
     "ray": RayPolicy,

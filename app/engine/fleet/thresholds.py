@@ -81,7 +81,9 @@ class Thresholds:
     published_cost: float = math.inf
 
     @classmethod
-    def from_spec(cls, spec: SpecialistSpec, cpu_hour: float = DEFAULT_CPU_HOUR, gb_hour: float = DEFAULT_GB_HOUR) -> Thresholds:
+    def from_spec(
+        cls, spec: SpecialistSpec, cpu_hour: float = DEFAULT_CPU_HOUR, gb_hour: float = DEFAULT_GB_HOUR
+    ) -> Thresholds:
         """Start from the manifest (and the cost rates, for the default cost per task)."""
         base = spec.scaling.latency_p95_s or spec.limits.task_timeout_s / 4
         err = spec.scaling.max_error_rate

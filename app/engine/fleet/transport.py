@@ -50,7 +50,9 @@ def parse_answer(line: bytes, max_bytes: int) -> dict[str, Any]:
     """One wire answer from ``line`` (read with a cap of ``max_bytes``), or :class:`BadAnswer`."""
     if not line.endswith(b"\n"):
         if len(line) >= max_bytes:
-            raise BadAnswer(f"the specialist's answer is larger than the {max_bytes:,} byte limit (starts: {excerpt(line)})")
+            raise BadAnswer(
+                f"the specialist's answer is larger than the {max_bytes:,} byte limit (starts: {excerpt(line)})"
+            )
         raise BadAnswer(f"the specialist's answer was cut off after {len(line):,} bytes (got: {excerpt(line)})")
     try:
         text = line.decode("utf-8")
@@ -61,7 +63,9 @@ def parse_answer(line: bytes, max_bytes: int) -> dict[str, Any]:
     except ValueError as exc:
         raise BadAnswer(f"the specialist's answer is not valid JSON ({exc}; got: {excerpt(line)})") from exc
     if not isinstance(answer, dict):
-        raise BadAnswer(f"the specialist's answer is a JSON {type(answer).__name__}, not an object (got: {excerpt(line)})")
+        raise BadAnswer(
+            f"the specialist's answer is a JSON {type(answer).__name__}, not an object (got: {excerpt(line)})"
+        )
     return answer
 
 

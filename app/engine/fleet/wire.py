@@ -26,8 +26,18 @@ __all__ = [
 
 WIRE_VERSION = 1
 ErrorKind = Literal[
-    "bad_input", "needs_plan", "bad_plan", "timeout", "limit", "forbidden",
-    "unsupported", "version", "internal", "container_died", "cancelled", "unavailable",
+    "bad_input",
+    "needs_plan",
+    "bad_plan",
+    "timeout",
+    "limit",
+    "forbidden",
+    "unsupported",
+    "version",
+    "internal",
+    "container_died",
+    "cancelled",
+    "unavailable",
 ]
 
 

@@ -33,7 +33,9 @@ def _fix_docker(runtime: ContainerRuntime) -> str:
     if not script.is_file():
         raise DockerUnavailable(f"{script} is missing", hint="start dockerd yourself")
     try:
-        done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=DOCKERD_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            ["bash", str(script)], capture_output=True, text=True, timeout=DOCKERD_TIMEOUT_S, check=False
+        )
     except subprocess.TimeoutExpired as exc:
         raise DockerUnavailable(f"dockerd did not answer within {DOCKERD_TIMEOUT_S:g} s") from exc
     if done.returncode != 0:
@@ -65,7 +67,9 @@ def apply_fix(
     elif component == "ollama":
         done = _fix_ollama(service, settings)
     elif component == "database":
-        raise BadInput("the database has no automatic fix: check database_url (`switchboard config`) and that its server runs")
+        raise BadInput(
+            "the database has no automatic fix: check database_url (`switchboard config`) and that its server runs"
+        )
     else:
         raise BadInput(f"unknown component {component!r}; expected docker, ollama or database")
     try:

@@ -74,7 +74,9 @@ class Probes:
         except Exception as exc:
             return HealthView("database", "down", str(exc), "check database_url (`switchboard config`)")
         if store.notice:  # a damaged database was kept aside at start: say so until the next start
-            return HealthView("database", "degraded", store.notice, "restore the kept file while the app is closed, or carry on")
+            return HealthView(
+                "database", "degraded", store.notice, "restore the kept file while the app is closed, or carry on"
+            )
         return HealthView("database", "ok", store.where)
 
     @staticmethod
@@ -85,8 +87,12 @@ class Probes:
             nodes = runtime.nodes()
         except EngineError as exc:
             return DoctorCheck("swarm", False, f"not a reachable swarm manager: {exc.message.splitlines()[0]}", fix)
-        bad = [f"{n.name} {n.state}/{n.availability}" for n in nodes if n.state != "ready" or n.availability != "active"]
-        detail = f"{len(nodes)} node(s), {len(nodes) - len(bad)} ready" + (f"; not ready: {', '.join(bad)}" if bad else "")
+        bad = [
+            f"{n.name} {n.state}/{n.availability}" for n in nodes if n.state != "ready" or n.availability != "active"
+        ]
+        detail = f"{len(nodes)} node(s), {len(nodes) - len(bad)} ready" + (
+            f"; not ready: {', '.join(bad)}" if bad else ""
+        )
         return DoctorCheck("swarm", bool(nodes) and not bad, detail, "" if not bad else "`docker node ls` shows why")
 
     def doctor(self) -> list[DoctorCheck]:
@@ -97,7 +103,11 @@ class Probes:
         if docker.status == "ok":
             base = self.parts.settings.base_image
             present = self.parts.runtime.image_exists(base)
-            checks.append(DoctorCheck("base image", present, f"{base} {'present' if present else 'missing'}", "" if present else BASE_FIX))
+            checks.append(
+                DoctorCheck(
+                    "base image", present, f"{base} {'present' if present else 'missing'}", "" if present else BASE_FIX
+                )
+            )
             built = []
             for spec in self.parts.catalogue.specs.values():
                 try:
@@ -109,7 +119,9 @@ class Probes:
             n = len(self.parts.catalogue.specs)
             checks.append(
                 DoctorCheck(
-                    "specialist images", True, f"{len(built)}/{n} built ({', '.join(built) or 'none yet'})",
+                    "specialist images",
+                    True,
+                    f"{len(built)}/{n} built ({', '.join(built) or 'none yet'})",
                     "" if len(built) == n else "build on first use, or `switchboard up ID`",
                 )
             )
@@ -127,8 +139,10 @@ class Probes:
         errors = [str(e) for e in self.parts.catalogue.errors]
         checks.append(
             DoctorCheck(
-                "specialist manifests", not errors,
-                f"{len(self.parts.catalogue.specs)} loaded" + (f"; {len(errors)} broken: " + "; ".join(errors) if errors else ""),
+                "specialist manifests",
+                not errors,
+                f"{len(self.parts.catalogue.specs)} loaded"
+                + (f"; {len(errors)} broken: " + "; ".join(errors) if errors else ""),
                 "fix the named field in the named file" if errors else "",
             )
         )

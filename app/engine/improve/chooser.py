@@ -40,7 +40,9 @@ class VariantChooser:
         Share of traffic the candidates get together under ``ab`` (0 < share < 1).
     """
 
-    def __init__(self, kind: ChooserKind = "thompson", rng: random.Random | None = None, *, ab_share: float = 0.5) -> None:
+    def __init__(
+        self, kind: ChooserKind = "thompson", rng: random.Random | None = None, *, ab_share: float = 0.5
+    ) -> None:
         if kind not in ("thompson", "ab"):
             raise ValueError(f"variant chooser must be thompson or ab, not {kind!r}")
         if not 0.0 < ab_share < 1.0:

@@ -104,12 +104,18 @@ def build_examples(
         if kind == "wrong_specialist":
             if named == specialist and not ours:
                 examples[_task_example_id(task_id)] = {
-                    **base, "source": "override", "label": "routing", "answer": "", "plan": None,
+                    **base,
+                    "source": "override",
+                    "label": "routing",
+                    "answer": "",
+                    "plan": None,
                 }
             continue  # a misrouted task of ours is not an example of ours
         if ours and kind in ("correct", "bad_answer"):
             examples[_task_example_id(task_id)] = {
-                **base, "source": "feedback", "label": "good" if kind == "correct" else "bad",
+                **base,
+                "source": "feedback",
+                "label": "good" if kind == "correct" else "bad",
             }
     for task in sources.tasks:
         task_id = task.id
@@ -118,12 +124,18 @@ def build_examples(
         ts = task.finished_at or task.created_at or 0.0
         if task.state == "succeeded":
             examples[_task_example_id(task_id)] = {
-                **_task_fields(task), "ts": ts, "source": "outcome", "label": "good",
+                **_task_fields(task),
+                "ts": ts,
+                "source": "outcome",
+                "label": "good",
             }
         elif task.state == "failed" and task.error_kind not in IGNORED_FAILURES:
             source = "schema_violation" if task.error_kind == "bad_plan" else "outcome"
             examples[_task_example_id(task_id)] = {
-                **_task_fields(task), "ts": ts, "source": source, "label": "bad",
+                **_task_fields(task),
+                "ts": ts,
+                "source": source,
+                "label": "bad",
             }
     for run in sources.golden:
         case = cases.get(run.case_id)
@@ -164,7 +176,8 @@ def select_few_shot(examples: Sequence[ExampleRecord], k: int = 4) -> list[Examp
     plan kind (``op``) already shown is passed over while others remain.
     """
     pool = [
-        e for e in examples
+        e
+        for e in examples
         if e.label == "good" and isinstance(e.plan, dict) and "program" not in e.plan and not e.removed
     ]
     pool.sort(key=lambda e: (_SOURCE_RANK.get(e.source, 9), -e.ts, e.example_id))

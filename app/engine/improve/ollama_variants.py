@@ -38,7 +38,12 @@ class VariantModelService(ChatService, Protocol):
     """What variants need from :class:`~app.engine.llm.ollama_service.OllamaService`."""
 
     def create_model(
-        self, name: str, *, base: str, system: str, parameters: dict[str, Any],
+        self,
+        name: str,
+        *,
+        base: str,
+        system: str,
+        parameters: dict[str, Any],
         messages: list[dict[str, str]] | None = None,
     ) -> None:
         """Create or replace a derived model."""
@@ -88,8 +93,11 @@ def ensure_variant_model(
     else:
         messages = []
     service.create_model(
-        variant.model_name, base=variant.base_model, system=variant.system_prompt,
-        parameters=model_options(variant.parameters), messages=messages,
+        variant.model_name,
+        base=variant.base_model,
+        system=variant.system_prompt,
+        parameters=model_options(variant.parameters),
+        messages=messages,
     )
     return variant.model_name
 
@@ -134,8 +142,11 @@ class PlanReplay:
         model = self._model(variant)
         start = time.perf_counter()
         raw = self.service.chat(
-            model, [{"role": "user", "content": example.text}],
-            format=grammar_schema(self.schema), options=model_options(variant.parameters), timeout_s=self.timeout_s,
+            model,
+            [{"role": "user", "content": example.text}],
+            format=grammar_schema(self.schema),
+            options=model_options(variant.parameters),
+            timeout_s=self.timeout_s,
         )
         latency = (time.perf_counter() - start) * 1000
         try:
@@ -151,7 +162,9 @@ class PlanReplay:
         if example.label == "good" and isinstance(recorded, dict) and "program" not in recorded:
             differ = [f for f in self.choice_fields if f in recorded and plan.get(f) != recorded[f]]
             if differ:
-                return ReplayOutcome(False, latency, "chose " + ", ".join(f"{f}={plan.get(f)!r} not {recorded[f]!r}" for f in differ))
+                return ReplayOutcome(
+                    False, latency, "chose " + ", ".join(f"{f}={plan.get(f)!r} not {recorded[f]!r}" for f in differ)
+                )
         return ReplayOutcome(True, latency, "valid plan")
 
     def cleanup(self) -> None:

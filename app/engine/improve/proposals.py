@@ -87,12 +87,32 @@ _STOP = frozenset(
     "how there some any all just into onto about over under than then so if not no yes also very "
     "give show tell get make want need help use using let lets like need needs thing things".split()
 )
-_SUFFIXES = ("ations", "ation", "ements", "ement", "ments", "ment", "ions", "ion", "ing", "ies", "ied",
-             "ers", "es", "ed", "er", "s", "e")
+_SUFFIXES = (
+    "ations",
+    "ation",
+    "ements",
+    "ement",
+    "ments",
+    "ment",
+    "ions",
+    "ion",
+    "ing",
+    "ies",
+    "ied",
+    "ers",
+    "es",
+    "ed",
+    "er",
+    "s",
+    "e",
+)
 # Router refusals that are about the text, not about a missing capability (routing/router.py).
 _GUARD_PHRASES = ("steer the router", "too short to route", "what should be done")
-_ORIGIN_WORDS = {"refused": "refused as out of scope", "low_confidence": "routed with low confidence",
-                 "failed": "failed on a specialist"}
+_ORIGIN_WORDS = {
+    "refused": "refused as out of scope",
+    "low_confidence": "routed with low confidence",
+    "failed": "failed on a specialist",
+}
 
 
 # --------------------------------------------------------------------------- text features
@@ -316,9 +336,13 @@ class ProposalConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> ProposalConfig:
         """The configuration the settings ask for."""
-        return cls(min_tasks=settings.proposal_min_tasks, min_windows=settings.proposal_min_windows,
-                   window_s=settings.proposal_window_s, similarity=settings.proposal_similarity,
-                   low_confidence=settings.proposal_low_confidence)
+        return cls(
+            min_tasks=settings.proposal_min_tasks,
+            min_windows=settings.proposal_min_windows,
+            window_s=settings.proposal_window_s,
+            similarity=settings.proposal_similarity,
+            low_confidence=settings.proposal_low_confidence,
+        )
 
 
 class Proposals:
@@ -437,20 +461,35 @@ class Proposals:
             self.clusterer.seed(self._background())
             for row in store.run(db.list_proposals).result(timeout=WAIT_S):
                 cluster = Cluster(
-                    id=row.id, centroid=dict(row.terms), size=row.size, examples=list(row.examples),
-                    members=list(row.members), origins=dict(row.origins), windows=row.windows,
-                    last_window=row.last_window, growth=row.growth, last_ts=row.updated_at, state=row.state,
-                    counted_until=row.updated_at, name=row.name, title=row.title, description=row.description,
-                    scaffold_dir=row.scaffold_dir, specialist=row.specialist, reason=row.reason,
-                    created_at=row.created_at, updated_at=row.updated_at,
+                    id=row.id,
+                    centroid=dict(row.terms),
+                    size=row.size,
+                    examples=list(row.examples),
+                    members=list(row.members),
+                    origins=dict(row.origins),
+                    windows=row.windows,
+                    last_window=row.last_window,
+                    growth=row.growth,
+                    last_ts=row.updated_at,
+                    state=row.state,
+                    counted_until=row.updated_at,
+                    name=row.name,
+                    title=row.title,
+                    description=row.description,
+                    scaffold_dir=row.scaffold_dir,
+                    specialist=row.specialist,
+                    reason=row.reason,
+                    created_at=row.created_at,
+                    updated_at=row.updated_at,
                 )
                 cluster.surface = {w: 1 for w in row.name.split("-")}
                 self.clusterer.clusters[cluster.id] = cluster
                 for member in cluster.members:
                     self._remember(member)
             self._loaded = True
-            rows = store.run(partial(db.recent_candidates, low_confidence=self.config.low_confidence,
-                                     limit=REPLAY_LIMIT)).result(timeout=WAIT_S)
+            rows = store.run(
+                partial(db.recent_candidates, low_confidence=self.config.low_confidence, limit=REPLAY_LIMIT)
+            ).result(timeout=WAIT_S)
             for task in rows:
                 self.observe(task, replaying=True)
 
@@ -463,10 +502,14 @@ class Proposals:
         return names
 
     def _describe(self, cluster: Cluster, terms: list[str]) -> str:
-        origins = ", ".join(f"{n} {_ORIGIN_WORDS.get(o, o)}" for o, n in sorted(cluster.origins.items(), key=lambda kv: -kv[1]))
+        origins = ", ".join(
+            f"{n} {_ORIGIN_WORDS.get(o, o)}" for o, n in sorted(cluster.origins.items(), key=lambda kv: -kv[1])
+        )
         about = ", ".join(terms) if terms else "one kind of request"
-        return (f"Tasks about {about} that no specialist served well; proposed after {cluster.size} of them "
-                f"({origins}) over {cluster.windows} window(s) of {self.config.window_s / 3600:g} h.")
+        return (
+            f"Tasks about {about} that no specialist served well; proposed after {cluster.size} of them "
+            f"({origins}) over {cluster.windows} window(s) of {self.config.window_s / 3600:g} h."
+        )
 
     def _propose(self, cluster: Cluster) -> None:
         terms = cluster.top_terms(self.clusterer.idf)
@@ -475,9 +518,15 @@ class Proposals:
         cluster.title = " ".join(t.capitalize() for t in naming) or cluster.name
         cluster.description = self._describe(cluster, terms)
         folder, _spec = write_scaffold(
-            ScaffoldRequest(proposal_id=cluster.id, name=cluster.name, title=cluster.title,
-                            description=cluster.description, capabilities=terms, examples=cluster.examples,
-                            size=cluster.size),
+            ScaffoldRequest(
+                proposal_id=cluster.id,
+                name=cluster.name,
+                title=cluster.title,
+                description=cluster.description,
+                capabilities=terms,
+                examples=cluster.examples,
+                size=cluster.size,
+            ),
             self.root / cluster.id,
         )
         now = self._clock()
@@ -492,11 +541,21 @@ class Proposals:
 
     def _fields(self, cluster: Cluster) -> dict[str, Any]:
         return {
-            "name": cluster.name, "title": cluster.title, "description": cluster.description, "state": cluster.state,
-            "size": cluster.size, "growth": cluster.growth, "windows": cluster.windows,
-            "last_window": max(0, cluster.last_window), "terms": cluster.centroid, "examples": cluster.examples,
-            "members": cluster.members, "origins": cluster.origins, "scaffold_dir": cluster.scaffold_dir,
-            "specialist": cluster.specialist, "reason": cluster.reason,
+            "name": cluster.name,
+            "title": cluster.title,
+            "description": cluster.description,
+            "state": cluster.state,
+            "size": cluster.size,
+            "growth": cluster.growth,
+            "windows": cluster.windows,
+            "last_window": max(0, cluster.last_window),
+            "terms": cluster.centroid,
+            "examples": cluster.examples,
+            "members": cluster.members,
+            "origins": cluster.origins,
+            "scaffold_dir": cluster.scaffold_dir,
+            "specialist": cluster.specialist,
+            "reason": cluster.reason,
         }
 
     def _save(self, cluster: Cluster, *, wait: bool, new: bool = False) -> None:
@@ -505,7 +564,9 @@ class Proposals:
         fields = self._fields(cluster)
         store = self._store()
         if new:
-            row = db.proposal_row({**fields, "id": cluster.id, "created_at": cluster.created_at, "updated_at": now}, new=True)
+            row = db.proposal_row(
+                {**fields, "id": cluster.id, "created_at": cluster.created_at, "updated_at": now}, new=True
+            )
             future: Future[None] = store.run(partial(db.insert_proposal, row=row))
         else:
             row = db.proposal_row({**fields, "updated_at": now}, new=False)
@@ -516,29 +577,56 @@ class Proposals:
             store.forget(f"storing proposal {cluster.id}", future)
 
     def _decide(self, kind: str, cluster: Cluster, reason: str) -> None:
-        self.bus.publish(Decision(kind=kind, subject=cluster.id, reason=reason, ts=self._clock(), data={
-            "proposal": cluster.id, "name": cluster.name, "size": cluster.size, "windows": cluster.windows,
-            "growth": cluster.growth, "origins": dict(cluster.origins), "specialist": cluster.specialist,
-        }))
+        self.bus.publish(
+            Decision(
+                kind=kind,
+                subject=cluster.id,
+                reason=reason,
+                ts=self._clock(),
+                data={
+                    "proposal": cluster.id,
+                    "name": cluster.name,
+                    "size": cluster.size,
+                    "windows": cluster.windows,
+                    "growth": cluster.growth,
+                    "origins": dict(cluster.origins),
+                    "specialist": cluster.specialist,
+                },
+            )
+        )
 
     # ------------------------------------------------------------------ reading and deciding
     def view(self, cluster: Cluster) -> ProposalView:
         """A cluster as the facade shows it."""
         terms = cluster.top_terms(self.clusterer.idf, 8)
         return ProposalView(
-            id=cluster.id, name=cluster.name, title=cluster.title, description=cluster.description,
-            state=cluster.state, size=cluster.size, growth=cluster.growth, windows=cluster.windows,
-            examples=tuple(cluster.examples), terms=tuple(terms), origins=dict(cluster.origins),
-            scaffold_dir=cluster.scaffold_dir, specialist=cluster.specialist, created_at=cluster.created_at,
-            updated_at=cluster.updated_at, reason=cluster.reason,
+            id=cluster.id,
+            name=cluster.name,
+            title=cluster.title,
+            description=cluster.description,
+            state=cluster.state,
+            size=cluster.size,
+            growth=cluster.growth,
+            windows=cluster.windows,
+            examples=tuple(cluster.examples),
+            terms=tuple(terms),
+            origins=dict(cluster.origins),
+            scaffold_dir=cluster.scaffold_dir,
+            specialist=cluster.specialist,
+            created_at=cluster.created_at,
+            updated_at=cluster.updated_at,
+            reason=cluster.reason,
         )
 
     def views(self, include_dismissed: bool = False) -> list[ProposalView]:
         """Proposals (open and accepted; dismissed too if asked), newest first."""
         self._ensure_loaded()
         with self._lock:
-            shown = [c for c in self.clusterer.clusters.values()
-                     if c.state in ("open", "accepted") or (include_dismissed and c.state == "dismissed")]
+            shown = [
+                c
+                for c in self.clusterer.clusters.values()
+                if c.state in ("open", "accepted") or (include_dismissed and c.state == "dismissed")
+            ]
             return [self.view(c) for c in sorted(shown, key=lambda c: -c.created_at)]
 
     def get(self, proposal_id: str) -> ProposalView:
@@ -558,12 +646,16 @@ class Proposals:
         with self._lock:
             cluster = self._proposal(proposal_id)
             if cluster.state != "open":
-                raise BadInput(f"proposal {proposal_id} is {cluster.state} already"
-                               + (f" (specialist {cluster.specialist})" if cluster.specialist else ""))
+                raise BadInput(
+                    f"proposal {proposal_id} is {cluster.state} already"
+                    + (f" (specialist {cluster.specialist})" if cluster.specialist else "")
+                )
             spec = install(Path(cluster.scaffold_dir), self.user_dir, set(self._taken()))
             cluster.state, cluster.specialist = "accepted", spec.id
-            cluster.reason = (f"accepted proposal {proposal_id}: specialist {spec.id!r} installed in {spec.folder} "
-                              f"from {cluster.size} tasks; building its image")
+            cluster.reason = (
+                f"accepted proposal {proposal_id}: specialist {spec.id!r} installed in {spec.folder} "
+                f"from {cluster.size} tasks; building its image"
+            )
             self._save(cluster, wait=True)
             self._decide("proposal_accepted", cluster, cluster.reason)
             return self.view(cluster), spec
@@ -575,8 +667,10 @@ class Proposals:
             if cluster.state != "open":
                 raise BadInput(f"proposal {proposal_id} is {cluster.state} already")
             cluster.state = "dismissed"
-            cluster.reason = (f"dismissed proposal {proposal_id} ({cluster.name}, {cluster.size} tasks): "
-                              "its kind of task is not proposed again" + (f"; {reason}" if reason else ""))
+            cluster.reason = (
+                f"dismissed proposal {proposal_id} ({cluster.name}, {cluster.size} tasks): "
+                "its kind of task is not proposed again" + (f"; {reason}" if reason else "")
+            )
             self._save(cluster, wait=True)
             self._decide("proposal_dismissed", cluster, cluster.reason)
             return self.view(cluster)

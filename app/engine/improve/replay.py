@@ -117,16 +117,17 @@ def replay(
             {
                 "example_id": example.example_id,
                 "incumbent": {"success": inc_out.success, "latency_ms": inc_out.latency_ms, "detail": inc_out.detail},
-                "candidate": {"success": cand_out.success, "latency_ms": cand_out.latency_ms, "detail": cand_out.detail},
+                "candidate": {
+                    "success": cand_out.success,
+                    "latency_ms": cand_out.latency_ms,
+                    "detail": cand_out.detail,
+                },
             }
         )
     n = cand.tasks
     c95, i95 = cand.p95_ms, inc.p95_ms
     sid, cv, iv = candidate.specialist, candidate.label, incumbent.label
-    figures = (
-        f"{cand.successes}/{n} vs {inc.successes}/{n} recorded tasks, "
-        f"p95 {seconds(c95)} vs {seconds(i95)}"
-    )
+    figures = f"{cand.successes}/{n} vs {inc.successes}/{n} recorded tasks, p95 {seconds(c95)} vs {seconds(i95)}"
     if n == 0:
         passed, why = False, f"{sid} {cv} not replayed: no recorded tasks with known outcomes"
     elif cand.successes < inc.successes - margin * n:

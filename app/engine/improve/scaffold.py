@@ -101,7 +101,7 @@ COPY handler.py /opt/specialist/
 LABEL io.switchboard.managed="true" io.switchboard.specialist="{req.name}"
 ENV SWITCHBOARD_SPECIALIST={req.name}
 USER 10001
-"""
+"""  # noqa: E501 (the Dockerfile's lines are kept as they are)
 
 
 _HANDLER = '''"""{title}: scaffolded by Switchboard from proposal {proposal_id}.
@@ -141,8 +141,9 @@ def handle(task: Task) -> Result:
 
 def _handler(req: ScaffoldRequest) -> str:
     title = req.title.replace('"""', "'''")
-    return _HANDLER.format(title=title, proposal_id=req.proposal_id, name=json.dumps(req.name),
-                           title_literal=json.dumps(req.title))
+    return _HANDLER.format(
+        title=title, proposal_id=req.proposal_id, name=json.dumps(req.name), title_literal=json.dumps(req.title)
+    )
 
 
 def write_scaffold(req: ScaffoldRequest, root: Path) -> tuple[Path, SpecialistSpec]:

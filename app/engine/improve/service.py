@@ -145,8 +145,12 @@ class Improvement:
             if not variants:
                 first = manifest_variant(spec, self.base_model, now=self._clock())
                 store.add_variant(first.fields()).result(timeout=WAIT_S)
-                self._decide("variant_created", specialist, f"created {specialist} v1 (incumbent) from its manifest",
-                             {"variant": first.id, "base_model": first.base_model})
+                self._decide(
+                    "variant_created",
+                    specialist,
+                    f"created {specialist} v1 (incumbent) from its manifest",
+                    {"variant": first.id, "base_model": first.base_model},
+                )
                 variants = [first]
             live = store.variant_outcomes(specialist, source="live").result(timeout=WAIT_S)
             trial = _Trial(variants=variants, outcomes=[(o.variant_id, o.ts, o.success, o.latency_ms) for o in live])
@@ -176,14 +180,32 @@ class Improvement:
         views = []
         for v in trial.variants:
             t = tallies.get(v.id, Tally())
-            p = None if incumbent is None or v.id == incumbent.id or v.state == VariantState.PENDING else prob_better(t, inc_tally)
+            p = (
+                None
+                if incumbent is None or v.id == incumbent.id or v.state == VariantState.PENDING
+                else prob_better(t, inc_tally)
+            )
             views.append(
                 VariantView(
-                    id=v.id, specialist=v.specialist, version=v.version, state=str(v.state), base_model=v.base_model,
-                    model_name=v.model_name, image=v.image, system_prompt=v.system_prompt, parameters=dict(v.parameters),
-                    example_ids=v.example_ids, tasks=t.tasks, successes=t.successes, success_rate=t.success_rate,
-                    p95_ms=t.p95_ms, p_better=None if p is None else round(p, 4), created_at=v.created_at,
-                    live_since=v.live_since, reason=v.reason, replay=None if v.replay is None else dict(v.replay),
+                    id=v.id,
+                    specialist=v.specialist,
+                    version=v.version,
+                    state=str(v.state),
+                    base_model=v.base_model,
+                    model_name=v.model_name,
+                    image=v.image,
+                    system_prompt=v.system_prompt,
+                    parameters=dict(v.parameters),
+                    example_ids=v.example_ids,
+                    tasks=t.tasks,
+                    successes=t.successes,
+                    success_rate=t.success_rate,
+                    p95_ms=t.p95_ms,
+                    p_better=None if p is None else round(p, 4),
+                    created_at=v.created_at,
+                    live_since=v.live_since,
+                    reason=v.reason,
+                    replay=None if v.replay is None else dict(v.replay),
                 )
             )
         return views
@@ -223,18 +245,33 @@ class Improvement:
             f"from {len(examples)} curated ({', '.join(ids)}); pending its replay"
         )
         variant = Variant(
-            specialist=specialist, version=version, state=VariantState.PENDING, base_model=incumbent.base_model,
-            system_prompt=incumbent.system_prompt, parameters=dict(incumbent.parameters), example_ids=ids,
-            image=incumbent.image, parent=incumbent.id, created_at=self._clock(), reason=reason,
+            specialist=specialist,
+            version=version,
+            state=VariantState.PENDING,
+            base_model=incumbent.base_model,
+            system_prompt=incumbent.system_prompt,
+            parameters=dict(incumbent.parameters),
+            example_ids=ids,
+            image=incumbent.image,
+            parent=incumbent.id,
+            created_at=self._clock(),
+            reason=reason,
         )
         store.add_variant(variant.fields()).result(timeout=WAIT_S)
         if stale:  # never replayed, so never served anyone: the new one takes its place
             why = f"superseded by v{version} before its replay"
             self._set_states(specialist, [(v.id, {"state": str(VariantState.RETIRED), "reason": why}) for v in stale])
             for v in stale:
-                self._decide("variant_rolled_back", specialist, f"retired {specialist} {v.label}: {why}", {"variant": v.id})
+                self._decide(
+                    "variant_rolled_back", specialist, f"retired {specialist} {v.label}: {why}", {"variant": v.id}
+                )
         self._forget(specialist)
-        self._decide("variant_created", specialist, reason, {"variant": variant.id, "parent": incumbent.id, "examples": list(ids)})
+        self._decide(
+            "variant_created",
+            specialist,
+            reason,
+            {"variant": variant.id, "parent": incumbent.id, "examples": list(ids)},
+        )
         return variant
 
     def replay(
@@ -242,21 +279,38 @@ class Improvement:
     ) -> ReplayReport:
         """Run the replay gate for the pending variant (or ``variant``): candidate or retired after it."""
         trial = self._trial(specialist)
-        pending = [v for v in trial.variants if v.state == VariantState.PENDING and (variant is None or v.id == variant)]
+        pending = [
+            v for v in trial.variants if v.state == VariantState.PENDING and (variant is None or v.id == variant)
+        ]
         if not pending:
             raise BadInput(f"{specialist} has no pending variant {variant or ''} to replay".replace("  ", " "))
         candidate, incumbent = pending[-1], trial.incumbent()
         assert incumbent is not None
         cases = replay_cases(self.dataset_rows(specialist), self.config.replay_limit)
-        report = replay(candidate, incumbent, cases, run, margin=self.config.replay_margin,
-                        latency_ratio=self.config.rule.latency_ratio, stop=stop)
+        report = replay(
+            candidate,
+            incumbent,
+            cases,
+            run,
+            margin=self.config.replay_margin,
+            latency_ratio=self.config.rule.latency_ratio,
+            stop=stop,
+        )
         now = self._clock()
         outcomes = []
         for row in report.rows:
             for side, vid in (("incumbent", incumbent.id), ("candidate", candidate.id)):
-                outcomes.append({"variant_id": vid, "specialist": specialist, "source": "replay", "ts": now,
-                                 "task_id": row["example_id"], "success": row[side]["success"],
-                                 "latency_ms": row[side]["latency_ms"]})
+                outcomes.append(
+                    {
+                        "variant_id": vid,
+                        "specialist": specialist,
+                        "source": "replay",
+                        "ts": now,
+                        "task_id": row["example_id"],
+                        "success": row[side]["success"],
+                        "latency_ms": row[side]["latency_ms"],
+                    }
+                )
         store = self._store()
         if outcomes:
             store.add_variant_outcomes(outcomes).result(timeout=WAIT_S)
@@ -266,7 +320,9 @@ class Improvement:
         else:
             fields.update(state=str(VariantState.RETIRED))
         self._set_states(specialist, [(candidate.id, fields)])
-        self._decide("variant_replayed" if report.passed else "variant_rejected", specialist, report.reason, report.summary())
+        self._decide(
+            "variant_replayed" if report.passed else "variant_rejected", specialist, report.reason, report.summary()
+        )
         return report
 
     def retrain_view(self, specialist: str, models: VariantModelService | None = None) -> VariantView:
@@ -306,10 +362,22 @@ class Improvement:
             now = self._clock()
             trial.outcomes.append((variant, now, bool(success), latency_ms))
             store = self._store()
-            store.forget(f"storing an outcome of {variant}", store.add_variant_outcomes(
-                [{"variant_id": variant, "specialist": specialist, "source": "live", "ts": now,
-                  "task_id": task_id, "success": success, "latency_ms": latency_ms}]
-            ))
+            store.forget(
+                f"storing an outcome of {variant}",
+                store.add_variant_outcomes(
+                    [
+                        {
+                            "variant_id": variant,
+                            "specialist": specialist,
+                            "source": "live",
+                            "ts": now,
+                            "task_id": task_id,
+                            "success": success,
+                            "latency_ms": latency_ms,
+                        }
+                    ]
+                ),
+            )
             return self.review(specialist)
 
     def review(self, specialist: str) -> list[Verdict]:
@@ -322,18 +390,35 @@ class Improvement:
                 return []
             tallies = trial.tallies()
             for cand in [v for v in trial.variants if v.state == VariantState.CANDIDATE]:
-                verdict = judge(self.config.rule, cand, incumbent, tallies.get(cand.id, Tally()),
-                                tallies.get(incumbent.id, Tally()), trial.since(cand.live_since or 0.0))
+                verdict = judge(
+                    self.config.rule,
+                    cand,
+                    incumbent,
+                    tallies.get(cand.id, Tally()),
+                    tallies.get(incumbent.id, Tally()),
+                    trial.since(cand.live_since or 0.0),
+                )
                 if verdict.action == "promote":
-                    self._set_states(specialist, [
-                        (cand.id, {"state": str(VariantState.INCUMBENT), "reason": verdict.reason}),
-                        (incumbent.id, {"state": str(VariantState.RETIRED), "reason": f"replaced by {cand.label}: {verdict.reason}"}),
-                    ])
+                    self._set_states(
+                        specialist,
+                        [
+                            (cand.id, {"state": str(VariantState.INCUMBENT), "reason": verdict.reason}),
+                            (
+                                incumbent.id,
+                                {
+                                    "state": str(VariantState.RETIRED),
+                                    "reason": f"replaced by {cand.label}: {verdict.reason}",
+                                },
+                            ),
+                        ],
+                    )
                     self._decide("variant_promoted", specialist, verdict.reason, verdict.data)
                     acted.append(verdict)
                     break  # the incumbent changed: other candidates are judged against the new one next time
                 if verdict.action == "rollback":
-                    self._set_states(specialist, [(cand.id, {"state": str(VariantState.RETIRED), "reason": verdict.reason})])
+                    self._set_states(
+                        specialist, [(cand.id, {"state": str(VariantState.RETIRED), "reason": verdict.reason})]
+                    )
                     self._decide("variant_rolled_back", specialist, verdict.reason, verdict.data)
                     acted.append(verdict)
         return acted
@@ -356,9 +441,19 @@ class Improvement:
         """The curated examples as views."""
         return [
             ExampleView(
-                example_id=e.example_id, specialist=e.specialist, source=e.source, label=e.label, text=e.text,
-                answer=e.answer, plan=e.plan, expected=e.expected, task_id=e.task_id, case_id=e.case_id,
-                latency_ms=e.latency_ms, ts=e.ts, removed=e.removed,
+                example_id=e.example_id,
+                specialist=e.specialist,
+                source=e.source,
+                label=e.label,
+                text=e.text,
+                answer=e.answer,
+                plan=e.plan,
+                expected=e.expected,
+                task_id=e.task_id,
+                case_id=e.case_id,
+                latency_ms=e.latency_ms,
+                ts=e.ts,
+                removed=e.removed,
             )
             for e in self.dataset_rows(specialist, include_removed)
         ]
@@ -368,8 +463,12 @@ class Improvement:
         self.curate(specialist)  # every id a listing showed exists, even in a fresh process
         removed = self._store().remove_example(specialist, example_id).result(timeout=WAIT_S)
         if removed:
-            self._decide("example_removed", specialist, f"removed example {example_id} from the dataset of {specialist}",
-                         {"example": example_id})
+            self._decide(
+                "example_removed",
+                specialist,
+                f"removed example {example_id} from the dataset of {specialist}",
+                {"example": example_id},
+            )
         return removed
 
     def export(self, specialist: str) -> str:

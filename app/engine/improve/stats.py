@@ -92,8 +92,7 @@ def _binomial_pmf(n: int, p: float) -> list[float]:
     log_p, log_q = math.log(p), math.log1p(-p)
     top = math.lgamma(n + 1)
     return [
-        math.exp(top - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * log_p + (n - j) * log_q)
-        for j in range(n + 1)
+        math.exp(top - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * log_p + (n - j) * log_q) for j in range(n + 1)
     ]
 
 
@@ -161,9 +160,7 @@ def _p_x_beats_y(a: int, b: float, c: float, d: float) -> float:
     log_norm = _log_beta(c, d)
     total = 0.0
     for i in range(a):
-        total += math.exp(
-            _log_beta(c + i, d + b) - math.log(b + i) - _log_beta(1 + i, b) - log_norm
-        )
+        total += math.exp(_log_beta(c + i, d + b) - math.log(b + i) - _log_beta(1 + i, b) - log_norm)
     return total
 
 

@@ -116,9 +116,7 @@ def manifest_variant(spec: SpecialistSpec, base_model: str, *, now: float, image
         state=VariantState.INCUMBENT,
         base_model=base_model,
         system_prompt=planner.system_prompt if planner else "",
-        parameters={"temperature": planner.temperature, "num_predict": float(planner.num_predict)}
-        if planner
-        else {},
+        parameters={"temperature": planner.temperature, "num_predict": float(planner.num_predict)} if planner else {},
         image=image,
         created_at=now,
         live_since=now,

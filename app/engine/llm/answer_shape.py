@@ -24,7 +24,8 @@ _GROUP = re.compile(
 )
 _TABLE_WORDS = re.compile(r"\b(table|rows|tableau|lignes|zeilen|tabelle|tabla|filas)\b", re.I)
 _COUNT = re.compile(
-    r"\b(how (many|much|long|far|old|often|big|large|high|heavy)|what (?:is|was|'s) the (?:total|sum|average|mean|median|"
+    r"\b(how (many|much|long|far|old|often|big|large|high|heavy)|"
+    r"what (?:is|was|'s) the (?:total|sum|average|mean|median|"
     r"number|count|value|maximum|minimum|probability|percentage|ratio|rate|area|volume|length|determinant|rank)|"
     r"combien|wie (?:viele?|viel|hoch|lange?|gro(?:ß|ss))|wieviele?|cu[aá]nt[oa]s?|quant[io]|quel(?:le)? est (?:le|la) "
     r"(?:nombre|total|somme|moyenne|valeur)|count the|total number)\b",
@@ -57,7 +58,8 @@ _WHICH = re.compile(
     re.I,
 )
 _WHAT_THE = re.compile(
-    r"\b(what(?:'s| is| was| will be| would be| are)? (?:the|its|my|our)|quel(?:le)? (?:est|sera|était)|welche[nrs]? \w+ (?:hat|ist)|"
+    r"\b(what(?:'s| is| was| will be| would be| are)? (?:the|its|my|our)|quel(?:le)? (?:est|sera|était)|"
+    r"welche[nrs]? \w+ (?:hat|ist)|"
     r"was ist|wie (?:gro(?:ß|ss)|hoch|lang)|cu[aá]l es)\b",
     re.I,
 )
@@ -95,27 +97,42 @@ class Shape:
 
     def hint(self, tabular: bool = True) -> str:
         """One instruction for the program writer (``tabular``: the libraries include pandas)."""
-        save = ("build a pandas DataFrame with exactly those rows, key column first, and "
-                "out.to_csv('result.csv', index=False)") if tabular else \
-            "write exactly those rows with csv.writer to result.csv (a header row first, key column first)"
+        save = (
+            (
+                "build a pandas DataFrame with exactly those rows, key column first, and "
+                "out.to_csv('result.csv', index=False)"
+            )
+            if tabular
+            else "write exactly those rows with csv.writer to result.csv (a header row first, key column first)"
+        )
         if self.kind == "value":
-            return ("Answer shape: ONE value (a number, or the one text asked for). Print it alone on the last "
-                    "line at full precision (do not round unless the task asks; for a number print a decimal, "
-                    "not only a symbolic form).")
+            return (
+                "Answer shape: ONE value (a number, or the one text asked for). Print it alone on the last "
+                "line at full precision (do not round unless the task asks; for a number print a decimal, "
+                "not only a symbolic form)."
+            )
         if self.kind == "one":
-            return ("Answer shape: ONE item (the single best match). Keep only that row (idxmax/idxmin, "
-                    "sort and head(1), ORDER BY ... LIMIT 1), print its name on the last line, and also "
-                    f"{save}.")
+            return (
+                "Answer shape: ONE item (the single best match). Keep only that row (idxmax/idxmin, "
+                "sort and head(1), ORDER BY ... LIMIT 1), print its name on the last line, and also "
+                f"{save}."
+            )
         if self.kind == "list":
             many = f"exactly the top {self.limit}" if self.limit else "exactly the matching items, and nothing else"
-            return (f"Answer shape: a LIST of {many}. Print one per line and also {save}; the first column "
-                    "must hold the item itself (the name asked for), not a count.")
+            return (
+                f"Answer shape: a LIST of {many}. Print one per line and also {save}; the first column "
+                "must hold the item itself (the name asked for), not a count."
+            )
         if self.kind == "table" and not self.grouped:
-            return (f"Answer shape: a TABLE of the rows themselves (every row unless the task filters them), the "
-                    f"columns asked for with the name column first; print it and also {save}.")
+            return (
+                f"Answer shape: a TABLE of the rows themselves (every row unless the task filters them), the "
+                f"columns asked for with the name column first; print it and also {save}."
+            )
         if self.kind == "table":
-            return ("Answer shape: a TABLE, one row per group. Keep only the key column(s) and the asked "
-                    f"figure(s), print it and also {save}.")
+            return (
+                "Answer shape: a TABLE, one row per group. Keep only the key column(s) and the asked "
+                f"figure(s), print it and also {save}."
+            )
         return ""
 
     def sql_hint(self) -> str:
@@ -123,18 +140,27 @@ class Shape:
         if self.kind == "value":
             return "Answer shape: ONE value: the last statement returns one row with one column (the figure asked for)."
         if self.kind == "one":
-            return ("Answer shape: ONE item: ORDER BY the deciding figure and LIMIT 1; select the item's name first, "
-                    "then that figure.")
+            return (
+                "Answer shape: ONE item: ORDER BY the deciding figure and LIMIT 1; select the item's name first, "
+                "then that figure."
+            )
         if self.kind == "list":
-            many = f"exactly the top {self.limit} (ORDER BY ... LIMIT {self.limit})" if self.limit else \
-                "exactly the matching items, nothing else"
+            many = (
+                f"exactly the top {self.limit} (ORDER BY ... LIMIT {self.limit})"
+                if self.limit
+                else "exactly the matching items, nothing else"
+            )
             return f"Answer shape: a LIST of {many}: one row per item, the item's name in the first column."
         if self.kind == "table" and not self.grouped:
-            return ("Answer shape: a TABLE of the rows themselves (every row unless the task filters them; no GROUP BY, "
-                    "no counting): the columns asked for, the name column first.")
+            return (
+                "Answer shape: a TABLE of the rows themselves (every row unless the task filters them; no GROUP BY, "
+                "no counting): the columns asked for, the name column first."
+            )
         if self.kind == "table":
-            return ("Answer shape: a TABLE, one row per group: select the key column(s) first, then only the asked "
-                    "figure(s), GROUP BY the key.")
+            return (
+                "Answer shape: a TABLE, one row per group: select the key column(s) first, then only the asked "
+                "figure(s), GROUP BY the key."
+            )
         return ""
 
 

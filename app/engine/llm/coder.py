@@ -64,7 +64,7 @@ Rules:
   a LIST or TABLE: keep exactly the asked rows and columns (key column first), print them and save them with .to_csv('result.csv', index=False) (or csv.writer).
 - Save charts as .png with matplotlib's Agg backend.
 {guide}
-Reply with the program only, in one ```python block."""
+Reply with the program only, in one ```python block."""  # noqa: E501 (a prompt: its lines are kept as they are)
 
 SQL_SYSTEM = """You are the {title} specialist. Write SQLite SQL that answers the user's task over the tables listed.
 Rules:
@@ -72,7 +72,7 @@ Rules:
 - Usually ONE SELECT. Several statements separated by ';' only when the task asks to change data first; the result of the last SELECT is the answer.
 - Select exactly what is asked: the key or name column first, then the asked figure(s). Do not round unless the task asks.
 {guide}
-Reply with the SQL only, in one ```sql block."""
+Reply with the SQL only, in one ```sql block."""  # noqa: E501 (a prompt: its lines are kept as they are)
 
 
 def extract_program(reply: str) -> str:
@@ -106,7 +106,9 @@ class ProgramWriter:
         self.bank = bank
         self._gate = threading.Lock()
 
-    def _examples(self, spec: SpecialistSpec, text: str, attempt: int, sql: bool) -> tuple[list[Example], list[Example]]:
+    def _examples(
+        self, spec: SpecialistSpec, text: str, attempt: int, sql: bool
+    ) -> tuple[list[Example], list[Example]]:
         """The fixed core examples (cached prefix) and the task's similar ones (one; two on attempt 2).
 
         All are in the language of this task: SQL examples for SQL, programs for Python.
@@ -143,8 +145,10 @@ class ProgramWriter:
                 for name, preview in inputs
             )
         elif not sql:
-            user += ("\n\nNo files are attached: everything is in the task. Write the whole program yourself; "
-                     "do not open, import or run any other file.")
+            user += (
+                "\n\nNo files are attached: everything is in the task. Write the whole program yourself; "
+                "do not open, import or run any other file."
+            )
         shape = answer_shape(text)
         hint = shape.sql_hint() if sql else shape.hint(tabular="pandas" in spec.program.libraries)
         if hint:
@@ -154,13 +158,20 @@ class ProgramWriter:
             user += f"\n\nA previous program for this task was wrong: {feedback[:600]}\n{redo}"
             missing = re.search(r"No module named '([\w.]+)'", feedback)
             if missing:
-                user += (f" {missing.group(1)} is not installed here: use only {', '.join(spec.program.libraries)} "
-                         "and the standard library.")
+                user += (
+                    f" {missing.group(1)} is not installed here: use only {', '.join(spec.program.libraries)} "
+                    "and the standard library."
+                )
         msgs.append({"role": "user", "content": user})
         return msgs
 
     def plan(
-        self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, feedback: str = "",
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs: Sequence[tuple[str, str]],
+        *,
+        feedback: str = "",
         timeout_s: float = 60.0,
     ) -> dict[str, Any]:
         """A schema-valid plan of the specialist's own operation (:mod:`app.engine.llm.plan_writer`)."""
@@ -168,20 +179,37 @@ class ProgramWriter:
         if not self._gate.acquire(timeout=max(0.1, timeout_s)):
             raise TaskFailed(f"the model was busy with other tasks for {timeout_s:g} s", kind="timeout")
         try:
-            return write_plan(self.service, self.model, spec, text, inputs, feedback=feedback,
-                              timeout_s=max(1.0, deadline - time.monotonic()))
+            return write_plan(
+                self.service,
+                self.model,
+                spec,
+                text,
+                inputs,
+                feedback=feedback,
+                timeout_s=max(1.0, deadline - time.monotonic()),
+            )
         finally:
             self._gate.release()
 
     def write(
-        self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, attempt: int = 1,
-        feedback: str = "", timeout_s: float = 120.0, style: str = "", overrides: Mapping[str, float] | None = None,
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs: Sequence[tuple[str, str]],
+        *,
+        attempt: int = 1,
+        feedback: str = "",
+        timeout_s: float = 120.0,
+        style: str = "",
+        overrides: Mapping[str, float] | None = None,
     ) -> str:
         """A program for ``text``; ``TaskFailed(kind="timeout")`` when the model is busy too long."""
         if spec.program is None:
             raise TaskFailed(f"{spec.id} has no program writer; give the exact operation", kind="unsupported")
         options: dict[str, object] = {
-            "temperature": 0.0 if attempt < 3 else 0.6, "num_predict": spec.program.max_tokens, "seed": attempt,
+            "temperature": 0.0 if attempt < 3 else 0.6,
+            "num_predict": spec.program.max_tokens,
+            "seed": attempt,
             "stop": STOP,
         }
         sql = writes_sql(spec, text, [name for name, _ in inputs])
@@ -197,8 +225,7 @@ class ProgramWriter:
             messages = self.messages(spec, text, inputs, attempt, feedback)
             if style.strip():
                 messages[0] = {"role": "system", "content": messages[0]["content"] + "\n" + style.strip()}
-            reply = self.service.chat(self.model, messages,
-                                      options=options, timeout_s=remaining)
+            reply = self.service.chat(self.model, messages, options=options, timeout_s=remaining)
         finally:
             self._gate.release()
         if sql and (query := extract_sql(reply)) is not None:

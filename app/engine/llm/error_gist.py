@@ -15,15 +15,25 @@ __all__ = ["error_gist"]
 _EXCEPTION = re.compile(r"^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt)\b(?::.*)?$")
 _FRAME = re.compile(r'File "[^"]*\.program\.py", line (\d+)')
 _HINTS = (
-    (re.compile(r"misuse of aggregate", re.I),
-     "conditions on aggregates (AVG, SUM, COUNT...) belong in HAVING after GROUP BY, not in WHERE"),
+    (
+        re.compile(r"misuse of aggregate", re.I),
+        "conditions on aggregates (AVG, SUM, COUNT...) belong in HAVING after GROUP BY, not in WHERE",
+    ),
     (re.compile(r"ambiguous column name", re.I), "prefix the column with its table's name or alias"),
     (re.compile(r"no such (?:column|table)", re.I), "use only the tables and columns listed for the input files"),
-    (re.compile(r"^KeyError", re.M), "that key or column does not exist: use the exact names shown for the input files"),
-    (re.compile(r"could not convert string to float|invalid literal for int", re.I),
-     "clean the text first (thousands separators, currency signs, decimal commas) before converting to numbers"),
+    (
+        re.compile(r"^KeyError", re.M),
+        "that key or column does not exist: use the exact names shown for the input files",
+    ),
+    (
+        re.compile(r"could not convert string to float|invalid literal for int", re.I),
+        "clean the text first (thousands separators, currency signs, decimal commas) before converting to numbers",
+    ),
     (re.compile(r"Columns must be same length|Length of values", re.I), "build the result from one aligned table"),
-    (re.compile(r"object has no attribute 'to_csv'", re.I), "to_csv needs a DataFrame: wrap a single value in pd.DataFrame"),
+    (
+        re.compile(r"object has no attribute 'to_csv'", re.I),
+        "to_csv needs a DataFrame: wrap a single value in pd.DataFrame",
+    ),
     (re.compile(r"unsupported operand type|can only concatenate", re.I), "convert the values to numbers first"),
 )
 

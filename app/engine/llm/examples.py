@@ -60,8 +60,10 @@ class ExampleBank:
         if specialist in self._cache:
             return self._cache[specialist]
         found: list[Example] = []
-        for path, source in ((self.specialists_dir / specialist / "examples.jsonl", "seed"),
-                             (self.folder / f"{specialist}.jsonl", "feedback")):
+        for path, source in (
+            (self.specialists_dir / specialist / "examples.jsonl", "seed"),
+            (self.folder / f"{specialist}.jsonl", "feedback"),
+        ):
             if not path.is_file():
                 continue
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -69,9 +71,16 @@ class ExampleBank:
                     continue
                 try:
                     doc = json.loads(line)
-                    found.append(Example(task=str(doc["task"]), program=str(doc["program"]),
-                                         inputs=str(doc.get("inputs", "")), answer=str(doc.get("answer", "")),
-                                         source=str(doc.get("source", source)), ts=float(doc.get("ts", 0.0))))
+                    found.append(
+                        Example(
+                            task=str(doc["task"]),
+                            program=str(doc["program"]),
+                            inputs=str(doc.get("inputs", "")),
+                            answer=str(doc.get("answer", "")),
+                            source=str(doc.get("source", source)),
+                            ts=float(doc.get("ts", 0.0)),
+                        )
+                    )
                 except (ValueError, KeyError, TypeError) as exc:
                     log.warning("%s line %d skipped: %s", path, n, exc)
         self._cache[specialist] = found
@@ -85,7 +94,10 @@ class ExampleBank:
     def counts(self, specialist: str) -> dict[str, int]:
         """How many examples come from seeds and from feedback."""
         examples = self.all(specialist)
-        return {"seed": sum(e.source == "seed" for e in examples), "feedback": sum(e.source != "seed" for e in examples)}
+        return {
+            "seed": sum(e.source == "seed" for e in examples),
+            "feedback": sum(e.source != "seed" for e in examples),
+        }
 
     def similar(self, specialist: str, text: str, k: int = 3, skip: int = 0) -> list[Example]:
         """The ``k`` most similar examples; ``skip`` moves down the ranking (another set)."""

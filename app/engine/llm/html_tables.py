@@ -148,8 +148,14 @@ class HtmlTable:
     (``stars`` from ``data-stars``), so a task that names the attribute finds the column.
     """
 
-    def __init__(self, name: str, source: str, columns: list[str], rows: list[list[str | None]],
-                 origins: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        columns: list[str],
+        rows: list[list[str | None]],
+        origins: dict[str, str] | None = None,
+    ) -> None:
         self.name, self.source, self.columns, self.rows = name, source, columns, rows
         self.origins = origins or {}
 
@@ -199,8 +205,13 @@ def _item_record(item: _Element, common: set[str]) -> _Record:
         if _struck(node):
             parent = node.parent
             holder = parent if parent is not None and parent is not item else None
-            base = (_ident(holder.classes[0], holder.tag) if holder is not None and holder.classes
-                    else holder.tag if holder is not None else "value")
+            base = (
+                _ident(holder.classes[0], holder.tag)
+                if holder is not None and holder.classes
+                else holder.tag
+                if holder is not None
+                else "value"
+            )
             record.put(f"old_{base}", _text(node, keep_struck=True))
             continue
         if any(_struck(a) for a in node.ancestors() if a is not item and item in a.ancestors()):
@@ -278,7 +289,9 @@ def _heading_before(node: _Element) -> str:
 
 
 def _signature(node: _Element) -> str:
-    return node.tag + "".join(f".{c}" for c in node.classes[:2]) + (f"#{node.attrs['id']}" if node.attrs.get("id") else "")
+    return (
+        node.tag + "".join(f".{c}" for c in node.classes[:2]) + (f"#{node.attrs['id']}" if node.attrs.get("id") else "")
+    )
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -313,11 +326,14 @@ def _html_table(table: _Element) -> tuple[list[str], list[list[str | None]]]:
         hrefs.append(links)
     width = max([len(header), *(len(r) for r in body)], default=0)
     taken: set[str] = set()
-    names = [_unique(_ident(header[i], f"col{i + 1}") if i < len(header) else f"col{i + 1}", taken)
-             for i in range(width)]
+    names = [
+        _unique(_ident(header[i], f"col{i + 1}") if i < len(header) else f"col{i + 1}", taken) for i in range(width)
+    ]
     linked = sorted({i for links in hrefs for i in links})
     names += [_unique(f"{names[i]}_href", taken) for i in linked]
-    rows = [r + [None] * (width - len(r)) + [links.get(i) for i in linked] for r, links in zip(body, hrefs, strict=True)]
+    rows = [
+        r + [None] * (width - len(r)) + [links.get(i) for i in linked] for r, links in zip(body, hrefs, strict=True)
+    ]
     return names, rows
 
 
@@ -358,24 +374,42 @@ def page_tables(html: str, prefix: str = "") -> list[HtmlTable]:
         return _unique(prefix + name, taken)
 
     title = next((_text(n, keep_struck=True) for n in nodes if n.tag == "title"), "")
-    description = next((n.attrs.get("content", "") for n in nodes if n.tag == "meta"
-                        and n.attrs.get("name", n.attrs.get("property", "")).lower() in ("description", "og:description")), "")
+    description = next(
+        (
+            n.attrs.get("content", "")
+            for n in nodes
+            if n.tag == "meta"
+            and n.attrs.get("name", n.attrs.get("property", "")).lower() in ("description", "og:description")
+        ),
+        "",
+    )
     h1 = next((_text(n) for n in nodes if n.tag == "h1"), "")
     lang = next((n.attrs.get("lang", "") for n in nodes if n.tag == "html"), "")
-    page = HtmlTable(named("page"), "the page itself (one row)", ["title", "description", "h1", "language"],
-                     [[title or None, description or None, h1 or None, lang or None]])
+    page = HtmlTable(
+        named("page"),
+        "the page itself (one row)",
+        ["title", "description", "h1", "language"],
+        [[title or None, description or None, h1 or None, lang or None]],
+    )
     links_name = named("links")
 
     converted: set[int] = set()  # <table>s that became tables: their cells are not listed as texts again
     for index, table in enumerate(n for n in nodes if n.tag == "table"):
         caption = next((_text(c) for c in table.elements() if c.tag == "caption"), "")
-        base = _ident(caption or table.attrs.get("id", "") or (table.classes[0] if table.classes else ""),
-                      f"table{index + 1}")
+        base = _ident(
+            caption or table.attrs.get("id", "") or (table.classes[0] if table.classes else ""), f"table{index + 1}"
+        )
         columns, rows = _html_table(table)
         if columns and rows:
             converted.add(id(table))
-            tables.append(HtmlTable(named(base), f"<{_signature(table)}>" + (f' "{caption}"' if caption else ""),
-                                    columns, rows[:_MAX_ROWS]))
+            tables.append(
+                HtmlTable(
+                    named(base),
+                    f"<{_signature(table)}>" + (f' "{caption}"' if caption else ""),
+                    columns,
+                    rows[:_MAX_ROWS],
+                )
+            )
 
     runs = _item_runs(root)
     in_items = {id(i) for _, items in runs for i in items}
@@ -386,17 +420,32 @@ def page_tables(html: str, prefix: str = "") -> list[HtmlTable]:
         if not columns:
             continue
         first = items[0]
-        base = ((first.classes[0] if first.classes else "") or parent.attrs.get("id", "")
-                or (parent.classes[0] if parent.classes else "") or _heading_before(parent) or f"{first.tag}_items")
+        base = (
+            (first.classes[0] if first.classes else "")
+            or parent.attrs.get("id", "")
+            or (parent.classes[0] if parent.classes else "")
+            or _heading_before(parent)
+            or f"{first.tag}_items"
+        )
         heading = _heading_before(parent)
-        source = f"{len(items)} x {_signature(first)} in {_signature(parent)}" + (f' under "{heading}"' if heading else "")
+        source = f"{len(items)} x {_signature(first)} in {_signature(parent)}" + (
+            f' under "{heading}"' if heading else ""
+        )
         origins = {k: v for r in records for k, v in r.origins.items()}
-        tables.append(HtmlTable(named(_ident(base, "items")), source, columns,
-                                [[r.values.get(c) for c in columns] for r in records], origins))
+        tables.append(
+            HtmlTable(
+                named(_ident(base, "items")),
+                source,
+                columns,
+                [[r.values.get(c) for c in columns] for r in records],
+                origins,
+            )
+        )
 
     link_rows: list[list[str | None]] = [
         [_text(a, keep_struck=True) or a.attrs.get("title") or None, a.attrs["href"], _area(a)]
-        for a in nodes if a.tag == "a" and a.attrs.get("href") and not any(p.tag in _HIDDEN for p in a.ancestors())
+        for a in nodes
+        if a.tag == "a" and a.attrs.get("href") and not any(p.tag in _HIDDEN for p in a.ancestors())
     ]
     text_rows: list[list[str | None]] = []
     current = ""
@@ -406,8 +455,13 @@ def page_tables(html: str, prefix: str = "") -> list[HtmlTable]:
         if n.tag in _BLOCKS:
             if any(c.tag in _BLOCKS for c in n.descendants()):
                 continue  # its blocks are listed themselves
-        elif (n.tag in _HIDDEN or n.tag == "a" or _struck(n) or not re.search(r"\w", _own_text(n))
-              or any(p.tag in _BLOCKS or id(p) in in_items for p in n.ancestors())):
+        elif (
+            n.tag in _HIDDEN
+            or n.tag == "a"
+            or _struck(n)
+            or not re.search(r"\w", _own_text(n))
+            or any(p.tag in _BLOCKS or id(p) in in_items for p in n.ancestors())
+        ):
             continue  # loose text (a <span> in a <nav>) counts; text inside a listed block or item does not
         words = _text(n)
         if not words:
@@ -416,7 +470,14 @@ def page_tables(html: str, prefix: str = "") -> list[HtmlTable]:
         if is_heading:
             current = words
         text_rows.append([n.tag, " ".join(n.classes) or None, None if is_heading else current or None, words])
-    return [page, *tables,
-            HtmlTable(links_name, "every <a href> of the page", ["text", "href", "area"], link_rows[:_MAX_ROWS]),
-            HtmlTable(named("texts"), "every heading and text block, in page order",
-                      ["tag", "class", "heading", "text"], text_rows[:_MAX_ROWS])]
+    return [
+        page,
+        *tables,
+        HtmlTable(links_name, "every <a href> of the page", ["text", "href", "area"], link_rows[:_MAX_ROWS]),
+        HtmlTable(
+            named("texts"),
+            "every heading and text block, in page order",
+            ["tag", "class", "heading", "text"],
+            text_rows[:_MAX_ROWS],
+        ),
+    ]

@@ -56,7 +56,9 @@ class LlamaCppService:
     def _request(self, path: str, body: dict[str, Any] | None, timeout_s: float) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
-            self.base + path, data=data, headers={"Content-Type": "application/json"},
+            self.base + path,
+            data=data,
+            headers={"Content-Type": "application/json"},
             method="GET" if body is None else "POST",
         )
         try:
@@ -157,21 +159,29 @@ class LlamaCppService:
             if self.status().up:
                 return False
             if not self.settings.llama_autostart:
-                raise OllamaUnavailable(f"no llama.cpp server at {self.base}", hint="start it: `packaging/setup/llama.sh start`")
+                raise OllamaUnavailable(
+                    f"no llama.cpp server at {self.base}", hint="start it: `packaging/setup/llama.sh start`"
+                )
             port = self.base.rsplit(":", 1)[-1]
             script = repo_root() / "packaging" / "setup" / "llama.sh"
             started = time.monotonic()
             try:
                 done = subprocess.run(
-                    ["bash", str(script), "start"], capture_output=True, text=True, timeout=START_TIMEOUT_S,
-                    check=False, env={**_env(), "SWITCHBOARD_LLAMA_PORT": port},
+                    ["bash", str(script), "start"],
+                    capture_output=True,
+                    text=True,
+                    timeout=START_TIMEOUT_S,
+                    check=False,
+                    env={**_env(), "SWITCHBOARD_LLAMA_PORT": port},
                 )
             except subprocess.TimeoutExpired as exc:
                 raise OllamaUnavailable(f"the llama.cpp server did not start within {START_TIMEOUT_S:g} s") from exc
             if done.returncode != 0:
                 tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-                raise OllamaUnavailable("could not start the llama.cpp server: " + " / ".join(tail),
-                                        hint="run `make setup` (builds it once per machine)")
+                raise OllamaUnavailable(
+                    "could not start the llama.cpp server: " + " / ".join(tail),
+                    hint="run `make setup` (builds it once per machine)",
+                )
             # llama.sh says "started" only when it launched the server; a server someone else
             # started (and that was merely slow to answer) is never ours to stop
             if "llama.cpp server started" not in done.stdout:
@@ -186,8 +196,13 @@ class LlamaCppService:
             return
         script = repo_root() / "packaging" / "setup" / "llama.sh"
         port = self.base.rsplit(":", 1)[-1]
-        subprocess.run(["bash", str(script), "stop"], capture_output=True, timeout=30, check=False,
-                       env={**_env(), "SWITCHBOARD_LLAMA_PORT": port})
+        subprocess.run(
+            ["bash", str(script), "stop"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+            env={**_env(), "SWITCHBOARD_LLAMA_PORT": port},
+        )
         self._started_by_us = False
 
 

@@ -19,7 +19,9 @@ def models_command(
     actions: list[str] = []
     if delete:
         if not delete.startswith("switchboard-") and delete != settings.ollama_model:
-            raise BadInput(f"{delete!r} is not a Switchboard model; only switchboard-* and the base model can be deleted here")
+            raise BadInput(
+                f"{delete!r} is not a Switchboard model; only switchboard-* and the base model can be deleted here"
+            )
         service.delete(delete)
         actions.append(f"deleted {delete}")
     if ensure:
@@ -32,7 +34,12 @@ def models_command(
     models = []
     for info in service.list_models():
         models.append(
-            {"name": info.name, "size_mb": round(info.size / 1e6, 1), "modified": info.modified,
-             "loaded": info.loaded, "derived": info.name.startswith("switchboard-")}
+            {
+                "name": info.name,
+                "size_mb": round(info.size / 1e6, 1),
+                "modified": info.modified,
+                "loaded": info.loaded,
+                "derived": info.name.startswith("switchboard-"),
+            }
         )
     return {"ok": True, "actions": actions, "models": models, "base_model": settings.ollama_model}

@@ -102,9 +102,14 @@ class OllamaService:
         try:
             return fn()
         except ollama.ResponseError as exc:
-            raise OllamaUnavailable(f"Ollama {what} failed: {exc.error} (HTTP {exc.status_code})", hint=self._hint()) from exc
+            raise OllamaUnavailable(
+                f"Ollama {what} failed: {exc.error} (HTTP {exc.status_code})", hint=self._hint()
+            ) from exc
         except httpx.TimeoutException as exc:
-            raise OllamaUnavailable(f"Ollama {what} timed out at {self.host}", hint="the model may be loading; retry or raise ollama_timeout_s") from exc
+            raise OllamaUnavailable(
+                f"Ollama {what} timed out at {self.host}",
+                hint="the model may be loading; retry or raise ollama_timeout_s",
+            ) from exc
         except (ConnectionError, httpx.HTTPError, OSError) as exc:
             self._up_cache = (time.monotonic(), False)
             raise OllamaUnavailable(f"Ollama does not answer at {self.host} ({what})", hint=SETUP_HINT) from exc
@@ -161,7 +166,9 @@ class OllamaService:
         if self.is_up(max_age_s=0):
             return False
         if not self.settings.ollama_autostart:
-            raise OllamaUnavailable(f"Ollama does not answer at {self.host}", hint="ollama_autostart is off; " + SETUP_HINT)
+            raise OllamaUnavailable(
+                f"Ollama does not answer at {self.host}", hint="ollama_autostart is off; " + SETUP_HINT
+            )
         port = self._port()
         exe = self.home / "R/bin/ollama"
         if not exe.is_file():
@@ -170,15 +177,22 @@ class OllamaService:
         libs = [str(self.home / "R/lib/ollama"), str(self.home / "venv/lib")]
         env.update(
             LD_LIBRARY_PATH=":".join(libs + [p for p in [env.get("LD_LIBRARY_PATH", "")] if p]),
-            OLLAMA_HOST=f"127.0.0.1:{port}", OLLAMA_NUM_GPU="0",
-            OLLAMA_MODELS=str(self.home / "models"), OLLAMA_KEEP_ALIVE=env.get("OLLAMA_KEEP_ALIVE", "30m"),
+            OLLAMA_HOST=f"127.0.0.1:{port}",
+            OLLAMA_NUM_GPU="0",
+            OLLAMA_MODELS=str(self.home / "models"),
+            OLLAMA_KEEP_ALIVE=env.get("OLLAMA_KEEP_ALIVE", "30m"),
         )
         log_path = self.settings.data_dir / "logs" / f"ollama-{port}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             self._proc = subprocess.Popen(  # noqa: S603 - fixed executable, no shell
-                [str(exe), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd="/", start_new_session=True,
+                [str(exe), "serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd="/",
+                start_new_session=True,
             )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
@@ -223,9 +237,11 @@ class OllamaService:
         loaded = {_bare(str(m.model)): str(m.expires_at or "") for m in self._call("ps", client.ps).models}
         return [
             ModelInfo(
-                name=_bare(str(m.model)), size=int(m.size or 0),
+                name=_bare(str(m.model)),
+                size=int(m.size or 0),
                 modified=m.modified_at.isoformat() if m.modified_at else "",
-                loaded=_bare(str(m.model)) in loaded, expires_at=loaded.get(_bare(str(m.model)), ""),
+                loaded=_bare(str(m.model)) in loaded,
+                expires_at=loaded.get(_bare(str(m.model)), ""),
             )
             for m in listed.models
         ]
@@ -248,7 +264,9 @@ class OllamaService:
         report(f"uploading {gguf.name} ({gguf.stat().st_size // 1048576} MB)", 0.0)
         digest = self._call("create_blob", lambda: client.create_blob(gguf))
         report("creating model", 0.5)
-        for update in self._call("create", lambda: list(client.create(model=self.model, files={"model.gguf": digest}, stream=True))):
+        for update in self._call(
+            "create", lambda: list(client.create(model=self.model, files={"model.gguf": digest}, stream=True))
+        ):
             report(str(update.status or ""), None)
         report(f"model {self.model} ready", 1.0)
         return True
@@ -288,7 +306,9 @@ class OllamaService:
         self._call(
             "create",
             lambda: client.create(
-                model=spec.model_name, from_=self.model, system=spec.planner.system_prompt,  # type: ignore[union-attr]
+                model=spec.model_name,
+                from_=self.model,
+                system=spec.planner.system_prompt,  # type: ignore[union-attr]
                 parameters={"temperature": spec.planner.temperature, "num_predict": spec.planner.num_predict},  # type: ignore[union-attr]
                 messages=messages or None,
             ),
@@ -355,7 +375,9 @@ class OllamaService:
         options = {k: v for k, v in (options or {}).items() if k != "grammar"} or None
         response = self._call(
             "chat",
-            lambda: client.chat(model=model, messages=messages, format=format, options=options, keep_alive=self.keep_alive),
+            lambda: client.chat(
+                model=model, messages=messages, format=format, options=options, keep_alive=self.keep_alive
+            ),
         )
         return str(response.message.content or "")
 
@@ -364,8 +386,10 @@ class OllamaService:
         start = time.perf_counter()
         schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
         content = self.chat(
-            self.model, [{"role": "user", "content": "Reply with JSON: what colour is the sky?"}],
-            format=schema, options={"temperature": 0, "num_predict": 24},
+            self.model,
+            [{"role": "user", "content": "Reply with JSON: what colour is the sky?"}],
+            format=schema,
+            options={"temperature": 0, "num_predict": 24},
         )
         try:
             json.loads(content.strip())

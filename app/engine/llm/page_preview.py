@@ -34,9 +34,14 @@ def _shown(value: object) -> str:
 def _describe(table: HtmlTable, role: str) -> str:
     rows = [[None if c is None else number(c, ";") for c in r] for r in table.rows]
     kinds = [_kind([r[i] for r in rows]) for i in range(len(table.columns))]
-    lines = [f"table {table.name}: {len(rows)} row{'s' if len(rows) != 1 else ''}, {table.source}",
-             "columns: " + ", ".join(f"{c} ({k}{', ' + table.origins[c] if c in table.origins else ''})"
-                                     for c, k in zip(table.columns, kinds, strict=True))]
+    lines = [
+        f"table {table.name}: {len(rows)} row{'s' if len(rows) != 1 else ''}, {table.source}",
+        "columns: "
+        + ", ".join(
+            f"{c} ({k}{', ' + table.origins[c] if c in table.origins else ''})"
+            for c, k in zip(table.columns, kinds, strict=True)
+        ),
+    ]
     for row in rows[: _SHOWN_ROWS.get(role, 3)]:
         lines.append("  " + " | ".join(_shown(v) for v in row))
     return "\n".join(lines)
@@ -45,7 +50,7 @@ def _describe(table: HtmlTable, role: str) -> str:
 def page_preview(html: str, prefix: str) -> str:
     """The tables of one page as the prompt shows them, items and ``<table>``s first."""
     tables = page_tables(html, prefix=prefix)
-    roles = {t.name: t.name[len(prefix):] for t in tables}
+    roles = {t.name: t.name[len(prefix) :] for t in tables}
     fixed = [t for t in tables if roles[t.name] in _SHOWN_ROWS]
     found = [t for t in tables if roles[t.name] not in _SHOWN_ROWS]
     return "\n".join(_describe(t, roles[t.name]) for t in [*found, *fixed])

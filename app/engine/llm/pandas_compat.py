@@ -23,7 +23,7 @@ import re
 __all__ = ["SAVE_HELPER", "fix_pandas"]
 
 SAVE_NAME = "_save_csv"
-SAVE_HELPER = f'''def {SAVE_NAME}(obj, *args, **kwargs):  # added by Switchboard: keeps keys, saves scalars
+SAVE_HELPER = f"""def {SAVE_NAME}(obj, *args, **kwargs):  # added by Switchboard: keeps keys, saves scalars
     import pandas as _pd
     if isinstance(obj, _pd.Series):
         if obj.index.name is not None:  # keyed (groupby, value_counts): the keys become the first column
@@ -43,7 +43,7 @@ SAVE_HELPER = f'''def {SAVE_NAME}(obj, *args, **kwargs):  # added by Switchboard
         kwargs["index"] = False
     return obj.to_csv(*args, **kwargs)
 
-'''
+"""
 
 _STR = r"""(?:'[^'\n]*'|"[^"\n]*")"""
 _TUPLE_AFTER_GROUPBY = re.compile(
@@ -59,8 +59,11 @@ def fix_pandas(code: str) -> str:
     except SyntaxError:
         return code
     calls = [
-        node for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "to_csv"
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "to_csv"
         and node.func.value.end_lineno is not None
     ]
     if not calls:

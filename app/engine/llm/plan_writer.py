@@ -24,11 +24,15 @@ from app.engine.llm.planner import grammar_schema
 
 __all__ = ["plan_messages", "write_plan"]
 
-_RULES = ("Use only column names shown for the attached files; the target is the column the task wants predicted. "
-          "Reply with the JSON plan only.")
+_RULES = (
+    "Use only column names shown for the attached files; the target is the column the task wants predicted. "
+    "Reply with the JSON plan only."
+)
 
 
-def plan_messages(spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], feedback: str = "") -> list[dict[str, str]]:
+def plan_messages(
+    spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], feedback: str = ""
+) -> list[dict[str, str]]:
     """The chat for one plan: the manifest's planner prompt and examples, then the task with its inputs."""
     assert spec.planner is not None
     msgs = [{"role": "system", "content": f"{spec.planner.system_prompt}\n{_RULES}"}]
@@ -53,20 +57,34 @@ def _drop_bad_optional_fields(plan: dict[str, Any], schema: dict[str, Any]) -> d
     """
     required = set(schema.get("required") or [])
     properties = schema.get("properties") or {}
-    return {k: v for k, v in plan.items()
-            if k in required or k not in properties or not schema_errors(v, properties[k], f"$.{k}")}
+    return {
+        k: v
+        for k, v in plan.items()
+        if k in required or k not in properties or not schema_errors(v, properties[k], f"$.{k}")
+    }
 
 
 def write_plan(
-    service: ChatService, model: str, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *,
-    feedback: str = "", timeout_s: float = 60.0,
+    service: ChatService,
+    model: str,
+    spec: SpecialistSpec,
+    text: str,
+    inputs: Sequence[tuple[str, str]],
+    *,
+    feedback: str = "",
+    timeout_s: float = 60.0,
 ) -> dict[str, Any]:
     """A plan valid against the specialist's schema, or ``TaskFailed(kind="bad_plan")``."""
     schema = spec.plan_schema()
     if schema is None or spec.planner is None:
         raise TaskFailed(f"{spec.id} has no plan schema to fill in", kind="unsupported")
-    raw = service.chat(model, plan_messages(spec, text, inputs, feedback), format=grammar_schema(schema),
-                       options={"temperature": 0.0, "num_predict": spec.planner.num_predict}, timeout_s=timeout_s)
+    raw = service.chat(
+        model,
+        plan_messages(spec, text, inputs, feedback),
+        format=grammar_schema(schema),
+        options={"temperature": 0.0, "num_predict": spec.planner.num_predict},
+        timeout_s=timeout_s,
+    )
     try:
         plan = json.loads(raw.strip())
     except json.JSONDecodeError as exc:

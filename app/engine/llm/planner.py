@@ -62,7 +62,11 @@ class Planner:
         self._gate = threading.Lock()
 
     def plan(
-        self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = (), timeout_s: float | None = None
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs_meta: Sequence[Mapping[str, Any]] = (),
+        timeout_s: float | None = None,
     ) -> dict[str, Any]:
         """A plan dict valid against ``spec.plan_schema()``.
 
@@ -76,7 +80,9 @@ class Planner:
         """
         schema = spec.plan_schema()
         if schema is None or spec.planner is None:
-            raise TaskFailed(f"{spec.id} cannot plan natural-language tasks; give the exact operation", kind="unsupported")
+            raise TaskFailed(
+                f"{spec.id} cannot plan natural-language tasks; give the exact operation", kind="unsupported"
+            )
         is_up = getattr(self.service, "is_up", None)
         if is_up is not None and not is_up():  # a stopped or hung server: fail now, not at its timeout
             raise OllamaUnavailable(
@@ -96,12 +102,17 @@ class Planner:
             wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
             if not self._gate.acquire(timeout=wait):
                 raise TaskFailed(
-                    f"the planner model was busy with other plans for {timeout_s:g} s (the task's time limit)", kind="timeout"
+                    f"the planner model was busy with other plans for {timeout_s:g} s (the task's time limit)",
+                    kind="timeout",
                 )
             try:
                 # the model call gives up when the task's time does, not at the server-wide timeout
-                left = None if deadline is None else float(max(1, int(deadline - time.monotonic())))  # whole s: 1 client each
-                raw = self.service.chat(spec.model_name, messages, format=grammar_schema(schema), options=options, timeout_s=left)
+                left = (
+                    None if deadline is None else float(max(1, int(deadline - time.monotonic())))
+                )  # whole s: 1 client each
+                raw = self.service.chat(
+                    spec.model_name, messages, format=grammar_schema(schema), options=options, timeout_s=left
+                )
             finally:
                 self._gate.release()
             plan, problem = self._parse(raw, schema)

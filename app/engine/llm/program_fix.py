@@ -17,18 +17,47 @@ from collections.abc import Iterable
 __all__ = ["complete_imports", "free_names"]
 
 _MODULES = {  # alias -> import line (always allowed: standard library or the alias's library)
-    "pd": ("pandas", "import pandas as pd"), "np": ("numpy", "import numpy as np"),
-    "plt": ("matplotlib", "import matplotlib.pyplot as plt"), "sp": ("sympy", "import sympy as sp"),
+    "pd": ("pandas", "import pandas as pd"),
+    "np": ("numpy", "import numpy as np"),
+    "plt": ("matplotlib", "import matplotlib.pyplot as plt"),
+    "sp": ("sympy", "import sympy as sp"),
     "stats": ("scipy", "from scipy import stats"),
 }
-_STDLIB = {"re", "json", "math", "csv", "sqlite3", "os", "sys", "subprocess", "statistics", "collections", "itertools",
-           "functools", "datetime", "hashlib", "random", "string", "fractions", "decimal", "io", "glob", "pathlib",
-           "unittest", "runpy", "textwrap", "heapq", "operator"}
+_STDLIB = {
+    "re",
+    "json",
+    "math",
+    "csv",
+    "sqlite3",
+    "os",
+    "sys",
+    "subprocess",
+    "statistics",
+    "collections",
+    "itertools",
+    "functools",
+    "datetime",
+    "hashlib",
+    "random",
+    "string",
+    "fractions",
+    "decimal",
+    "io",
+    "glob",
+    "pathlib",
+    "unittest",
+    "runpy",
+    "textwrap",
+    "heapq",
+    "operator",
+}
 _FROM = {
-    "sympy": ("symbols Symbol solve diff integrate exp sqrt sin cos tan log ln pi E oo Matrix Rational simplify factor "
-              "expand N Eq limit series dsolve Function nsolve binomial factorial Derivative Integral lambdify sympify "
-              "linsolve nsimplify Abs atan asin acos sinh cosh tanh I root cbrt floor ceiling summation product "
-              "solveset S nroots real_roots apart together cancel trigsimp det zeros ones eye").split(),
+    "sympy": (
+        "symbols Symbol solve diff integrate exp sqrt sin cos tan log ln pi E oo Matrix Rational simplify factor "
+        "expand N Eq limit series dsolve Function nsolve binomial factorial Derivative Integral lambdify sympify "
+        "linsolve nsimplify Abs atan asin acos sinh cosh tanh I root cbrt floor ceiling summation product "
+        "solveset S nroots real_roots apart together cancel trigsimp det zeros ones eye"
+    ).split(),
     "scipy": [],
     "selectolax": ["LexborHTMLParser"],
     "pandas": ["DataFrame", "Series"],
@@ -36,15 +65,20 @@ _FROM = {
     "datetime": [],
     "fractions": ["Fraction"],
 }
-_FROM_MODULE = {"selectolax": "selectolax.lexbor", "pandas": "pandas", "sympy": "sympy", "collections": "collections",
-                "fractions": "fractions"}
+_FROM_MODULE = {
+    "selectolax": "selectolax.lexbor",
+    "pandas": "pandas",
+    "sympy": "sympy",
+    "collections": "collections",
+    "fractions": "fractions",
+}
 _SKLEARN = {
     "cluster": "KMeans AgglomerativeClustering DBSCAN",
     "linear_model": "LinearRegression LogisticRegression Ridge Lasso",
     "ensemble": "RandomForestClassifier RandomForestRegressor GradientBoostingClassifier GradientBoostingRegressor",
     "model_selection": "train_test_split cross_val_score cross_validate KFold StratifiedKFold GridSearchCV",
     "metrics": "accuracy_score r2_score mean_absolute_error mean_squared_error f1_score confusion_matrix "
-               "classification_report silhouette_score precision_score recall_score",
+    "classification_report silhouette_score precision_score recall_score",
     "preprocessing": "StandardScaler OneHotEncoder LabelEncoder MinMaxScaler OrdinalEncoder",
     "pipeline": "make_pipeline Pipeline",
     "feature_extraction.text": "TfidfVectorizer CountVectorizer",

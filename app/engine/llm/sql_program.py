@@ -7,12 +7,13 @@ query into an ordinary, readable Python program (standard library only) that the
 like any other: it loads the task's files into one in-memory SQLite database (a ``.db`` or
 ``.sqlite`` file is copied in, a ``.sql`` dump executed, a ``.csv``/``.tsv`` becomes a table named
 after the file, see :func:`table_name`), runs the statements in order and prints the last
-result: a single value alone (a text value also as a one-row table), otherwise a `` | ``-separated table that is also saved to
-``result.csv``. Common functions of other dialects that SQLite lacks (``DATEDIFF``, ``YEAR``,
-``MEDIAN``, ``STDDEV``, ``CONCAT``, ``IF`` …) are defined, so a query in MySQL style still runs. The
-model's reply is held to one ``sql`` block by a grammar (:data:`SQL_GRAMMAR`, on backends that
-take one). :func:`sql_of` reads the query back out of such a program, so examples learned
-from feedback show the model SQL again. A reply that is Python after all is used as it is.
+result: a single value alone (a text value also as a one-row table), otherwise a `` | ``-separated
+table that is also saved to ``result.csv``. Common functions of other dialects that SQLite lacks
+(``DATEDIFF``, ``YEAR``, ``MEDIAN``, ``STDDEV``, ``CONCAT``, ``IF`` …) are defined, so a query in
+MySQL style still runs. The model's reply is held to one ``sql`` block by a grammar
+(:data:`SQL_GRAMMAR`, on backends that take one). :func:`sql_of` reads the query back out of such a
+program, so examples learned from feedback show the model SQL again. A reply that is Python after
+all is used as it is.
 """
 
 from __future__ import annotations
@@ -26,7 +27,17 @@ from types import ModuleType
 from app.engine.llm import html_tables, table_cells
 from app.engine.llm.page_preview import split_page_preview
 
-__all__ = ["NOTE", "NO_ROWS", "SQL_GRAMMAR", "extract_sql", "sql_loads", "sql_of", "sql_preview", "table_name", "wrap_sql"]
+__all__ = [
+    "NOTE",
+    "NO_ROWS",
+    "SQL_GRAMMAR",
+    "extract_sql",
+    "sql_loads",
+    "sql_of",
+    "sql_preview",
+    "table_name",
+    "wrap_sql",
+]
 
 _SQL_FENCE = re.compile(r"```(?:sql|sqlite|SQL)[ \t]*\n(.*?)(?:```|\Z)", re.S)
 _PY_FENCE = re.compile(r"```(?:python|py)[ \t]*\n", re.I)
@@ -407,7 +418,7 @@ else:
             except sqlite3.Error:
                 pass
             print(NO_ROWS)
-'''
+'''  # noqa: E501 (program source: its lines are kept as they are)
 
 
 def _source(module: ModuleType) -> str:
@@ -432,7 +443,8 @@ def wrap_sql(sql: str, files: Sequence[str], *, one_value: bool = True) -> str:
     tables = {f: table_name(f) for f in files if f.lower().endswith(_TABLES)}
     head = (
         '"""Runs the SQL below with SQLite over this task\'s files and prints its result."""\n'
-        "from __future__ import annotations\n\nimport csv\nimport json\nimport re\nimport sqlite3\nimport statistics\nfrom datetime import datetime\n\n"
+        "from __future__ import annotations\n\n"
+        "import csv\nimport json\nimport re\nimport sqlite3\nimport statistics\nfrom datetime import datetime\n\n"
         f'SQL = r"""\n{query}\n"""\n'
         f"FILES = {tuple(files)!r}\n"
         f"ONE_VALUE = {one_value!r}  # a single cell is printed alone\n"

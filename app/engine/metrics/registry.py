@@ -76,33 +76,79 @@ class MetricsRegistry:
 
         self.build_info = Gauge("switchboard_build_info", "Engine version (value is always 1).", ("version", "python"))
         self.build_info.set((version, platform.python_version()), 1)
-        self.tasks = Counter("switchboard_tasks_total", "Tasks that reached a final state, by specialist and state.", ("specialist", "state"))
-        self.task_duration = Histogram(
-            "switchboard_task_duration_seconds", "Wall time of finished tasks from start to final state.", ("specialist",), buckets=DURATION_BUCKETS
+        self.tasks = Counter(
+            "switchboard_tasks_total",
+            "Tasks that reached a final state, by specialist and state.",
+            ("specialist", "state"),
         )
-        self.tasks_in_flight = Gauge("switchboard_tasks_in_flight", "Tasks running in a container now, by specialist.", ("specialist",))
-        self.queue_pending = Gauge("switchboard_queue_pending", "Tasks accepted by the dispatcher and not finished yet.")
-        self.cpu = Gauge("switchboard_container_cpu_percent", "Latest CPU use of a container (100 = one core).", ("container", "specialist"))
-        self.memory = Gauge("switchboard_container_memory_bytes", "Latest memory use of a container.", ("container", "specialist"))
-        self.memory_limit = Gauge("switchboard_container_memory_limit_bytes", "Memory limit of a container.", ("container", "specialist"))
-        self.pids = Gauge("switchboard_container_pids", "Processes and threads in a container.", ("container", "specialist"))
-        self.containers_running = Gauge("switchboard_containers_running", "Containers starting or running, by specialist.", ("specialist",))
+        self.task_duration = Histogram(
+            "switchboard_task_duration_seconds",
+            "Wall time of finished tasks from start to final state.",
+            ("specialist",),
+            buckets=DURATION_BUCKETS,
+        )
+        self.tasks_in_flight = Gauge(
+            "switchboard_tasks_in_flight", "Tasks running in a container now, by specialist.", ("specialist",)
+        )
+        self.queue_pending = Gauge(
+            "switchboard_queue_pending", "Tasks accepted by the dispatcher and not finished yet."
+        )
+        self.cpu = Gauge(
+            "switchboard_container_cpu_percent",
+            "Latest CPU use of a container (100 = one core).",
+            ("container", "specialist"),
+        )
+        self.memory = Gauge(
+            "switchboard_container_memory_bytes", "Latest memory use of a container.", ("container", "specialist")
+        )
+        self.memory_limit = Gauge(
+            "switchboard_container_memory_limit_bytes", "Memory limit of a container.", ("container", "specialist")
+        )
+        self.pids = Gauge(
+            "switchboard_container_pids", "Processes and threads in a container.", ("container", "specialist")
+        )
+        self.containers_running = Gauge(
+            "switchboard_containers_running", "Containers starting or running, by specialist.", ("specialist",)
+        )
         self.container_starts = Counter(
-            "switchboard_container_starts_total", "Containers that became ready (or were reattached), by reason.", ("specialist", "reason"), max_series=200
+            "switchboard_container_starts_total",
+            "Containers that became ready (or were reattached), by reason.",
+            ("specialist", "reason"),
+            max_series=200,
         )
         self.container_removals = Counter(
-            "switchboard_container_removals_total", "Containers removed, by reason.", ("specialist", "reason"), max_series=200
+            "switchboard_container_removals_total",
+            "Containers removed, by reason.",
+            ("specialist", "reason"),
+            max_series=200,
         )
         self.container_start_failures = Counter(
-            "switchboard_container_start_failures_total", "Container starts that failed.", ("specialist",), max_series=200
+            "switchboard_container_start_failures_total",
+            "Container starts that failed.",
+            ("specialist",),
+            max_series=200,
         )
-        self.routing = Counter("switchboard_routing_decisions_total", "Routing decisions by router and chosen specialist.", ("router", "chosen"), max_series=500)
+        self.routing = Counter(
+            "switchboard_routing_decisions_total",
+            "Routing decisions by router and chosen specialist.",
+            ("router", "chosen"),
+            max_series=500,
+        )
         self.schema_violations = Counter(
-            "switchboard_schema_violations_total", "Planner outputs that broke the plan schema, by specialist.", ("specialist",), max_series=200
+            "switchboard_schema_violations_total",
+            "Planner outputs that broke the plan schema, by specialist.",
+            ("specialist",),
+            max_series=200,
         )
-        self.decisions = Counter("switchboard_decisions_total", "Decisions the engine took on its own, by kind.", ("kind",), max_series=100)
-        self.dependency_up = Gauge("switchboard_dependency_up", "1 when a dependency (docker, ollama, database) is ok, else 0.", ("component",))
-        self.store_batches = Counter("switchboard_store_write_batches_total", "Transactions committed by the store writer.")
+        self.decisions = Counter(
+            "switchboard_decisions_total", "Decisions the engine took on its own, by kind.", ("kind",), max_series=100
+        )
+        self.dependency_up = Gauge(
+            "switchboard_dependency_up", "1 when a dependency (docker, ollama, database) is ok, else 0.", ("component",)
+        )
+        self.store_batches = Counter(
+            "switchboard_store_write_batches_total", "Transactions committed by the store writer."
+        )
         self.store_items = Counter("switchboard_store_writes_total", "Write operations committed by the store writer.")
 
     # ------------------------------------------------------------------ wiring

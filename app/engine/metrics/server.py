@@ -113,7 +113,9 @@ class MetricsServer:
         ``host`` is not loopback and ``allow_remote`` is False, or ``port`` is out of range.
     """
 
-    def __init__(self, registry: _Renders, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False) -> None:
+    def __init__(
+        self, registry: _Renders, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False
+    ) -> None:
         if not 0 <= port <= 65535:
             raise BadInput(f"metrics port must be 0..65535, not {port}")
         if not allow_remote and not is_loopback(host):

@@ -96,9 +96,7 @@ class ThompsonBandit:
         if not running:
             expected_ms += float(state.get("cold_start_ms", self.default_cold_start_ms))
         return (
-            capability * self.sample(arm)
-            - self.latency_weight * expected_ms / 1000.0
-            - self.cost_weight * stats.cost
+            capability * self.sample(arm) - self.latency_weight * expected_ms / 1000.0 - self.cost_weight * stats.cost
         )
 
     def choose(

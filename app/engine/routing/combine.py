@@ -46,15 +46,25 @@ WEAK = "weak"
 
 # Extension -> (specialist id, strength). Generic file-type knowledge, as a user would state it.
 EXTENSION_EVIDENCE: dict[str, tuple[str, str]] = {
-    ".db": ("database", STRONG), ".sqlite": ("database", STRONG), ".sqlite3": ("database", STRONG),
+    ".db": ("database", STRONG),
+    ".sqlite": ("database", STRONG),
+    ".sqlite3": ("database", STRONG),
     ".sql": ("database", STRONG),
-    ".pkl": ("machine-learning", STRONG), ".pickle": ("machine-learning", STRONG),
+    ".pkl": ("machine-learning", STRONG),
+    ".pickle": ("machine-learning", STRONG),
     ".joblib": ("machine-learning", STRONG),
-    ".html": ("web-scraping", STRONG), ".htm": ("web-scraping", STRONG),
+    ".html": ("web-scraping", STRONG),
+    ".htm": ("web-scraping", STRONG),
     ".py": ("code-execution", STRONG),
-    ".csv": ("data-analytics", WEAK), ".tsv": ("data-analytics", WEAK), ".xlsx": ("data-analytics", WEAK),
-    ".xlsm": ("data-analytics", WEAK), ".xls": ("data-analytics", WEAK), ".json": ("data-analytics", WEAK),
-    ".jsonl": ("data-analytics", WEAK), ".ndjson": ("data-analytics", WEAK), ".parquet": ("data-analytics", WEAK),
+    ".csv": ("data-analytics", WEAK),
+    ".tsv": ("data-analytics", WEAK),
+    ".xlsx": ("data-analytics", WEAK),
+    ".xlsm": ("data-analytics", WEAK),
+    ".xls": ("data-analytics", WEAK),
+    ".json": ("data-analytics", WEAK),
+    ".jsonl": ("data-analytics", WEAK),
+    ".ndjson": ("data-analytics", WEAK),
+    ".parquet": ("data-analytics", WEAK),
 }
 _MENTION = re.compile(
     r"(?<![\w/.-])[\w-]+(" + "|".join(re.escape(e) for e in sorted(EXTENSION_EVIDENCE, key=len, reverse=True)) + r")\b",

@@ -87,9 +87,15 @@ def evaluate(router: Router, cases: Iterable[Mapping[str, Any]]) -> dict[str, An
         "n": n,
         "accuracy": round(sum(correct) / n, 4) if n else None,
         "fast_accuracy": round(sum(fast_correct) / n, 4) if n else None,
-        "llm_share": round(sum(1 for _, _, f in rows if f.llm_latency_ms is not None or f.data.get("llm_attempted")) / n, 4) if n else None,
+        "llm_share": round(
+            sum(1 for _, _, f in rows if f.llm_latency_ms is not None or f.data.get("llm_attempted")) / n, 4
+        )
+        if n
+        else None,
         "refusal_accuracy": round(sum(refusals) / len(refusals), 4) if refusals else None,
-        "false_refusal_rate": round(sum(1 for _, f in in_scope if f.is_refusal) / len(in_scope), 4) if in_scope else None,
+        "false_refusal_rate": round(sum(1 for _, f in in_scope if f.is_refusal) / len(in_scope), 4)
+        if in_scope
+        else None,
         "schema_violations": sum(1 for _, _, f in rows if f.schema_violation),
         "fast_p50_ms": _pct(fast_lat, 50),
         "fast_p99_ms": _pct(fast_lat, 99),

@@ -56,8 +56,27 @@ _INJECTION = [
 _INJECTION_RE = re.compile("|".join(_INJECTION))
 
 _SUFFIXES = (
-    "ations", "ation", "ements", "ement", "ments", "ment", "ungen", "ung", "iones", "ions", "ion",
-    "ing", "ies", "ied", "ers", "es", "ed", "en", "er", "s", "e",
+    "ations",
+    "ation",
+    "ements",
+    "ement",
+    "ments",
+    "ment",
+    "ungen",
+    "ung",
+    "iones",
+    "ions",
+    "ion",
+    "ing",
+    "ies",
+    "ied",
+    "ers",
+    "es",
+    "ed",
+    "en",
+    "er",
+    "s",
+    "e",
 )
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.[a-z0-9-]+\.\S+")
 _CODE = re.compile(
@@ -108,10 +127,7 @@ tabela:table coluna:column dados:data treine:train treinar:train prever:predict 
 resolva:solve calcule:compute extraia:extract roda:run arquivo:file planilha:spreadsheet
 vendas:sales registros:records
 """
-GLOSSARY = {
-    src: dst.replace("_", " ")
-    for src, _, dst in (item.partition(":") for item in _GLOSSARY_TEXT.split())
-}
+GLOSSARY = {src: dst.replace("_", " ") for src, _, dst in (item.partition(":") for item in _GLOSSARY_TEXT.split())}
 
 
 def normalise(text: str) -> str:

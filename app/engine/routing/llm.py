@@ -64,7 +64,9 @@ def _first_sentence(text: str, limit: int = 160) -> str:
 class LLMRouter:
     """Routes with a chat model; never raises for model misbehaviour, only reports it."""
 
-    def __init__(self, service: ChatService, specs: Sequence[SpecialistSpec], model: str, *, timeout_s: float = 8.0) -> None:
+    def __init__(
+        self, service: ChatService, specs: Sequence[SpecialistSpec], model: str, *, timeout_s: float = 8.0
+    ) -> None:
         self.service = service
         self.specs = {s.id: s for s in specs}
         self.model = model

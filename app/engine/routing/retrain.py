@@ -61,7 +61,9 @@ MAX_CATALOGUE_DROP = 0.01
 Feedback = tuple[str, list[str], str]
 
 
-def bounded_feedback(items: Sequence[tuple[str, list[str], str]], limit: int = MAX_FEEDBACK) -> list[tuple[str, list[str], str]]:
+def bounded_feedback(
+    items: Sequence[tuple[str, list[str], str]], limit: int = MAX_FEEDBACK
+) -> list[tuple[str, list[str], str]]:
     """Latest label per (normalised text, files), oldest first, at most ``limit`` newest."""
     latest: dict[tuple[str, tuple[str, ...]], tuple[str, list[str], str]] = {}
     for text, files, label in items:
@@ -98,13 +100,22 @@ def safe_retrain(router: FastRouter, feedback: Sequence[tuple[str, list[str], st
         if router.extra:
             router.refit([])
         baseline = router.baseline_refusal = refusal_rate(router, probe)
-    attempts: tuple[tuple[str, list[tuple[str, list[str], str]]], ...] = (("", list(feedback)), ("dropped none labels", [f for f in feedback if f[2] != NONE]), ("dropped all feedback", []))
+    attempts: tuple[tuple[str, list[tuple[str, list[str], str]]], ...] = (
+        ("", list(feedback)),
+        ("dropped none labels", [f for f in feedback if f[2] != NONE]),
+        ("dropped all feedback", []),
+    )
     for reason, kept in attempts:
         router.refit(kept)
         rate = refusal_rate(router, probe)
         if rate <= baseline + MAX_REFUSAL_RISE or not kept:
-            return {"kept": len(kept), "dropped": len(feedback) - len(kept), "fallback": reason,
-                    "catalogue_refusal_rate": round(rate, 4), "baseline_refusal_rate": round(baseline, 4)}
+            return {
+                "kept": len(kept),
+                "dropped": len(feedback) - len(kept),
+                "fallback": reason,
+                "catalogue_refusal_rate": round(rate, 4),
+                "baseline_refusal_rate": round(baseline, 4),
+            }
     raise AssertionError("unreachable: the last attempt keeps nothing")
 
 
@@ -128,7 +139,9 @@ def split_held_back(items: Sequence[Feedback], share: float = HOLDOUT_SHARE) -> 
     return fit, held
 
 
-def accuracy(router: FastRouter, cases: Sequence[tuple[str, list[str], str]] | Sequence[tuple[str, str]]) -> float | None:
+def accuracy(
+    router: FastRouter, cases: Sequence[tuple[str, list[str], str]] | Sequence[tuple[str, str]]
+) -> float | None:
     """Share of ``cases`` whose label is the fast router's top choice (``None`` for no cases)."""
     if not cases:
         return None
@@ -167,16 +180,27 @@ class RetrainResult:
             return None if x is None else round(x, 4)
 
         return {
-            "kept": self.kept, "examples": self.fitted, "dropped": self.dropped, "fallback": self.fallback,
-            "held_back": self.held_back, "held_before": r(self.held_before), "held_after": r(self.held_after),
-            "catalogue": self.catalogue, "catalogue_before": r(self.catalogue_before),
-            "catalogue_after": r(self.catalogue_after), "rejected_because": self.rejected_because,
+            "kept": self.kept,
+            "examples": self.fitted,
+            "dropped": self.dropped,
+            "fallback": self.fallback,
+            "held_back": self.held_back,
+            "held_before": r(self.held_before),
+            "held_after": r(self.held_after),
+            "catalogue": self.catalogue,
+            "catalogue_before": r(self.catalogue_before),
+            "catalogue_after": r(self.catalogue_after),
+            "rejected_because": self.rejected_because,
             "seconds": round(self.seconds, 2),
         }
 
 
 def checked_retrain(
-    current: FastRouter, fit: Sequence[Feedback], held: Sequence[Feedback], *, max_catalogue_drop: float = MAX_CATALOGUE_DROP
+    current: FastRouter,
+    fit: Sequence[Feedback],
+    held: Sequence[Feedback],
+    *,
+    max_catalogue_drop: float = MAX_CATALOGUE_DROP,
 ) -> tuple[FastRouter, RetrainResult]:
     """Refit a copy of ``current`` on ``fit``, measure both on ``held`` and the catalogue, pick one.
 
@@ -198,9 +222,17 @@ def checked_retrain(
     elif cat_after < cat_before - max_catalogue_drop:
         why = f"catalogue accuracy would fall {cat_before:.1%} -> {cat_after:.1%} ({len(probe)} examples)"
     result = RetrainResult(
-        kept=not why, fitted=int(report["kept"]), dropped=int(report["dropped"]), fallback=str(report["fallback"]),
-        held_back=len(held), held_before=held_before, held_after=held_after, catalogue=len(probe),
-        catalogue_before=cat_before, catalogue_after=cat_after, rejected_because=why,
+        kept=not why,
+        fitted=int(report["kept"]),
+        dropped=int(report["dropped"]),
+        fallback=str(report["fallback"]),
+        held_back=len(held),
+        held_before=held_before,
+        held_after=held_after,
+        catalogue=len(probe),
+        catalogue_before=cat_before,
+        catalogue_after=cat_after,
+        rejected_because=why,
         seconds=time.perf_counter() - start,
     )
     return (current if why else candidate), result

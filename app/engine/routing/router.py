@@ -132,7 +132,9 @@ class Router:
             self.fast, result = checked_retrain(self.fast, self._valid(fit), self._valid(held))
             return result
 
-    def _valid(self, items: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]]) -> list[tuple[str, list[str], str]]:
+    def _valid(
+        self, items: Sequence[tuple[str, str]] | Sequence[tuple[str, list[str], str]]
+    ) -> list[tuple[str, list[str], str]]:
         out: list[tuple[str, list[str], str]] = []
         for item in items:
             text, files, label = (item[0], [], item[1]) if len(item) == 2 else item  # type: ignore[misc]
@@ -140,12 +142,16 @@ class Router:
                 out.append((str(text), list(files), str(label)))
         return out
 
-    def record_outcome(self, specialist: str, success: bool, latency_ms: float | None = None, cost: float | None = None) -> None:
+    def record_outcome(
+        self, specialist: str, success: bool, latency_ms: float | None = None, cost: float | None = None
+    ) -> None:
         """Feed a finished task into the performance history."""
         self.bandit.update(specialist, success, latency_ms, cost)
 
     # -- decisions ------------------------------------------------------------------------
-    def decide_fast(self, text: str, files: Sequence[str] = (), state: Mapping[str, Mapping[str, Any]] | None = None) -> RouteDecision:
+    def decide_fast(
+        self, text: str, files: Sequence[str] = (), state: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> RouteDecision:
         """Guard + fast router + bandit only (no network); what ``decide`` does when Ollama is away."""
         start = time.perf_counter()
         files = list(files)
@@ -164,7 +170,9 @@ class Router:
             result = FastResult(probs, best, probs[best], result.similarity, result.latency_ms)
         return self._from_fast(result, text, files, state, start, "fast", evidence)
 
-    def decide(self, text: str, files: Sequence[str] = (), state: Mapping[str, Mapping[str, Any]] | None = None) -> RouteDecision:
+    def decide(
+        self, text: str, files: Sequence[str] = (), state: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> RouteDecision:
         """Full decision: fast + file evidence, then the model when the confidence is below the threshold."""
         start = time.perf_counter()
         fast = self.decide_fast(text, files, state)
@@ -177,10 +185,20 @@ class Router:
             answer = self.llm.ask(text, files, hints=fast.scores)
         except OllamaUnavailable as exc:
             self._llm_down_until = time.monotonic() + self.llm_backoff_s
-            return self._replace(fast, start, router="fallback", data={"llm_attempted": True}, rationale=f"{fast.rationale} The LLM router did not answer ({exc.message}).")
+            return self._replace(
+                fast,
+                start,
+                router="fallback",
+                data={"llm_attempted": True},
+                rationale=f"{fast.rationale} The LLM router did not answer ({exc.message}).",
+            )
         if answer.route is None:
             return self._replace(
-                fast, start, router="fallback", schema_violation=True, llm_latency_ms=answer.latency_ms,
+                fast,
+                start,
+                router="fallback",
+                schema_violation=True,
+                llm_latency_ms=answer.latency_ms,
                 rationale=f"{fast.rationale} The LLM's answer was rejected ({answer.violation[:120]}).",
             )
         model_route = answer.route if answer.route in fast.scores else None
@@ -189,16 +207,25 @@ class Router:
             why = f"The model agrees with the fast router on {route} (fast confidence was {fast.confidence:.2f})."
         elif route == model_route:
             if route == NONE:
-                why = f"The model judged the request out of scope (fast router was unsure: {fast.chosen} at {fast.confidence:.2f})."
+                why = (
+                    "The model judged the request out of scope "
+                    f"(fast router was unsure: {fast.chosen} at {fast.confidence:.2f})."
+                )
             else:
                 why = f"The model chose {route} (fast router was unsure: {fast.chosen} at {fast.confidence:.2f})."
         else:
             why = f"The model said {answer.route}, but the wording and files favour {route} much more."
         return RouteDecision(
-            chosen=route, scores=fast.scores, router="llm", confidence=fast.scores.get(route, 0.0),
-            latency_ms=(time.perf_counter() - start) * 1000, rationale=why,
-            fast_latency_ms=fast.fast_latency_ms, llm_latency_ms=answer.latency_ms,
-            complexity=fast.complexity, timeout_factor=fast.timeout_factor,
+            chosen=route,
+            scores=fast.scores,
+            router="llm",
+            confidence=fast.scores.get(route, 0.0),
+            latency_ms=(time.perf_counter() - start) * 1000,
+            rationale=why,
+            fast_latency_ms=fast.fast_latency_ms,
+            llm_latency_ms=answer.latency_ms,
+            complexity=fast.complexity,
+            timeout_factor=fast.timeout_factor,
             data={"fast_choice": fast.chosen, "model_choice": answer.route, "agreed": answer.route == fast.chosen},
         )
 
@@ -220,8 +247,14 @@ class Router:
         return True
 
     def _from_fast(
-        self, result: FastResult, text: str, files: list[str], state: Mapping[str, Mapping[str, Any]] | None,
-        start: float, router: str, evidence: Mapping[str, float] | None = None,
+        self,
+        result: FastResult,
+        text: str,
+        files: list[str],
+        state: Mapping[str, Mapping[str, Any]] | None,
+        start: float,
+        router: str,
+        evidence: Mapping[str, float] | None = None,
     ) -> RouteDecision:
         scores = {k: round(v, 4) for k, v in result.probs.items()}
         chosen, confidence = result.best, result.confidence
@@ -230,7 +263,10 @@ class Router:
             if result.similarity < self.fast.sim_floor:
                 why = "Nothing in the catalogue resembles this request."
             else:
-                why = f"The request looks out of scope (none {confidence:.2f}; best specialist {ranked[-1][1]} {ranked[-1][0]:.2f})."
+                why = (
+                    f"The request looks out of scope (none {confidence:.2f}; "
+                    f"best specialist {ranked[-1][1]} {ranked[-1][0]:.2f})."
+                )
         else:
             candidates = {s: p for s, p in result.probs.items() if s != NONE and p >= CANDIDATE_SHARE * confidence}
             if len(candidates) > 1 or (state and not state.get(chosen, {}).get("healthy", True)):
@@ -239,7 +275,10 @@ class Router:
                     why = f"{picked} and {chosen} both fit; history and container state favour {picked}."
                     chosen, confidence = picked, result.probs[picked]
                 else:
-                    why = f"Closest match is {chosen} ({confidence:.2f}), ahead of {', '.join(c for c in candidates if c != chosen)}."
+                    why = (
+                        f"Closest match is {chosen} ({confidence:.2f}), "
+                        f"ahead of {', '.join(c for c in candidates if c != chosen)}."
+                    )
             else:
                 files_note = " and the file types" if evidence and evidence.get(chosen, 0.0) > 0 else ""
                 why = f"The wording{files_note} match {chosen} ({confidence:.2f})."
@@ -252,8 +291,15 @@ class Router:
         complexity = estimate_complexity(text, sizes)
         elapsed = (time.perf_counter() - start) * 1000
         return RouteDecision(
-            chosen, scores, router, confidence, elapsed, why, fast_latency_ms=elapsed,
-            complexity=complexity.level, timeout_factor=complexity.timeout_factor,
+            chosen,
+            scores,
+            router,
+            confidence,
+            elapsed,
+            why,
+            fast_latency_ms=elapsed,
+            complexity=complexity.level,
+            timeout_factor=complexity.timeout_factor,
         )
 
     def _refusal(self, chosen: str, start: float, why: str, question: str = "") -> RouteDecision:

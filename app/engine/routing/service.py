@@ -65,7 +65,8 @@ class RoutingService:
             if self._router is None:
                 llamacpp = self.settings.routing_backend == "llamacpp"
                 router = Router(
-                    self.catalogue, LlamaCppService(self.settings) if llamacpp else self.service,
+                    self.catalogue,
+                    LlamaCppService(self.settings) if llamacpp else self.service,
                     threshold=self.settings.route_confidence_threshold or None,
                     model=self.settings.planning_model if llamacpp else self.settings.ollama_model,
                     llm_timeout_s=self.settings.routing_llm_timeout_s,
@@ -106,8 +107,10 @@ class RoutingService:
             self._retrained_until = last_until
         share = self.settings.router_holdout_share
         examples = [
-            (r.text, r.specialist) for r in rows
-            if not held_back(r.text, share) and (
+            (r.text, r.specialist)
+            for r in rows
+            if not held_back(r.text, share)
+            and (
                 (kept_until is not None and r.ts <= kept_until)
                 or (r.kind == "wrong_specialist" and (last_until is None or r.ts > last_until))
             )
@@ -153,8 +156,12 @@ class RoutingService:
         view = _retrain_view(result, trigger, new)
         data = {**result.as_data(), "trigger": trigger, "new_feedback": new, "feedback_until_ts": until}
         self.bus.publish(Decision(kind=RETRAIN_KIND, subject="router", reason=view.reason, data=data, ts=view.ts))
-        for subject, value in (("held_back_before", result.held_before), ("held_back_after", result.held_after),
-                               ("catalogue_before", result.catalogue_before), ("catalogue_after", result.catalogue_after)):
+        for subject, value in (
+            ("held_back_before", result.held_before),
+            ("held_back_after", result.held_after),
+            ("catalogue_before", result.catalogue_before),
+            ("catalogue_after", result.catalogue_after),
+        ):
             if value is not None:
                 store.add_metric(ACCURACY_METRIC, subject, value, ts=view.ts)
         store.add_metric(KEPT_METRIC, "router", 1.0 if result.kept else 0.0, ts=view.ts)
@@ -177,19 +184,35 @@ class RoutingService:
 
         return Planner(self.service, on_violation=on_violation)
 
-    def decide(self, text: str, files: list[str], state: dict[str, dict[str, Any]], task_id: str | None = None) -> RouteView:
+    def decide(
+        self, text: str, files: list[str], state: dict[str, dict[str, Any]], task_id: str | None = None
+    ) -> RouteView:
         """Route and record the decision."""
         with self._lock:
             decision = self.router.decide(text, files, state)
         view = decision.to_view()
         if self.store is not None:
             self.store.add_routing_decision(
-                task_id=task_id, text=text, chosen=view.chosen, router=view.router, confidence=view.confidence,
-                scores=view.scores, latency_ms=view.latency_ms, rationale=view.rationale, schema_violation=view.schema_violation,
+                task_id=task_id,
+                text=text,
+                chosen=view.chosen,
+                router=view.router,
+                confidence=view.confidence,
+                scores=view.scores,
+                latency_ms=view.latency_ms,
+                rationale=view.rationale,
+                schema_violation=view.schema_violation,
             )
             if view.schema_violation:
                 self.store.add_metric("schema_violations", "router", 1.0)
-        self.bus.publish(Decision(kind="route", subject=task_id or "", reason=view.rationale, data={"chosen": view.chosen, "router": view.router}))
+        self.bus.publish(
+            Decision(
+                kind="route",
+                subject=task_id or "",
+                reason=view.rationale,
+                data={"chosen": view.chosen, "router": view.router},
+            )
+        )
         return view
 
     def on_finished(self, specialist: str, view: TaskView) -> None:
@@ -219,7 +242,9 @@ class RoutingService:
         """Ollama's status for the status bar (never raises, never hangs)."""
         status = self.service.status()
         if not status.up:
-            return HealthView("ollama", "down", status.detail, status.fix or "routing uses the embedded router meanwhile")
+            return HealthView(
+                "ollama", "down", status.detail, status.fix or "routing uses the embedded router meanwhile"
+            )
         if not status.model_present:
             return HealthView("ollama", "degraded", status.detail, status.fix)
         return HealthView("ollama", "ok", status.detail)
@@ -235,7 +260,9 @@ class RoutingService:
         start = time.perf_counter()
         try:
             self.service.test_completion()
-            checks.append(DoctorCheck("ollama completion", True, f"answered in {(time.perf_counter() - start) * 1000:.0f} ms"))
+            checks.append(
+                DoctorCheck("ollama completion", True, f"answered in {(time.perf_counter() - start) * 1000:.0f} ms")
+            )
         except EngineError as exc:
             checks.append(DoctorCheck("ollama completion", False, exc.message, exc.hint or ""))
         return checks
@@ -265,12 +292,21 @@ def _retrain_view(result: RetrainResult, trigger: str, new: int) -> RouterRetrai
     else:
         reason = f"router refit rejected, previous model kept: {result.rejected_because}"
     return RouterRetrainView(
-        kept=result.kept, examples=result.fitted, held_back=result.held_back, held_before=result.held_before,
-        held_after=result.held_after, catalogue=result.catalogue, catalogue_before=result.catalogue_before,
-        catalogue_after=result.catalogue_after, reason=reason, trigger=trigger, new_feedback=new,
-        dropped=result.dropped, seconds=result.seconds, ts=time.time(),
+        kept=result.kept,
+        examples=result.fitted,
+        held_back=result.held_back,
+        held_before=result.held_before,
+        held_after=result.held_after,
+        catalogue=result.catalogue,
+        catalogue_before=result.catalogue_before,
+        catalogue_after=result.catalogue_after,
+        reason=reason,
+        trigger=trigger,
+        new_feedback=new,
+        dropped=result.dropped,
+        seconds=result.seconds,
+        ts=time.time(),
     )
-
 
 
 def _retrain_from_decision(data: dict[str, Any], reason: str, ts: float) -> RouterRetrainView:
@@ -281,9 +317,18 @@ def _retrain_from_decision(data: dict[str, Any], reason: str, ts: float) -> Rout
         return None if value is None else float(value)
 
     return RouterRetrainView(
-        kept=bool(data.get("kept")), examples=int(data.get("examples") or 0), held_back=int(data.get("held_back") or 0),
-        held_before=share("held_before"), held_after=share("held_after"), catalogue=int(data.get("catalogue") or 0),
-        catalogue_before=share("catalogue_before") or 0.0, catalogue_after=share("catalogue_after") or 0.0,
-        reason=reason, trigger=str(data.get("trigger") or "demand"), new_feedback=int(data.get("new_feedback") or 0),
-        dropped=int(data.get("dropped") or 0), seconds=float(data.get("seconds") or 0.0), ts=ts,
+        kept=bool(data.get("kept")),
+        examples=int(data.get("examples") or 0),
+        held_back=int(data.get("held_back") or 0),
+        held_before=share("held_before"),
+        held_after=share("held_after"),
+        catalogue=int(data.get("catalogue") or 0),
+        catalogue_before=share("catalogue_before") or 0.0,
+        catalogue_after=share("catalogue_after") or 0.0,
+        reason=reason,
+        trigger=str(data.get("trigger") or "demand"),
+        new_feedback=int(data.get("new_feedback") or 0),
+        dropped=int(data.get("dropped") or 0),
+        seconds=float(data.get("seconds") or 0.0),
+        ts=ts,
     )

@@ -65,9 +65,7 @@ def docker_errors(action: str) -> Iterator[None]:
             raise NotFound(f"{action}: {_explanation(exc)}") from exc
         raise EngineError(f"{action}: Docker refused ({exc.status_code}): {_explanation(exc)}") from exc
     except requests.exceptions.Timeout as exc:
-        raise DockerUnavailable(
-            f"{action}: the Docker engine did not answer in time", hint=DOCKER_FIX
-        ) from exc
+        raise DockerUnavailable(f"{action}: the Docker engine did not answer in time", hint=DOCKER_FIX) from exc
     except (requests.exceptions.RequestException, docker.errors.DockerException, OSError) as exc:
         if is_connection_problem(exc):
             raise DockerUnavailable(

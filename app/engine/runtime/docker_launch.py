@@ -33,9 +33,7 @@ def port_binding(container_port: object, host: object) -> tuple[str, tuple[str, 
     port: object = host
     if isinstance(host, tuple):
         if len(host) != 2 or str(host[0]) not in _LOOPBACK:
-            raise BadInput(
-                f"publish: port {container_port} may only be published on 127.0.0.1, not {host!r}"
-            )
+            raise BadInput(f"publish: port {container_port} may only be published on 127.0.0.1, not {host!r}")
         port = host[1]
     if port is None:
         port = 0
@@ -57,9 +55,7 @@ def _mounts(spec: LaunchSpec) -> list[docker.types.Mount]:
         if not mount.target.startswith("/"):
             raise BadInput(f"mount target {mount.target!r} must be an absolute path")
         if "docker.sock" in mount.target or (not mount.volume and exposes_docker_socket(mount.source)):
-            raise BadInput(
-                f"mount {mount.source!r} -> {mount.target!r} would expose the Docker socket; refused"
-            )
+            raise BadInput(f"mount {mount.source!r} -> {mount.target!r} would expose the Docker socket; refused")
         mounts.append(
             docker.types.Mount(
                 target=mount.target,
@@ -95,7 +91,8 @@ def launch_kwargs(spec: LaunchSpec) -> dict[str, Any]:
     _check_user(spec.user)
     if spec.memory_mb < 6 or spec.cpus <= 0 or spec.pids < 1 or spec.tmpfs_mb < 1:
         raise BadInput(
-            f"limits out of range: memory {spec.memory_mb} MiB, cpus {spec.cpus}, pids {spec.pids}, tmpfs {spec.tmpfs_mb} MiB"
+            f"limits out of range: memory {spec.memory_mb} MiB, cpus {spec.cpus}, pids {spec.pids}, "
+            f"tmpfs {spec.tmpfs_mb} MiB"
         )
     ports = dict(port_binding(cport, host) for cport, host in spec.publish.items())
     kwargs: dict[str, Any] = {

@@ -177,9 +177,7 @@ class DockerRuntime:
                 if "error" in chunk or "errorDetail" in chunk:
                     detail = chunk.get("error") or (chunk.get("errorDetail") or {}).get("message", "")
                     emit(str(detail).rstrip())
-                    raise BuildFailed(
-                        f"building {request.tag} failed: {str(detail).strip()}", log_tail="\n".join(tail)
-                    )
+                    raise BuildFailed(f"building {request.tag} failed: {str(detail).strip()}", log_tail="\n".join(tail))
                 aux = chunk.get("aux")
                 if isinstance(aux, dict) and aux.get("ID"):
                     image_id = str(aux["ID"])
@@ -358,9 +356,7 @@ class DockerRuntime:
     def events(self, stop: threading.Event) -> Iterator[RuntimeEvent]:
         """Yield events of managed containers until ``stop`` is set (or the daemon goes away)."""
         with docker_errors("watch Docker events"):
-            stream = self.client.events(
-                decode=True, filters={"label": f"{LABEL_MANAGED}=true", "type": "container"}
-            )
+            stream = self.client.events(decode=True, filters={"label": f"{LABEL_MANAGED}=true", "type": "container"})
         done = threading.Event()
         _close_when_set(stop, stream, done)
         try:

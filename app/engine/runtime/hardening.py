@@ -168,5 +168,7 @@ def evaluate(attrs: Mapping[str, Any]) -> list[HardeningCheck]:
         _network(host),
         _ports(host, settings),
         _socket(attrs, host),
-        HardeningCheck(ITEMS[12], init, "docker-init reaps and forwards signals" if init else "no init: PID 1 may ignore SIGTERM"),
+        HardeningCheck(
+            ITEMS[12], init, "docker-init reaps and forwards signals" if init else "no init: PID 1 may ignore SIGTERM"
+        ),
     ]

@@ -201,7 +201,9 @@ class ImageBuilder:
             built = self._build_once(tag, spec.folder, {"RUNTIME_IMAGE": runtime_tag}, labels, report)
         except EngineError as exc:
             if on_progress is not None:
-                on_progress(ImageBuildProgress(specialist=spec.id, line=str(exc).splitlines()[0], done=True, error=str(exc)))
+                on_progress(
+                    ImageBuildProgress(specialist=spec.id, line=str(exc).splitlines()[0], done=True, error=str(exc))
+                )
             raise
         if on_progress is not None:
             verb = "built" if built else "up to date:"

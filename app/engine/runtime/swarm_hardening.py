@@ -106,13 +106,16 @@ def evaluate_service(
     nnp = ITEMS[4]
     if command[: len(NNP_WRAPPER)] == NNP_WRAPPER:
         checks[nnp] = HardeningCheck(
-            nnp, False,
+            nnp,
+            False,
             "Swarm on Engine API 1.41 cannot set no-new-privileges on a service; compensated: the server "
             "runs under `setpriv --no-new-privs` (NoNewPrivs=1 for it and every child; docker-init "
             "and `docker exec` processes lack it); all capabilities are dropped, so a setuid binary gains none",
         )
     elif not checks[nnp].passed:
-        checks[nnp] = HardeningCheck(nnp, False, "Swarm on Engine API 1.41 cannot set no-new-privileges; no compensation in the command")
+        checks[nnp] = HardeningCheck(
+            nnp, False, "Swarm on Engine API 1.41 cannot set no-new-privileges; no compensation in the command"
+        )
 
     memory = ITEMS[5]
     if not checks[memory].passed and int((attrs.get("HostConfig") or {}).get("Memory") or 0) > 0:
@@ -130,15 +133,20 @@ def evaluate_service(
     internal = [name for name, inner in networks.items() if inner]
     user = [name for name, inner in networks.items() if not inner]
     if user:
-        checks[isolated] = HardeningCheck(isolated, True, f"user network {', '.join(sorted(user))} (swarm-scoped bridge)")
+        checks[isolated] = HardeningCheck(
+            isolated, True, f"user network {', '.join(sorted(user))} (swarm-scoped bridge)"
+        )
     elif internal:
         checks[isolated] = HardeningCheck(
-            isolated, False,
+            isolated,
+            False,
             f"Swarm services cannot use network mode none (API 1.41): joined the internal bridge "
             f"{', '.join(sorted(internal))}: no route off the host, but the host's own addresses are reachable",
         )
     else:
-        checks[isolated] = HardeningCheck(isolated, False, "no network attached: the task joins the shared default bridge")
+        checks[isolated] = HardeningCheck(
+            isolated, False, "no network attached: the task joins the shared default bridge"
+        )
 
     ports = ITEMS[10]
     published = ((service_spec.get("EndpointSpec") or {}).get("Ports")) or []
@@ -147,5 +155,8 @@ def evaluate_service(
 
     result = [checks[item] for item in ITEMS]
     if not seen:
-        result = [HardeningCheck(c.item, c.passed, f"{c.detail} (from the service spec: the task is not on this node)") for c in result]
+        result = [
+            HardeningCheck(c.item, c.passed, f"{c.detail} (from the service spec: the task is not on this node)")
+            for c in result
+        ]
     return result

@@ -15,7 +15,6 @@ from app.engine.runtime.protocol import LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SP
 __all__ = ["NodeView", "free_capacity", "node_views"]
 
 
-
 def node_views(
     nodes: Sequence[Mapping[str, Any]],
     services: Sequence[Mapping[str, Any]],

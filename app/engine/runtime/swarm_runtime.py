@@ -64,7 +64,9 @@ from app.engine.runtime.swarm_spec import (
 
 __all__ = ["SWARM_FIX", "SwarmRuntime"]
 
-SWARM_FIX = "make this engine a swarm manager: docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377"
+SWARM_FIX = (
+    "make this engine a swarm manager: docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377"
+)
 LABEL_SWARM_SERVICE = "com.docker.swarm.service.name"
 POLL_S = 0.1
 
@@ -272,7 +274,9 @@ class SwarmRuntime:
         cid, state = self._local_container(name)
         if not cid:
             where = f"runs on node {state.node_id}" if state.node_id else f"has no container ({state.state})"
-            raise EngineError(f"{what} of {name}: its task {where}; only tasks on this node can be reached without the gateway")
+            raise EngineError(
+                f"{what} of {name}: its task {where}; only tasks on this node can be reached without the gateway"
+            )
         return cid
 
     def get(self, name: str) -> ContainerInfo:
@@ -310,7 +314,11 @@ class SwarmRuntime:
         with docker_errors("list services"):
             services = self.api.services(filters={"label": [f"{k}={v}" for k, v in labels.items()]})
             tasks = self.api.tasks() if services else []
-            paused = {c["Id"] for c in self.api.containers(filters={"status": "paused", "label": f"{LABEL_MANAGED}=true"})} if services else set()
+            paused = (
+                {c["Id"] for c in self.api.containers(filters={"status": "paused", "label": f"{LABEL_MANAGED}=true"})}
+                if services
+                else set()
+            )
         by_service: dict[str, builtins.list[dict[str, Any]]] = {}
         for task in tasks:
             by_service.setdefault(str(task.get("ServiceID") or ""), []).append(task)
@@ -337,9 +345,15 @@ class SwarmRuntime:
             svc = self.api.inspect_service(name, insert_defaults=False)
             spec = with_replicas(svc["Spec"], replicas)
             self.api.update_service(
-                svc["ID"], svc["Version"]["Index"], task_template=spec["TaskTemplate"], name=spec["Name"],
-                labels=spec.get("Labels") or {}, mode=spec["Mode"], update_config=spec.get("UpdateConfig"),
-                rollback_config=spec.get("RollbackConfig"), endpoint_spec=spec.get("EndpointSpec"),
+                svc["ID"],
+                svc["Version"]["Index"],
+                task_template=spec["TaskTemplate"],
+                name=spec["Name"],
+                labels=spec.get("Labels") or {},
+                mode=spec["Mode"],
+                update_config=spec.get("UpdateConfig"),
+                rollback_config=spec.get("RollbackConfig"),
+                endpoint_spec=spec.get("EndpointSpec"),
             )
             return int(self.api.inspect_service(svc["ID"])["Version"]["Index"])
 
@@ -357,7 +371,11 @@ class SwarmRuntime:
                 tasks = self.api.tasks(filters={"service": name})
             wanted = [t for t in tasks if t.get("DesiredState") == "running"]
             running = [t for t in wanted if (t.get("Status") or {}).get("State") == "running"]
-            stopping = [t for t in tasks if t.get("DesiredState") != "running" and (t.get("Status") or {}).get("State") == "running"]
+            stopping = [
+                t
+                for t in tasks
+                if t.get("DesiredState") != "running" and (t.get("Status") or {}).get("State") == "running"
+            ]
             if len(running) == replicas == len(wanted) and not stopping:
                 return time.monotonic() - began
             time.sleep(POLL_S)
@@ -464,7 +482,9 @@ class SwarmRuntime:
     def events(self, stop: threading.Event) -> Iterator[RuntimeEvent]:
         """Events of our task containers on this node, named after their replica (service)."""
         with docker_errors("watch Docker events"):
-            stream = self.local.client.events(decode=True, filters={"label": f"{LABEL_MANAGED}=true", "type": "container"})
+            stream = self.local.client.events(
+                decode=True, filters={"label": f"{LABEL_MANAGED}=true", "type": "container"}
+            )
         done = threading.Event()
         _close_when_set(stop, stream, done)
         try:
@@ -494,6 +514,8 @@ class SwarmRuntime:
             except NotFound:
                 attrs = None
         return evaluate_service(
-            svc["Spec"], attrs, networks=self._networks_of(svc["Spec"]),
+            svc["Spec"],
+            attrs,
+            networks=self._networks_of(svc["Spec"]),
             host_swap_bytes=_swap_bytes() if attrs is not None else None,
         )

@@ -75,7 +75,11 @@ def _mounts(spec: LaunchSpec) -> list[dict[str, Any]]:
     ]
     if spec.output_tmpfs_mb > 0:  # Swarm's tmpfs has no uid=: world-writable with the sticky bit
         mounts.append(
-            {"Type": "tmpfs", "Target": "/output", "TmpfsOptions": {"SizeBytes": spec.output_tmpfs_mb << 20, "Mode": 0o1777}}
+            {
+                "Type": "tmpfs",
+                "Target": "/output",
+                "TmpfsOptions": {"SizeBytes": spec.output_tmpfs_mb << 20, "Mode": 0o1777},
+            }
         )
     for mount in spec.mounts:
         mounts.append(
@@ -241,4 +245,3 @@ def task_state(tasks: Sequence[Mapping[str, Any]], desired_replicas: int) -> Tas
         error=error,
         slot=int(task.get("Slot") or 0),
     )
-

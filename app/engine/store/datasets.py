@@ -128,9 +128,7 @@ def example_rows(specialist: str, rows: Sequence[Mapping[str, Any]]) -> list[dic
                 "text": str(row["text"]),
                 "answer": str(row.get("answer") or ""),
                 "plan_json": None if plan is None else json.dumps(plan, sort_keys=True, default=str),
-                "expected_json": None
-                if expected is None
-                else json.dumps(expected, sort_keys=True, default=str),
+                "expected_json": None if expected is None else json.dumps(expected, sort_keys=True, default=str),
                 "task_id": row.get("task_id"),
                 "case_id": row.get("case_id"),
                 "latency_ms": None if latency is None else float(latency),
@@ -160,9 +158,7 @@ def upsert_examples(conn: Connection, specialist: str, rows: list[dict[str, Any]
             counts["kept_removed"] += 1
         elif any(old.get(k) != row.get(k) for k in EXAMPLE_FIELDS):
             conn.execute(
-                update(EXAMPLES)
-                .where(EXAMPLES.c.id == old["id"])
-                .values({k: row.get(k) for k in EXAMPLE_FIELDS})
+                update(EXAMPLES).where(EXAMPLES.c.id == old["id"]).values({k: row.get(k) for k in EXAMPLE_FIELDS})
             )
             counts["updated"] += 1
         else:
@@ -172,9 +168,7 @@ def upsert_examples(conn: Connection, specialist: str, rows: list[dict[str, Any]
     return counts
 
 
-def list_examples(
-    conn: Connection, specialist: str, *, include_removed: bool = False
-) -> list[ExampleRecord]:
+def list_examples(conn: Connection, specialist: str, *, include_removed: bool = False) -> list[ExampleRecord]:
     """A specialist's examples, newest evidence first; removed ones only when asked."""
     stmt = select(EXAMPLES).where(EXAMPLES.c.specialist == specialist)
     if not include_removed:

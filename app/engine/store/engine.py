@@ -74,7 +74,9 @@ class DatabaseDamaged(DatabaseUnavailable):
     """A SQLite file of ours fails ``PRAGMA quick_check``; it was only read, never repaired."""
 
     def __init__(self, message: str, *, path: Path, detail: str) -> None:
-        super().__init__(message, hint="keep the damaged file aside and start with an empty database, or restore a backup")
+        super().__init__(
+            message, hint="keep the damaged file aside and start with an empty database, or restore a backup"
+        )
         self.path = path
         self.detail = detail
 
@@ -120,9 +122,7 @@ def _preflight_sqlite(path: Path, where: str) -> None:
     # (which honours its locks) is used. The real open re-checks under the write lock anyway.
     wal_live = path.with_name(path.name + "-wal").exists()
     uri = f"file:{quote(str(path.resolve()))}?" + ("mode=ro" if wal_live else "immutable=1")
-    ro = create_engine(
-        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=StaticPool
-    )
+    ro = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=StaticPool)
     try:
         with ro.connect() as conn:
             _quick_check(conn, path, where)
@@ -134,7 +134,8 @@ def _preflight_sqlite(path: Path, where: str) -> None:
             # the file alone is ours; read through its -wal it is not: a WAL of another database
             raise DatabaseDamaged(
                 f"{where} has a write-ahead log that does not belong to it ({exc.message.split(';')[0]})",
-                path=path, detail="its -wal file belongs to another database",
+                path=path,
+                detail="its -wal file belongs to another database",
             ) from exc
         if "file is not a database" in exc.message:
             raise DatabaseUnavailable(

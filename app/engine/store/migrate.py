@@ -75,18 +75,13 @@ def check_database(conn: Connection, where: str) -> str | None:
             if tables:
                 some = ", ".join(sorted(tables)[:5])
                 raise DatabaseUnavailable(
-                    f"{where} already holds tables ({some}) but is not a Switchboard database; "
-                    "it was left untouched",
+                    f"{where} already holds tables ({some}) but is not a Switchboard database; it was left untouched",
                     hint="point database_url at an empty database or an existing Switchboard one",
                 )
             return None
-        heads = MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE}
-        ).get_current_heads()
+        heads = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_heads()
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(
-            f"cannot read the schema of {where}: {exc.args[0] if exc.args else exc}"
-        ) from exc
+        raise DatabaseUnavailable(f"cannot read the schema of {where}: {exc.args[0] if exc.args else exc}") from exc
     known = {rev.revision for rev in _scripts().walk_revisions()}
     unknown = sorted(h for h in heads if h not in known)
     if unknown:
@@ -108,6 +103,4 @@ def upgrade_to_head(conn: Connection, where: str) -> None:
     try:
         command.upgrade(alembic_config(conn), "head")
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(
-            f"migrating {where} failed: {exc.args[0] if exc.args else exc}"
-        ) from exc
+        raise DatabaseUnavailable(f"migrating {where} failed: {exc.args[0] if exc.args else exc}") from exc

@@ -104,9 +104,7 @@ class TaskInput(Base):
     __tablename__ = "task_inputs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    task_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("tasks.id", ondelete="CASCADE"), index=True
-    )
+    task_id: Mapped[str] = mapped_column(String(32), ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(512))
     sha256: Mapped[str] = mapped_column(String(64))
     bytes: Mapped[int] = mapped_column(BigInteger)
@@ -119,9 +117,7 @@ class Artifact(Base):
     __tablename__ = "artifacts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    task_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("tasks.id", ondelete="CASCADE"), index=True
-    )
+    task_id: Mapped[str] = mapped_column(String(32), ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(512))
     sha256: Mapped[str] = mapped_column(String(64))
     bytes: Mapped[int] = mapped_column(BigInteger)
@@ -174,9 +170,7 @@ class Feedback(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[float] = mapped_column(Float, index=True)
-    task_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("tasks.id", ondelete="CASCADE"), index=True
-    )
+    task_id: Mapped[str] = mapped_column(String(32), ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     specialist: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
@@ -261,9 +255,7 @@ class VariantOutcome(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[float] = mapped_column(Float)
-    variant_id: Mapped[str] = mapped_column(
-        String(80), ForeignKey("variants.id", ondelete="CASCADE")
-    )
+    variant_id: Mapped[str] = mapped_column(String(80), ForeignKey("variants.id", ondelete="CASCADE"))
     specialist: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16))  # live | replay
     task_id: Mapped[str | None] = mapped_column(String(64))  # a task id, or an example id in a replay

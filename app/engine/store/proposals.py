@@ -100,7 +100,10 @@ def recent_candidates(conn: Connection, *, low_confidence: float, limit: int) ->
     Read without their results or files.
     """
     finished = TASKS.c.state.in_(("succeeded", "failed"))
-    unserved = or_(TASKS.c.state == "failed", and_(TASKS.c.route_confidence.is_not(None), TASKS.c.route_confidence < low_confidence))
+    unserved = or_(
+        TASKS.c.state == "failed",
+        and_(TASKS.c.route_confidence.is_not(None), TASKS.c.route_confidence < low_confidence),
+    )
     stmt = select(*_TASK_COLUMNS).where(finished, unserved).order_by(TASKS.c.created_at.desc()).limit(limit)
     rows = [TaskRecord.from_row(r._mapping) for r in conn.execute(stmt)]
     rows.reverse()

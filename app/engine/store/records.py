@@ -90,9 +90,7 @@ def add_decision(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(insert(DECISIONS), row)
 
 
-def recent_decisions(
-    conn: Connection, limit: int, kinds: tuple[str, ...] = ()
-) -> list[DecisionRecord]:
+def recent_decisions(conn: Connection, limit: int, kinds: tuple[str, ...] = ()) -> list[DecisionRecord]:
     """The newest decisions first (of the given kinds), with ``data`` decoded."""
     query = select(DECISIONS).order_by(DECISIONS.c.ts.desc(), DECISIONS.c.id.desc()).limit(limit)
     if kinds:
@@ -113,14 +111,10 @@ def decision_row(
     }
 
 
-def feedback_row(
-    task_id: str, kind: str, specialist: str | None, note: str, ts: float | None
-) -> dict[str, Any]:
+def feedback_row(task_id: str, kind: str, specialist: str | None, note: str, ts: float | None) -> dict[str, Any]:
     """A ``feedback`` row; ``kind`` must be one of :data:`FEEDBACK_KINDS`."""
     if kind not in FEEDBACK_KINDS:
-        raise BadInput(
-            f"feedback kind must be one of {', '.join(sorted(FEEDBACK_KINDS))}, not {kind!r}"
-        )
+        raise BadInput(f"feedback kind must be one of {', '.join(sorted(FEEDBACK_KINDS))}, not {kind!r}")
     return {
         "ts": time.time() if ts is None else float(ts),
         "task_id": task_id,
@@ -159,8 +153,10 @@ def routing_feedback(conn: Connection) -> list[RoutingFeedbackRecord]:
 
 def count_routing_feedback(conn: Connection, since_ts: float | None) -> int:
     """How many such verdicts were given after ``since_ts`` (all when ``None``)."""
-    stmt = select(func.count()).select_from(FEEDBACK).where(
-        FEEDBACK.c.kind.in_(ROUTING_FEEDBACK_KINDS), FEEDBACK.c.specialist.is_not(None)
+    stmt = (
+        select(func.count())
+        .select_from(FEEDBACK)
+        .where(FEEDBACK.c.kind.in_(ROUTING_FEEDBACK_KINDS), FEEDBACK.c.specialist.is_not(None))
     )
     if since_ts is not None:
         stmt = stmt.where(FEEDBACK.c.ts > since_ts)
@@ -215,9 +211,7 @@ def golden_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "path": row.get("path"),
                 "passed": bool(row["passed"]),
                 "detail": str(row.get("detail") or ""),
-                "duration_ms": None
-                if row.get("duration_ms") is None
-                else float(row["duration_ms"]),
+                "duration_ms": None if row.get("duration_ms") is None else float(row["duration_ms"]),
             }
         )
     return out

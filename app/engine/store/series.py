@@ -112,9 +112,7 @@ def _sample_series(
         rows = conn.execute(stmt.order_by(SAMPLES.c.ts, SAMPLES.c.id))
         return [(float(t), float(v), str(c)) for t, v, c in rows]
     value = func.avg(cast(SAMPLES.c[column], Float))
-    return _points(
-        _grouped(conn, SAMPLES.c.ts, value, SAMPLES.c.container, where, bucket_s), bucket_s
-    )
+    return _points(_grouped(conn, SAMPLES.c.ts, value, SAMPLES.c.container, where, bucket_s), bucket_s)
 
 
 def _finished_where(since_ts: float, subject: str | None) -> list[Any]:
@@ -125,9 +123,7 @@ def _finished_where(since_ts: float, subject: str | None) -> list[Any]:
     return where
 
 
-def _latency(
-    conn: Connection, since_ts: float, subject: str | None, bucket_s: float
-) -> list[Point]:
+def _latency(conn: Connection, since_ts: float, subject: str | None, bucket_s: float) -> list[Point]:
     where = [*_finished_where(since_ts, subject), TASKS.c.duration_ms.is_not(None)]
     idx = _bucket_index(conn, TASKS.c.finished_at, bucket_s)
     buckets: dict[int, list[float]] = defaultdict(list)
@@ -137,9 +133,7 @@ def _latency(
     return [(b * bucket_s, statistics.median(v), label) for b, v in sorted(buckets.items())]
 
 
-def _task_sum(
-    conn: Connection, since_ts: float, subject: str | None, bucket_s: float, what: str
-) -> list[Point]:
+def _task_sum(conn: Connection, since_ts: float, subject: str | None, bucket_s: float, what: str) -> list[Point]:
     where = _finished_where(since_ts, subject)
     if what == "throughput":
         value: Any = cast(func.count(), Float) / literal(float(bucket_s), Float)
@@ -149,15 +143,11 @@ def _task_sum(
     return _zero_filled(rows, bucket_s, subject or "")
 
 
-def _accuracy(
-    conn: Connection, since_ts: float, subject: str | None, bucket_s: float
-) -> list[Point]:
+def _accuracy(conn: Connection, since_ts: float, subject: str | None, bucket_s: float) -> list[Point]:
     golden_where: list[Any] = [GOLDEN.c.ts >= since_ts]
     if subject is not None:
         golden_where.append(GOLDEN.c.specialist == subject)
-    golden = conn.execute(
-        select(_bucket_index(conn, GOLDEN.c.ts, bucket_s), GOLDEN.c.passed).where(*golden_where)
-    )
+    golden = conn.execute(select(_bucket_index(conn, GOLDEN.c.ts, bucket_s), GOLDEN.c.passed).where(*golden_where))
     # Feedback belongs to the specialist that ran the task, whatever the user named.
     who = func.coalesce(TASKS.c.specialist, FEEDBACK.c.specialist)
     fb_where: list[Any] = [FEEDBACK.c.ts >= since_ts]
@@ -181,9 +171,7 @@ def _accuracy(
     return sorted(out)
 
 
-def _metric(
-    conn: Connection, name: str, since_ts: float, subject: str | None, bucket_s: float | None
-) -> list[Point]:
+def _metric(conn: Connection, name: str, since_ts: float, subject: str | None, bucket_s: float | None) -> list[Point]:
     where: list[Any] = [METRICS.c.name == name, METRICS.c.ts >= since_ts]
     if subject is not None:
         where.append(METRICS.c.subject == subject)
@@ -192,9 +180,7 @@ def _metric(
         rows = conn.execute(stmt.order_by(METRICS.c.ts, METRICS.c.id))
         return [(float(t), float(v), str(s)) for t, v, s in rows]
     value = func.avg(METRICS.c.value)
-    return _points(
-        _grouped(conn, METRICS.c.ts, value, METRICS.c.subject, where, bucket_s), bucket_s
-    )
+    return _points(_grouped(conn, METRICS.c.ts, value, METRICS.c.subject, where, bucket_s), bucket_s)
 
 
 def series(

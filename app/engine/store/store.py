@@ -204,9 +204,7 @@ class Store:
         row = records.decision_row(kind, subject, reason, data, ts)
         return self.forget("storing a decision", self.run(partial(records.add_decision, row=row)))
 
-    def recent_decisions(
-        self, limit: int = 200, kinds: tuple[str, ...] = ()
-    ) -> Future[list[DecisionRecord]]:
+    def recent_decisions(self, limit: int = 200, kinds: tuple[str, ...] = ()) -> Future[list[DecisionRecord]]:
         """The newest stored decisions first (optionally of some kinds only)."""
         return self.run(partial(records.recent_decisions, limit=limit, kinds=kinds))
 
@@ -269,17 +267,13 @@ class Store:
             task_id=task_id,
             ts=ts,
         )
-        return self.forget(
-            "storing a routing decision", self.run(partial(records.add_routing_decision, row=row))
-        )
+        return self.forget("storing a routing decision", self.run(partial(records.add_routing_decision, row=row)))
 
     def add_golden_runs(self, rows: Sequence[Mapping[str, Any]]) -> Future[int]:
         """Record golden-case outcomes (``run_id``, ``specialist``, ``case_id``, ``passed``...)."""
         return self.run(partial(records.add_golden_runs, rows=records.golden_rows(rows)))
 
-    def add_metric(
-        self, name: str, subject: str, value: float, ts: float | None = None
-    ) -> Future[None]:
+    def add_metric(self, name: str, subject: str, value: float, ts: float | None = None) -> Future[None]:
         """Record one point of any chartable figure; fire and forget."""
         row = {
             "ts": time.time() if ts is None else float(ts),
@@ -287,9 +281,7 @@ class Store:
             "subject": subject,
             "value": float(value),
         }
-        return self.forget(
-            f"storing metric {name}", self.run(partial(records.add_metric, row=row))
-        )
+        return self.forget(f"storing metric {name}", self.run(partial(records.add_metric, row=row)))
 
     # -- variants and curated datasets (self-improvement) --------------------------------
 
@@ -319,34 +311,24 @@ class Store:
         self, specialist: str, source: str | None = None, since_ts: float | None = None
     ) -> Future[list[VariantOutcomeRecord]]:
         """Outcomes of a specialist's variants, oldest first."""
-        return self.run(
-            partial(variants.list_outcomes, specialist=specialist, source=source, since_ts=since_ts)
-        )
+        return self.run(partial(variants.list_outcomes, specialist=specialist, source=source, since_ts=since_ts))
 
     def dataset_sources(self, specialist: str, limit: int = 2000) -> Future[DatasetSources]:
         """Tasks, feedback and golden outcomes a specialist's examples are drawn from."""
         return self.run(partial(datasets.dataset_sources, specialist=specialist, limit=limit))
 
-    def upsert_examples(
-        self, specialist: str, rows: Sequence[Mapping[str, Any]]
-    ) -> Future[dict[str, int]]:
+    def upsert_examples(self, specialist: str, rows: Sequence[Mapping[str, Any]]) -> Future[dict[str, int]]:
         """Store curated examples; removed ones stay removed. Resolves to counts."""
         items = datasets.example_rows(specialist, rows)
         return self.run(partial(datasets.upsert_examples, specialist=specialist, rows=items))
 
-    def list_examples(
-        self, specialist: str, include_removed: bool = False
-    ) -> Future[list[ExampleRecord]]:
+    def list_examples(self, specialist: str, include_removed: bool = False) -> Future[list[ExampleRecord]]:
         """A specialist's curated examples, newest first."""
-        return self.run(
-            partial(datasets.list_examples, specialist=specialist, include_removed=include_removed)
-        )
+        return self.run(partial(datasets.list_examples, specialist=specialist, include_removed=include_removed))
 
     def remove_example(self, specialist: str, example_id: str) -> Future[bool]:
         """Take an example out of a dataset for good (``NotFound`` when unknown)."""
-        return self.run(
-            partial(datasets.remove_example, specialist=specialist, example_id=example_id)
-        )
+        return self.run(partial(datasets.remove_example, specialist=specialist, example_id=example_id))
 
     # -- aggregates ----------------------------------------------------------------------
 
@@ -360,11 +342,7 @@ class Store:
         """Chart points ``(ts, value, subject)``; metrics are described in :mod:`.series`."""
         if bucket_s is not None and bucket_s <= 0:
             raise BadInput("bucket_s must be positive")
-        return self.run(
-            partial(
-                series.series, metric=metric, since_ts=since_ts, subject=subject, bucket_s=bucket_s
-            )
-        )
+        return self.run(partial(series.series, metric=metric, since_ts=since_ts, subject=subject, bucket_s=bucket_s))
 
     def specialist_summary(self, since_ts: float) -> Future[dict[str, dict[str, Any]]]:
         """Per specialist figures since ``since_ts``.

@@ -48,11 +48,7 @@ _UPDATE_BY_ID: dict[tuple[str, ...], Any] = {}
 _INSERT_TASK = insert(TASKS)
 _INSERT_FILE = {"inputs": insert(INPUTS), "artifacts": insert(ARTIFACTS)}
 _INSERT_BLOB = insert(BLOBS)
-_BLOB_BUMP = (
-    update(BLOBS)
-    .where(BLOBS.c.sha256 == bindparam("b_sha256"))
-    .values(refcount=BLOBS.c.refcount + 1)
-)
+_BLOB_BUMP = update(BLOBS).where(BLOBS.c.sha256 == bindparam("b_sha256")).values(refcount=BLOBS.c.refcount + 1)
 
 
 def validate_task_fields(fields: Mapping[str, Any], *, allow_id: bool) -> dict[str, Any]:
@@ -83,11 +79,7 @@ def insert_task(conn: Connection, row: dict[str, Any]) -> None:
 def _update_stmt(keys: tuple[str, ...]) -> Any:
     stmt = _UPDATE_BY_ID.get(keys)
     if stmt is None:
-        stmt = (
-            update(TASKS)
-            .where(TASKS.c.id == bindparam("t_id"))
-            .values({k: bindparam("v_" + k) for k in keys})
-        )
+        stmt = update(TASKS).where(TASKS.c.id == bindparam("t_id")).values({k: bindparam("v_" + k) for k in keys})
         _UPDATE_BY_ID[keys] = stmt
     return stmt
 
@@ -136,9 +128,7 @@ def add_files(conn: Connection, kind: str, task_id: str, rows: Sequence[Mapping[
     return len(file_rows)
 
 
-def finish_task(
-    conn: Connection, task_id: str, fields: dict[str, Any], artifacts: Sequence[Mapping[str, Any]]
-) -> None:
+def finish_task(conn: Connection, task_id: str, fields: dict[str, Any], artifacts: Sequence[Mapping[str, Any]]) -> None:
     """Write a task's final fields and its artifacts in one step."""
     update_task(conn, task_id, fields)
     add_files(conn, "artifacts", task_id, artifacts)
@@ -201,6 +191,5 @@ def tasks_in_states(conn: Connection, states: Sequence[str]) -> list[TaskRecord]
     """Tasks in any of ``states`` (oldest first) with their inputs, for reconciling after a crash."""
     stmt = select(TASKS).where(TASKS.c.state.in_(list(states))).order_by(TASKS.c.created_at)
     return [  # a re-queued task keeps its files
-        TaskRecord.from_row(r._mapping, inputs=_files(conn, INPUTS, r.id))
-        for r in conn.execute(stmt).all()
+        TaskRecord.from_row(r._mapping, inputs=_files(conn, INPUTS, r.id)) for r in conn.execute(stmt).all()
     ]

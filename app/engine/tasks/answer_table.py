@@ -67,7 +67,12 @@ def table_from_answer(answer: str) -> dict[str, Any] | None:
         split = [re.split(r"\s{2,}", ln.strip()) for ln in lines]
         if len(split[0]) > 1 and all(len(r) == len(split[0]) for r in split):
             return _table(split)
-        if len(split) > 2 and len(split[0]) == 1 and len(split[1]) > 1 and all(len(r) == len(split[1]) for r in split[1:]):
+        if (
+            len(split) > 2
+            and len(split[0]) == 1
+            and len(split[1]) > 1
+            and all(len(r) == len(split[1]) for r in split[1:])
+        ):
             # a pandas Series: its index name on a line of its own, then "key  value" lines
             return _table([[split[0][0], *[f"value{i}" for i in range(1, len(split[1]))]], *split[1:]])
         if all(len(r) == 1 for r in split):

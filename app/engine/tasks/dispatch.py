@@ -63,14 +63,27 @@ class CoderLike(Protocol):
     """What the dispatcher needs from :class:`~app.engine.llm.coder.ProgramWriter`."""
 
     def write(
-        self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, attempt: int = 1,
-        feedback: str = "", timeout_s: float = 120.0, style: str = "", overrides: Mapping[str, float] | None = None,
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs: Sequence[tuple[str, str]],
+        *,
+        attempt: int = 1,
+        feedback: str = "",
+        timeout_s: float = 120.0,
+        style: str = "",
+        overrides: Mapping[str, float] | None = None,
     ) -> str:
         """A program for ``text`` (``style``/``overrides``: the chosen variant's prompt and parameters)."""
         ...
 
     def plan(
-        self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], *, feedback: str = "",
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs: Sequence[tuple[str, str]],
+        *,
+        feedback: str = "",
         timeout_s: float = 60.0,
     ) -> dict[str, Any]:
         """A schema-valid plan of the specialist's own operation, or ``TaskFailed(kind="bad_plan")``."""
@@ -81,7 +94,11 @@ class PlannerLike(Protocol):
     """What the dispatcher needs from the planner (``app.engine.llm.planner.Planner``)."""
 
     def plan(
-        self, spec: SpecialistSpec, text: str, inputs_meta: Sequence[Mapping[str, Any]] = (), timeout_s: float | None = None
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs_meta: Sequence[Mapping[str, Any]] = (),
+        timeout_s: float | None = None,
     ) -> dict[str, Any]:
         """A schema-valid plan for ``text`` or ``TaskFailed(kind="bad_plan")``."""
         ...
@@ -166,7 +183,9 @@ class Dispatcher:
             pool = self._pools.get(spec.id)
             if pool is None:
                 workers = spec.scaling.max_replicas * (1 if spec.scaling.fresh_per_task else spec.scaling.concurrency)
-                pool = ThreadPoolExecutor(max_workers=max(1, min(workers, self.settings.workers)), thread_name_prefix=f"sb-{spec.id}")
+                pool = ThreadPoolExecutor(
+                    max_workers=max(1, min(workers, self.settings.workers)), thread_name_prefix=f"sb-{spec.id}"
+                )
                 self._pools[spec.id] = pool
             return pool
 
@@ -186,7 +205,10 @@ class Dispatcher:
             if self._closed:
                 raise EngineError("the engine is shutting down")
             if self._pending >= self.settings.queue_size:
-                raise Busy(f"busy: {self._pending} tasks are waiting (queue size {self.settings.queue_size}); try again shortly")
+                raise Busy(
+                    f"busy: {self._pending} tasks are waiting (queue size {self.settings.queue_size}); "
+                    "try again shortly"
+                )
             self._pending += 1
             self._jobs[job.task_id] = job
         try:
@@ -208,7 +230,9 @@ class Dispatcher:
         replica = job.replica
         if replica is not None and replica.fresh:
             # a container of its own: stop the work now instead of waiting for it to finish
-            self.bus.publish(Decision(kind="cancel", subject=task_id, reason=f"cancelled by the user: removing {replica.name}"))
+            self.bus.publish(
+                Decision(kind="cancel", subject=task_id, reason=f"cancelled by the user: removing {replica.name}")
+            )
             self.lifecycle.mark_dead(replica.name, "task cancelled")
         return True
 
@@ -261,28 +285,54 @@ class Dispatcher:
                 replica = self._acquire(job)
             except EngineError as exc:
                 if job.cancelled.is_set():
-                    return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error=f"cancelled ({exc.message})")
+                    return self._finish(
+                        job, TaskState.CANCELLED, error_kind="cancelled", error=f"cancelled ({exc.message})"
+                    )
                 return self._finish(job, TaskState.FAILED, error_kind="unavailable", error=str(exc))
-            self.store.update_task(job.task_id, state=TaskState.RUNNING, container=replica.name, attempt=job.attempt, started_at=job.started_at, updated_at=time.time())
+            self.store.update_task(
+                job.task_id,
+                state=TaskState.RUNNING,
+                container=replica.name,
+                attempt=job.attempt,
+                started_at=job.started_at,
+                updated_at=time.time(),
+            )
             self._publish(job, "running", container=replica.name)
             job.replica = replica
             try:
                 if job.cancelled.is_set():
-                    return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled", container=replica.name)
+                    return self._finish(
+                        job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled", container=replica.name
+                    )
                 return self._execute(job, replica)
             except _ContainerGone as gone:
                 if job.cancelled.is_set():
-                    return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled while running", container=replica.name)
+                    return self._finish(
+                        job,
+                        TaskState.CANCELLED,
+                        error_kind="cancelled",
+                        error="cancelled while running",
+                        container=replica.name,
+                    )
                 last_reason = gone.reason
                 self.lifecycle.mark_dead(gone.container, gone.reason)
-                self.bus.publish(Decision(kind="retry", subject=job.task_id, reason=f"container {gone.container} died: {gone.reason}", data={"attempt": job.attempt}))
+                self.bus.publish(
+                    Decision(
+                        kind="retry",
+                        subject=job.task_id,
+                        reason=f"container {gone.container} died: {gone.reason}",
+                        data={"attempt": job.attempt},
+                    )
+                )
             finally:
                 job.replica = None
                 self.lifecycle.release(replica)
             if job.cancelled.is_set():
                 return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled")
         return self._finish(
-            job, "failed", error_kind="container_died",
+            job,
+            "failed",
+            error_kind="container_died",
             error=f"the container died during the task {MAX_ATTEMPTS} times (last: {last_reason})",
         )
 
@@ -307,10 +357,13 @@ class Dispatcher:
                     ) from exc
                 if not told:
                     told = True
-                    self.bus.publish(Decision(
-                        kind="waiting_for_docker", subject=job.task_id,
-                        reason=f"waiting for Docker (up to {self.settings.docker_wait_s:g} s): {first}",
-                    ))
+                    self.bus.publish(
+                        Decision(
+                            kind="waiting_for_docker",
+                            subject=job.task_id,
+                            reason=f"waiting for Docker (up to {self.settings.docker_wait_s:g} s): {first}",
+                        )
+                    )
                     self._publish(job, TaskState.QUEUED, error=f"waiting for Docker: {first}")
                 if job.cancelled.wait(min(1.0, remaining)):
                     raise TaskFailed("cancelled while waiting for Docker", kind="cancelled") from exc
@@ -322,13 +375,22 @@ class Dispatcher:
         for item in job.inputs:
             dest = replica.exchange.task_in(job.task_id) / item.name
             self.blobs.link_into(item.sha256, dest)
-            refs.append({"name": item.name, "path": f"/input/{job.task_id}/{item.name}", "bytes": item.bytes, "sha256": item.sha256})
+            refs.append(
+                {
+                    "name": item.name,
+                    "path": f"/input/{job.task_id}/{item.name}",
+                    "bytes": item.bytes,
+                    "sha256": item.sha256,
+                }
+            )
         return refs
 
     def _call(self, job: Job, replica: Replica, request: TaskRequest) -> TaskResponse:
         try:
             raw = replica.client.call(
-                request.model_dump(), timeout_s=request.timeout_s + TIMEOUT_GRACE_S, max_bytes=answer_cap(request.max_output_bytes)
+                request.model_dump(),
+                timeout_s=request.timeout_s + TIMEOUT_GRACE_S,
+                max_bytes=answer_cap(request.max_output_bytes),
             )
         except BadAnswer as exc:
             raise self._misbehaved(replica, exc.message) from exc
@@ -341,8 +403,10 @@ class Dispatcher:
                 # the task itself blew the memory limit: running it again would do the same
                 self.lifecycle.mark_dead(replica.name, "out of memory")
                 raise TaskFailed(
-                    f"the task ran out of memory: the {job.spec.id} container's limit is {job.spec.limits.memory_mb} MB "
-                    "(use a smaller input, or raise limits.memory_mb in its specialist.toml)", kind="limit",
+                    f"the task ran out of memory: the {job.spec.id} container's limit is "
+                    f"{job.spec.limits.memory_mb} MB "
+                    "(use a smaller input, or raise limits.memory_mb in its specialist.toml)",
+                    kind="limit",
                 ) from exc
             running = self.lifecycle.is_running(replica.name)
             raise _ContainerGone(replica.name, str(exc) if running else f"container stopped ({exc})") from exc
@@ -352,9 +416,13 @@ class Dispatcher:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "the answer"
             shown = excerpt(json.dumps(raw, default=str).encode())
-            raise self._misbehaved(replica, f"the specialist's answer has the wrong shape ({where}: {first['msg']}; got: {shown})") from exc
+            raise self._misbehaved(
+                replica, f"the specialist's answer has the wrong shape ({where}: {first['msg']}; got: {shown})"
+            ) from exc
         if response.id != request.id:  # an answer to another task never becomes this one's result
-            raise self._misbehaved(replica, f"the specialist answered for task {excerpt(response.id.encode(), 40)}, not this one")
+            raise self._misbehaved(
+                replica, f"the specialist answered for task {excerpt(response.id.encode(), 40)}, not this one"
+            )
         return response
 
     def _misbehaved(self, replica: Replica, problem: str) -> TaskFailed:
@@ -366,31 +434,56 @@ class Dispatcher:
         refs = self._stage_inputs(job, replica)
         try:
             request = TaskRequest(
-                id=job.task_id, text=job.text, inputs=refs, output_dir=f"/output/{job.task_id}",
-                timeout_s=job.timeout_s, max_output_bytes=job.spec.limits.max_output_bytes,
+                id=job.task_id,
+                text=job.text,
+                inputs=refs,
+                output_dir=f"/output/{job.task_id}",
+                timeout_s=job.timeout_s,
+                max_output_bytes=job.spec.limits.max_output_bytes,
             )
             try:
                 response = self._call(job, replica, request)
                 response = self._plan_if_needed(job, replica, request, response)
             except TaskFailed as exc:
                 if job.cancelled.is_set():
-                    return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled", container=replica.name)
-                return self._finish(job, TaskState.FAILED, error_kind=exc.kind, error=exc.message, container=replica.name)
+                    return self._finish(
+                        job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled", container=replica.name
+                    )
+                return self._finish(
+                    job, TaskState.FAILED, error_kind=exc.kind, error=exc.message, container=replica.name
+                )
             except EnvironmentUnavailable as exc:
-                return self._finish(job, TaskState.FAILED, error_kind="unavailable", error=str(exc), container=replica.name)
+                return self._finish(
+                    job, TaskState.FAILED, error_kind="unavailable", error=str(exc), container=replica.name
+                )
             if job.cancelled.is_set():
-                return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled while running", container=replica.name)
+                return self._finish(
+                    job,
+                    TaskState.CANCELLED,
+                    error_kind="cancelled",
+                    error="cancelled while running",
+                    container=replica.name,
+                )
             try:
                 artifacts = self._collect(job, replica, response)
             except TaskFailed as exc:
-                return self._finish(job, TaskState.FAILED, error_kind=exc.kind, error=exc.message, container=replica.name)
+                return self._finish(
+                    job, TaskState.FAILED, error_kind=exc.kind, error=exc.message, container=replica.name
+                )
             if not response.ok:
                 err = response.error
                 return self._finish(
-                    job, "failed", response=response, artifacts=artifacts, container=replica.name,
-                    error_kind=err.kind if err else "internal", error=err.message if err else "the specialist reported a failure",
+                    job,
+                    "failed",
+                    response=response,
+                    artifacts=artifacts,
+                    container=replica.name,
+                    error_kind=err.kind if err else "internal",
+                    error=err.message if err else "the specialist reported a failure",
                 )
-            return self._finish(job, TaskState.SUCCEEDED, response=response, artifacts=artifacts, container=replica.name)
+            return self._finish(
+                job, TaskState.SUCCEEDED, response=response, artifacts=artifacts, container=replica.name
+            )
         finally:
             replica.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs))
 
@@ -408,7 +501,8 @@ class Dispatcher:
         if self.planner is None or job.spec.planner is None:
             raise TaskFailed(
                 f"{job.spec.id} needs an explicit operation for this task ({response.error.message}); "
-                "the planner model is not available", kind="needs_plan",
+                "the planner model is not available",
+                kind="needs_plan",
             )
         meta = [
             {"name": r.name, "bytes": r.bytes, "columns": table_columns(self.blobs.path(r.sha256), r.name)}
@@ -416,7 +510,11 @@ class Dispatcher:
         ]
         feedback = ""
         for _ in range(2):  # one retry when the container rejects the plan
-            text = job.text if not feedback else f"{job.text}\n(The previous plan was rejected by the specialist: {feedback})"
+            text = (
+                job.text
+                if not feedback
+                else f"{job.text}\n(The previous plan was rejected by the specialist: {feedback})"
+            )
             elapsed = self._elapsed_s(job)
             plan = self.planner.plan(job.spec, text, meta, timeout_s=max(1.0, job.timeout_s - elapsed))
             job.plan = plan
@@ -433,7 +531,11 @@ class Dispatcher:
         return [(r.name, describe_input(self.blobs.path(r.sha256), r.name)) for r in request.inputs]
 
     def _model_plan_path(
-        self, job: Job, replica: Replica, request: TaskRequest, previews: list[tuple[str, str]],
+        self,
+        job: Job,
+        replica: Replica,
+        request: TaskRequest,
+        previews: list[tuple[str, str]],
     ) -> TaskResponse | None:
         """The planning model fills in the specialist's own operation; the container runs it.
 
@@ -476,10 +578,15 @@ class Dispatcher:
 
     def _progress(self, job: Job, step: str, attempt: int, of: int | None = None, **data: Any) -> None:
         text = f"{step} (attempt {attempt} of {of or self.program_attempts})"
-        self.bus.publish(Decision(kind="program", subject=job.task_id, reason=text, data={"step": step, "attempt": attempt, **data}))
+        self.bus.publish(
+            Decision(kind="program", subject=job.task_id, reason=text, data={"step": step, "attempt": attempt, **data})
+        )
 
     def _program_path(
-        self, job: Job, request: TaskRequest, previews: list[tuple[str, str]] | None = None,
+        self,
+        job: Job,
+        request: TaskRequest,
+        previews: list[tuple[str, str]] | None = None,
     ) -> TaskResponse:
         """The specialist's model writes a program; each runs in a fresh sandbox and is checked.
 
@@ -493,7 +600,12 @@ class Dispatcher:
         columns = [c for r in request.inputs for c in table_columns(self.blobs.path(r.sha256), r.name)]
         attempts: list[dict[str, Any]] = []
         earlier = (job.plan or {}).get("plans")  # plans the model tried first (language "plan")
-        job.plan = {"program": None, "attempts": attempts, "variant": job.variant_id, **({"plans": earlier} if earlier else {})}
+        job.plan = {
+            "program": None,
+            "attempts": attempts,
+            "variant": job.variant_id,
+            **({"plans": earlier} if earlier else {}),
+        }
         feedback = ""
         last_error = TaskFailed("no attempt ran", kind="bad_plan")
         shaped = answer_shape(job.text).kind in ("one", "list", "table")
@@ -506,9 +618,21 @@ class Dispatcher:
                 break
             self._progress(job, "writing code…", n)
             started = time.perf_counter()
-            code = self.coder.write(job.spec, job.text, previews, attempt=n, feedback=feedback, timeout_s=remaining,
-                                    style=job.variant_prompt, overrides=job.variant_options)
-            record: dict[str, Any] = {"attempt": n, "program": code, "write_ms": round((time.perf_counter() - started) * 1000)}
+            code = self.coder.write(
+                job.spec,
+                job.text,
+                previews,
+                attempt=n,
+                feedback=feedback,
+                timeout_s=remaining,
+                style=job.variant_prompt,
+                overrides=job.variant_options,
+            )
+            record: dict[str, Any] = {
+                "attempt": n,
+                "program": code,
+                "write_ms": round((time.perf_counter() - started) * 1000),
+            }
             attempts.append(record)
             job.plan["program"] = code
             self._progress(job, "running…", n)
@@ -528,12 +652,16 @@ class Dispatcher:
             tables = [t.model_dump() for t in response.tables]
             problem = check_result(job.text, response.answer, code, columns, tables)
             if not problem and asks_for_chart(job.text) and self._asked_chart_missing(job):
-                problem = (f"{SHAPE_PROBLEM}the task asks for a chart but the program saved no .png: draw it with matplotlib "
-                           "(Agg backend) and plt.savefig('chart.png')")
+                problem = (
+                    f"{SHAPE_PROBLEM}the task asks for a chart but the program saved no .png: draw it with matplotlib "
+                    "(Agg backend) and plt.savefig('chart.png')"
+                )
             record.update(ok=not problem, problem=problem, answer=response.answer[:2000])
             if not problem:
                 self.store.add_metric("program_attempts", job.spec.id, float(n))
-                return response.model_copy(update={"path": "program", "answer": self._name_images(job, response.answer)})
+                return response.model_copy(
+                    update={"path": "program", "answer": self._name_images(job, response.answer)}
+                )
             if is_soft(problem):
                 soft.append((response, job.program_artifacts, code))
                 if sum(agree(response.answer, other.answer) for other, _, _ in soft) >= 2:
@@ -570,10 +698,16 @@ class Dispatcher:
         assert job.program is not None
         job.plan = {"program": job.program, "attempts": [], "edited": True}
         request = TaskRequest(
-            id=job.task_id, text=job.text, inputs=[], output_dir=f"/output/{job.task_id}",
-            timeout_s=job.timeout_s, max_output_bytes=job.spec.limits.max_output_bytes,
+            id=job.task_id,
+            text=job.text,
+            inputs=[],
+            output_dir=f"/output/{job.task_id}",
+            timeout_s=job.timeout_s,
+            max_output_bytes=job.spec.limits.max_output_bytes,
         )
-        self.store.update_task(job.task_id, state=TaskState.RUNNING, attempt=1, started_at=job.started_at, updated_at=time.time())
+        self.store.update_task(
+            job.task_id, state=TaskState.RUNNING, attempt=1, started_at=job.started_at, updated_at=time.time()
+        )
         self._publish(job, "running")
         try:
             response = self._run_program(job, request, job.program)
@@ -588,8 +722,14 @@ class Dispatcher:
             return self._finish(job, TaskState.CANCELLED, error_kind="cancelled", error="cancelled while running")
         if not response.ok:
             err = response.error
-            return self._finish(job, TaskState.FAILED, response=response, artifacts=job.program_artifacts,
-                                error_kind=err.kind if err else "internal", error=err.message if err else "the program failed")
+            return self._finish(
+                job,
+                TaskState.FAILED,
+                response=response,
+                artifacts=job.program_artifacts,
+                error_kind=err.kind if err else "internal",
+                error=err.message if err else "the program failed",
+            )
         return self._finish(job, TaskState.SUCCEEDED, response=response, artifacts=job.program_artifacts)
 
     def _run_program(self, job: Job, request: TaskRequest, code: str) -> TaskResponse:
@@ -598,7 +738,9 @@ class Dispatcher:
         job.replica = sandbox
         try:
             refs = self._stage_inputs(job, sandbox)
-            program_request = request.model_copy(update={"inputs": [InputRef.model_validate(r) for r in refs], "program": code})
+            program_request = request.model_copy(
+                update={"inputs": [InputRef.model_validate(r) for r in refs], "program": code}
+            )
             try:
                 response = self._call(job, sandbox, program_request)
             except _ContainerGone as gone:
@@ -620,7 +762,11 @@ class Dispatcher:
             return []
         try:
             found = collect_outputs(
-                self.lifecycle.runtime, replica.name, job.task_id, self.blobs, max_bytes=job.spec.limits.output_mb * 1024 * 1024
+                self.lifecycle.runtime,
+                replica.name,
+                job.task_id,
+                self.blobs,
+                max_bytes=job.spec.limits.output_mb * 1024 * 1024,
             )
         except BadInput as exc:
             raise TaskFailed(str(exc), kind="limit") from exc
@@ -638,7 +784,9 @@ class Dispatcher:
 
     def _cost(self, job: Job, duration_ms: float) -> float:
         limits = job.spec.limits
-        per_hour = limits.cpus * self.settings.cost_per_cpu_hour + limits.memory_mb / 1024 * self.settings.cost_per_gb_hour
+        per_hour = (
+            limits.cpus * self.settings.cost_per_cpu_hour + limits.memory_mb / 1024 * self.settings.cost_per_gb_hour
+        )
         return duration_ms / 3_600_000 * per_hour
 
     def _finish(
@@ -694,16 +842,32 @@ class Dispatcher:
             fields.update(state=state, error_kind=error_kind, error_message=error, answer="", path=None)
             art_files, result = [], {}
             try:  # a small row may still fit where the full result did not
-                self.store.update_task(job.task_id, state=state, error_kind=error_kind, error_message=error[:500],
-                                       finished_at=now).result(timeout=30)
+                self.store.update_task(
+                    job.task_id, state=state, error_kind=error_kind, error_message=error[:500], finished_at=now
+                ).result(timeout=30)
             except Exception:
                 log.warning("task %s: not even the failure could be stored", job.task_id)
         record = TaskRecord(
-            id=job.task_id, state=state, text=job.text, created_at=job.created_at, updated_at=now,
-            specialist=job.spec.id, router=job.router, route_confidence=job.route_confidence, container=container,
-            attempt=job.attempt, started_at=job.started_at, finished_at=now, duration_ms=duration_ms,
-            path=fields["path"], error_kind=error_kind, error_message=error, answer=fields["answer"], result=result,
-            cost=cost, inputs=tuple(FileRecord(name=i.name, sha256=i.sha256, bytes=i.bytes) for i in job.inputs),
+            id=job.task_id,
+            state=state,
+            text=job.text,
+            created_at=job.created_at,
+            updated_at=now,
+            specialist=job.spec.id,
+            router=job.router,
+            route_confidence=job.route_confidence,
+            container=container,
+            attempt=job.attempt,
+            started_at=job.started_at,
+            finished_at=now,
+            duration_ms=duration_ms,
+            path=fields["path"],
+            error_kind=error_kind,
+            error_message=error,
+            answer=fields["answer"],
+            result=result,
+            cost=cost,
+            inputs=tuple(FileRecord(name=i.name, sha256=i.sha256, bytes=i.bytes) for i in job.inputs),
             artifacts=tuple(art_files),
         )
         view = task_view(record, self.blobs)

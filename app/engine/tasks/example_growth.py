@@ -39,11 +39,16 @@ def growth(
     rows = []
     for size in sorted({*tasks, *runs}):
         outcomes, evals_at = tasks.get(size, []), sorted(runs.get(size, []))
-        rows.append(ExampleGrowthView(
-            specialist=specialist, examples=size, tasks=len(outcomes),
-            success_rate=sum(outcomes) / len(outcomes) if outcomes else None,
-            eval_runs=len(evals_at), eval_accuracy=evals_at[-1][1] if evals_at else None,
-        ))
+        rows.append(
+            ExampleGrowthView(
+                specialist=specialist,
+                examples=size,
+                tasks=len(outcomes),
+                success_rate=sum(outcomes) / len(outcomes) if outcomes else None,
+                eval_runs=len(evals_at),
+                eval_accuracy=evals_at[-1][1] if evals_at else None,
+            )
+        )
     return rows
 
 

@@ -123,4 +123,4 @@ def html_outline(text: str, max_lines: int = 45) -> str:
     head = [f"<title>: {' '.join(builder.title.split())}"] if builder.title.strip() else []
     if builder.lang:
         head.append(f'<html lang="{builder.lang}">')
-    return "\n".join([*head, "outline (tag.class [attributes] \"text\"):", *lines])
+    return "\n".join([*head, 'outline (tag.class [attributes] "text"):', *lines])

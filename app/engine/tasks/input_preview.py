@@ -102,7 +102,9 @@ def _describe_json(text: str, path: Path) -> str:
     except (OSError, ValueError, UnicodeDecodeError):
         doc = None
     if isinstance(doc, dict) and len(doc) <= 5:
-        parts = [f"{k}: {type(v).__name__}" + (f" of {len(v)}" if isinstance(v, list | dict) else "") for k, v in doc.items()]
+        parts = [
+            f"{k}: {type(v).__name__}" + (f" of {len(v)}" if isinstance(v, list | dict) else "") for k, v in doc.items()
+        ]
         inner = next((v for v in doc.values() if isinstance(v, list) and v and isinstance(v[0], dict)), None)
         shape = "JSON object {" + ", ".join(parts) + "}"
         if inner is not None:
@@ -110,8 +112,10 @@ def _describe_json(text: str, path: Path) -> str:
         return shape + "\nstart:\n" + "\n".join(text.splitlines()[:14])
     if isinstance(doc, list) and doc and isinstance(doc[0], dict):
         keys = list(doc[0])
-        return (f"JSON list of {len(doc)} records with keys {keys} (pd.read_json or json.load)\nfirst record: "
-                + json.dumps(doc[0], ensure_ascii=False)[:300])
+        return (
+            f"JSON list of {len(doc)} records with keys {keys} (pd.read_json or json.load)\nfirst record: "
+            + json.dumps(doc[0], ensure_ascii=False)[:300]
+        )
     return "\n".join(line[:200] for line in text.splitlines()[:25])
 
 
@@ -151,7 +155,9 @@ def describe_input(path: Path, name: str, max_bytes: int = 4096) -> str:
     if b"\x00" in head[:1024]:
         return f"(binary file, {path.stat().st_size} bytes)"
     text = head.decode("utf-8-sig", errors="replace")
-    if lower.endswith((".html", ".htm", ".xhtml")) or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+    if lower.endswith((".html", ".htm", ".xhtml")) or text.lstrip()[:15].lower().startswith(
+        ("<!doctype html", "<html")
+    ):
         try:
             page = path.read_text(encoding="utf-8", errors="replace")[:400_000]
         except OSError:
@@ -169,7 +175,9 @@ def describe_input(path: Path, name: str, max_bytes: int = 4096) -> str:
         except OSError:
             code = text
         shown = code.splitlines()[:SCRIPT_LINES]
-        more = "\n# ... (the script goes on)" if len(code.splitlines()) > SCRIPT_LINES or len(code) >= SCRIPT_CHARS else ""
+        more = (
+            "\n# ... (the script goes on)" if len(code.splitlines()) > SCRIPT_LINES or len(code) >= SCRIPT_CHARS else ""
+        )
         return "Python script:\n" + "\n".join(line[:200] for line in shown) + more
     lines = text.splitlines()[:25]
     return "\n".join(line[:200] for line in lines)

@@ -39,9 +39,13 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".py", ".sql", ".html", ".htm", ".md", ".xml")
 # Binary formats and the description their first bytes must match.
 _BINARY_SUFFIXES = {
-    ".sqlite": "a SQLite database", ".sqlite3": "a SQLite database", ".db": "a SQLite database",
-    ".zip": "a zip archive (or an Office document)", ".xlsx": "a zip archive (or an Office document)",
-    ".xlsm": "a zip archive (or an Office document)", ".parquet": "a Parquet file",
+    ".sqlite": "a SQLite database",
+    ".sqlite3": "a SQLite database",
+    ".db": "a SQLite database",
+    ".zip": "a zip archive (or an Office document)",
+    ".xlsx": "a zip archive (or an Office document)",
+    ".xlsm": "a zip archive (or an Office document)",
+    ".parquet": "a Parquet file",
 }
 
 
@@ -49,9 +53,14 @@ def check_text(text: str, *, has_files: bool = False) -> str:
     """The stripped task text; ``BadInput`` when empty or absurdly long."""
     stripped = (text or "").strip()
     if not stripped:
-        raise BadInput("the task text is empty: say what the specialist should do" + (" with the files" if has_files else ""))
+        raise BadInput(
+            "the task text is empty: say what the specialist should do" + (" with the files" if has_files else "")
+        )
     if len(stripped) > MAX_TEXT_CHARS:
-        raise BadInput(f"the task text is {len(stripped):,} characters; the limit is {MAX_TEXT_CHARS:,} (attach long content as a file)")
+        raise BadInput(
+            f"the task text is {len(stripped):,} characters; the limit is {MAX_TEXT_CHARS:,} "
+            "(attach long content as a file)"
+        )
     if "\x00" in stripped:
         raise BadInput("the task text contains a NUL character")
     return stripped

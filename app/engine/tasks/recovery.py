@@ -22,11 +22,19 @@ class Redispatch(Protocol):
     """Queue an already stored task again (the facade's ``dispatch_stored``)."""
 
     def __call__(
-        self, task_id: str, text: str, spec: SpecialistSpec, inputs: list[InputRecord],
-        created_at: float, timeout_s: float | None, route: RouteView | None, attempt: int = 0,
+        self,
+        task_id: str,
+        text: str,
+        spec: SpecialistSpec,
+        inputs: list[InputRecord],
+        created_at: float,
+        timeout_s: float | None,
+        route: RouteView | None,
+        attempt: int = 0,
     ) -> object:
         """Queue the task; returns a handle the caller may ignore."""
         ...
+
 
 __all__ = ["Redispatch", "reconcile", "stage_named_copies"]
 
@@ -53,7 +61,11 @@ def reconcile(
         attempts = row.attempt
         reason = ""
         if specialist not in catalogue.specs:
-            reason = f"the engine stopped before this task was routed, and {specialist!r} is not in the catalogue" if specialist else ""
+            reason = (
+                f"the engine stopped before this task was routed, and {specialist!r} is not in the catalogue"
+                if specialist
+                else ""
+            )
             if not reason:
                 try:
                     decision = decide(row.text, [i.name for i in row.inputs])
@@ -65,13 +77,34 @@ def reconcile(
         elif attempts >= MAX_ATTEMPTS:
             reason = f"the engine stopped while the task ran (attempt {attempts} of {MAX_ATTEMPTS})"
         if reason or specialist is None:
-            store.update_task(task_id, state=TaskState.FAILED, error_kind="engine_restart", error_message=reason, finished_at=time.time())
+            store.update_task(
+                task_id,
+                state=TaskState.FAILED,
+                error_kind="engine_restart",
+                error_message=reason,
+                finished_at=time.time(),
+            )
             bus.publish(TaskStateChanged(task_id=task_id, state=TaskState.FAILED, error=reason))
             counts["failed"] += 1
             continue
         inputs = [InputRecord(name=i.name, sha256=i.sha256, bytes=i.bytes) for i in row.inputs]
-        bus.publish(Decision(kind="reconcile", subject=task_id, reason=f"left {row.state} by an earlier run: re-queued on {specialist}"))
-        redispatch(task_id, row.text, catalogue.specs[specialist], inputs, row.created_at, row.timeout_s, None, attempt=attempts)
+        bus.publish(
+            Decision(
+                kind="reconcile",
+                subject=task_id,
+                reason=f"left {row.state} by an earlier run: re-queued on {specialist}",
+            )
+        )
+        redispatch(
+            task_id,
+            row.text,
+            catalogue.specs[specialist],
+            inputs,
+            row.created_at,
+            row.timeout_s,
+            None,
+            attempt=attempts,
+        )
         counts["requeued"] += 1
     return counts
 

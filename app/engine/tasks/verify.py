@@ -30,8 +30,12 @@ _NUMERIC_ASK = re.compile(
 )
 _NUMBER = re.compile(r"[-−]?\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _ERROR_WORDS = re.compile(
-    r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such|\[Errno 2\] No such file|can't open file", re.M)
-_EMPTY = re.compile(r"^(Empty DataFrame|Series\(\[\], |\[\]$|\{\}$|None$|set\(\)$)|[:=]\s*(\[\]|None|\(\)|set\(\))?\s*$")
+    r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such|\[Errno 2\] No such file|can't open file",
+    re.M,
+)
+_EMPTY = re.compile(
+    r"^(Empty DataFrame|Series\(\[\], |\[\]$|\{\}$|None$|set\(\)$)|[:=]\s*(\[\]|None|\(\)|set\(\))?\s*$"
+)
 _SYMBOLIC = re.compile(r"\b(pi|sqrt|exp|log|E|oo|I)\b|\d\s*/\s*\d|\*\*")
 _SERIES_DUMP = re.compile(r"^(?:Name: .*)?dtype: \w+$", re.M)  # the last line pandas prints for a Series
 _ZERO = re.compile(r"[-−]?0+(?:\.0+)?")
@@ -39,7 +43,11 @@ _QUOTED = re.compile(r"""\[\s*['"]([^'"\]]{1,64})['"]\s*\]""")
 
 
 def check_result(
-    task: str, answer: str, program: str, columns: Iterable[str], tables: Sequence[Mapping[str, Any]] = (),
+    task: str,
+    answer: str,
+    program: str,
+    columns: Iterable[str],
+    tables: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """A sentence naming what is wrong with the result, or ``""`` when it passes."""
     text = answer.strip()
@@ -51,40 +59,66 @@ def check_result(
     last = text.splitlines()[-1].strip()
     if last == NO_ROWS:  # the SQL program's word for an empty result, whatever table was read from it
         found = [ln.strip()[3:] for ln in text.splitlines() if ln.startswith(NOTE)]  # where the compared texts occur
-        return ("the query returned no rows: a filter matched nothing; check which column holds the value and its "
-                "spelling" + (" (" + "; ".join(found) + ")" if found else ""))
+        return (
+            "the query returned no rows: a filter matched nothing; check which column holds the value and its "
+            "spelling" + (" (" + "; ".join(found) + ")" if found else "")
+        )
     if _EMPTY.search(last) and not tables:
-        return f"it found nothing (the last line is {last[:80]!r}): the filter or selector matched no data; check the values in the files"
+        return (
+            f"it found nothing (the last line is {last[:80]!r}): the filter or selector matched no data; "
+            "check the values in the files"
+        )
     shape = answer_shape(task)
     if shape.kind == "one" and not tables and _NUMBER.fullmatch(last.replace(" ", "")) and len(text.splitlines()) == 1:
-        return (f"{SHAPE_PROBLEM}the task asks which item it is, but only a figure ({last[:40]}) was printed; "
-                "give the item's name first, then its figure (ORDER BY the figure ... LIMIT 1)")
+        return (
+            f"{SHAPE_PROBLEM}the task asks which item it is, but only a figure ({last[:40]}) was printed; "
+            "give the item's name first, then its figure (ORDER BY the figure ... LIMIT 1)"
+        )
     if _NUMERIC_ASK.search(task) and shape.kind not in ("one", "list") and not _NUMBER.search(text):
         return "the task asks for a number but the program printed none"
     if shape.kind == "value" and _NUMERIC_ASK.search(task) and _ZERO.fullmatch(last):
-        return (f"{SHAPE_PROBLEM}the result is 0: a filter may be wrong or invented; use only the conditions "
-                "the task states, with values spelled as in the data")
+        return (
+            f"{SHAPE_PROBLEM}the result is 0: a filter may be wrong or invented; use only the conditions "
+            "the task states, with values spelled as in the data"
+        )
     if shape.kind == "value" and _SERIES_DUMP.search(text) and len(text.splitlines()) > 2:
-        return ("it printed a whole column (a pandas Series) where one value was asked; "
-                "aggregate it (sum, mean, count...) or select the one row, and print that value")
+        return (
+            "it printed a whole column (a pandas Series) where one value was asked; "
+            "aggregate it (sum, mean, count...) or select the one row, and print that value"
+        )
     if shape.kind == "value" and _constant_expression(last):
         return f"{SHAPE_PROBLEM}the last line {last[:80]!r} is symbolic; print its decimal value (sympy N()) last"
     unpassed = _values_not_passed(task, program)
     if unpassed:
-        return (f"{SHAPE_PROBLEM}the task states {', '.join(unpassed)}, which the program does not pass to the "
-                "script it runs; give the task's values as the script's arguments (see its usage line)")
+        return (
+            f"{SHAPE_PROBLEM}the task states {', '.join(unpassed)}, which the program does not pass to the "
+            "script it runs; give the task's values as the script's arguments (see its usage line)"
+        )
     known = {c.strip() for c in columns if c.strip()}
     if known and sql_of(program) is None:  # SQL names are checked by SQLite itself
         lowered = {k.lower() for k in known}
-        missing = sorted({q for q in _QUOTED.findall(program) if q not in known and q.lower() not in lowered
-                          and q.replace("_", " ").lower() not in lowered and _looks_like_column(q, program)})
+        missing = sorted(
+            {
+                q
+                for q in _QUOTED.findall(program)
+                if q not in known
+                and q.lower() not in lowered
+                and q.replace("_", " ").lower() not in lowered
+                and _looks_like_column(q, program)
+            }
+        )
         if missing:
-            return f"it uses columns that the files do not have: {', '.join(missing[:5])} (columns: {', '.join(sorted(known)[:30])})"
+            return (
+                f"it uses columns that the files do not have: {', '.join(missing[:5])} "
+                f"(columns: {', '.join(sorted(known)[:30])})"
+            )
     return _table_shape(task, tables)
 
 
 _RUNS_SCRIPT = re.compile(r"subprocess\.(?:run|check_output|call|Popen)\(")
-_STATED = re.compile(r"(?<![\w.\-/])(\d+(?:[.,]\d+)?)(\s*(?:%|percent|per cent|pour ?cent|prozent|por ciento))?(?![\w.\-/]*\.\w{1,5}\b)")
+_STATED = re.compile(
+    r"(?<![\w.\-/])(\d+(?:[.,]\d+)?)(\s*(?:%|percent|per cent|pour ?cent|prozent|por ciento))?(?![\w.\-/]*\.\w{1,5}\b)"
+)
 
 
 def _values_not_passed(task: str, program: str) -> list[str]:
@@ -130,16 +164,24 @@ def _table_shape(task: str, tables: Sequence[Mapping[str, Any]]) -> str:
     if not rows:
         return "it saved an empty table: the filter matched no rows; check the values in the files"
     if shape.kind == "one" and len(rows) > 1:
-        return (f"{SHAPE_PROBLEM}the task asks for the single best item but the table has {len(rows)} rows; "
-                "keep only the top row")
+        return (
+            f"{SHAPE_PROBLEM}the task asks for the single best item but the table has {len(rows)} rows; "
+            "keep only the top row"
+        )
     if shape.kind == "list" and shape.limit and len(rows) != shape.limit:
         return f"{SHAPE_PROBLEM}the task asks for the top {shape.limit} but the table has {len(rows)} rows"
     first = [r[0] for r in rows if r]
     header = [str(c) for c in tables[0].get("columns") or []]
-    if shape.kind in ("one", "list") and first and all(isinstance(v, int | float) for v in first) and \
-            (not header or header[0] in ("0", "index", "count", "size") or (shape.kind == "one" and len(header) == 1)):
-        return (f"{SHAPE_PROBLEM}the table's first column holds numbers ({header[0] if header else '?'}), not the "
-                "items asked for; keep the names as the first column (reset_index(), or to_csv with the index)")
+    if (
+        shape.kind in ("one", "list")
+        and first
+        and all(isinstance(v, int | float) for v in first)
+        and (not header or header[0] in ("0", "index", "count", "size") or (shape.kind == "one" and len(header) == 1))
+    ):
+        return (
+            f"{SHAPE_PROBLEM}the table's first column holds numbers ({header[0] if header else '?'}), not the "
+            "items asked for; keep the names as the first column (reset_index(), or to_csv with the index)"
+        )
     return ""
 
 

@@ -1,4 +1,5 @@
 """Drop rows with a missing or negative amount and write clean.csv."""
+
 import csv
 
 kept, dropped = [], 0

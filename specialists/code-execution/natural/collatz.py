@@ -1,4 +1,5 @@
 """Count the Collatz steps of the number given on the command line."""
+
 import sys
 
 

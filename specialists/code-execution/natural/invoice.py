@@ -1,4 +1,5 @@
 """Print the grand total of an invoice file: python invoice.py ITEMS.json [--vat RATE] [--discount PCT]."""
+
 import argparse
 import json
 

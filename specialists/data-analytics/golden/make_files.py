@@ -43,8 +43,7 @@ def main() -> None:
     (HERE / "customers_bom.csv").write_bytes(b"\xef\xbb\xbf" + customers.encode("utf-8"))
     orders = "order,id,total\nA1,1,10.5\nA2,1,4.5\nA3,2,7\nA4,4,99\n"
     (HERE / "orders.csv").write_text(orders, encoding="utf-8")
-    (HERE / "cities_latin1.csv").write_bytes(
-        "city,temp\nMünchen,12.5\nGenève,14\nMálaga,21.5\n".encode("latin-1"))
+    (HERE / "cities_latin1.csv").write_bytes("city,temp\nMünchen,12.5\nGenève,14\nMálaga,21.5\n".encode("latin-1"))
     (HERE / "ragged.csv").write_text("a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n", encoding="utf-8")
     (HERE / "binary.csv").write_bytes(b"a,b\n1,2\n\x00\x01\x02\xff\xfe\x00garbage\n")
     (HERE / "truncated.xlsx").write_bytes((HERE / "book.xlsx").read_bytes()[:700])

@@ -21,8 +21,7 @@ def main() -> None:
     df = iris.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
     df["species"] = [iris.target_names[t] for t in df.pop("target")]
     df.to_csv(HERE / "iris.csv", index=False)
-    new = pd.DataFrame([[5.1, 3.5, 1.4, 0.2], [5.9, 2.8, 4.3, 1.3], [6.7, 3.0, 5.6, 2.3]],
-                       columns=df.columns[:4])
+    new = pd.DataFrame([[5.1, 3.5, 1.4, 0.2], [5.9, 2.8, 4.3, 1.3], [6.7, 3.0, 5.6, 2.3]], columns=df.columns[:4])
     new.to_csv(HERE / "iris_new.csv", index=False)
 
     rng = np.random.default_rng(42)
@@ -36,8 +35,7 @@ def main() -> None:
     house.to_csv(HERE / "housing.csv", index=False)
     house.drop(columns="price").head(3).to_csv(HERE / "housing_new.csv", index=False)
 
-    points, _ = make_blobs(n_samples=120, centers=[[0, 0], [10, 10], [0, 10]], cluster_std=1.0,
-                           random_state=7)
+    points, _ = make_blobs(n_samples=120, centers=[[0, 0], [10, 10], [0, 10]], cluster_std=1.0, random_state=7)
     pd.DataFrame(points.round(4), columns=["x", "y"]).to_csv(HERE / "blobs.csv", index=False)
     (HERE / "ragged.csv").write_text("a,b,target\n1,2,x\n3,4\n", encoding="utf-8")
 

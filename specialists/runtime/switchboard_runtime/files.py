@@ -63,8 +63,7 @@ def check_input(item: InputFile | Path | str, allowed: Iterable[str] | None = No
         exts = {e.lower() for e in allowed}
         if path.suffix.lower() not in exts:
             raise _bad(
-                f"Input file {name!r} has type {path.suffix or '(none)'!r}; "
-                f"accepted: {', '.join(sorted(exts))}."
+                f"Input file {name!r} has type {path.suffix or '(none)'!r}; accepted: {', '.join(sorted(exts))}."
             )
     if not os.access(path, os.R_OK):
         raise _bad(f"Input file {name!r} is not readable.")
@@ -137,13 +136,17 @@ def read_text(item: InputFile | Path | str, max_bytes: int = MAX_TEXT_BYTES) -> 
         nul = data.find(b"\x00")
         if nul >= 0:
             line = data.count(b"\n", 0, nul) + 1
-            raise _bad(f"Input file {name!r} contains a NUL byte on line {line} (offset {nul}): it is "
-                       "binary (or UTF-16 without a byte-order mark), not text.")
+            raise _bad(
+                f"Input file {name!r} contains a NUL byte on line {line} (offset {nul}): it is "
+                "binary (or UTF-16 without a byte-order mark), not text."
+            )
     if encoding == "latin-1" and (where := mixed_encoding(data)) is not None:
         line, offset = where
-        raise _bad(f"Input file {name!r} mixes text encodings: it holds UTF-8 text, but line {line} "
-                   f"(offset {offset}) has byte 0x{data[offset]:02x}, which is not UTF-8. Save the "
-                   "file in one encoding (UTF-8) and send it again.")
+        raise _bad(
+            f"Input file {name!r} mixes text encodings: it holds UTF-8 text, but line {line} "
+            f"(offset {offset}) has byte 0x{data[offset]:02x}, which is not UTF-8. Save the "
+            "file in one encoding (UTF-8) and send it again."
+        )
     try:
         return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
@@ -183,9 +186,7 @@ def _count_outside_quotes(line: str, delim: str) -> int:
 class CsvData:
     """A parsed CSV: header, rows of strings, and how it was read."""
 
-    def __init__(
-        self, name: str, columns: list[str], rows: list[list[str]], delimiter: str, encoding: str
-    ) -> None:
+    def __init__(self, name: str, columns: list[str], rows: list[list[str]], delimiter: str, encoding: str) -> None:
         self.name = name
         self.columns = columns
         self.rows = rows
@@ -197,14 +198,10 @@ class CsvData:
         for index, col in enumerate(self.columns):
             if col.strip().lower() == wanted.strip().lower():
                 return [row[index] for row in self.rows]
-        raise _bad(
-            f"{self.name} has no column {wanted!r}; columns are: {', '.join(self.columns)}."
-        )
+        raise _bad(f"{self.name} has no column {wanted!r}; columns are: {', '.join(self.columns)}.")
 
 
-def read_csv(
-    item: InputFile | Path | str, max_rows: int = 1_000_000, strict: bool = True
-) -> CsvData:
+def read_csv(item: InputFile | Path | str, max_rows: int = 1_000_000, strict: bool = True) -> CsvData:
     """Parse a CSV input with sniffed encoding and delimiter.
 
     With ``strict`` a row whose field count differs from the header is a ``bad_input`` naming
@@ -290,13 +287,16 @@ def check_archive(
                 f"(limit {max_ratio:.0f}x); refusing a possible zip bomb."
             )
         if info.compress_size == 0 and info.file_size > 0:
-            raise _bad(f"{name}: member {info.filename!r} declares {info.file_size} bytes from 0; "
-                       "refusing a malformed archive.")
+            raise _bad(
+                f"{name}: member {info.filename!r} declares {info.file_size} bytes from 0; "
+                "refusing a malformed archive."
+            )
     if total > max_total_bytes:
         raise _bad(f"{name} expands to {total} bytes; the limit is {max_total_bytes} bytes.")
     if packed and total / packed > max_ratio:
-        raise _bad(f"{name} expands {total / packed:.0f}x in total (limit {max_ratio:.0f}x); "
-                   "refusing a possible zip bomb.")
+        raise _bad(
+            f"{name} expands {total / packed:.0f}x in total (limit {max_ratio:.0f}x); refusing a possible zip bomb."
+        )
     return members
 
 

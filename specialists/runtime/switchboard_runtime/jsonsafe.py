@@ -89,9 +89,7 @@ def _key(key: Any) -> str:
 
 def dumps(message: dict[str, Any]) -> bytes:
     """Encode one wire message as a UTF-8 line (strict JSON, no NaN)."""
-    return json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
-        "utf-8"
-    ) + b"\n"
+    return json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
 def _size(message: dict[str, Any]) -> int:

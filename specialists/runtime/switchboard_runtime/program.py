@@ -123,8 +123,13 @@ def run_program(task: Task) -> Result:
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         child = subprocess.Popen(  # noqa: S603 - the program is the task
             [sys.executable, "-E", "-s", "-B", "-X", "utf8", str(script)],
-            cwd=work, env=_env(work), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-            start_new_session=True, preexec_fn=_limits(memory_mb, int(wall) + 1, 64),  # noqa: PLW1509
+            cwd=work,
+            env=_env(work),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=_limits(memory_mb, int(wall) + 1, 64),  # noqa: PLW1509
             close_fds=True,
         )
         timed_out = False
@@ -147,7 +152,9 @@ def run_program(task: Task) -> Result:
         raise SpecialistError("limit", "the program filled the sandbox's temporary disk space (/tmp tmpfs limit)")
     if rc != 0:
         if rc in (-signal.SIGXCPU, -signal.SIGKILL) and "MemoryError" not in stderr:
-            raise SpecialistError("limit", f"the program was stopped by the sandbox (signal {-rc}: CPU or process limit)")
+            raise SpecialistError(
+                "limit", f"the program was stopped by the sandbox (signal {-rc}: CPU or process limit)"
+            )
         if "MemoryError" in stderr:
             raise SpecialistError("limit", f"the program ran out of memory (limit {memory_mb} MB)")
         last = [line for line in stderr.strip().splitlines() if line.strip()][-6:]

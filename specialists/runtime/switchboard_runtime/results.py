@@ -115,9 +115,7 @@ def _table(table: Table | dict[str, Any]) -> dict[str, Any]:
 def result_message(task: Task, result: Any) -> dict[str, Any]:
     """The successful response for ``result``; enforces ``task.max_output_bytes``."""
     if not isinstance(result, Result):
-        return error_message(
-            task.id, "internal", f"Handler returned {type(result).__name__}, not Result."
-        )
+        return error_message(task.id, "internal", f"Handler returned {type(result).__name__}, not Result.")
     out = _base(task.id)
     operation = None
     if result.operation_kind or result.operation_text:

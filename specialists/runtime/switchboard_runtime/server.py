@@ -142,8 +142,13 @@ class Server:
         try:
             return dumps(self.respond(line))  # encoding is inside: an unencodable result is an error too
         except RecursionError:
-            return dumps(error_message(None, "bad_input", "The request or its result is nested too "
-                                       f"deeply (more than {sys.getrecursionlimit()} levels)."))
+            return dumps(
+                error_message(
+                    None,
+                    "bad_input",
+                    f"The request or its result is nested too deeply (more than {sys.getrecursionlimit()} levels).",
+                )
+            )
         except MemoryError:
             return dumps(error_message(None, "limit", "The request or its result did not fit in memory."))
         except Exception as exc:  # noqa: BLE001 - the server keeps answering whatever happened
@@ -256,9 +261,7 @@ class Server:
         worker.start()
         worker.join(task.timeout_s)
         if worker.is_alive():
-            return error_message(
-                task.id, "timeout", f"The task did not finish within {task.timeout_s:g} s."
-            )
+            return error_message(task.id, "timeout", f"The task did not finish within {task.timeout_s:g} s.")
         if "error" in box:
             return map_exception(task.id, box["error"])
         return box.get("result")

@@ -36,9 +36,7 @@ def _file_table(name: str) -> None:
         sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("mime", sa.String(128), nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"pk_{name}"),
-        sa.ForeignKeyConstraint(
-            ["task_id"], ["tasks.id"], name=f"fk_{name}_task_id_tasks", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=f"fk_{name}_task_id_tasks", ondelete="CASCADE"),
     )
     op.create_index(f"ix_{name}_task_id", name, ["task_id"])
 
@@ -122,9 +120,7 @@ def upgrade() -> None:
         sa.Column("specialist", sa.String(64), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_feedback"),
-        sa.ForeignKeyConstraint(
-            ["task_id"], ["tasks.id"], name="fk_feedback_task_id_tasks", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name="fk_feedback_task_id_tasks", ondelete="CASCADE"),
     )
     op.create_index("ix_feedback_ts", "feedback", ["ts"])
     op.create_index("ix_feedback_task_id", "feedback", ["task_id"])

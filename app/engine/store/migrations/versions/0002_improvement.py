@@ -63,9 +63,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
     )
-    op.create_index(
-        "ix_variant_outcomes_variant_id_ts", "variant_outcomes", ["variant_id", "ts"]
-    )
+    op.create_index("ix_variant_outcomes_variant_id_ts", "variant_outcomes", ["variant_id", "ts"])
 
     op.create_table(
         "dataset_examples",
@@ -86,9 +84,7 @@ def upgrade() -> None:
         sa.Column("removed", sa.Boolean(), nullable=False),
         sa.Column("removed_at", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_dataset_examples"),
-        sa.UniqueConstraint(
-            "specialist", "example_id", name="uq_dataset_examples_specialist_example_id"
-        ),
+        sa.UniqueConstraint("specialist", "example_id", name="uq_dataset_examples_specialist_example_id"),
     )
     op.create_index("ix_dataset_examples_specialist", "dataset_examples", ["specialist"])
 
