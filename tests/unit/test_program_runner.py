@@ -70,3 +70,7 @@ def test_final_value_is_the_last_number_of_the_last_line() -> None:
     assert final_value("Orders in March 2024: 13") == 13
     assert final_value("total 1,234.5 EUR") == 1234.5
     assert final_value("no numbers") is None
+    assert final_value("smallest surface area = 4800 cm^2") == 4800  # a unit's power is not the value
+    assert final_value("volume: 12.5 m³") == 12.5
+    assert final_value("rate 3e-3 s**-1") == 0.003
+    assert final_value("x^2 at x = 3 is 9") == 9

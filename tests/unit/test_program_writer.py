@@ -164,6 +164,12 @@ def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> Non
         ("What's the cheapest product on the page?", "6.4", "", [], "only a figure"),
         ("What's the cheapest product on the page?", "Olive Wood Spoon", "", [], ""),
         ("What is the highest price on the page?", "49.9", "", [], ""),
+        ("what's the probability of exactly 3 heads in 10 flips?", "120.0", "", [], "between 0 and 1"),
+        ("what's the probability of exactly 3 heads in 10 flips?", "0.1171875", "", [], ""),
+        ("what's the probability of rain, in percent?", "11.7 %", "", [], ""),
+        ("Find the area enclosed between y = x^2 and y = 2x.", "exact: -2/3\n-0.6666", "", [], "never negative"),
+        ("Find the area enclosed between y = x^2 and y = 2x.", "1.3333333333333333", "", [], ""),
+        ("What is the smallest surface area possible?", "smallest surface area = 4800 cm^2", "", [], ""),
         (
             "run invoice.py with a 10 percent discount",
             "grand total 318.90",

@@ -95,8 +95,12 @@ class Shape:
     limit: int | None = None  # for "top N"
     grouped: bool = True  # a table: one row per group ("per region"), else the rows themselves ("as a table")
 
-    def hint(self, tabular: bool = True) -> str:
-        """One instruction for the program writer (``tabular``: the libraries include pandas)."""
+    def hint(self, tabular: bool = True, files: bool = True) -> str:
+        """One instruction for the program writer.
+
+        ``tabular``: the libraries include pandas; ``files``: the task has input files, so a list or
+        table comes from them and is also saved as ``result.csv`` (a computed list is only printed).
+        """
         save = (
             (
                 "build a pandas DataFrame with exactly those rows, key column first, and "
@@ -105,6 +109,9 @@ class Shape:
             if tabular
             else "write exactly those rows with csv.writer to result.csv (a header row first, key column first)"
         )
+        if not files and self.kind in ("one", "list", "table"):
+            what = {"one": "the one item asked for", "list": "one item per line", "table": "one row per line"}
+            return f"Answer shape: print {what[self.kind]} and nothing else (no file needs saving)."
         if self.kind == "value":
             return (
                 "Answer shape: ONE value (a number, or the one text asked for). Print it alone on the last "

@@ -150,7 +150,7 @@ class ProgramWriter:
                 "do not open, import or run any other file."
             )
         shape = answer_shape(text)
-        hint = shape.sql_hint() if sql else shape.hint(tabular="pandas" in spec.program.libraries)
+        hint = shape.sql_hint() if sql else shape.hint(tabular="pandas" in spec.program.libraries, files=bool(inputs))
         if hint:
             user += "\n\n" + hint
         if feedback:

@@ -81,6 +81,10 @@ def check_result(
             f"{SHAPE_PROBLEM}the result is 0: a filter may be wrong or invented; use only the conditions "
             "the task states, with values spelled as in the data"
         )
+    one_figure = shape.kind in ("value", "free") or len(text.splitlines()) <= 2  # "Find the area ..." reads as a list
+    implausible = _implausible(task, last) if one_figure and not tables else ""
+    if implausible:
+        return f"{SHAPE_PROBLEM}{implausible}"
     if shape.kind == "value" and _SERIES_DUMP.search(text) and len(text.splitlines()) > 2:
         return (
             "it printed a whole column (a pandas Series) where one value was asked; "
@@ -140,6 +144,37 @@ def _values_not_passed(task: str, program: str) -> list[str]:
         if not forms & literals and plain not in missing:
             missing.append(plain)
     return missing
+
+
+_PROBABILITY = re.compile(r"\b(probabilit(y|é|à)|probabilidad|wahrscheinlichkeit|chance|likelihood)\b", re.I)
+_PERCENT = re.compile(r"%|\b(percent|per cent|pourcentage|prozent|porcentaje)\b", re.I)
+_SIZE = re.compile(
+    r"\b(area|surface|volume|length|distance|perimeter|circumference|radius|diameter|variance|standard deviation|"
+    r"aire|superficie|fläche|flaeche|área|longueur|länge|écart[- ]type|standardabweichung)\b",
+    re.I,
+)
+_UNIT_POWER = re.compile(r"(?<=[A-Za-zµ°])\s*(?:\^|\*\*)\s*[-−]?\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")  # cm^2, m²: not numbers
+
+
+def _implausible(task: str, last: str) -> str:
+    """What makes the value on the last line impossible for what the task asks ("" if nothing).
+
+    A probability lies in [0, 1] (or [0, 100] as a percentage); an area, a length, a volume or a
+    spread is never negative. Cheap sanity checks that catch a wrong formula, not a wrong digit.
+    """
+    numbers = _NUMBER.findall(_UNIT_POWER.sub("", last).replace(",", ""))
+    if not numbers:
+        return ""
+    try:
+        value = float(numbers[-1].replace("−", "-").replace("_", ""))
+    except ValueError:
+        return ""
+    ask = task.split("\n")[-1] if "?" in task.split("\n")[-1] else task
+    if _PROBABILITY.search(ask) and not 0 <= value <= (100 if _PERCENT.search(ask + last) else 1):
+        return f"a probability must lie between 0 and 1, but the result is {value:g}: check the formula"
+    if _SIZE.search(ask) and value < 0:
+        return f"the task asks for a size (area, length, volume, spread), which is never negative, but got {value:g}"
+    return ""
 
 
 def _constant_expression(line: str) -> bool:

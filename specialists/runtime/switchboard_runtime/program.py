@@ -72,12 +72,18 @@ def _cell(text: str) -> object:
     return text
 
 
+_UNIT_POWER = re.compile(r"(?<=[A-Za-zµ°])\s*(?:\^|\*\*)\s*[-−]?\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")  # cm^2, m**3, s^-1, m²
+
+
 def final_value(answer: str) -> float | None:
-    """The last number on the last non-empty line: the answer's value by the prompt's convention."""
+    """The last number on the last non-empty line: the answer's value by the prompt's convention.
+
+    The power of a unit is not a number of the answer: "4800 cm^2" is 4800, not 2.
+    """
     lines = [line for line in answer.strip().splitlines() if line.strip()]
     if not lines:
         return None
-    found = _NUM.findall(lines[-1].replace(",", ""))
+    found = _NUM.findall(_UNIT_POWER.sub("", lines[-1]).replace(",", ""))
     return float(f"{float(found[-1]):.12g}") if found else None
 
 
