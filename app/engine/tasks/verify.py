@@ -82,7 +82,7 @@ def check_result(
             "the task states, with values spelled as in the data"
         )
     one_figure = shape.kind in ("value", "free") or len(text.splitlines()) <= 2  # "Find the area ..." reads as a list
-    implausible = _implausible(task, last) if one_figure and not tables else ""
+    implausible = _implausible(task, last) if one_figure else ""
     if implausible:
         return f"{SHAPE_PROBLEM}{implausible}"
     if shape.kind == "value" and _SERIES_DUMP.search(text) and len(text.splitlines()) > 2:
