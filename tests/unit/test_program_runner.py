@@ -74,3 +74,5 @@ def test_final_value_is_the_last_number_of_the_last_line() -> None:
     assert final_value("volume: 12.5 m³") == 12.5
     assert final_value("rate 3e-3 s**-1") == 0.003
     assert final_value("x^2 at x = 3 is 9") == 9
+    assert final_value("(8+0j)") == 8 and final_value("X[0] = (-2.5-0j)") == -2.5
+    assert final_value("(1+2j)") == 2  # a real complex value: its last number, as before

@@ -75,6 +75,9 @@ def _cell(text: str) -> object:
 _UNIT_POWER = re.compile(r"(?<=[A-Za-zµ°])\s*(?:\^|\*\*)\s*[-−]?\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")  # cm^2, m**3, s^-1, m²
 
 
+_REAL_COMPLEX = re.compile(r"\(?([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)[-+]0(?:\.0*)?j\)?\s*$")
+
+
 def final_value(answer: str) -> float | None:
     """The last number on the last non-empty line: the answer's value by the prompt's convention.
 
@@ -83,7 +86,11 @@ def final_value(answer: str) -> float | None:
     lines = [line for line in answer.strip().splitlines() if line.strip()]
     if not lines:
         return None
-    found = _NUM.findall(_UNIT_POWER.sub("", lines[-1]).replace(",", ""))
+    last = _UNIT_POWER.sub("", lines[-1]).replace(",", "")
+    real = _REAL_COMPLEX.search(last)  # (8+0j): a complex number with no imaginary part is its real part
+    if real is not None:
+        return float(f"{float(real.group(1)):.12g}")
+    found = _NUM.findall(last)
     return float(f"{float(found[-1]):.12g}") if found else None
 
 
