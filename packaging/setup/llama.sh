@@ -53,8 +53,11 @@ PYTHON="${SWITCHBOARD_PYTHON:-python3}"
 THREADS="${SWITCHBOARD_LLAMA_THREADS:-$(nproc)}"
 CTX="${SWITCHBOARD_LLAMA_CTX:-4096}"
 # prompt states kept in RAM (longest-prefix reuse): each specialist's program prompt and the router's
-# keep their evaluated prefix even when requests interleave (one state is ~120 MB at this n_ctx)
-CACHE_BYTES="${SWITCHBOARD_LLAMA_CACHE_BYTES:-1073741824}"
+# keep their evaluated prefix even when requests interleave. llama_server.py makes this a real bound
+# (the stock cache counted 60 of the ~370 MB a state holds and grew until the OOM killer struck):
+# 3 GiB keeps about eight prompt families
+CACHE_BYTES="${SWITCHBOARD_LLAMA_CACHE_BYTES:-3221225472}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 say() { echo "switchboard setup: $*"; }
 die() { echo "switchboard setup: $*" >&2; exit 3; }
@@ -67,7 +70,7 @@ answers() { curl -fsS --max-time 2 "http://$ADDR/v1/models" >/dev/null 2>&1 || p
 is_ours() {
   local pid="$1"
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "llama_cpp.server"
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -e "llama_cpp.server" -e "llama_server.py"
 }
 
 cmd_install() {
@@ -160,8 +163,8 @@ cmd_start() {
     (
       # shellcheck disable=SC2016
       cd / && exec setsid bash -c 'echo $$ > "$1"; shift; exec "$@"' _ "$PIDFILE" \
-        "$V/bin/python" -m llama_cpp.server --model "$MODEL_FILE" --host 127.0.0.1 --port "$PORT" \
-        --n_threads "$THREADS" --n_ctx "$CTX" --model_alias "$MODEL_NAME" \
+        "$V/bin/python" "$HERE/llama_server.py" --model "$MODEL_FILE" --host 127.0.0.1 --port "$PORT" \
+        --n_threads "$THREADS" --n_ctx "$CTX" --model_alias "$MODEL_NAME" --logits_all false \
         --cache true --cache_type ram --cache_size "$CACHE_BYTES"
     ) >> "$LOG" 2>&1 < /dev/null &
   fi
