@@ -71,6 +71,14 @@ def test_adaptive_keeps_the_count_under_steady_load_within_tolerance() -> None:
     assert counts == {3}, "8.2–8.4 tasks on 3 × 2.8 target is inside the 10 % tolerance"
 
 
+def test_adaptive_keeps_one_running_through_a_stream_of_tasks_too_short_to_be_seen_in_flight() -> None:
+    policy = AdaptivePolicy(down_window_s=30)
+    plans = [policy.decide(obs(t, running=1, current=0, stable=0, idle_s=t % 3)) for t in range(0, 120, 2)]
+    assert {p.running for p in plans} == {1}, "a task every 3 s: no pause and resume per task"
+    after = policy.decide(obs(200, running=1, current=0, stable=0, idle_s=80, gap_p90_s=3.0))
+    assert (after.running, after.warm) == (0, 1), "the stream ended: paused, kept warm"
+
+
 def test_adaptive_pauses_into_a_warm_pool_then_scales_to_zero_after_the_arrival_gaps() -> None:
     policy = AdaptivePolicy(down_window_s=30)
     policy.decide(obs(0, running=1, current=1))

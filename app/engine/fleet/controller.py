@@ -294,9 +294,8 @@ class FleetController:
             extra = idle[: len(running) - want_run]
             if extra:
                 after = len(running) - len(extra)
-                self._decide(
-                    "scale_down", sid, f"scaled {sid} {len(running)}→{after}: {plan.reason}", len(running), after
-                )
+                kind = "scale_to_zero" if after == 0 and want_warm == 0 and not paused else "scale_down"
+                self._decide(kind, sid, f"scaled {sid} {len(running)}→{after}: {plan.reason}", len(running), after)
                 for replica in extra:
                     if len(paused) < want_warm:
                         if self.lifecycle.pause(replica.name, reason=f"kept warm (paused): {plan.reason}"):

@@ -195,6 +195,10 @@ class AdaptivePolicy:
         if obs.running and abs(obs.stable / (obs.running * per) - 1) <= self.tolerance:
             steady = obs.running  # HPA's tolerance: close enough, do not move
         steady = max(steady, _need(obs.current, per))
+        if obs.idle_s < self.down_window_s:
+            # a stream of tasks too short to be in flight at a tick (a 40 ms task every few seconds):
+            # one replica stays running between them instead of a pause and a resume per task
+            steady = max(steady, 1)
         mem.wanted.append((obs.now, steady))
         while mem.wanted and mem.wanted[0][0] < obs.now - self.down_window_s:
             mem.wanted.popleft()
