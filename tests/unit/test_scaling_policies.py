@@ -77,6 +77,9 @@ def test_adaptive_keeps_one_running_through_a_stream_of_tasks_too_short_to_be_se
     assert {p.running for p in plans} == {1}, "a task every 3 s: no pause and resume per task"
     after = policy.decide(obs(200, running=1, current=0, stable=0, idle_s=80, gap_p90_s=3.0))
     assert (after.running, after.warm) == (0, 1), "the stream ended: paused, kept warm"
+    assert policy.hold_running_s(obs(0, 0, 0, gap_p90_s=3.0)) == 9.0, "3 × the p90 gap"
+    assert policy.hold_running_s(obs(0, 0, 0, gap_p90_s=0.1)) == 6.0, "never shorter than 6 s"
+    assert policy.hold_running_s(obs(0, 0, 0, gap_p90_s=500.0)) == 30.0, "never past the down window"
 
 
 def test_adaptive_pauses_into_a_warm_pool_then_scales_to_zero_after_the_arrival_gaps() -> None:

@@ -155,6 +155,15 @@ class AdaptivePolicy:
         self.tolerance = tolerance
         self._memory: dict[str, _AdaptiveMemory] = {}
 
+    def hold_running_s(self, obs: Observation) -> float:
+        """How long one replica stays running after a task: 3 × the p90 arrival gap, in [6 s, the down window].
+
+        Long enough that a stream of short tasks finds it running (no pause and resume per task),
+        short enough that a replica whose stream ended is paused soon after.
+        """
+        gap = obs.gap_p90_s if obs.gap_p90_s is not None else self.down_window_s
+        return min(self.down_window_s, max(6.0, 3.0 * gap))
+
     def keep_warm_s(self, obs: Observation) -> float:
         """How long after the last task replicas stay warm: 3 × the p90 arrival gap, in [120 s, idle_ttl_s]."""
         ceiling = max(KEEP_WARM_FLOOR_S, obs.idle_ttl_s)
@@ -195,7 +204,7 @@ class AdaptivePolicy:
         if obs.running and abs(obs.stable / (obs.running * per) - 1) <= self.tolerance:
             steady = obs.running  # HPA's tolerance: close enough, do not move
         steady = max(steady, _need(obs.current, per))
-        if obs.idle_s < self.down_window_s:
+        if obs.idle_s < self.hold_running_s(obs):
             # a stream of tasks too short to be in flight at a tick (a 40 ms task every few seconds):
             # one replica stays running between them instead of a pause and a resume per task
             steady = max(steady, 1)
