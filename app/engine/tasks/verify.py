@@ -83,8 +83,8 @@ def check_result(
         )
     one_figure = shape.kind in ("value", "free") or len(text.splitlines()) <= 2  # "Find the area ..." reads as a list
     implausible = _implausible(task, last) if one_figure else ""
-    if implausible:
-        return f"{SHAPE_PROBLEM}{implausible}"
+    if implausible:  # not a matter of shape: attempts that agree on an impossible figure are still wrong
+        return implausible
     if shape.kind == "value" and _SERIES_DUMP.search(text) and len(text.splitlines()) > 2:
         return (
             "it printed a whole column (a pandas Series) where one value was asked; "
