@@ -27,7 +27,7 @@ from app.ui.theme import apply_theme
 __all__ = ["after_first_paint", "attach_engine", "build_app", "build_window", "run_gui"]
 
 log = logging.getLogger(__name__)
-TABS = {"tasks": 0, "metrics": 1, "containers": 2, "activity": 3}
+TABS = {"tasks": 0, "metrics": 1, "containers": 2, "activity": 3, "improvements": 4}
 
 
 def process_age_ms() -> float:
