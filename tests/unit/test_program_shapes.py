@@ -144,3 +144,25 @@ def test_free_names_and_completed_imports() -> None:
     assert complete_imports("def broken(:\n", ["pandas"]) == "def broken(:\n"
     future = complete_imports("from __future__ import annotations\nprint(math.pi)\n", [])
     assert future.splitlines()[:2] == ["from __future__ import annotations", "import math"]
+
+
+def test_calls_through_the_wrong_module_are_pointed_at_the_one_that_has_the_function() -> None:
+    from app.engine.llm.program_fix import rehome_calls
+
+    code = (
+        "import sympy as sp\n\ndef f(t, T):\n    return -0.08 * (T - 20)\n\n"
+        "sol = sp.solve_ivp(f, (0, 15), [90.0], rtol=1e-10, atol=1e-12)\nprint(sol.y[0, -1])\n"
+    )
+    fixed = rehome_calls(code, ["sympy", "numpy", "scipy"])
+    assert fixed.startswith("from scipy.integrate import solve_ivp\n") and "sp.solve_ivp" not in fixed
+    namespace: dict[str, object] = {}
+    exec(compile(fixed.replace("print(", "result = ("), "p", "exec"), namespace)  # noqa: S102 - our own string
+    assert float(namespace["result"]) == pytest.approx(20 + 70 * 2.718281828459045 ** (-1.2), rel=1e-6)
+    assert rehome_calls(code, ["sympy"]) == code, "no scipy: left as written (the sandbox says why)"
+    assert (
+        rehome_calls("x = np.linalg.solve(a, b)\ny = sp.solve(eq)\n", ["scipy"])
+        == "x = np.linalg.solve(a, b)\ny = sp.solve(eq)\n"
+    )
+    assert rehome_calls("df = sp.DataFrame({'r': roots})\n", ["sympy", "pandas"]) == (
+        "from pandas import DataFrame\ndf = DataFrame({'r': roots})\n"
+    )

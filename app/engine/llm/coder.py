@@ -32,7 +32,7 @@ from app.engine.llm.examples import Example, ExampleBank
 from app.engine.llm.page_preview import split_page_preview
 from app.engine.llm.pandas_compat import fix_pandas
 from app.engine.llm.plan_writer import write_plan
-from app.engine.llm.program_fix import complete_imports
+from app.engine.llm.program_fix import complete_imports, rehome_calls
 from app.engine.llm.scrape_helpers import add_scrape_helpers
 from app.engine.llm.sql_program import (
     SQL_GRAMMAR,
@@ -236,5 +236,5 @@ class ProgramWriter:
             raise TaskFailed("the model wrote no program", kind="bad_plan")
         if "pandas" in spec.program.libraries:
             code = fix_pandas(code)
-        code = complete_imports(code, spec.program.libraries)
+        code = complete_imports(rehome_calls(code, spec.program.libraries), spec.program.libraries)
         return add_scrape_helpers(code) if "selectolax" in spec.program.libraries else code

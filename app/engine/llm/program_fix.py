@@ -1,4 +1,4 @@
-"""Cheap repairs of a model-written program before it runs: the imports it forgot.
+"""Cheap repairs of a model-written program before it runs: the imports it forgot, misplaced calls.
 
 Small models often call ``solve`` after importing only ``symbols``, or use ``pd`` without
 ``import pandas as pd``. Running such a program costs a sandbox start and an attempt, and
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from collections.abc import Iterable
 
-__all__ = ["complete_imports", "free_names"]
+__all__ = ["complete_imports", "free_names", "rehome_calls"]
 
 _MODULES = {  # alias -> import line (always allowed: standard library or the alias's library)
     "pd": ("pandas", "import pandas as pd"),
@@ -153,6 +154,45 @@ def free_names(code: str) -> list[str] | None:
         if name not in names.bound and not hasattr(builtins, name):
             seen.setdefault(name, None)
     return list(seen)
+
+
+# Functions a small model calls through the wrong module (``sp.solve_ivp``, ``sp.DataFrame``):
+# name -> (library, the module that has it). None of these names exists in sympy or numpy.
+_HOMES = {
+    **{n: ("scipy", "scipy.integrate") for n in ("solve_ivp", "odeint", "quad", "dblquad", "simpson", "trapezoid")},
+    **{
+        n: ("scipy", "scipy.optimize")
+        for n in ("minimize", "minimize_scalar", "brentq", "fsolve", "curve_fit", "linprog", "root_scalar")
+    },
+    **{n: ("pandas", "pandas") for n in ("DataFrame", "read_csv", "read_excel")},
+}
+_ALIASES = {"sp": "sympy", "sympy": "sympy", "np": "numpy", "numpy": "numpy"}
+_MISPLACED = re.compile(r"(?<![\w.])(" + "|".join(_ALIASES) + r")\.(" + "|".join(_HOMES) + r")\b")
+
+
+def rehome_calls(code: str, libraries: Iterable[str]) -> str:
+    """``code`` with ``sp.solve_ivp``-style calls pointed at the module that has the function.
+
+    The call loses the wrong prefix and gets its own import (``from scipy.integrate import
+    solve_ivp``), when the specialist has that library; anything else is left as written.
+    """
+    available = {lib.lower() for lib in libraries}
+    moved: dict[str, str] = {}
+
+    def fix(match: re.Match[str]) -> str:
+        library, module = _HOMES[match.group(2)]
+        if library not in available:
+            return match.group(0)
+        moved[match.group(2)] = module
+        return match.group(2)
+
+    fixed = _MISPLACED.sub(fix, code)
+    if not moved:
+        return code
+    imports = "".join(f"from {module} import {name}\n" for name, module in moved.items())
+    future = [ln for ln in fixed.splitlines(keepends=True) if ln.startswith("from __future__")]
+    rest = "".join(ln for ln in fixed.splitlines(keepends=True) if ln not in future)
+    return "".join(future) + imports + rest
 
 
 def complete_imports(code: str, libraries: Iterable[str]) -> str:
