@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from app.engine.core.config import Settings
 from app.engine.core.specs import SpecialistSpec
 
 __all__ = [
@@ -50,8 +51,8 @@ ALPHA = 0.1
 HEADROOM = 1.5
 MIN_TASKS = 10
 PUBLISH_STEP = 0.1
-DEFAULT_CPU_HOUR = 0.05  # the defaults of the settings cost_per_cpu_hour / cost_per_gb_hour
-DEFAULT_GB_HOUR = 0.01
+DEFAULT_CPU_HOUR: float = Settings.model_fields["cost_per_cpu_hour"].default  # the settings' own defaults
+DEFAULT_GB_HOUR: float = Settings.model_fields["cost_per_gb_hour"].default
 
 
 def hourly_cost(spec: SpecialistSpec, cpu_hour: float, gb_hour: float, *, paused: bool = False) -> float:

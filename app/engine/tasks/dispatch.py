@@ -34,6 +34,7 @@ from app.engine.core.states import TaskState
 from app.engine.core.views import ArtifactView, TaskView
 from app.engine.fleet.lifecycle import Lifecycle, Replica
 from app.engine.fleet.outputs import collect_outputs
+from app.engine.fleet.thresholds import hourly_cost
 from app.engine.fleet.transport import BadAnswer, ConnectionLost, excerpt
 from app.engine.fleet.wire import InputRef, TableData, TaskRequest, TaskResponse
 from app.engine.llm.answer_shape import answer_shape, asks_for_chart
@@ -783,10 +784,7 @@ class Dispatcher:
         return time.monotonic() - job.started_mono if job.started_mono is not None else 0.0
 
     def _cost(self, job: Job, duration_ms: float) -> float:
-        limits = job.spec.limits
-        per_hour = (
-            limits.cpus * self.settings.cost_per_cpu_hour + limits.memory_mb / 1024 * self.settings.cost_per_gb_hour
-        )
+        per_hour = hourly_cost(job.spec, self.settings.cost_per_cpu_hour, self.settings.cost_per_gb_hour)
         return duration_ms / 3_600_000 * per_hour
 
     def _finish(
