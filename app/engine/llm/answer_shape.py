@@ -43,10 +43,10 @@ _SUPERLATIVE = re.compile(
 # product, "what's the highest price" for a value. English, French, German and Spanish words.
 _THING = re.compile(
     r"\b(?:what|which|quel(?:le)?s?|qu[eé]|welche[rsnm]?|cu[aá]l(?:es)?)(?:'s| is| was| are| est| ist| es)?"
-    r"(?: the| le| la| les| el| la| der| die| das)?(?: \w+){0,2}? "
+    r"(?: the| le| la| les| el| der| die| das)?(?: \w+){0,2}? "
     r"(product|item|article|city|town|country|customer|client|employee|store|shop|branch|region|team|player|"
     r"job|event|book|movie|film|song|student|person|user|category|department|brand|model|car|company|"
-    r"supplier|vendor|hotel|restaurant|flight|station|school|course|recipe|dish|project|member|course|"
+    r"supplier|vendor|hotel|restaurant|flight|station|school|course|recipe|dish|project|member|"
     r"produit|ville|pays|employé|magasin|équipe|livre|entreprise|"
     r"produkt|stadt|land|kunde|kundin|mitarbeiter|filiale|firma|buch|"
     r"producto|ciudad|país|empleado|tienda|equipo|libro|empresa)s?\b",
@@ -64,7 +64,7 @@ _WHAT_THE = re.compile(
     re.I,
 )
 _IN_TABLE = re.compile(  # "the city in the table that ...": where to look, not a table asked for
-    r"\b(?:in|from|of|on|du|dans le|de la|im|in der|aus der|en la|de la|del)\s+(?:the\s+|this\s+)?"
+    r"\b(?:in|from|of|on|du|dans le|de la|im|in der|aus der|en la|del)\s+(?:the\s+|this\s+)?"
     r"(?:table|tableau|tabelle|tabla)\b",
     re.I,
 )

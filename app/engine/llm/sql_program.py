@@ -340,16 +340,22 @@ def literals(sql):
         i = end + 1
 
 
+def table_columns(con):
+    """Each table of the database with its column names."""
+    names = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+    return {table: [r[1] for r in con.execute(f'pragma table_info("{table}")')] for table in names}
+
+
 def where_found(con, sql):
     """For an empty result: where each compared text does occur, so the next query can use that column."""
     notes = []
     con.create_function("fold", 1, lambda v: None if v is None else str(v).casefold())  # any script's case
     wanted = literals(sql)[:6]
-    names = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")][:30]
+    tables = list(table_columns(con).items())[:30]
     for text in wanted:
         places = []
-        for table in names:
-            for col in [r[1] for r in con.execute(f'pragma table_info("{table}")')][:60]:
+        for table, columns in tables:
+            for col in columns[:60]:
                 quoted = col.replace('"', '""')
                 hit = con.execute(f'select "{quoted}" from "{table}" where instr(fold("{quoted}"), ?) > 0 limit 1',
                                   (text.casefold(),)).fetchone()
@@ -365,11 +371,11 @@ COMPARED = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)"?\\s*(?:>=|<=|>|<)\\s*(-?\\d+(?
 
 def text_compared_with_number(con, sql):
     """A column of texts compared with a number (SQLite then compares types, not values), or None."""
-    names = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+    tables = table_columns(con)
     for column, figure in COMPARED.findall(sql):
         kinds, sample = [], None
-        for table in names:
-            if column.lower() not in [r[1].lower() for r in con.execute(f'pragma table_info("{table}")')]:
+        for table, columns in tables.items():
+            if column.lower() not in [c.lower() for c in columns]:
                 continue
             for value, kind in con.execute(f'select "{column}", typeof("{column}") from "{table}" '
                                            f'where "{column}" is not null and length("{column}") > 0 limit 200'):

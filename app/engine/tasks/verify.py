@@ -56,9 +56,10 @@ def check_result(
     if _ERROR_WORDS.search(text):
         line = next((ln for ln in text.splitlines() if _ERROR_WORDS.search(ln)), text[:120])
         return f"it printed an error or a missing value instead of an answer: {line[:160]}"
-    last = text.splitlines()[-1].strip()
+    lines = text.splitlines()
+    last = lines[-1].strip()
     if last == NO_ROWS:  # the SQL program's word for an empty result, whatever table was read from it
-        found = [ln.strip()[3:] for ln in text.splitlines() if ln.startswith(NOTE)]  # where the compared texts occur
+        found = [ln.strip()[len(NOTE) :] for ln in lines if ln.startswith(NOTE)]  # where the compared texts occur
         return (
             "the query returned no rows: a filter matched nothing; check which column holds the value and its "
             "spelling" + (" (" + "; ".join(found) + ")" if found else "")
@@ -69,7 +70,7 @@ def check_result(
             "check the values in the files"
         )
     shape = answer_shape(task)
-    if shape.kind == "one" and not tables and _NUMBER.fullmatch(last.replace(" ", "")) and len(text.splitlines()) == 1:
+    if shape.kind == "one" and not tables and _NUMBER.fullmatch(last.replace(" ", "")) and len(lines) == 1:
         return (
             f"{SHAPE_PROBLEM}the task asks which item it is, but only a figure ({last[:40]}) was printed; "
             "give the item's name first, then its figure (ORDER BY the figure ... LIMIT 1)"
@@ -81,16 +82,16 @@ def check_result(
             f"{SHAPE_PROBLEM}the result is 0: a filter may be wrong or invented; use only the conditions "
             "the task states, with values spelled as in the data"
         )
-    one_figure = shape.kind in ("value", "free") or len(text.splitlines()) <= 2  # "Find the area ..." reads as a list
+    one_figure = shape.kind in ("value", "free") or len(lines) <= 2  # "Find the area ..." reads as a list
     implausible = _implausible(task, last) if one_figure else ""
     if implausible:  # not a matter of shape: attempts that agree on an impossible figure are still wrong
         return implausible
-    if shape.kind == "value" and _SERIES_DUMP.search(text) and len(text.splitlines()) > 2:
+    if shape.kind == "value" and _SERIES_DUMP.search(text) and len(lines) > 2:
         return (
             "it printed a whole column (a pandas Series) where one value was asked; "
             "aggregate it (sum, mean, count...) or select the one row, and print that value"
         )
-    if shape.kind in ("value", "free") and len(text.splitlines()) <= 3 and _constant_expression(last):
+    if shape.kind in ("value", "free") and len(lines) <= 3 and _constant_expression(last):
         return f"{SHAPE_PROBLEM}the last line {last[:80]!r} is symbolic; print its decimal value (sympy N()) last"
     unpassed = _values_not_passed(task, program)
     if unpassed:
