@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +170,24 @@ def test_a_text_column_compared_with_a_number_stops_the_program_with_the_reason(
     assert wrong.returncode != 0 and "column rating holds texts (such as '★★★★½')" in wrong.stderr
     right = run("SELECT name FROM p_p WHERE stars >= 4.5")
     assert right.returncode == 0 and right.stdout.splitlines() == ["name", "A"]
+
+
+def test_a_page_of_hundreds_of_tables_or_columns_gives_a_bounded_preview(tmp_path: Path) -> None:
+    many = "".join(
+        f"<table id='t{i}'><tr><th>a</th><th>b</th></tr>" + "<tr><td>1</td><td>x</td></tr>" * (1 + i % 5) + "</table>"
+        for i in range(300)
+    )
+    html = f"<html><body>{many}</body></html>"
+    (tmp_path / "big.html").write_text(html, encoding="utf-8")
+    tables = split_page_preview(describe_input(tmp_path / "big.html", "big.html"))[1]
+    assert len(tables) < 8000, len(tables)  # 300 tables described in full would be ~45,000 characters
+    assert tables.count("\ntable ") + tables.startswith("table ") == 8 + 3  # the 8 largest + page, links, texts
+    named = re.search(r"… and (\d+) smaller tables, not described here: big_t0, big_t1, ", tables)
+    assert named and int(named.group(1)) >= 292  # one-row tables are only named
+    item = "<li class='w'>" + "".join(f"<span class='c{j}'>{j}</span>" for j in range(200)) + "</li>"
+    wide = page_preview(f"<ul>{item * 3}</ul>", "p_")
+    assert "… 160 more columns" in wide and len(wide) < 4000
+    # a table only named is still in the program's database
+    (tmp_path / "program.py").write_text(wrap_sql("SELECT COUNT(*) FROM big_t1", ["big.html"]), encoding="utf-8")
+    done = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "2", done.stderr

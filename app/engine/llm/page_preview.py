@@ -15,6 +15,11 @@ __all__ = ["PAGE_TABLES", "page_preview", "split_page_preview"]
 PAGE_TABLES = "As SQL tables:"  # the line that starts the tables part of an HTML input's preview
 _SHOWN_ROWS = {"page": 1, "links": 3, "texts": 4}
 _CELL = 48  # characters of a cell shown
+# A page with hundreds of tables or an item with hundreds of parts must not fill the model's
+# context: the largest tables are described, the rest only named; columns are capped per table.
+_MAX_DESCRIBED = 8
+_MAX_COLUMNS = 40
+_MAX_NAMED = 600  # characters of the names of tables not described
 
 
 def _kind(values: list[object]) -> str:
@@ -33,17 +38,20 @@ def _shown(value: object) -> str:
 
 def _describe(table: HtmlTable, role: str) -> str:
     rows = [[None if c is None else number(c, ";") for c in r] for r in table.rows]
-    kinds = [_kind([r[i] for r in rows]) for i in range(len(table.columns))]
+    columns = table.columns[:_MAX_COLUMNS]
+    kinds = [_kind([r[i] for r in rows]) for i in range(len(columns))]
+    more = len(table.columns) - len(columns)
     lines = [
         f"table {table.name}: {len(rows)} row{'s' if len(rows) != 1 else ''}, {table.source}",
         "columns: "
         + ", ".join(
             f"{c} ({k}{', ' + table.origins[c] if c in table.origins else ''})"
-            for c, k in zip(table.columns, kinds, strict=True)
-        ),
+            for c, k in zip(columns, kinds, strict=True)
+        )
+        + (f", … {more} more columns" if more else ""),
     ]
     for row in rows[: _SHOWN_ROWS.get(role, 3)]:
-        lines.append("  " + " | ".join(_shown(v) for v in row))
+        lines.append("  " + " | ".join(_shown(v) for v in row[: len(columns)]))
     return "\n".join(lines)
 
 
@@ -53,7 +61,15 @@ def page_preview(html: str, prefix: str) -> str:
     roles = {t.name: t.name[len(prefix) :] for t in tables}
     fixed = [t for t in tables if roles[t.name] in _SHOWN_ROWS]
     found = [t for t in tables if roles[t.name] not in _SHOWN_ROWS]
-    return "\n".join(_describe(t, roles[t.name]) for t in [*found, *fixed])
+    largest = {id(t) for t in sorted(found, key=lambda t: -len(t.rows))[:_MAX_DESCRIBED]}
+    described = [t for t in found if id(t) in largest]  # in page order
+    parts = [_describe(t, roles[t.name]) for t in [*described, *fixed]]
+    named = [t.name for t in found if id(t) not in largest]
+    if named:
+        names = ", ".join(named)
+        names = names if len(names) <= _MAX_NAMED else names[: _MAX_NAMED - 1] + "…"
+        parts.append(f"… and {len(named)} smaller tables, not described here: {names}")
+    return "\n".join(parts)
 
 
 def split_page_preview(preview: str) -> tuple[str, str]:
