@@ -11,10 +11,14 @@ stream, quiet). ``warm`` is the reference: every specialist held at ``max_replic
 the start, so its p95 is the "warm p95". Figures per policy:
 
 - latency p50/p95 (submit → result) and the ratio to the warm p95;
-- container-seconds over the trace: running, paused and held (= running + paused);
+- container-seconds over the trace: running, paused and held (= running + paused), integrated
+  exactly from the containers' state events (starting counts as running), not sampled;
 - stability: ticks from the first to the last scale-up decision after the burst's step change,
-  and changes of scaling direction during the steady segment;
-- cold starts and resumes.
+  and changes of scaling direction during the steady segment, of the replica count a
+  specialist holds (running + paused: ``steady_direction_changes``) and, for comparison, of
+  the running count alone (``steady_running_flips``: every pause and resume moves it);
+- tier changes (pauses + resumes) per minute, over the trace and in the steady segment;
+- cold starts and resumes; failed tasks with their reasons (error kind and first line).
 
 Bounded: at most the trace's length plus two minutes per policy; loopback only.
 """
@@ -94,6 +98,7 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
 
         finished: dict[str, float] = {}
         paused_now: set[str] = set()
+        states: list[tuple[float, str, str]] = []  # (t, container, state) from t0
 
         def on_task(e: TaskStateChanged) -> None:
             if e.state in ("succeeded", "failed", "cancelled"):
@@ -103,6 +108,7 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
         def on_state(e: ContainerStateChanged) -> None:
             nonlocal cold, resumed
             with lock:
+                states.append((time.monotonic() - t0, e.container, e.state))
                 if e.state == ContainerState.STARTING:
                     cold += 1
                 elif e.state == ContainerState.PAUSED:
@@ -126,7 +132,12 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
             cold = resumed = 0
             samples: list[tuple[float, dict[str, tuple[int, int]]]] = []
             stop = threading.Event()
-            t0 = time.monotonic()
+            with lock:
+                t0 = time.monotonic()
+                states.clear()
+                for r in orch.lifecycle.replicas():
+                    if not r.sandbox:
+                        states.append((0.0, r.name, ContainerState.PAUSED if r.paused else ContainerState.RUNNING))
 
             def sample() -> None:
                 while not stop.wait(0.5):
@@ -149,9 +160,13 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
                     (time.monotonic(), orch.submit(event["text"], specialist=event["specialist"], files=files))
                 )
             failed = 0
+            reasons: dict[str, int] = {}
             for _, handle in handles:
-                if handle.future.result(timeout=300).state != "succeeded":
+                view = handle.future.result(timeout=300)
+                if view.state != "succeeded":
                     failed += 1
+                    why = f"{view.error_kind}: {(view.error or '').splitlines()[0] if view.error else ''}"[:160]
+                    reasons[why] = reasons.get(why, 0) + 1
             with lock:
                 latencies = [finished[h.id] - submitted for submitted, h in handles if h.id in finished]
             end = trace["end_s"] / speed
@@ -160,9 +175,61 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
                 time.sleep(remaining)
             stop.set()
             sampler.join()
+            with lock:
+                timeline = list(states)
+            horizon = time.monotonic() - t0
         finally:
             orch.close(remove_containers=True)
-    return summarise(policy, trace, samples, decisions, latencies, failed, cold, resumed, speed)
+    result = summarise(policy, trace, samples, decisions, latencies, failed, cold, resumed, speed)
+    result.update(tier_figures(timeline, horizon, trace, speed))
+    result["failure_reasons"] = reasons
+    return result
+
+
+def tier_figures(
+    timeline: list[tuple[float, str, str]], horizon: float, trace: dict[str, Any], speed: float
+) -> dict[str, Any]:
+    """Running and paused container-seconds integrated from state events, and tier changes per minute."""
+    running_s = paused_s = 0.0
+    state: dict[str, tuple[str, float]] = {}  # container -> (running | paused, since)
+    tiers: list[float] = []
+
+    def close(name: str, t: float) -> None:
+        nonlocal running_s, paused_s
+        if name in state:
+            kind, since = state.pop(name)
+            if kind == "running":
+                running_s += t - since
+            else:
+                paused_s += t - since
+
+    for t, name, new in sorted(timeline, key=lambda x: x[0]):
+        before = state.get(name, ("", 0.0))[0]
+        if new in (ContainerState.STARTING, ContainerState.RUNNING):
+            if before == "paused":
+                tiers.append(t)
+            if before != "running":
+                close(name, t)
+                state[name] = ("running", t)
+        elif new == ContainerState.PAUSED:
+            if before == "running":
+                tiers.append(t)
+            close(name, t)
+            state[name] = ("paused", t)
+        else:  # removed, failed, exited
+            close(name, t)
+    for name in list(state):
+        close(name, horizon)
+    steady_lo, steady_hi = (x / speed for x in trace["segments"]["steady"])
+    in_steady = sum(1 for t in tiers if steady_lo <= t <= steady_hi)
+    return {
+        "running_container_s": round(running_s, 1),
+        "paused_container_s": round(paused_s, 1),
+        "held_container_s": round(running_s + paused_s, 1),
+        "tier_changes": len(tiers),
+        "tier_changes_per_min": round(len(tiers) / (horizon / 60), 1) if horizon > 0 else 0.0,
+        "steady_tier_changes_per_min": round(in_steady / ((steady_hi - steady_lo) / 60), 1),
+    }
 
 
 def summarise(
@@ -177,33 +244,32 @@ def summarise(
     speed: float,
 ) -> dict[str, Any]:
     """Figures of one run."""
-    running_s = paused_s = 0.0
-    for (t_a, snap), (t_b, _) in zip(samples, samples[1:], strict=False):
-        running_s += sum(r for r, _ in snap.values()) * (t_b - t_a)
-        paused_s += sum(p for _, p in snap.values()) * (t_b - t_a)
     burst_lo, burst_hi = (x / speed for x in trace["segments"]["burst"])
     ups = [t for t, d in decisions if d.kind == "scale_up" and burst_lo <= t <= burst_hi]
     steady_lo, steady_hi = (x / speed for x in trace["segments"]["steady"])
-    flips = 0
-    for sid in samples[0][1] if samples else {}:
-        series = [snap[sid][0] for t, snap in samples if steady_lo <= t <= steady_hi]
-        moves = [b - a for a, b in zip(series, series[1:], strict=False) if b != a]
-        flips += sum(1 for a, b in zip(moves, moves[1:], strict=False) if (a > 0) != (b > 0))
+
+    def flips(count: Any) -> int:
+        total = 0
+        for sid in samples[0][1] if samples else {}:
+            series = [count(snap[sid]) for t, snap in samples if steady_lo <= t <= steady_hi]
+            moves = [b - a for a, b in zip(series, series[1:], strict=False) if b != a]
+            total += sum(1 for a, b in zip(moves, moves[1:], strict=False) if (a > 0) != (b > 0))
+        return total
+
     return {
         "policy": policy,
         "tasks": len(latencies),
         "failed": failed,
         "p50_s": round(statistics.median(latencies), 3) if latencies else None,
         "p95_s": round(pct(latencies, 0.95) or 0.0, 3),
-        "running_container_s": round(running_s, 1),
-        "paused_container_s": round(paused_s, 1),
-        "held_container_s": round(running_s + paused_s, 1),
         "burst_scale_ups": len(ups),
         "burst_settle_ticks": round((max(ups) - min(ups)) / TICK_S, 1) if ups else 0.0,
-        "steady_direction_changes": flips,
+        "steady_direction_changes": flips(lambda rp: rp[0] + rp[1]),  # the held count
+        "steady_running_flips": flips(lambda rp: rp[0]),
         "cold_starts": cold,
         "resumes": resumed,
         "peak_running": max((sum(r for r, _ in snap.values()) for _, snap in samples), default=0),
+        "peak_held": max((sum(r + p for r, p in snap.values()) for _, snap in samples), default=0),
     }
 
 

@@ -66,14 +66,20 @@ def test_a_burst_scales_up_in_one_decision_then_pauses_resumes_and_scales_to_zer
         rig.runtime.gate.set()
         assert all(f.result(timeout=10).state == TaskState.SUCCEEDED for f in futures)
 
-        for _ in range(55):  # idle: stable window and down window pass, replicas halve, one is paused
+        controller.tick(clock.advance(2))  # the burst is over: a change of tier, not of scale
+        assert [r.paused for r in rig.lifecycle.replicas("echo")] == [True] * 4, "all four held, paused"
+        assert rig.recorder.decisions("pause") and not rig.recorder.decisions("scale_down")
+        assert rig.recorder.decisions("pause")[0].reason.startswith("paused 4 idle echo replica(s), still held")
+        for _ in range(55):  # idle: the stable and down windows pass, the held count halves into the warm pool
             controller.tick(clock.advance(2))
-            if all(r.paused for r in rig.lifecycle.replicas("echo")):
+            if len(rig.lifecycle.replicas("echo")) <= 2:
                 break
         replicas = rig.lifecycle.replicas("echo")
-        assert [r.paused for r in replicas] == [True], "one kept warm, paused"
-        assert rig.recorder.decisions("scale_down") and len(rig.runtime.removed) == 3
-        paused = replicas[0].name
+        assert [r.paused for r in replicas] == [True, True], "warm_pool_max (2) kept warm, paused"
+        downs = rig.recorder.decisions("scale_down")
+        assert [(d.data["from"], d.data["to"]) for d in downs] == [(4, 3), (3, 2)], "one direction, down"
+        assert all(" held: " in d.reason for d in downs) and len(rig.runtime.removed) == 2
+        paused = max(replicas, key=lambda r: r.paused_at).name
         states = [
             e.state for e in rig.recorder.events if isinstance(e, ContainerStateChanged) and e.container == paused
         ]

@@ -9,6 +9,12 @@ remove the rest. Starts run on a small pool so one slow start does not hold back
 Each change is a :class:`~app.engine.core.events.Decision` whose reason carries the words and
 figures ("scaled data-analytics 1→2: 7 in flight or waiting, 1 running × 4 slots, p95 4.1 s").
 
+With a *tiered* policy (the adaptive one) the plan counts the replicas a specialist holds,
+running or paused, and only that count scales up or down on the tick. Whether a held replica
+runs or is paused is a tier change made by events (:mod:`~app.engine.fleet.tiers`): paused at
+task end when the gaps between tasks are long against the measured resume cost, resumed by
+the next task's ``acquire``, and paused on the tick once a burst is over.
+
 Threads: the loop runs on ``switchboard-controller``; :meth:`poke` and :meth:`observe_finished`
 are called from dispatcher threads and only touch locked state. :meth:`tick` takes ``now`` so
 unit tests drive the controller with a fake clock.
@@ -32,6 +38,7 @@ from app.engine.core.views import ScalingView
 from app.engine.fleet.lifecycle import Lifecycle, Replica
 from app.engine.fleet.policies import Observation, Plan, Policy, make_policy, money
 from app.engine.fleet.thresholds import MIN_TASKS, Thresholds, hourly_cost
+from app.engine.fleet.tiers import TierRule
 
 __all__ = ["PIN_S", "FleetController"]
 
@@ -77,6 +84,11 @@ class FleetController:
         self._last_tick = -math.inf
         lifecycle.on_demand = "from_zero"
         lifecycle.on_waiting = self.poke
+        self.tiers = TierRule()
+        self._tier_verdicts: dict[str, bool] = {}  # specialist -> pauses at task end (published on change)
+        self._tier_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sb-tier")
+        if self.policy.tiered:
+            lifecycle.on_idle = self._on_idle
         if self.policy.fresh_per_task:
             lifecycle.fresh_override = set(lifecycle.specs)
         bus.subscribe(TaskStateChanged, self._on_task)
@@ -111,7 +123,9 @@ class FleetController:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.lifecycle.on_idle = None
         self._starts.shutdown(wait=True, cancel_futures=True)
+        self._tier_pool.shutdown(wait=True, cancel_futures=True)
 
     def poke(self, specialist: str = "") -> None:
         """A task waits for a slot: decide now rather than at the next tick."""
@@ -140,6 +154,65 @@ class FleetController:
             and event.duration_ms is not None
         ):
             self.observe_finished(event.specialist, event.duration_ms / 1000.0, event.state == TaskState.SUCCEEDED)
+
+    def _tier_figures(self, sid: str, now: float) -> tuple[list[float], float]:
+        """Recent arrival gaps and the measured resume cost of ``sid``."""
+        with self.lifecycle.demand.locked(sid) as window:
+            gaps = window.recent_gaps(now)
+        return gaps, self.tiers.resume_cost(list(self.lifecycle.resumes.get(sid, ())))
+
+    def _on_idle(self, replica: Replica) -> None:
+        """A replica's last task ended (dispatcher thread): pause it now if the gaps say so."""
+        sid = replica.specialist
+        if self._stop.is_set() or self.lifecycle.quarantine_reason(sid) is not None:
+            return
+        if self._pinned(sid, self.clock()) is not None:
+            return  # a count the user pinned is left as it is
+        spec = self.lifecycle.specs.get(sid)
+        if spec is None:
+            return
+        gaps, resume_s = self._tier_figures(sid, self.clock())
+        why = self.tiers.pause_at_idle(gaps, resume_s)
+        self._publish_tier_verdict(sid, why, gaps, resume_s)
+        if why is None:
+            return
+        pool = self.lifecycle.pool(sid)
+        with pool.cond:
+            running = [r for r in pool.replicas.values() if not r.retired and not r.sandbox and not r.paused]
+            if pool.waiting or len(running) <= spec.scaling.min_replicas:
+                return  # a task waits for this slot, or min_replicas stay running
+        try:
+            self._tier_pool.submit(self._tier_pause, replica.name, why)
+        except RuntimeError:
+            return  # shutting down
+
+    def _tier_pause(self, name: str, why: str) -> None:
+        try:
+            self.lifecycle.pause(name, reason=why, tier=True)
+        except EngineError as exc:
+            log.info("could not pause %s: %s", name, exc)
+
+    def _publish_tier_verdict(self, sid: str, why: str | None, gaps: list[float], resume_s: float) -> None:
+        """Say when a specialist starts or stops pausing its replicas between tasks (not each pause)."""
+        verdict = why is not None
+        if self._tier_verdicts.get(sid) == verdict:
+            return
+        self._tier_verdicts[sid] = verdict
+        gap = self.tiers.typical_gap(gaps)
+        shown = f"typical gap {gap:.1f} s" if gap is not None else f"fewer than {self.tiers.min_gaps} recent gaps"
+        reason = (
+            f"{sid}: idle replicas are paused at task end ({why})"
+            if why is not None
+            else f"{sid}: idle replicas stay running between tasks ({shown}, resume {resume_s * 1000:.0f} ms)"
+        )
+        self.bus.publish(
+            Decision(
+                kind="tier",
+                subject=sid,
+                reason=reason,
+                data={"pause_at_idle": verdict, "typical_gap_s": gap, "resume_s": resume_s},
+            )
+        )
 
     def observe_finished(self, specialist: str, latency_s: float, ok: bool) -> None:
         """A task of ``specialist`` finished (any thread)."""
@@ -279,6 +352,9 @@ class FleetController:
             )
         if not act:
             return
+        if self.policy.tiered:
+            self._apply_tiered(spec, obs, plan, want_run, want_warm, running, paused)
+            return
         have = obs.running  # running + starting
         if want_run > have:
             self._decide("scale_up", sid, f"scaled {sid} {have}→{want_run}: {plan.reason}", have, want_run)
@@ -307,6 +383,57 @@ class FleetController:
             kind = "scale_to_zero" if want_run == 0 and want_warm == 0 else "trim_warm"
             self._decide(kind, sid, f"removed paused {replica.name}: {plan.reason}", len(paused), want_warm)
             self.lifecycle.remove(replica.name, reason=plan.reason or "warm pool smaller")
+
+    def _apply_tiered(
+        self,
+        spec: SpecialistSpec,
+        obs: Observation,
+        plan: Plan,
+        want: int,
+        want_warm: int,
+        running: list[Replica],
+        paused: list[Replica],
+    ) -> None:
+        """Scale the held count (running + paused); pause idle replicas once the specialist's work stopped."""
+        sid = spec.id
+        have = obs.running + obs.paused  # running + starting + paused
+        keep = min(spec.scaling.max_replicas, want + want_warm)
+        if want > have:
+            self._decide("scale_up", sid, f"scaled {sid} {have}→{want}: {plan.reason}", have, want)
+            for replica in paused:  # held replicas run again before any new one starts
+                self.lifecycle.resume(replica.name, reason=f"scale to {want}")
+            for _ in range(want - have):
+                self._start_async(sid, f"scale to {want}")
+            return
+        if have > keep:
+            # paused first (oldest paused first), then the longest idle running ones
+            idle = sorted(paused, key=lambda r: r.paused_at) + sorted(
+                (r for r in running if r.inflight == 0), key=lambda r: r.last_used
+            )
+            extra = idle[: have - keep]
+            if extra:
+                after = have - len(extra)
+                kind = "scale_to_zero" if after == 0 else "scale_down"
+                self._decide(kind, sid, f"scaled {sid} {have}→{after} held: {plan.reason}", have, after)
+                for replica in extra:
+                    self.lifecycle.remove(replica.name, reason=f"scale to {after}")
+                running = [r for r in running if r not in extra]
+        gaps, resume_s = self._tier_figures(sid, obs.now)
+        after_s = self.tiers.pause_after_s(gaps, resume_s)
+        if obs.idle_s < after_s or obs.current > 0:
+            return
+        idle = [r for r in running if r.inflight == 0 and not r.retired]
+        idle = idle[: max(0, len(running) - spec.scaling.min_replicas)]
+        done = [r for r in idle if self.lifecycle.pause(r.name, reason=f"no task for {obs.idle_s:.0f} s")]
+        if done:
+            self._decide(
+                "pause",
+                sid,
+                f"paused {len(done)} idle {sid} replica(s), still held: no task for {obs.idle_s:.1f} s ≥ "
+                f"{after_s:.1f} s (resume {resume_s * 1000:.0f} ms)",
+                len(running),
+                len(running) - len(done),
+            )
 
     def _decide(self, kind: str, sid: str, reason: str, before: int, after: int) -> None:
         self.bus.publish(

@@ -120,6 +120,11 @@ class DemandWindow:
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
         return percentile(gaps, 0.9) if len(gaps) >= min_gaps else None
 
+    def recent_gaps(self, now: float, window_s: float = 120.0) -> list[float]:
+        """Gaps between the arrivals within ``window_s``, oldest first."""
+        times = [t for t in self.arrivals if t > now - window_s]
+        return [b - a for a, b in zip(times, times[1:], strict=False)]
+
     def idle_for(self, now: float) -> float:
         """Seconds since the specialist last had work (infinite if never)."""
         return math.inf if self.last_busy is None else now - self.last_busy

@@ -72,6 +72,9 @@ class Replica:
     sandbox: bool = False  # a one-task program sandbox: never handed to another task
     paused: bool = False  # frozen by ``docker pause``: holds memory, no CPU, takes no task
     paused_at: float = 0.0
+    tier_paused: bool = False  # paused at task end by the tier rule (a tier change, not a decision)
+    # held across ``docker pause``/``unpause``: a resume waits for a pause in progress to finish
+    tier_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class _Pool:
@@ -121,6 +124,7 @@ class Lifecycle:
         self.on_demand = "always"  # or "from_zero": the controller scales beyond the first
         self.fresh_override: set[str] = set()  # specialists run one container per task (a policy)
         self.on_waiting: Callable[[str], None] | None = None  # a task waits for a slot
+        self.on_idle: Callable[[Replica], None] | None = None  # a replica's last task ended (dispatcher thread)
         self.model_memory: ModelMemory | None = None  # loaded models count in the memory budget
         self.resumes: dict[str, deque[float]] = {sid: deque(maxlen=50) for sid in specs}  # seconds, latest last
 
@@ -439,24 +443,29 @@ class Lifecycle:
         )
         return True
 
-    def pause(self, name: str, *, reason: str) -> bool:
-        """Freeze an idle replica (``docker pause``); ``False`` when it is busy or gone."""
+    def pause(self, name: str, *, reason: str, tier: bool = False) -> bool:
+        """Freeze an idle replica (``docker pause``); ``False`` when it is busy or gone.
+
+        ``tier``: paused at task end by the tier rule; its resume is then not a decision of its own.
+        """
         replica = self.find(name)
         if replica is None:
             return False
         pool = self.pool(replica.specialist)
-        with pool.cond:
-            if replica.retired or replica.paused or replica.inflight or replica.sandbox or replica.fresh:
-                return False
-            replica.paused = True  # acquire skips it from now on
-            replica.paused_at = self.clock()
-        try:
-            self.runtime.pause(name)
-        except EngineError:
+        with replica.tier_lock:  # a resume that finds it paused waits for the pause to be done
             with pool.cond:
-                replica.paused = False
-                pool.cond.notify_all()
-            raise
+                if replica.retired or replica.paused or replica.inflight or replica.sandbox or replica.fresh:
+                    return False
+                replica.paused = True  # acquire skips it from now on
+                replica.tier_paused = tier
+                replica.paused_at = self.clock()
+            try:
+                self.runtime.pause(name)
+            except EngineError:
+                with pool.cond:
+                    replica.paused = False
+                    pool.cond.notify_all()
+                raise
         self.bus.publish(
             ContainerStateChanged(
                 container=name, specialist=replica.specialist, state=ContainerState.PAUSED, reason=reason
@@ -474,12 +483,14 @@ class Lifecycle:
             if not replica.paused or replica.retired:
                 return None
             replica.paused = False
+            replica.tier_paused = False
             if claim:
                 replica.inflight += 1
             replica.last_used = time.monotonic()
         began = time.monotonic()
         try:
-            self.runtime.unpause(name)
+            with replica.tier_lock:
+                self.runtime.unpause(name)
         except EngineError as exc:
             self.mark_dead(name, f"could not resume: {exc.message}")
             return None
@@ -571,14 +582,17 @@ class Lifecycle:
                         self.on_waiting(specialist)
                     continue
                 if thaw is not None:
+                    tier = thaw.tier_paused
                     resumed = self.resume(thaw.name, reason="a task is waiting", claim=True)
-                    if resumed is not None:
+                    if resumed is not None and not tier:
                         took = self.resumes[specialist][-1] if self.resumes.get(specialist) else 0.0
                         self._decide(
                             "resume",
                             thaw.name,
                             f"{specialist}: a task is waiting; resumed a paused replica in {took * 1000:.0f} ms",
                         )
+                        return resumed
+                    if resumed is not None:
                         return resumed
                     continue
                 try:
@@ -611,6 +625,7 @@ class Lifecycle:
             replica.served += 1
             replica.last_used = time.monotonic()
             survived = not replica.retired
+            idle = survived and replica.inflight == 0 and not replica.sandbox and not replica.fresh
             pool.cond.notify_all()
         if survived and not replica.sandbox:
             with self._crash_lock:
@@ -620,6 +635,8 @@ class Lifecycle:
                 self.remove(replica.name, reason="fresh container per task: done")
             except EngineError as exc:
                 log.warning("could not remove %s: %s", replica.name, exc)
+        elif idle and self.on_idle is not None:
+            self.on_idle(replica)
 
     def mark_dead(self, name: str, reason: str) -> None:
         """Forget a container that died; its slot holders see their calls fail."""

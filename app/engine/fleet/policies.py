@@ -106,6 +106,7 @@ class Policy(Protocol):
     name: str
     uses_pause: bool
     fresh_per_task: bool
+    tiered: bool  # plans count held replicas (running + paused); idle ones change tier by events
 
     def decide(self, obs: Observation) -> Plan:
         """The plan for this tick."""
@@ -129,7 +130,8 @@ def _cost(obs: Observation) -> str:
 
 def _figures(obs: Observation) -> str:
     p95 = f", p95 {obs.p95_s:.1f} s" if obs.p95_s is not None else ""
-    return f"{obs.current:g} in flight or waiting, {obs.running} running × {obs.slots} slots{p95}"
+    paused = f" (+{obs.paused} paused)" if obs.paused else ""
+    return f"{obs.current:g} in flight or waiting, {obs.running} running{paused} × {obs.slots} slots{p95}"
 
 
 KEEP_WARM_FLOOR_S = 120.0  # a paused replica costs memory only; the budget evicts it under pressure
@@ -149,17 +151,21 @@ class AdaptivePolicy:
     uses_pause = True
     fresh_per_task = False
 
-    def __init__(self, down_window_s: float = 30.0, panic_hold_s: float = 10.0, tolerance: float = 0.1) -> None:
+    def __init__(
+        self, down_window_s: float = 30.0, panic_hold_s: float = 10.0, tolerance: float = 0.1, *, tiered: bool = True
+    ) -> None:
+        self.tiered = tiered
         self.down_window_s = down_window_s
         self.panic_hold_s = panic_hold_s
         self.tolerance = tolerance
         self._memory: dict[str, _AdaptiveMemory] = {}
 
     def hold_running_s(self, obs: Observation) -> float:
-        """How long one replica stays running after a task: 3 × the p90 arrival gap, in [6 s, the down window].
+        """How long one replica is held for demand after a task: 3 × the p90 arrival gap, in [6 s, the down window].
 
-        Long enough that a stream of short tasks finds it running (no pause and resume per task),
-        short enough that a replica whose stream ended is paused soon after.
+        Untiered, the replica stays *running* that long, so that a stream of short tasks finds it
+        running (no pause and resume per task) and one whose stream ended is paused soon after.
+        Tiered, the count holds it (running or paused); :mod:`~app.engine.fleet.tiers` decides which.
         """
         gap = obs.gap_p90_s if obs.gap_p90_s is not None else self.down_window_s
         return min(self.down_window_s, max(6.0, 3.0 * gap))
@@ -174,18 +180,20 @@ class AdaptivePolicy:
         """Scale up at once, down slowly into paused replicas, to zero when gaps say so."""
         mem = self._memory.setdefault(obs.specialist, _AdaptiveMemory())
         per = obs.slots * obs.target_utilization
-        capacity = obs.running * obs.slots
+        # tiered: a paused replica is held capacity (resumed in milliseconds by the next task)
+        have = obs.running + obs.paused if self.tiered else obs.running
+        capacity = have * obs.slots
         want_now = max(_need(obs.current, per), _need(obs.panic, per))
         waiting = obs.current > capacity
-        if waiting or want_now >= 2 * max(obs.running, 1):
+        if waiting or want_now >= 2 * max(have, 1):
             mem.panic_until = obs.now + self.panic_hold_s
         panic = obs.now < mem.panic_until
-        if want_now > obs.running and (waiting or panic):
-            target = max(want_now, obs.running + 1)
+        if want_now > have and (waiting or panic):
+            target = max(want_now, have + 1)
             mem.wanted.append((obs.now, target))
             return Plan(target, reason=f"{_figures(obs)}: tasks wait for a slot", panic=True)
         latency_high = obs.p95_s is not None and obs.p95_s > obs.latency_threshold_s
-        loaded = obs.stable > 0.5 * capacity and obs.running > 0
+        loaded = obs.stable > 0.5 * capacity and have > 0
         note = ""
         if latency_high and loaded and obs.now >= mem.latency_bump_until:
             assert obs.p95_s is not None
@@ -195,38 +203,38 @@ class AdaptivePolicy:
                 note = f": p95 {obs.p95_s:.1f} s > threshold {obs.latency_threshold_s:.1f} s, but {_cost(obs)}"
             else:
                 mem.latency_bump_until = obs.now + self.down_window_s
-                mem.wanted.append((obs.now, obs.running + 1))  # the down window holds the bump
+                mem.wanted.append((obs.now, have + 1))  # the down window holds the bump
                 return Plan(
-                    obs.running + 1,
+                    have + 1,
                     reason=f"{_figures(obs)}: p95 {obs.p95_s:.1f} s > threshold {obs.latency_threshold_s:.1f} s",
                 )
         steady = _need(obs.stable, per)
-        if obs.running and abs(obs.stable / (obs.running * per) - 1) <= self.tolerance:
-            steady = obs.running  # HPA's tolerance: close enough, do not move
+        if have and abs(obs.stable / (have * per) - 1) <= self.tolerance:
+            steady = have  # HPA's tolerance: close enough, do not move
         steady = max(steady, _need(obs.current, per))
         if obs.idle_s < self.hold_running_s(obs):
             # a stream of tasks too short to be in flight at a tick (a 40 ms task every few seconds):
-            # one replica stays running between them instead of a pause and a resume per task
+            # one replica is held between them (untiered: running, no pause and resume per task)
             steady = max(steady, 1)
         mem.wanted.append((obs.now, steady))
         while mem.wanted and mem.wanted[0][0] < obs.now - self.down_window_s:
             mem.wanted.popleft()
         target = max(w for _, w in mem.wanted)
         if panic:
-            target = max(target, obs.running)
-        if target < obs.running:
-            target = max(target, obs.running // 2)  # at most halve per tick
+            target = max(target, have)
+        if target < have:
+            target = max(target, have // 2)  # at most halve per tick
         keep = self.keep_warm_s(obs)
         warm = 0
         if obs.idle_s < keep:
-            warm = max(0, min(obs.warm_pool_max, max(obs.running, 1)) - target)
+            warm = max(0, min(obs.warm_pool_max, max(have, 1)) - target)
             if obs.costly and warm > 1:
                 warm = 1
                 note = note or f": {_cost(obs)}, warm pool 1"
-        if target < obs.running:
-            reason = f"{_figures(obs)}: demand below capacity for {self.down_window_s:g} s{note}"
-        elif target == 0 and warm == 0 and obs.paused:
+        if target == 0 and warm == 0 and obs.paused:
             reason = f"idle for {obs.idle_s:.0f} s > {keep:.0f} s (from the gaps between tasks): scale to zero"
+        elif target < have:
+            reason = f"{_figures(obs)}: demand below capacity for {self.down_window_s:g} s{note}"
         else:
             reason = _figures(obs) + note
         return Plan(target, warm, reason, panic)
@@ -244,6 +252,7 @@ class KnativePolicy:
     name = "knative"
     uses_pause = False
     fresh_per_task = False
+    tiered = False
 
     def __init__(
         self, target_pct: float = 0.7, panic_threshold: float = 2.0, stable_s: float = 60.0, grace_s: float = 30.0
@@ -287,6 +296,7 @@ class RayPolicy:
     name = "ray"
     uses_pause = False
     fresh_per_task = False
+    tiered = False
 
     def __init__(
         self,
@@ -331,6 +341,7 @@ class AlwaysOnPolicy:
     name = "always_on"
     uses_pause = False
     fresh_per_task = False
+    tiered = False
 
     def decide(self, obs: Observation) -> Plan:
         """Always one (or ``min_replicas``)."""
@@ -343,6 +354,7 @@ class PerTaskPolicy:
     name = "per_task"
     uses_pause = False
     fresh_per_task = True
+    tiered = False
 
     def decide(self, obs: Observation) -> Plan:
         """Nothing stands by."""

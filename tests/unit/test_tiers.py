@@ -1,0 +1,114 @@
+"""Warm tiers: the pause rule, and the controller pausing between tasks while the held count stays still."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from app.engine.core.states import TaskState
+from app.engine.fleet.controller import FleetController
+from app.engine.fleet.policies import make_policy
+from app.engine.fleet.tiers import TierRule
+from tests.unit.fake_runtime import make_rig, make_spec
+
+
+class FakeClock:
+    """Monotonic seconds that move only when told to."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> float:
+        self.t += seconds
+        return self.t
+
+
+def _wait(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_the_rule_pauses_only_when_the_gaps_are_long_against_the_measured_resume() -> None:
+    rule = TierRule()
+    assert rule.resume_cost([0.01, 0.02]) == 0.05, "the prior until three resumes were measured"
+    assert rule.resume_cost([0.015, 0.016, 0.025, 0.014]) == 0.025, "then their p95"
+    stream = [3.0] * 6
+    why = rule.pause_at_idle(stream, 0.016)
+    assert why is not None and "typical gap 3.0 s ≥ 20 × resume 16 ms" in why
+    assert rule.pause_at_idle([0.1] * 8, 0.016) is None, "a burst: the next task is due before a pause pays"
+    assert rule.pause_at_idle([3.0] * 3, 0.016) is None, "three gaps say nothing about a pattern"
+    assert rule.pause_at_idle([3.0] * 6, 0.2) is None, "a slow resume (200 ms) needs gaps of 4 s"
+    assert rule.pause_at_idle([0.5] * 6, 0.001) is None, "never more often than once a second"
+    assert rule.pause_at_idle([0.1] * 10 + [3.0] * 5, 0.016) is not None, "the last 8 gaps, not the burst before"
+    assert rule.pause_after_s([0.1] * 8, 0.016) == 1.0, "after a burst: 1 s without work"
+    assert rule.pause_after_s([3.0] * 8, 0.016) == 9.0, "3 × the typical gap"
+    assert rule.pause_after_s([], 0.2) == 4.0, "20 × a slow resume"
+
+
+def test_a_steady_stream_pauses_between_tasks_without_changing_the_held_count(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=2)]) as r:
+        clock = FakeClock()
+        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
+        controller.backlog = r.dispatcher.backlog
+        try:
+            for i in range(12):  # a 1 ms task every 3 s
+                assert r.dispatcher.submit(r.job(f"task {i}")).result(timeout=10).state == TaskState.SUCCEEDED
+                controller.tick(clock.advance(1.5))
+                controller.tick(clock.advance(1.5))
+            _wait(lambda: all(x.paused for x in r.lifecycle.replicas("echo")))
+            assert len(r.runtime.started) == 1, "one replica held all along: no cold start after the first"
+            assert len(r.lifecycle.replicas("echo")) == 1
+            paused, resumed = len(r.runtime.paused), len(r.runtime.resumed)
+            assert paused >= 8 and resumed >= 7, "paused between tasks, resumed by the next"
+            for kind in ("scale_up", "scale_down", "scale_to_zero"):
+                assert not r.recorder.decisions(kind), f"the held count never moved ({kind})"
+            # before four gaps were seen the tick paused it (a decision, and so is its resume); after that
+            # each pause at task end and its resume are container events, not a decision per task
+            ticked = len(r.recorder.decisions("pause"))
+            assert ticked <= 4 and len(r.recorder.decisions("resume")) == ticked < len(r.runtime.resumed) - 3
+            verdicts = r.recorder.decisions("tier")
+            assert verdicts and verdicts[-1].data["pause_at_idle"] is True
+            assert "paused at task end (idle between tasks: typical gap 3.0 s" in verdicts[-1].reason
+        finally:
+            controller.stop()
+
+
+def test_a_burst_keeps_its_replicas_running_at_task_end_and_pauses_them_on_the_tick(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=2)]) as r:
+        clock = FakeClock()
+        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
+        controller.backlog = r.dispatcher.backlog
+        try:
+            futures = [r.dispatcher.submit(r.job(f"task {i}")) for i in range(10)]  # ten at once: gaps of ~0
+            assert all(f.result(timeout=10).state == TaskState.SUCCEEDED for f in futures)
+            time.sleep(0.1)  # any pause at task end would have been handed to the tier thread by now
+            assert r.runtime.paused == [], "the next task of a burst is due at once: no pause at task end"
+            controller.tick(clock.advance(0.5))
+            assert r.runtime.paused == [], "0.5 s without work is not yet the end of the burst"
+            controller.tick(clock.advance(1.0))
+            assert all(x.paused for x in r.lifecycle.replicas("echo")), "1 s without work after a burst: paused"
+            assert r.recorder.decisions("pause")[0].reason.startswith("paused 1 idle echo replica(s), still held")
+        finally:
+            controller.stop()
+
+
+def test_min_replicas_stay_running_between_tasks(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec(max_replicas=2, min_replicas=1, concurrency=1)]) as r:
+        clock = FakeClock()
+        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
+        try:
+            for i in range(8):
+                assert r.dispatcher.submit(r.job(f"task {i}")).result(timeout=10).state == TaskState.SUCCEEDED
+                controller.tick(clock.advance(3))
+            time.sleep(0.1)
+            assert r.runtime.paused == [] and len(r.lifecycle.replicas("echo")) == 1
+        finally:
+            controller.stop()
