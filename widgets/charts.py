@@ -5,6 +5,11 @@ the curves that changed with ``setData`` (peak downsampling, clip to view), so a
 samples never costs more than one redraw. The time-range selector emits
 :attr:`ChartPanel.sig_range_changed`; the caller loads the stored history for that range and
 hands it back with :meth:`ChartPanel.load_history`.
+
+The controller's self-adjusting thresholds are dashed step lines: the p95 latency threshold
+(``latency_threshold_ms``) on the latency plot, the cost-per-task threshold (``cost_threshold``)
+on the cost plot against a right-hand "per task" axis of its own (the plot's curves are
+running totals, a threshold is per task).
 """
 
 from __future__ import annotations
@@ -126,7 +131,7 @@ class ChartPanel(QWidget):
         self._last_scroll = 0.0
         self._latency = RingBuffer()
         self._latency_dirty = False
-        self._thresholds: dict[str, pg.PlotDataItem] = {}
+        self._thresholds: dict[tuple[str, str], pg.PlotDataItem] = {}  # (metric, specialist) -> dashed line
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         bar = QHBoxLayout()
@@ -172,6 +177,7 @@ class ChartPanel(QWidget):
             self.plots[key] = _Plot(key, widget)
             grid.addWidget(widget, i // 2, i % 2)
         layout.addLayout(grid, 1)
+        self.per_task_view = self._per_task_axis(self.plots["cost"].widget)
         self.timer = QTimer(self)
         self.timer.setInterval(redraw_ms)
         self.timer.timeout.connect(self.redraw)  # runs only while the panel is shown
@@ -195,8 +201,8 @@ class ChartPanel(QWidget):
     def load_history(self, metric: str, points: Iterable[Any]) -> None:
         """Replace a plot's data with stored SeriesPoint-like objects (ts, value, subject)."""
         by_subject: dict[str, tuple[list[float], list[float]]] = {}
-        if metric == "latency_threshold_ms":
-            self.set_thresholds(points)
+        if metric in ("latency_threshold_ms", "cost_threshold"):
+            self.set_thresholds(points, metric)
             return
         if metric == "latency_ms":
             ts = [p.ts for p in points]
@@ -217,27 +223,61 @@ class ChartPanel(QWidget):
             plot.buffer(subject).extend(t, values)
         plot.dirty.update(plot.buffers)
 
-    def set_thresholds(self, points: Iterable[Any]) -> None:
-        """Draw each specialist's self-adjusting p95 threshold as a dashed step line on the latency plot."""
+    @staticmethod
+    def _per_task_axis(widget: pg.PlotWidget) -> pg.ViewBox:
+        """A second view box on ``widget`` with its own right axis ("Per task", $), sharing the time axis."""
+        item = widget.getPlotItem()
+        view = pg.ViewBox(enableMouse=False)
+        item.showAxis("right")
+        item.scene().addItem(view)
+        axis = item.getAxis("right")
+        axis.linkToView(view)
+        axis.setLabel("Threshold per task", units="$")  # SI prefix on: $0.000082 reads 82 µ$
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        view.setXLink(item)
+
+        def follow() -> None:
+            view.setGeometry(item.vb.sceneBoundingRect())
+            view.linkedViewChanged(item.vb, view.XAxis)
+
+        item.vb.sigResized.connect(follow)
+        follow()
+        return view
+
+    def set_thresholds(self, points: Iterable[Any], metric: str = "latency_threshold_ms") -> None:
+        """Draw each specialist's self-adjusting threshold as a dashed step line.
+
+        ``latency_threshold_ms`` on the latency plot; ``cost_threshold`` ($ per task) on the
+        cost plot's right-hand axis.
+        """
         by_subject: dict[str, list[tuple[float, float]]] = {}
         for p in points:
             by_subject.setdefault(p.subject, []).append((p.ts, p.value))
-        widget = self.plots["latency_ms"].widget
-        for subject in set(self._thresholds) - set(by_subject):
-            widget.removeItem(self._thresholds.pop(subject))
+        plot = self.plots["cost" if metric == "cost_threshold" else "latency_ms"].widget.getPlotItem()
+        view = self.per_task_view if metric == "cost_threshold" else plot.vb
+        for key in [k for k in self._thresholds if k[0] == metric and k[1] not in by_subject]:
+            curve = self._thresholds.pop(key)
+            view.removeItem(curve)
+            plot.legend.removeItem(curve)
         for i, (subject, series) in enumerate(sorted(by_subject.items())):
             series.sort()
             xs = np.array([t for t, _ in series])
             ys = np.array([v for _, v in series])
-            if subject not in self._thresholds:
+            key = (metric, subject)
+            if key not in self._thresholds:
                 colour = PALETTE[(i + 4) % len(PALETTE)]
                 pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine)
                 curve = pg.PlotDataItem(pen=pen, name=f"threshold {subject}", stepMode="left")
-                widget.addItem(curve)
-                self._thresholds[subject] = curve
+                view.addItem(curve)
+                plot.legend.addItem(curve, f"threshold {subject}")
+                self._thresholds[key] = curve
             if len(xs) == 1:  # one value: a flat line from then to now
                 xs, ys = np.array([xs[0], time.time()]), np.array([ys[0], ys[0]])
-            self._thresholds[subject].setData(xs, ys)
+            self._thresholds[key].setData(xs, ys)
+
+    def threshold_lines(self, metric: str) -> dict[str, pg.PlotDataItem]:
+        """The dashed threshold lines drawn for ``metric``, by specialist."""
+        return {subject: curve for (m, subject), curve in self._thresholds.items() if m == metric}
 
     def clear_subject(self, metric: str, subject: str) -> None:
         """Remove one subject's curve (a container that was removed)."""
@@ -357,7 +397,7 @@ class ChartPanel(QWidget):
             plot.widget.setBackground(bg)
             item = plot.widget.getPlotItem()
             item.titleLabel.setText(item.titleLabel.text, color=fg, size="10pt", bold=True)
-            for axis in ("left", "bottom"):
+            for axis in ("left", "bottom", "right"):
                 ax = item.getAxis(axis)
                 ax.setPen(pg.mkPen(fg, width=1))
                 ax.setTextPen(pg.mkPen(fg))

@@ -975,24 +975,36 @@ class Orchestrator:
         return self.health_monitor.snapshot()
 
     def series(self, metric: str, since_ts: float, specialist: str | None = None) -> list[SeriesPoint]:
-        """Stored figures for charts (``latency_threshold_ms``: the controller's threshold history)."""
+        """Stored figures for charts.
+
+        ``latency_threshold_ms`` and ``cost_threshold`` ($ per task) are the controller's threshold
+        history, read from its published ``threshold`` decisions.
+        """
         if metric == "latency_threshold_ms":
-            return self._threshold_series(since_ts, specialist)
+            return self._threshold_series(since_ts, specialist, "latency_s", 1000.0)
+        if metric == "cost_threshold":
+            return self._threshold_series(since_ts, specialist, "cost_per_task", 1.0)
         rows = self.wait_started().series(metric, since_ts, subject=specialist).result(timeout=30)
         return [SeriesPoint(ts=float(r[0]), value=float(r[1]), subject=str(r[2] or "")) for r in rows]
 
-    def _threshold_series(self, since_ts: float, specialist: str | None) -> list[SeriesPoint]:
-        """Each published threshold change, then the current value now (so lines reach the present)."""
+    def _threshold_series(self, since_ts: float, specialist: str | None, key: str, scale: float) -> list[SeriesPoint]:
+        """Each published change of one threshold, then its current value now (so lines reach the present).
+
+        A threshold that is off (a cost threshold with both cost rates at 0) has no points.
+        """
         rows = self.wait_started().recent_decisions(5000, kinds=("threshold",)).result(timeout=30)
         points = [
-            SeriesPoint(ts=r.ts, value=float(r.data["latency_s"]) * 1000.0, subject=r.subject)
+            SeriesPoint(ts=r.ts, value=float(r.data[key]) * scale, subject=r.subject)
             for r in reversed(rows)
-            if r.ts >= since_ts and "latency_s" in r.data and specialist in (None, r.subject)
+            if r.ts >= since_ts and r.data.get(key) is not None and specialist in (None, r.subject)
         ]
         now = time.time()
         for view in self.scaling():
-            if specialist in (None, view.specialist) and any(p.subject == view.specialist for p in points):
-                points.append(SeriesPoint(ts=now, value=view.latency_threshold_s * 1000.0, subject=view.specialist))
+            current = view.latency_threshold_s if key == "latency_s" else view.cost_threshold
+            if current is None or specialist not in (None, view.specialist):
+                continue
+            if any(p.subject == view.specialist for p in points):
+                points.append(SeriesPoint(ts=now, value=current * scale, subject=view.specialist))
         return points
 
     def metrics_sources(self) -> MetricsSources:

@@ -14,7 +14,8 @@ from widgets.charts import PLOTS
 
 __all__ = ["MetricsController"]
 
-TASK_METRICS = ("latency_ms", "latency_threshold_ms", "throughput", "cost", "accuracy")
+THRESHOLDS = ("latency_threshold_ms", "cost_threshold")
+TASK_METRICS = ("latency_ms", *THRESHOLDS, "throughput", "cost", "accuracy")
 
 
 class MetricsController(QObject):
@@ -26,7 +27,7 @@ class MetricsController(QObject):
         self.window = window
         self.loads = 0
         self._loading = False
-        window.charts.sig_range_changed.connect(lambda _s: self.load([*PLOTS, "latency_threshold_ms"]))
+        window.charts.sig_range_changed.connect(lambda _s: self.load([*PLOTS, *THRESHOLDS]))
         self.timer = QTimer(self)
         self.timer.setInterval(poll_ms)
         self.timer.timeout.connect(lambda: self.load(TASK_METRICS, only_visible=True))
