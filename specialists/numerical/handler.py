@@ -23,7 +23,7 @@ from switchboard_runtime.files import check_input, find_input, read_csv
 __all__ = ["handle"]
 
 OPS = set(EXECUTORS) | {"statistics"}
-_STATS = ("mean", "median", "std", "variance", "sum", "min", "max", "count", "describe")
+_STATS = ("mean", "median", "std", "variance", "pstd", "pvariance", "sum", "min", "max", "count", "describe")
 _NEEDS_EXPRESSION = {"evaluate", "integrate", "differentiate", "minimize", "ode"}
 
 
@@ -121,6 +121,8 @@ def _statistics(plan: dict[str, Any], csv_input: Any) -> Result:
         "median": statistics.median(values),
         "std": statistics.stdev(values) if len(values) > 1 else 0.0,
         "variance": statistics.variance(values) if len(values) > 1 else 0.0,
+        "pstd": statistics.pstdev(values),
+        "pvariance": statistics.pvariance(values),
         "sum": math.fsum(values),
         "min": min(values),
         "max": max(values),
@@ -132,8 +134,14 @@ def _statistics(plan: dict[str, Any], csv_input: Any) -> Result:
             answer=answer, data={"value": summary["mean"], **summary}, operation_kind="python", operation_text=op_text
         )
     value = summary[stat]
+    named = {
+        "std": "sample standard deviation (n - 1)",
+        "variance": "sample variance (n - 1)",
+        "pstd": "population standard deviation (n)",
+        "pvariance": "population variance (n)",
+    }.get(stat, stat)
     return Result(
-        answer=f"{stat} = {value:.10g}",
+        answer=f"{named} = {value:.10g} (of {len(values)} values)",
         data={"value": value, **summary},
         operation_kind="python",
         operation_text=op_text,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from num_parse import literal_list, parse, parse_equation
+from num_word_ops import area, binomial
 from switchboard_runtime.api import Result, SpecialistError
 
 __all__ = ["EXECUTORS"]
@@ -335,6 +336,7 @@ def ode(plan: dict[str, Any]) -> Result:
 
     t = sympy.Symbol(plan.get("variable") or "t")
     y = sympy.Function("y")
+    fname = str(plan.get("function") or "y")  # the name the task gave the function (N for dN/dt)
     ysym = sympy.Symbol("y")
     rhs = parse(str(plan["expression"]), {"y": ysym, t.name: t})
     t0_x, y0_x = _point(plan.get("t0") or 0), _point(plan["y0"])
@@ -373,10 +375,10 @@ def ode(plan: dict[str, Any]) -> Result:
     except (ValueError, ZeroDivisionError, OverflowError):
         numeric = None
     shown_at = f"{at:g}" if isinstance(at, int | float) else str(at)
-    solution = f" (solution y({t}) = {closed})" if closed is not None else ""
+    solution = f" (solution {fname}({t}) = {closed})" if closed is not None else ""
     if exact is not None and (numeric is None or abs(float(exact) - numeric) <= 1e-6 * max(1.0, abs(numeric))):
         return Result(
-            answer=f"y({shown_at}) = {_show(exact)}{solution}",
+            answer=f"{fname}({shown_at}) = {_show(exact)}{solution}",
             data={"value": _value(exact), "exact": str(exact), "closed_form": str(closed)},
             operation_kind="sympy",
             operation_text=f"{op} at {t} = {at_x}",
@@ -384,7 +386,7 @@ def ode(plan: dict[str, Any]) -> Result:
     if numeric is None:
         raise SpecialistError("bad_input", f"The ODE solver could not integrate from {t} = {t0:g} to {at_f:g}.")
     return Result(
-        answer=f"y({shown_at}) ≈ {numeric:.10g}" + (" (numerical)" if closed is None else ""),
+        answer=f"{fname}({shown_at}) ≈ {numeric:.10g}" + (" (numerical)" if closed is None else ""),
         data={"value": numeric, "closed_form": str(closed) if closed is not None else None},
         operation_kind="scipy",
         operation_text=f"solve_ivp(y' = {rhs}, y({t0:g})={y0:g}, t={at_f:g})",
@@ -458,6 +460,8 @@ def _complex_text(re_: float, im: float) -> str:
 
 
 EXECUTORS = {
+    "area": area,
+    "binomial": binomial,
     "evaluate": evaluate,
     "integrate": integrate,
     "differentiate": differentiate,

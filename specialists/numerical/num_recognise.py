@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from num_parse import matrix_literal, normalise
+from num_words import area_plan, binomial_plan, inline_statistics_plan
 
 __all__ = ["recognise"]
 
@@ -160,7 +161,7 @@ _ODE_CLAUSE_START = re.compile(
 )
 _ODE_IC = re.compile(rf"\by\s*\(\s*(?P<t0>{_NUM})\s*\)\s*=\s*(?P<y0>{_NUM})")
 _ODE_AT_CALL = re.compile(rf"\by\s*\(\s*(?P<at>{_NUM})\s*\)(?!\s*=)")
-_ODE_AT_WORD = re.compile(rf"\b(?:at|for|when|until|to)\s+(?:(?P<var>[a-z])\s*=\s*)?(?P<at>{_NUM})(?![\w.])")
+_ODE_AT_WORD = re.compile(rf"\b(?:at|for|when|until|to|after)\s+(?:(?P<var>[a-z])\s*=\s*)?(?P<at>{_NUM})(?![\w.])")
 _ODE_AT_EQ = re.compile(rf"\b(?P<var>[a-z])\s*=\s*(?P<at>{_NUM})(?![\w.])")
 _MINIMIZE = re.compile(
     rf"^(?:find\s+the\s+)?(?P<op>minimi[sz]e|maximi[sz]e|minimum\s+of|maximum\s+of)\s+(?P<expr>.+?)"
@@ -237,10 +238,12 @@ def recognise(text: str, has_csv: bool) -> dict[str, Any] | None:
     if lined is not None:
         return lined
     raw = normalise(" ".join(text.strip().split()))
-    low = raw.lower().rstrip("?.!").strip()
-    low = _POLITE_TAIL.sub("", _POLITE_HEAD.sub("", low)).strip()  # "can you ... for me?" asks for the same thing
+    low = _lowered(raw)
     if _ODE_HEAD.match(low):
         return _ode(low, raw)
+    worded = binomial_plan(low) or inline_statistics_plan(low) or area_plan(low, raw) or _ode_in_words(low, raw)
+    if worded is not None:
+        return worded
     for pattern, builder in _BUILDERS:
         match = pattern.match(low)
         if match:
@@ -453,7 +456,67 @@ def _linsolve(m: re.Match[str], raw: str) -> dict[str, Any]:
     return {"op": "matrix", "matrix_op": "solve", "matrix": m["a"], "vector": m["b"]}
 
 
-def _ode(low: str, raw: str) -> dict[str, Any] | None:
+_ODE_ANYWHERE = re.compile(
+    r"(?:\bd(?P<dep>[a-z])\s*/\s*d(?P<iv>[a-z])|(?<![\w'])(?P<dep2>[a-z])')\s*(?:\(\s*[a-z]\s*\))?\s*="
+)
+_TIME_UNITS = re.compile(r"\b(second|minute|hour|day|week|month|year)s?\b")
+# in a word problem the context may say anything, but not ask for something other than the value
+_ODE_OTHER_ASK = {
+    "when", "time", "long", "maximum", "minimum", "max", "min", "rate", "derivative", "half", "double",
+    "doubles", "doubling", "equilibrium", "steady", "limit", "inflection", "average", "mean", "total",
+    "integral", "area", "percent", "percentage", "fraction", "general", "formula", "closed", "expression",
+    "plot", "graph", "table", "grow", "grows", "growth", "increase", "decrease", "change", "difference",
+    "times", "per", "each", "every", "peak", "reach", "reaches", "exceed", "exceeds", "than",
+}  # fmt: skip
+
+
+def _lowered(raw: str) -> str:
+    """The lower-cased request without its trailing mark or polite frame."""
+    low = raw.lower().rstrip("?.!").strip()
+    return _POLITE_TAIL.sub("", _POLITE_HEAD.sub("", low)).strip()  # "can you ... for me?" asks for the same
+
+
+def _ode_in_words(low: str, raw: str) -> dict[str, Any] | None:
+    """An ODE inside a sentence: ``A culture follows dN/dt = 0.5 N (1 - N/1000) with N(0) = 10 ...``.
+
+    The unknown function may have any one-letter name (it becomes ``y``); the context may
+    carry any words, but a value must be asked at one point, in one unit of time, and no word
+    may ask for something else (when it doubles, its maximum, its rate...).
+    """
+    found = _ODE_ANYWHERE.search(low)
+    if found is None or found.start() == 0:
+        return None
+    dep = found["dep"] or found["dep2"]
+    name = "y"
+    before = low[: found.start()]
+    if re.search(r"[\d=]", before) or len(set(_TIME_UNITS.findall(low))) > 1:
+        return None
+    if dep != "y":
+        if re.search(r"(?<![\w'])y(?![\w'])", low):
+            return None
+        in_raw = _ODE_ANYWHERE.search(raw.lower())
+        if in_raw is None:
+            return None
+        name = raw[in_raw.start("dep") if in_raw["dep"] else in_raw.start("dep2")]
+        if name.lower() == (in_raw["iv"] or "") and name == raw[in_raw.start("iv")]:
+            return None  # dT/dt written as dt/dt: the function and the variable cannot be told apart
+        rename = re.compile(rf"(?<![\w']){name}(?![\w])|(?<=\bd){name}(?=\s*/)")
+        raw = rename.sub("y", raw)
+        low = _lowered(raw)
+        found = _ODE_ANYWHERE.search(low)
+        if found is None:
+            return None
+        before = low[: found.start()]
+    start = found.start()
+    sentence = low[start:] + " , " + before
+    original = raw[raw.lower().find(low[start:]) :] if raw.lower().find(low[start:]) >= 0 else raw
+    plan = _ode(sentence, original + " , " + before, relaxed=True)
+    if plan is not None and dep != "y":
+        plan["function"] = name
+    return plan
+
+
+def _ode(low: str, raw: str, *, relaxed: bool = False) -> dict[str, Any] | None:
     """``y' = f, y(t0) = y0`` plus an optional point (``at x=1``, ``what is y(3)``).
 
     The right-hand side ends at the first clause break; every other clause must be the initial
@@ -484,6 +547,10 @@ def _ode(low: str, raw: str) -> dict[str, Any] | None:
             points.append((found.groupdict().get("var"), found["at"]))
         tail = pattern.sub(" ", tail)
     leftover = [w for w in re.findall(r"[a-z']+", tail) if w not in _FILLER]
+    if relaxed:
+        if not points or _ODE_OTHER_ASK.intersection(leftover):
+            return None
+        leftover = []
     if leftover or len({p for _, p in points}) > 1 or any(v == "y" for v, _ in points):
         return None
     at_var = next((v for v, _ in points if v), None)
