@@ -28,6 +28,13 @@ _NUMERIC_ASK = re.compile(
     r"combien|wie viele|wieviel|cuánto|cuántos|quanti|quanto)\b",
     re.I,
 )
+# "give me its determinant", "by what percentage did it grow": a quantity asked by its name
+_QUANTITY_ASK = re.compile(
+    r"\b(what|which|give me|find|compute|calculate|determine|by)\b[^.?!]{0,40}?\b(determinant|eigenvalues?|rank|trace|"
+    r"integral|derivative|area|volume|perimeter|circumference|length|distance|speed|velocity|temperature|price|cost|"
+    r"amount|balance|interest|percentage|probability|standard deviation|variance|gcd|lcm|value|population)\b",
+    re.I,
+)
 _NUMBER = re.compile(r"[-−]?\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _ERROR_WORDS = re.compile(
     r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such|\[Errno 2\] No such file|can't open file",
@@ -75,7 +82,8 @@ def check_result(
             f"{SHAPE_PROBLEM}the task asks which item it is, but only a figure ({last[:40]}) was printed; "
             "give the item's name first, then its figure (ORDER BY the figure ... LIMIT 1)"
         )
-    if _NUMERIC_ASK.search(task) and shape.kind not in ("one", "list") and not _NUMBER.search(text):
+    asks_number = _NUMERIC_ASK.search(task) or _QUANTITY_ASK.search(task)
+    if asks_number and shape.kind not in ("one", "list") and not _NUMBER.search(text):
         return "the task asks for a number but the program printed none"
     if shape.kind == "value" and _NUMERIC_ASK.search(task) and _ZERO.fullmatch(last):
         return (
