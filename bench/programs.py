@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/programs.py [--split holdout] [--specialist ID] [--limit N] [--keep DIR]
+    .venv/bin/python bench/programs.py [--split holdout] [--specialist ID] [--limit N] [--case ID ...] [--keep DIR]
 
 Runs ``switchboard eval natural`` in-process with the model warm (one throwaway task first)
 and prints JSON: pass rate per specialist and split, p50/p95 seconds per task, failures.
@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--split", choices=["dev", "holdout", "all"], default="all")
     parser.add_argument("--specialist")
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--case", action="append", help="run only this case id (repeatable), e.g. to re-run failures")
     parser.add_argument("--keep", type=Path, help="keep the engine's data (tasks, programs, attempts) in this folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
@@ -39,7 +40,17 @@ def main() -> None:
             # one suite at a time: the figures are per task with the model to itself (suites
             # side by side would measure queueing on the one model instead)
             ids = [args.specialist] if args.specialist else orch.catalogue.ids()
-            parts = [run_golden(orch, sid, suite="natural", split=args.split, limit=args.limit) for sid in ids]
+            parts = [
+                run_golden(
+                    orch,
+                    sid,
+                    suite="natural",
+                    split=args.split,
+                    limit=args.limit,
+                    case_ids=frozenset(args.case) if args.case else None,
+                )
+                for sid in ids
+            ]
             doc = {
                 "cases": [c for p in parts for c in p["cases"]],
                 "passed": sum(p["passed"] for p in parts),

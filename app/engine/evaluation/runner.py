@@ -49,12 +49,13 @@ def run_golden(
     suite: str = "golden",
     split: str = "all",
     limit: int | None = None,
+    case_ids: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """Run a suite against the real containers; pass rates per specialist and path.
 
     ``suite`` is ``golden`` (``golden.jsonl``) or ``natural`` (``natural.jsonl``, realistic
     phrasings with a ``dev``/``holdout`` split); ``limit`` takes the first N cases per
-    specialist (CI runs a sample).
+    specialist (CI runs a sample); ``case_ids`` keeps only those cases (to re-run failures).
     """
     ids = [specialist] if specialist else orch.catalogue.ids()
     for sid in ids:
@@ -71,6 +72,7 @@ def run_golden(
             if not golden.exists():
                 continue
             cases = [c for c in load_golden(golden) if path in ("all", c.path) and split in ("all", c.split)]
+            cases = [c for c in cases if case_ids is None or c.id in case_ids]
             cases = cases[:limit] if limit is not None else cases
             if spec.needs_network and any("sb-testsite" in c.text for c in cases) and site is None:
                 site = TestSite(orch)
