@@ -149,6 +149,35 @@ def test_per_task_policy_runs_every_task_in_a_fresh_container(rig: Rig) -> None:
         controller.stop()
 
 
+def test_one_task_containers_past_the_container_budget_wait_for_room_instead_of_failing(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=2)], budget_max_containers=3) as r:
+        controller = _controller(r, FakeClock(), "per_task")
+        try:
+            futures = [r.dispatcher.submit(r.job("wait")) for _ in range(6)]
+            _wait(lambda: len(r.runtime.started) == 3)
+            time.sleep(0.2)
+            assert len(r.lifecycle.replicas("echo")) == 3 and len(r.runtime.started) == 3, "never past the budget"
+            assert r.recorder.decisions("refuse_budget"), "the three others were refused"
+            r.runtime.gate.set()
+            assert [f.result(timeout=10).state for f in futures] == [TaskState.SUCCEEDED] * 6, "they waited for room"
+            assert len(r.runtime.started) == 6
+        finally:
+            controller.stop()
+
+
+def test_a_budget_refusal_with_nothing_ending_fails_the_task_at_once(tmp_path: Path) -> None:
+    specs = [make_spec("echo"), make_spec("solo", fresh_per_task=True)]
+    with make_rig(tmp_path, specs, budget_max_containers=1) as r:
+        busy = r.dispatcher.submit(r.job("wait"))  # a standing container holding its task: it stays
+        _wait(lambda: len(r.runtime.started) == 1)
+        began = time.monotonic()
+        refused = r.dispatcher.submit(r.job("hello", specialist="solo")).result(timeout=10)
+        assert refused.state == TaskState.FAILED and "container budget reached (1/1 running)" in (refused.error or "")
+        assert time.monotonic() - began < 2.0, "no wait: nothing in the budget ends by itself"
+        r.runtime.gate.set()
+        assert busy.result(timeout=10).state == TaskState.SUCCEEDED
+
+
 def test_a_start_that_needs_memory_evicts_a_paused_container_first(tmp_path: Path) -> None:
     specs = [make_spec("alpha", memory_mb=400), make_spec("beta", memory_mb=400)]
     with make_rig(tmp_path, specs, budget_max_memory_mb=1000) as r:

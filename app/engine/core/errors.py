@@ -18,6 +18,7 @@ __all__ = [
     "ManifestError",
     "NotFound",
     "OllamaUnavailable",
+    "OverBudget",
     "Quarantined",
     "TaskFailed",
 ]
@@ -61,6 +62,10 @@ class Busy(EngineError):
     """The queue is full; nothing accepted earlier was dropped. Try again later."""
 
     exit_code = 1
+
+
+class OverBudget(Busy):
+    """Starting one more container would exceed the container or memory budget, and nothing idle could be evicted."""
 
 
 class Quarantined(EngineError):

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.engine.core.config import Settings
-from app.engine.core.errors import Busy, EngineError, EnvironmentUnavailable, NotFound, Quarantined
+from app.engine.core.errors import Busy, EngineError, EnvironmentUnavailable, NotFound, OverBudget, Quarantined
 from app.engine.core.events import ContainerStateChanged, Decision, EventBus
 from app.engine.core.specs import SpecialistSpec
 from app.engine.core.states import ContainerState
@@ -111,6 +111,7 @@ class Lifecycle:
         self.exchange_root = settings.data_dir / "exchange"
         self._prepared: set[str] = set()  # specialists whose volume/network exist
         self._budget_lock = threading.Lock()
+        self._budget_freed = threading.Condition(self._budget_lock)  # a container left the budget
         self._reserved_mb: list[int] = []  # memory of containers starting now (budget)
         self.demand = DemandBook(list(specs))
         self.clock: Callable[[], float] = time.monotonic  # demand and pause times (the controller's clock)
@@ -229,7 +230,7 @@ class Lifecycle:
                     spec.id,
                     f"container budget reached ({len(live)}/{self.settings.budget_max_containers})",
                 )
-                raise Busy(
+                raise OverBudget(
                     f"container budget reached ({len(live)}/{self.settings.budget_max_containers} running); "
                     "stop a specialist or raise budget_max_containers"
                 )
@@ -245,7 +246,7 @@ class Lifecycle:
             self._decide(
                 "refuse_budget", spec.id, reason, used_mb=used_mb, budget_mb=self.settings.budget_max_memory_mb
             )
-            raise Busy(reason)
+            raise OverBudget(reason)
         return victims
 
     def _above_min(self, specialist: str, live: list[Replica]) -> bool:
@@ -320,8 +321,24 @@ class Lifecycle:
                 self.crashed(specialist, f"start failed: {exc.message.splitlines()[0]}")
             raise
         finally:
-            with self._budget_lock:
+            with self._budget_freed:
                 self._reserved_mb.remove(spec.limits.memory_mb)
+                self._budget_freed.notify_all()
+
+    def _wait_for_budget(self, deadline: float) -> bool:
+        """After a budget refusal: wait for a one-task container to end (it frees its room); ``False`` if none will.
+
+        A one-task container (per-task specialist or program sandbox) holding its task is removed
+        when the task ends, so a task refused for budget waits for that, within its own timeout,
+        like a task waiting for a slot; with no such container it fails at once (nothing frees).
+        """
+        with self._budget_freed:
+            ending = any((r.fresh or r.sandbox) and r.inflight > 0 for r in self.replicas())
+            remaining = deadline - time.monotonic()
+            if not ending or remaining <= 0:
+                return False
+            self._budget_freed.wait(min(remaining, 1.0))
+        return time.monotonic() < deadline
 
     # ----------------------------------------------------------------- crash loops
     def _wait_crash_backoff(self, specialist: str, max_wait_s: float = 60.0) -> None:
@@ -433,6 +450,8 @@ class Lifecycle:
                 replica.exchange.remove()
             else:
                 Exchange(self.exchange_root / name).remove()
+        with self._budget_freed:
+            self._budget_freed.notify_all()
         self.bus.publish(
             ContainerStateChanged(
                 container=name,
@@ -599,6 +618,10 @@ class Lifecycle:
                     reason = "fresh container per task" if fresh else "no free slot: start on demand"
                     self._decide("start_on_demand", specialist, reason)
                     replica = self.start(specialist, reason=reason)
+                except OverBudget:
+                    if not self._wait_for_budget(deadline):
+                        raise
+                    continue  # a one-task container ended: its room is free again
                 finally:
                     with pool.cond:
                         pool.starting -= 1
