@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     runtime_backend: Literal["docker", "swarm"] = Field(
         "docker", description="Container backend: the local Docker engine, or Docker Swarm services (docs/scale-out.md)"
     )
+    swarm_multi_node: bool = Field(
+        False,
+        description="Swarm: place replicas on any node and reach them through the channel gateway "
+        "(docs/scale-out.md); off = every replica on the engine's node",
+    )
+    swarm_channel_encrypted: bool = Field(
+        True, description="Swarm multi-node: encrypt the channel overlay (IPsec; needs the kernel's ESP support)"
+    )
+    swarm_node_engines: dict[str, str] = Field(
+        default_factory=dict,
+        description="Swarm multi-node: node hostname -> its Docker API URL, to copy images to (no registry)",
+    )
     base_image: str = Field(
         "switchboard-base:bookworm-py311-1",
         description="Base image (offline build, or python:3.12-slim with a registry)",

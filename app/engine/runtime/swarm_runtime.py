@@ -13,12 +13,15 @@ with defaults inserted, so the template differs and Swarm replaces every task on
 ``remove`` removes the service. The restart policy is ``none``, like a local container: the
 lifecycle's crash guard, not Swarm, decides what happens after a crash.
 
-**Single node for now.** The engine talks to a replica over a Unix socket in a bind-mounted
+**One node by default.** The engine talks to a replica over a Unix socket in a bind-mounted
 exchange folder, so every service is constrained to this engine's node
-(``node.id==<this node>``); Swarm still schedules, reserves and accounts the resources. More
-nodes need the gateway described in ``docs/scale-out.md`` (not built). Calls that need the
-task's container (``pause``, ``read_dir``, ``stats``, ``follow_logs``) use the local engine
-and say so when the task runs elsewhere; ``logs`` falls back to the service log API.
+(``node.id==<this node>``); Swarm still schedules, reserves and accounts the resources. With
+``swarm_multi_node`` a replica may run on any node: :class:`~app.engine.runtime.swarm_multinode.MultiNode`
+copies its image to every node, and the replica joins the namespace's channel overlay, reached
+through the gateway on this node (:mod:`app.engine.runtime.swarm_channel`); a replica whose node
+is down reads as ``dead``. Calls that need the task's container (``pause``, ``read_dir``,
+``stats``, ``follow_logs``) use the local engine and say so when the task runs elsewhere;
+``logs`` falls back to the service log API.
 
 Images, volumes and the local container calls are delegated to a
 :class:`~app.engine.runtime.docker_runtime.DockerRuntime` on the same engine. Services are
@@ -50,7 +53,9 @@ from app.engine.runtime.protocol import (
     RuntimeEvent,
     RuntimeInfo,
 )
+from app.engine.runtime.swarm_channel import channel_service_spec
 from app.engine.runtime.swarm_hardening import evaluate_service
+from app.engine.runtime.swarm_multinode import MultiNode
 from app.engine.runtime.swarm_nodes import NodeView, node_views
 from app.engine.runtime.swarm_spec import (
     LABEL_PRIVATE_NET,
@@ -101,6 +106,7 @@ class SwarmRuntime:
         self._net_lock = threading.Lock()
         self._stats_ids: dict[str, str] = {}  # replica -> its task's container (the stats hot path)
         self.start_timeout_s = max(60.0, settings.docker_timeout_s * 2)
+        self._multi: MultiNode | None = None
 
     @property
     def api(self) -> Any:
@@ -138,6 +144,29 @@ class SwarmRuntime:
         if not self._node_id:
             self.ping()
         return self._node_id
+
+    @property
+    def multi_node(self) -> MultiNode | None:
+        """The channel, image copies and node states when ``swarm_multi_node`` is on, else ``None``."""
+        if not self._settings.swarm_multi_node:
+            return None
+        if self._multi is None:
+            self._multi = MultiNode(self._settings, self.local.client, self.node_id())
+        return self._multi
+
+    def replica_lost(self, name: str) -> bool:
+        """Whether the replica's task is on a node that is not ready (its work must go elsewhere)."""
+        state = self._task(name)[1]
+        return bool(state.node_id) and self._node_down(state.node_id)
+
+    def _node_down(self, node_id: str) -> bool:
+        if node_id == self.node_id():
+            return False  # this engine answers, so its node is up
+        multi = self.multi_node
+        if multi is None:
+            with docker_errors(f"inspect node {node_id}"):
+                return str(self.api.inspect_node(node_id)["Status"]["State"]) != "ready"
+        return multi.node_state(node_id) != "ready"
 
     def nodes(self, namespace: str | None = None) -> builtins.list[NodeView]:
         """Every node with its capacity and the running replicas of ``namespace`` (or all)."""
@@ -223,14 +252,24 @@ class SwarmRuntime:
         command = list(spec.command) if spec.command is not None else self._image_command(image_id)
         private = spec.network is None and not any(m.volume for m in spec.mounts)  # a program sandbox
         network = spec.network or isolation_network(spec.labels, spec.name, private)
-        if spec.network is None:
+        if spec.network is None and self.multi_node is None:  # multi-node: the channel overlay instead
             net_labels = {**spec.labels, **({LABEL_PRIVATE_NET: spec.name} if private else {})}
             self.ensure_network(network, internal=True, labels=net_labels)
         body = service_spec(
             spec, image_id=image_id, command=command, network=network, constraints=[f"node.id=={self.node_id()}"]
         )
+        multi = self.multi_node
+        if multi is not None:  # any node: the image on every node, the exchange through the channel
+            multi.ensure_image(spec.image)
+            body = channel_service_spec(body, channel=multi.network, subnet=multi.ensure())
         with docker_errors(f"create service {spec.name}"):
-            self.api.create_service(body["TaskTemplate"], name=body["Name"], labels=body["Labels"], mode=body["Mode"])
+            self.api.create_service(
+                body["TaskTemplate"],
+                name=body["Name"],
+                labels=body["Labels"],
+                mode=body["Mode"],
+                endpoint_spec=body.get("EndpointSpec"),
+            )
         try:
             state = self._wait_task(spec.name, self.start_timeout_s)
             if state.status != "running":
@@ -283,7 +322,12 @@ class SwarmRuntime:
         """The replica's service with its task's state; ``NotFound`` when absent."""
         self.node_id()
         svc, state = self._task(name)
-        return self._info(svc, state, inspect_local=True)
+        info = self._info(svc, state, inspect_local=True)
+        # its node is gone, so is the replica (Swarm marks the task for shutdown: "removing")
+        alive = ("created", "running", "paused", "removing")
+        if info.status in alive and state.node_id and self._node_down(state.node_id):
+            return dataclasses.replace(info, status="dead")
+        return info
 
     def _info(self, svc: Mapping[str, Any], state: TaskState, *, inspect_local: bool) -> ContainerInfo:
         spec: Mapping[str, Any] = svc.get("Spec") or {}
