@@ -59,6 +59,7 @@ class PlanningCoder:
         timeout_s: float = 120.0,
         style: str = "",
         overrides: Mapping[str, float] | None = None,
+        failed_program: str = "",
     ) -> str:
         self.programs += 1
         return "print(7)\n"

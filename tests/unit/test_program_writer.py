@@ -112,6 +112,18 @@ def test_writer_prompt_holds_guide_inputs_examples_and_feedback(bank: ExampleBan
     assert "No files are attached" in chat.calls[3][0][-1]["content"], "no invented script to run"
 
 
+def test_a_crashed_program_is_shown_for_repair(bank: ExampleBank) -> None:
+    spec = _python_spec()
+    writer = ProgramWriter(ScriptedChat(), "m", bank)
+    crashed = "import csv\nwith open('cubes.csv', 'w') as f:\n    f.write('n\\n')\nprint(sum(r[1] for r in rows))\n"
+    fresh = writer.messages(spec, "make cubes.csv then sum it", [], 2, "it failed: NameError: rows")
+    repair = writer.messages(spec, "make cubes.csv then sum it", [], 2, "it failed: NameError: rows", crashed)
+    assert "open('cubes.csv', 'w')" not in fresh[-1]["content"]
+    assert "open('cubes.csv', 'w')" in repair[-1]["content"] and "NameError: rows" in repair[-1]["content"]
+    assert "keep every step" in repair[-1]["content"]
+    assert repair[:-1] == fresh[:-1], "only the task's own message changes (prompt cache)"
+
+
 def test_prefix_is_the_same_for_different_tasks_of_a_specialist(bank: ExampleBank) -> None:
     spec = _python_spec()
     writer = ProgramWriter(ScriptedChat(), "m", bank)

@@ -122,9 +122,19 @@ class ProgramWriter:
         return core, similar
 
     def messages(
-        self, spec: SpecialistSpec, text: str, inputs: Sequence[tuple[str, str]], attempt: int, feedback: str
+        self,
+        spec: SpecialistSpec,
+        text: str,
+        inputs: Sequence[tuple[str, str]],
+        attempt: int,
+        feedback: str,
+        failed_program: str = "",
     ) -> list[dict[str, str]]:
-        """The chat for one attempt (kept separate so tests can read the prompt)."""
+        """The chat for one attempt (kept separate so tests can read the prompt).
+
+        ``failed_program`` is the previous attempt's program when it crashed: the model sees it
+        with its error and repairs it (what it did right stays), rather than starting over.
+        """
         assert spec.program is not None
         sql = writes_sql(spec, text, [name for name, _ in inputs])
         template = SQL_SYSTEM if sql else SYSTEM
@@ -153,7 +163,13 @@ class ProgramWriter:
         hint = shape.sql_hint() if sql else shape.hint(tabular="pandas" in spec.program.libraries, files=bool(inputs))
         if hint:
             user += "\n\n" + hint
-        if feedback:
+        if feedback and failed_program.strip() and not sql:
+            user += (
+                f"\n\nThis program for the task crashed:\n```python\n{failed_program.strip()[:2400]}\n```\n"
+                f"{feedback[:600]}\nWrite the whole program again with that error fixed; keep every step the task "
+                "asks for."
+            )
+        elif feedback:
             redo = "Write corrected SQL." if sql else "Write a corrected program."
             user += f"\n\nA previous program for this task was wrong: {feedback[:600]}\n{redo}"
             missing = re.search(r"No module named '([\w.]+)'", feedback)
@@ -202,12 +218,13 @@ class ProgramWriter:
         timeout_s: float = 120.0,
         style: str = "",
         overrides: Mapping[str, float] | None = None,
+        failed_program: str = "",
     ) -> str:
         """A program for ``text``; ``TaskFailed(kind="timeout")`` when the model is busy too long."""
         if spec.program is None:
             raise TaskFailed(f"{spec.id} has no program writer; give the exact operation", kind="unsupported")
         options: dict[str, object] = {
-            "temperature": 0.0 if attempt < 3 else 0.6,
+            "temperature": 0.0 if attempt < 3 or failed_program else 0.6,  # a repair is not a fresh sample
             "num_predict": spec.program.max_tokens,
             "seed": attempt,
             "stop": STOP,
@@ -222,7 +239,7 @@ class ProgramWriter:
             raise TaskFailed(f"the model was busy with other tasks for {timeout_s:g} s", kind="timeout")
         try:
             remaining = max(1.0, deadline - time.monotonic())
-            messages = self.messages(spec, text, inputs, attempt, feedback)
+            messages = self.messages(spec, text, inputs, attempt, feedback, failed_program)
             if style.strip():
                 messages[0] = {"role": "system", "content": messages[0]["content"] + "\n" + style.strip()}
             reply = self.service.chat(self.model, messages, options=options, timeout_s=remaining)

@@ -608,6 +608,8 @@ class Dispatcher:
             **({"plans": earlier} if earlier else {}),
         }
         feedback = ""
+        crashed = ""  # the previous program when it crashed: the next attempt repairs it
+        crash_signature = ""
         last_error = TaskFailed("no attempt ran", kind="bad_plan")
         shaped = answer_shape(job.text).kind in ("one", "list", "table")
         soft: list[tuple[TaskResponse, list[tuple[ArtifactView, str]], str]] = []  # only the shape check objected
@@ -628,7 +630,9 @@ class Dispatcher:
                 timeout_s=remaining,
                 style=job.variant_prompt,
                 overrides=job.variant_options,
+                failed_program=crashed,
             )
+            crashed = ""
             record: dict[str, Any] = {
                 "attempt": n,
                 "program": code,
@@ -644,6 +648,10 @@ class Dispatcher:
                 message = err.message if err else "the program failed"
                 record.update(ok=False, problem=message)
                 feedback = f"it failed: {error_gist(message)}"
+                # a repair that made progress (a new error) is repaired again; the same error twice starts afresh
+                signature = message.strip().splitlines()[-1][-200:] if message.strip() else ""
+                crashed = code if signature != crash_signature else ""
+                crash_signature = signature
                 last_error = TaskFailed(message, kind=err.kind if err else "bad_plan")
                 if err is not None and err.kind in ("limit", "timeout", "forbidden"):
                     raise TaskFailed(err.message, kind=err.kind)  # the sandbox stopped it: say which limit
