@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from app.engine.llm.answer_shape import answer_shape
+from app.engine.llm.scrape_helpers import HELPERS
 from app.engine.llm.sql_program import NO_ROWS, NOTE, sql_of
+from app.engine.tasks.stated_bounds import bound_mismatches
 
 __all__ = ["SHAPE_PROBLEM", "agree", "answer_key", "check_result", "is_soft"]
 
@@ -101,6 +103,10 @@ def check_result(
         )
     if shape.kind in ("value", "free") and len(lines) <= 3 and _constant_expression(last):
         return f"{SHAPE_PROBLEM}the last line {last[:80]!r} is symbolic; print its decimal value (sympy N()) last"
+    written = sql_of(program) or program.removeprefix(HELPERS)  # what the model wrote, not our helpers
+    mismatched = bound_mismatches(task, written)
+    if mismatched:  # not a matter of shape: agreeing attempts with the wrong bound are all wrong
+        return "; ".join(mismatched)
     unpassed = _values_not_passed(task, program)
     if unpassed:
         return (
