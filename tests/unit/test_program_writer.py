@@ -308,6 +308,17 @@ def test_a_sql_specialist_is_shown_and_asked_for_sql_and_gets_a_runnable_program
     assert writer.write(spec, "anything", inputs).strip().endswith("print(42)")  # a Python reply is used as it is
 
 
+def test_a_crashed_query_is_shown_as_sql_for_repair(tmp_path: Path) -> None:
+    spec = load_catalogue(ROOT / "specialists").specs["database"]
+    chat = ScriptedChat("```sql\nSELECT 1\n")
+    writer = ProgramWriter(chat, "m", ExampleBank(tmp_path, ROOT / "specialists"))
+    inputs = [("sales.csv", "comma-separated table (sep=','), 2 columns\ncolumns: store (text), qty (number)")]
+    crashed = writer.write(spec, "What share of revenue comes from Paris?", inputs)
+    messages = writer.messages(spec, "What share of revenue comes from Paris?", inputs, 2, "no such column", crashed)
+    assert "This query for the task crashed:\n```sql\nSELECT 1\n```" in messages[-1]["content"]
+    assert "import sqlite3" not in messages[-1]["content"], "the query, not the program that wraps it"
+
+
 def test_data_analytics_answers_in_sql_but_draws_charts_and_reads_excel_in_python(tmp_path: Path) -> None:
     spec = load_catalogue(ROOT / "specialists").specs["data-analytics"]
     assert spec.program is not None and spec.program.language == "sql"

@@ -34,3 +34,13 @@ def test_strictness_of_a_stated_bound(task: str, program: str, flagged: bool) ->
 def test_the_check_names_the_bound_and_is_not_a_shape_problem() -> None:
     problem = check_result("how many people joined after 2019?", "7", "WHERE start_year >= 2019", [])
     assert "> 2019" in problem and ">= 2019" in problem and not problem.startswith("answer shape")
+
+
+def test_a_list_of_items_that_repeats_them_is_asked_again() -> None:
+    table = {"columns": ["genre"], "rows": [["sci-fi"], ["literary"], ["sci-fi"], ["classic"]]}
+    problem = check_result("Which genres have an average book price above 14 euros?", "genre\nsci-fi", "", [], [table])
+    assert "repeats items (sci-fi 2 times)" in problem and "GROUP BY" in problem
+    once = {"columns": ["genre"], "rows": [["classic"], ["literary"]]}
+    assert (
+        check_result("Which genres have an average book price above 14 euros?", "genre\nclassic", "", [], [once]) == ""
+    )

@@ -163,10 +163,12 @@ class ProgramWriter:
         hint = shape.sql_hint() if sql else shape.hint(tabular="pandas" in spec.program.libraries, files=bool(inputs))
         if hint:
             user += "\n\n" + hint
-        if feedback and failed_program.strip() and not sql:
+        crashed = (sql_of(failed_program) if sql else failed_program.strip()) or ""
+        if feedback and crashed:
+            what, fence = ("query", "sql") if sql else ("program", "python")
             user += (
-                f"\n\nThis program for the task crashed:\n```python\n{failed_program.strip()[:2400]}\n```\n"
-                f"{feedback[:600]}\nWrite the whole program again with that error fixed; keep every step the task "
+                f"\n\nThis {what} for the task crashed:\n```{fence}\n{crashed[:2400]}\n```\n"
+                f"{feedback[:600]}\nWrite the whole {what} again with that error fixed; keep every step the task "
                 "asks for."
             )
         elif feedback:

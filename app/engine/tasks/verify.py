@@ -222,6 +222,19 @@ def _table_shape(task: str, tables: Sequence[Mapping[str, Any]]) -> str:
         return f"{SHAPE_PROBLEM}the task asks for the top {shape.limit} but the table has {len(rows)} rows"
     first = [r[0] for r in rows if r]
     header = [str(c) for c in tables[0].get("columns") or []]
+    if shape.kind == "list" and len(rows) > 1:
+        seen: dict[tuple[str, ...], int] = {}
+        for row in rows:
+            key = tuple(str(v) for v in row)
+            seen[key] = seen.get(key, 0) + 1
+        repeated = [(k, n) for k, n in seen.items() if n > 1]
+        if repeated:  # "which genres ...": each item once; repeats mean rows were listed, not items
+            key, times = repeated[0]
+            return (
+                f"{SHAPE_PROBLEM}the list repeats items ({' | '.join(key)[:40]} {times} times): the task asks "
+                "which items, so each must appear once; group by the item (GROUP BY, groupby) and apply the "
+                "task's condition to each group's aggregate (HAVING), or use DISTINCT"
+            )
     if (
         shape.kind in ("one", "list")
         and first
