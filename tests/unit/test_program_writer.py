@@ -122,6 +122,8 @@ def test_a_crashed_program_is_shown_for_repair(bank: ExampleBank) -> None:
     assert "open('cubes.csv', 'w')" in repair[-1]["content"] and "NameError: rows" in repair[-1]["content"]
     assert "keep every step" in repair[-1]["content"]
     assert repair[:-1] == fresh[:-1], "only the task's own message changes (prompt cache)"
+    no_module = writer.messages(spec, "t", [], 2, "it failed: No module named 'pandas'", "import pandas\n")
+    assert "pandas is not installed here" in no_module[-1]["content"], "a repair is told what is missing too"
 
 
 def test_prefix_is_the_same_for_different_tasks_of_a_specialist(bank: ExampleBank) -> None:

@@ -174,12 +174,12 @@ class ProgramWriter:
         elif feedback:
             redo = "Write corrected SQL." if sql else "Write a corrected program."
             user += f"\n\nA previous program for this task was wrong: {feedback[:600]}\n{redo}"
-            missing = re.search(r"No module named '([\w.]+)'", feedback)
-            if missing:
-                user += (
-                    f" {missing.group(1)} is not installed here: use only {', '.join(spec.program.libraries)} "
-                    "and the standard library."
-                )
+        missing = re.search(r"No module named '([\w.]+)'", feedback)
+        if missing:
+            user += (
+                f" {missing.group(1)} is not installed here: use only {', '.join(spec.program.libraries)} "
+                "and the standard library."
+            )
         msgs.append({"role": "user", "content": user})
         return msgs
 
