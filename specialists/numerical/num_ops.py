@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from num_parse import literal_list, parse, parse_equation
-from num_word_ops import area, binomial
+from num_word_ops import area, binomial, compound_interest, percent_change
 from switchboard_runtime.api import Result, SpecialistError
 
 __all__ = ["EXECUTORS"]
@@ -462,6 +462,8 @@ def _complex_text(re_: float, im: float) -> str:
 EXECUTORS = {
     "area": area,
     "binomial": binomial,
+    "compound_interest": compound_interest,
+    "percent_change": percent_change,
     "evaluate": evaluate,
     "integrate": integrate,
     "differentiate": differentiate,

@@ -13,7 +13,13 @@ import re
 from typing import Any
 
 from num_parse import matrix_literal, normalise
-from num_words import area_plan, binomial_plan, inline_statistics_plan
+from num_words import (
+    area_plan,
+    binomial_plan,
+    compound_interest_plan,
+    inline_statistics_plan,
+    percent_change_plan,
+)
 
 __all__ = ["recognise"]
 
@@ -241,7 +247,14 @@ def recognise(text: str, has_csv: bool) -> dict[str, Any] | None:
     low = _lowered(raw)
     if _ODE_HEAD.match(low):
         return _ode(low, raw)
-    worded = binomial_plan(low) or inline_statistics_plan(low) or area_plan(low, raw) or _ode_in_words(low, raw)
+    worded = (
+        binomial_plan(low)
+        or inline_statistics_plan(low)
+        or area_plan(low, raw)
+        or compound_interest_plan(low)
+        or percent_change_plan(low)
+        or _ode_in_words(low, raw)
+    )
     if worded is not None:
         return worded
     for pattern, builder in _BUILDERS:

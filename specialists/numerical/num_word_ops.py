@@ -1,4 +1,4 @@
-"""Executors for the word problems of :mod:`num_words`: a binomial probability and an area.
+"""Executors for the word problems of :mod:`num_words`: probability, area, interest, change.
 
 Both compute exactly with sympy where they can and say how: the answer shows the formula with
 the task's numbers, so a reader can check what was understood.
@@ -13,7 +13,7 @@ from typing import Any
 from num_parse import parse
 from switchboard_runtime.api import Result, SpecialistError
 
-__all__ = ["area", "binomial"]
+__all__ = ["area", "binomial", "compound_interest", "percent_change"]
 
 _RELATIONS = {
     "==": lambda i, k: i == k,
@@ -133,3 +133,54 @@ def _short(value: Any) -> str:
     """A bound as a reader wants it: exact when short, else a decimal."""
     text = str(value)
     return text if len(text) <= 12 and "/" not in text else f"{float(value):.6g}"
+
+
+def compound_interest(plan: dict[str, Any]) -> Result:
+    """``P (1 + r/n)^(n t)``, or ``P e^(r t)`` when compounded continuously (``per_year`` 0)."""
+    import math
+
+    try:
+        principal, rate = float(plan["principal"]), float(plan["rate_percent"]) / 100
+        per_year, years = int(plan["per_year"]), float(plan["years"])
+    except (KeyError, TypeError, ValueError):
+        raise SpecialistError(
+            "bad_input", "Compound interest needs principal, rate_percent, per_year and years."
+        ) from None
+    if principal < 0 or years < 0 or per_year < 0 or rate <= -1:
+        raise SpecialistError("bad_input", "Principal, years and compoundings a year must not be negative.")
+    if per_year == 0:
+        balance = principal * math.exp(rate * years)
+        formula = f"{principal:g} * e^({rate:g} * {years:g})"
+    else:
+        balance = principal * (1 + rate / per_year) ** (per_year * years)
+        formula = f"{principal:g} * (1 + {rate:g}/{per_year})^({per_year} * {years:g})"
+    interest = balance - principal
+    wanted = interest if plan.get("report") == "interest" else balance
+    what = "interest earned" if plan.get("report") == "interest" else "balance"
+    return Result(
+        answer=(
+            f"{what} = {wanted:.2f} (exactly {wanted:.10g}; balance {balance:.2f} = {formula}, "
+            f"interest {interest:.2f})"
+        ),
+        data={"value": wanted, "balance": balance, "interest": interest},
+        operation_kind="python",
+        operation_text=formula,
+    )
+
+
+def percent_change(plan: dict[str, Any]) -> Result:
+    """``(new - old) / old * 100``."""
+    try:
+        old, new = float(plan["old"]), float(plan["new"])
+    except (KeyError, TypeError, ValueError):
+        raise SpecialistError("bad_input", "A percentage change needs 'old' and 'new' numbers.") from None
+    if old == 0:
+        raise SpecialistError("bad_input", "A change from 0 has no percentage.")
+    change = (new - old) / abs(old) * 100
+    word = "increase" if change >= 0 else "decrease"
+    return Result(
+        answer=f"{change:.10g} % ({word} from {old:g} to {new:g}: ({new:g} - {old:g}) / {abs(old):g} * 100)",
+        data={"value": change, "old": old, "new": new},
+        operation_kind="python",
+        operation_text=f"({new:g} - {old:g}) / {abs(old):g} * 100",
+    )

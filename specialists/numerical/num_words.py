@@ -7,7 +7,9 @@ subtracts the curves the wrong way round):
 - a statistic of numbers written in the text ("readings: 4.1 3.9 4.4 ... what is the sample
   standard deviation?");
 - a binomial probability ("flip a fair coin 10 times, probability of exactly 3 heads");
-- the area between two curves, or under one ("the area enclosed by y = x^2 and y = 2x").
+- the area between two curves, or under one ("the area enclosed by y = x^2 and y = 2x");
+- compound interest ("5,000 at 3.2% a year, compounded monthly, after 7 years") and a
+  percentage change ("went from 84,000 to 97,500: by what percentage did it grow?").
 
 Each recogniser returns a plan only when every number in the text has a role and no word asks
 for something else (excluding values, "in a row", a weighted mean...); anything it is unsure
@@ -20,7 +22,13 @@ import re
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["area_plan", "binomial_plan", "inline_statistics_plan"]
+__all__ = [
+    "area_plan",
+    "binomial_plan",
+    "compound_interest_plan",
+    "inline_statistics_plan",
+    "percent_change_plan",
+]
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)"
 _NUMBER_RE = re.compile(rf"(?<![\w.]){_NUMBER}(?!\w|\.\d)")
@@ -226,3 +234,93 @@ def _original(original: str, piece: str) -> str:
     """``piece`` as the user wrote it (case matters for names such as ``E``)."""
     index = original.lower().find(piece)
     return original[index : index + len(piece)] if index >= 0 else piece
+
+
+# ---------------------------------------------------------------------------------------------
+# compound interest and percentage change
+
+_MONEY = r"[$€£]?\s?(?P<{name}>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<{name}k>\s?k\b)?"
+_PERIODS = {
+    "annually": 1,
+    "yearly": 1,
+    "annual": 1,
+    "semi-annually": 2,
+    "semiannually": 2,
+    "twice a year": 2,
+    "quarterly": 4,
+    "monthly": 12,
+    "weekly": 52,
+    "daily": 365,
+    "continuously": 0,
+}
+_COMPOUNDED = re.compile(r"\bcompound(?:ed|ing)?\s+(?P<how>" + "|".join(_PERIODS) + r")\b")
+_RATE = re.compile(r"(?<![\w.])(?P<r>\d+(?:\.\d+)?)\s*%")
+_YEARS = re.compile(r"(?<![\w.])(?P<t>\d+(?:\.\d+)?)\s*(?P<unit>years?|months?)\b")
+_INTEREST_BLOCK = re.compile(
+    r"\b(?:deposit\w*|contribut\w*|add(?:s|ing)?\s+\d|each\s+month|every\s+month|per\s+month\s+(?:into|deposit)|"
+    r"withdraw\w*|inflation|tax\w*|fee|fees|how\s+long|when|double|triple|rate\s+(?:needed|required)|"
+    r"loan|mortgage|repay\w*|payment|installments?|simple\s+interest|real)\b"
+)
+
+
+def compound_interest_plan(low: str) -> dict[str, Any] | None:
+    """A ``compound_interest`` plan: principal, yearly rate, compoundings a year, years."""
+    how = list(_COMPOUNDED.finditer(low))
+    if len(how) != 1 or _INTEREST_BLOCK.search(low):
+        return None
+    rates, times = list(_RATE.finditer(low)), list(_YEARS.finditer(low))
+    if len(rates) != 1 or len(times) != 1:
+        return None
+    used = [(rates[0].start("r"), rates[0].end("r")), (times[0].start("t"), times[0].end("t"))]
+    principal = None
+    for m in re.finditer(_MONEY.format(name="p"), low):
+        if any(a <= m.start("p") < b for a, b in used):
+            continue
+        if principal is not None:
+            return None  # two amounts: which one is invested?
+        principal = m
+    if principal is None:
+        return None
+    years = float(times[0]["t"]) / (12 if times[0]["unit"].startswith("month") else 1)
+    amount = _amount(principal, "p")
+    asks_interest = bool(re.search(r"\bhow\s+much\s+interest\b|\binterest\s+(?:earned|gained|will|would)\b", low))
+    return {
+        "op": "compound_interest",
+        "principal": amount,
+        "rate_percent": float(rates[0]["r"]),
+        "per_year": _PERIODS[how[0]["how"]],
+        "years": years,
+        "report": "interest" if asks_interest else "balance",
+    }
+
+
+_CHANGE_ASK = re.compile(
+    r"\b(?:by\s+)?what\s+percent(?:age)?\b|\bpercent(?:age)?\s+(?:change|increase|decrease|growth|rise|drop|fall|decline)\b|"
+    r"\bhow\s+many\s+percent\b"
+)
+_FROM_TO = re.compile(rf"\bfrom\s+{_MONEY.format(name='a')}.{{0,30}}?\bto\s+{_MONEY.format(name='b')}")
+_CHANGE_BLOCK = re.compile(
+    r"\b(?:per\s+year|annual\w*|a\s+year|each\s+year|cagr|compound\w*|average|mean|per\s+month)\b"
+)
+
+
+def percent_change_plan(low: str) -> dict[str, Any] | None:
+    """A ``percent_change`` plan: ``(new - old) / old * 100`` for "from A to B, by what percentage"."""
+    if not _CHANGE_ASK.search(low) or _CHANGE_BLOCK.search(low):
+        return None
+    spans = list(_FROM_TO.finditer(low))
+    if len(spans) != 1:
+        return None
+    m = spans[0]
+    numbers = [n for n in _NUMBER_RE.finditer(low.replace(",", "")) if n.group(0).strip("+-")]
+    if len(numbers) != 2:
+        return None  # a third number (a period, a count) changes the question
+    old, new = _amount(m, "a"), _amount(m, "b")
+    if old == 0:
+        return None
+    return {"op": "percent_change", "old": old, "new": new}
+
+
+def _amount(match: re.Match[str], name: str) -> float:
+    """An amount as written: thousands separators dropped, ``k`` multiplied out."""
+    return float(match[name].replace(",", "")) * (1000 if match[name + "k"] else 1)

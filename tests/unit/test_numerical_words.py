@@ -191,3 +191,31 @@ def test_logistic_growth_in_words(math_stack: None) -> None:
 )
 def test_an_ode_asking_something_else_is_left_to_the_model(text: str) -> None:
     assert recognise(text, has_csv=False) is None
+
+
+# -- compound interest and percentage change --------------------------------------------------
+
+
+def test_compound_interest_and_percentage_change(math_stack: None) -> None:
+    monthly = "I put 5,000 into a savings account paying 3.2% a year, compounded monthly. How much after 7 years?"
+    assert _value(monthly) == pytest.approx(5000 * (1 + 0.032 / 12) ** (12 * 7))
+    interest = "If I invest $10k at 5% compounded quarterly, how much interest will I earn in 10 years?"
+    assert _value(interest) == pytest.approx(10_000 * (1 + 0.05 / 4) ** 40 - 10_000)
+    assert _value("1000 at 4% compounded continuously for 3 years") == pytest.approx(1000 * math.exp(0.12))
+    grew = "Revenue went from 84,000 last year to 97,500 this year. By what percentage did it grow?"
+    assert _value(grew) == pytest.approx((97_500 - 84_000) / 84_000 * 100)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I put 5,000 into savings at 3.2% compounded monthly and add 100 each month. How much after 7 years?",
+        "How long until 5,000 at 3% compounded yearly doubles?",
+        "a loan of 20,000 at 6% compounded monthly over 5 years: what is the monthly payment?",
+        "Sales fell from 1,200 to 950 between 2021 and 2023. What is the percentage decrease per year?",
+        "Sales went from 1,200 to 950 over 3 years: what is the average yearly percentage change?",
+    ],
+)
+def test_money_questions_it_does_not_model_go_to_the_model(text: str) -> None:
+    plan = recognise(text, has_csv=False)
+    assert plan is None or plan["op"] not in ("compound_interest", "percent_change")
