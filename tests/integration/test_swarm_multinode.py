@@ -193,3 +193,6 @@ def test_replicas_on_three_nodes_answer_through_the_gateway_and_a_lost_node_move
     assert not manager.services.list(filters={"label": f"{NS_LABEL}={namespace}"})
     left = [n.name for n in manager.networks.list(filters={"label": f"{NS_LABEL}={namespace}"})]
     assert not left, left
+    for node in cluster.nodes:  # the tasks' /output volumes, on every node still up
+        if node is not lost:
+            assert not node.client().volumes.list(filters={"label": "io.switchboard.output-of"}), node.container

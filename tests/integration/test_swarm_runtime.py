@@ -34,6 +34,8 @@ PROBE = (
     "try:\n    open('/etc/x', 'w')\n    print('root-writable', flush=True)\n"
     "except OSError:\n    print('root-read-only', flush=True)\n"
     "open('/tmp/scratch', 'w').write('ok')\n"
+    "open('/output/result', 'w').write('ok')\n"
+    "print('output-writable', oct(os.stat('/output').st_mode & 0o7777), os.stat('/output').st_uid, flush=True)\n"
     "while True:\n    time.sleep(0.5)\n"
 )
 
@@ -171,13 +173,16 @@ def test_replica_is_a_hardened_service_scaled_by_the_direct_update(
         assert host["Memory"] == 96 << 20 and host["NanoCpus"] == 250_000_000 and host["PidsLimit"] == 24
         assert container["Config"]["User"] == "10001:10001"
         tmpfs = {m["Target"]: m["TmpfsOptions"]["SizeBytes"] for m in host["Mounts"] if m["Type"] == "tmpfs"}
-        assert tmpfs == {"/tmp": 8 << 20, "/output": 4 << 20}
+        assert tmpfs == {"/tmp": 8 << 20}
+        output = next(m for m in container["Mounts"] if m["Destination"] == "/output")
+        assert output["Type"] == "volume" and output["Driver"] == "local"  # a tmpfs the replica's user owns
         networks = list(container["NetworkSettings"]["Networks"])
         assert networks == [f"switchboard-{namespace}-iso-swarm-test"]
         assert swarm.api.inspect_network(networks[0])["Internal"] is True
         # what runs inside: no new privileges for the server, read-only root, writable tmpfs
         assert _wait(lambda: "root-read-only" in rt.logs(spec.name)), rt.logs(spec.name)
         assert "nnp 1 uid 10001" in rt.logs(spec.name)
+        assert _wait(lambda: "output-writable 0o700 10001" in rt.logs(spec.name)), rt.logs(spec.name)
         assert rt.stats(spec.name).memory_limit_bytes == 96 << 20
 
         checks = {c.item: c for c in rt.hardening(spec.name)}

@@ -71,11 +71,20 @@ def test_service_spec_carries_every_hardening_rule() -> None:
     assert tuple(c["Command"][:3]) == NNP_WRAPPER and c["Command"][3:] == ["python", "-m", "srv"]
     assert c["Env"] == ["SWITCHBOARD_SPECIALIST=database"]
     tmpfs = {m["Target"]: m["TmpfsOptions"] for m in c["Mounts"] if m["Type"] == "tmpfs"}
-    assert tmpfs == {
-        "/tmp": {"SizeBytes": 64 << 20, "Mode": 0o1777},
-        "/output": {"SizeBytes": 16 << 20, "Mode": 0o1777},
+    assert tmpfs == {"/tmp": {"SizeBytes": 64 << 20, "Mode": 0o1777}}
+    # /output: a tmpfs the replica's user owns (a tmpfs mount over the image's /output is root 0755)
+    (output,) = [m for m in c["Mounts"] if m["Target"] == "/output"]
+    assert output["Type"] == "volume" and "Source" not in output  # anonymous: goes with the task
+    assert output["VolumeOptions"]["DriverConfig"] == {
+        "Name": "local",
+        "Options": {
+            "type": "tmpfs",
+            "device": "tmpfs",
+            "o": "size=16m,uid=10001,gid=10001,mode=0700,nosuid,nodev,noexec",
+        },
     }
-    binds = {m["Target"]: m for m in c["Mounts"] if m["Type"] != "tmpfs"}
+    assert output["VolumeOptions"]["Labels"] == {**LABELS, "io.switchboard.output-of": "sb-database-0a1b2c3d"}
+    binds = {m["Target"]: m for m in c["Mounts"] if m["Type"] != "tmpfs" and m["Target"] != "/output"}
     assert binds["/input"]["ReadOnly"] is True and binds["/input"]["Type"] == "bind"
     assert binds["/data"]["Type"] == "volume" and binds["/data"]["Source"] == "switchboard-t1-data-database"
     limits, reserve = tt["Resources"]["Limits"], tt["Resources"]["Reservations"]
@@ -219,6 +228,7 @@ def test_swarm_checklist_says_what_swarm_cannot_do() -> None:
     assert "no swap" in by["memory limit"].detail
     assert "host's own addresses are reachable" in by["network isolated"].detail
     assert "/tmp (size=64m,mode=1777)" in by["bounded tmpfs"].detail
+    assert "/output (size=16m,uid=10001" in by["bounded tmpfs"].detail
     # a specialist's own user network counts as isolated, as locally
     user_net = evaluate_service(body, container_attrs(body), networks={"switchboard-t1-net-web": False})
     assert next(c for c in user_net if c.item == "network isolated").passed

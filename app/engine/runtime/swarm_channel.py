@@ -251,11 +251,24 @@ def _read_line(sock: socket.socket, max_bytes: int) -> bytes:
             raise EngineError(f"an answer larger than {max_bytes:,} bytes")
 
 
-def node_engines(urls: Mapping[str, str], timeout_s: float) -> dict[str, Any]:
-    """Docker SDK clients for ``hostname -> URL`` (the engines images are copied to)."""
+def node_engines(urls: Mapping[str, str], timeout_s: float) -> tuple[dict[str, Any], dict[str, str]]:
+    """Docker SDK clients for ``hostname -> URL`` that answer, and why the others do not.
+
+    A node that is down cannot take an image or give back a volume, and Swarm places nothing
+    there meanwhile: the caller skips it (and reports it) rather than failing.
+    """
     import docker
 
-    return {name: docker.DockerClient(base_url=url, timeout=int(timeout_s)) for name, url in urls.items()}
+    clients: dict[str, Any] = {}
+    unreachable: dict[str, str] = {}
+    for name, url in urls.items():
+        try:
+            client = docker.DockerClient(base_url=url, timeout=int(timeout_s))
+            client.ping()
+            clients[name] = client
+        except Exception as exc:  # any failure means: not reachable now
+            unreachable[name] = f"{type(exc).__name__}: {str(exc)[:160]}"
+    return clients, unreachable
 
 
 def subnet_of(network: Mapping[str, Any]) -> str:

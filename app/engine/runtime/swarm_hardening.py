@@ -21,7 +21,7 @@ from typing import Any
 
 from app.engine.runtime.hardening import ITEMS, evaluate
 from app.engine.runtime.protocol import HardeningCheck
-from app.engine.runtime.swarm_spec import NNP_WRAPPER
+from app.engine.runtime.swarm_spec import NNP_WRAPPER, tmpfs_volume_options
 
 __all__ = ["evaluate_service", "spec_attrs"]
 
@@ -30,6 +30,10 @@ def _tmpfs_of(mounts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """``HostConfig.Tmpfs``-shaped text for tmpfs *mounts* (how services declare tmpfs)."""
     out: dict[str, str] = {}
     for mount in mounts:
+        volume_options = tmpfs_volume_options(mount)
+        if volume_options is not None:  # /output: a local-driver tmpfs volume (swarm_spec.output_mount)
+            out[str(mount.get("Target") or "")] = volume_options
+            continue
         if str(mount.get("Type") or "") != "tmpfs":
             continue
         opts: Mapping[str, Any] = mount.get("TmpfsOptions") or {}

@@ -33,7 +33,7 @@ class ImageCopy:
 
     node: str
     image_id: str
-    action: str  # present | loaded
+    action: str  # present | loaded | unreachable
     seconds: float
     bytes: int = 0
 

@@ -167,19 +167,60 @@ class MultiNode:
         urls = self.settings.swarm_node_engines
         if not urls:
             return []
-        targets = node_engines(urls, self.settings.docker_timeout_s * 10)
+        targets, unreachable = node_engines(urls, self.settings.docker_timeout_s * 10)
         try:
             copies = distribute_image(self.client, ref, targets)
         finally:
             for target in targets.values():
                 target.close()
-        self._copied.add(ref)
-        return copies
+        if not unreachable:  # else try again next time: a node that comes back needs it too
+            self._copied.add(ref)
+        return copies + [ImageCopy(node, "", "unreachable", 0.0) for node in unreachable]
 
     def ensure_image(self, ref: str) -> None:
         """:meth:`distribute` once per image and engine run."""
         if ref not in self._copied:
             self.distribute(ref)
+
+    def remove_volumes(self, filters: dict[str, str], timeout_s: float = 15.0) -> int:
+        """Remove volumes matching ``filters`` on every node in ``swarm_node_engines`` (best effort).
+
+        The manager cannot remove a volume on another node. A volume still held by a task that
+        is stopping there is tried again until ``timeout_s``; a node that cannot be reached (it
+        is down) keeps its volumes until it is back or gone. Returns how many were removed.
+        """
+        removed = 0
+        if not self.settings.swarm_node_engines:
+            return removed
+        targets, _ = node_engines(self.settings.swarm_node_engines, self.settings.docker_timeout_s)
+        deadline = time.monotonic() + timeout_s
+        try:
+            pending = dict(targets)
+            while pending:
+                for name, target in list(pending.items()):
+                    left = 0
+                    try:
+                        with docker_errors(f"volumes on node {name}"):
+                            found = target.api.volumes(filters=filters).get("Volumes") or []
+                    except EngineError:
+                        del pending[name]
+                        continue
+                    for volume in found:
+                        try:
+                            with docker_errors(f"remove volume on node {name}"):
+                                target.api.remove_volume(volume["Name"], force=True)
+                            removed += 1
+                        except EngineError:  # in use by a container still stopping
+                            left += 1
+                    if not left:
+                        del pending[name]
+                if not pending or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        finally:
+            for target in targets.values():
+                target.close()
+        return removed
 
     # -- nodes ----------------------------------------------------------------------------
 

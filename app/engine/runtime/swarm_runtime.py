@@ -58,6 +58,7 @@ from app.engine.runtime.swarm_hardening import evaluate_service
 from app.engine.runtime.swarm_multinode import MultiNode
 from app.engine.runtime.swarm_nodes import NodeView, node_views
 from app.engine.runtime.swarm_spec import (
+    LABEL_OUTPUT_OF,
     LABEL_PRIVATE_NET,
     TaskState,
     isolation_network,
@@ -476,6 +477,20 @@ class SwarmRuntime:
             private = self.api.networks(filters={"label": f"{LABEL_PRIVATE_NET}={name}"})
         for net in private:
             self.local.remove_network(str(net.get("Name") or net.get("Id")))
+        self._remove_output_volumes(name)
+
+    def _remove_output_volumes(self, name: str) -> None:
+        """The tasks' ``/output`` volumes (Swarm leaves a task's anonymous volumes behind)."""
+        with docker_errors(f"volumes of {name}"):
+            found = self.api.volumes(filters={"label": f"{LABEL_OUTPUT_OF}={name}"}).get("Volumes") or []
+        for volume in found:
+            try:
+                self.local.remove_volume(str(volume["Name"]))
+            except EngineError:  # still held by a container that is going away: best effort
+                pass
+        multi = self.multi_node
+        if multi is not None:  # tasks that ran on other nodes left theirs there
+            multi.remove_volumes({"label": f"{LABEL_OUTPUT_OF}={name}"})
 
     def pause(self, name: str) -> None:
         """Freeze the task's container (on this node)."""

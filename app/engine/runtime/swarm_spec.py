@@ -17,7 +17,8 @@ What Swarm on Engine API 1.41 cannot express, and what is done instead (see
   internal swarm-scoped bridge of its own specialist (no route off the host); the host's own
   addresses stay reachable from it.
 - ``memswap_limit``: not settable; the task gets the engine default (twice the memory limit).
-- tmpfs ``uid=``: not settable; ``/output`` is mode ``1777`` instead of ``0700`` owned by 10001.
+- tmpfs ``uid=``: not settable on a tmpfs mount; ``/output`` is a ``local``-driver tmpfs volume
+  instead (:func:`output_mount`), with the local backend's options.
 """
 
 from __future__ import annotations
@@ -34,18 +35,22 @@ from app.engine.runtime.protocol import LABEL_NAMESPACE, LABEL_SPECIALIST, Launc
 
 __all__ = [
     "LABEL_BACKEND",
+    "LABEL_OUTPUT_OF",
     "LABEL_PRIVATE_NET",
     "NNP_WRAPPER",
     "TaskState",
     "isolation_network",
+    "output_mount",
     "replicas_of",
     "service_spec",
     "task_state",
+    "tmpfs_volume_options",
     "with_replicas",
 ]
 
 LABEL_BACKEND = "io.switchboard.backend"
 LABEL_PRIVATE_NET = "io.switchboard.private-network"  # on a network made for one service only
+LABEL_OUTPUT_OF = "io.switchboard.output-of"  # on a task's /output volume: the service it belongs to
 NNP_WRAPPER = ("setpriv", "--no-new-privs", "--")
 STOP_GRACE_NS = 5_000_000_000
 
@@ -69,18 +74,47 @@ def isolation_network(labels: Mapping[str, str], service: str, private: bool) ->
     return f"switchboard-iso-{sid}" if ns == "default" else f"switchboard-{ns}-iso-{sid}"
 
 
+def output_mount(spec: LaunchSpec) -> dict[str, Any]:
+    """``/output``: a tmpfs owned by the replica's user, made by the ``local`` volume driver.
+
+    A plain tmpfs mount cannot do it on Swarm: ``TmpfsOptions`` has no ``uid=``, Docker drops a
+    ``Mode`` with the sticky bit, and a tmpfs over a folder the image has (every specialist image
+    has ``/output``) comes out ``root 0755``, which uid 10001 cannot write. The ``local`` driver
+    mounts a real tmpfs with the options the local backend uses (size cap, ``uid``, ``0700``,
+    ``nosuid,nodev,noexec``). Swarm does not remove a task's anonymous volumes with its
+    container, so the volume is labelled with the service (:data:`LABEL_OUTPUT_OF`) and the
+    backend removes it with the service; it holds no disk space meanwhile (a tmpfs).
+    """
+    uid, _, gid = spec.user.partition(":")
+    options = f"size={spec.output_tmpfs_mb}m,uid={uid},gid={gid or uid},mode=0700,nosuid,nodev,noexec"
+    return {
+        "Type": "volume",
+        "Target": "/output",
+        "VolumeOptions": {
+            "NoCopy": True,
+            "Labels": {**spec.labels, LABEL_OUTPUT_OF: spec.name},
+            "DriverConfig": {"Name": "local", "Options": {"type": "tmpfs", "device": "tmpfs", "o": options}},
+        },
+    }
+
+
+def tmpfs_volume_options(mount: Mapping[str, Any]) -> str | None:
+    """The mount options of a ``local``-driver tmpfs volume mount (:func:`output_mount`), else ``None``."""
+    if str(mount.get("Type") or "") != "volume" or mount.get("Source"):
+        return None
+    driver: Mapping[str, Any] = (mount.get("VolumeOptions") or {}).get("DriverConfig") or {}
+    options: Mapping[str, Any] = driver.get("Options") or {}
+    if driver.get("Name") != "local" or options.get("type") != "tmpfs":
+        return None
+    return str(options.get("o") or "")
+
+
 def _mounts(spec: LaunchSpec) -> list[dict[str, Any]]:
     mounts: list[dict[str, Any]] = [
         {"Type": "tmpfs", "Target": "/tmp", "TmpfsOptions": {"SizeBytes": spec.tmpfs_mb << 20, "Mode": 0o1777}},
     ]
-    if spec.output_tmpfs_mb > 0:  # Swarm's tmpfs has no uid=: world-writable with the sticky bit
-        mounts.append(
-            {
-                "Type": "tmpfs",
-                "Target": "/output",
-                "TmpfsOptions": {"SizeBytes": spec.output_tmpfs_mb << 20, "Mode": 0o1777},
-            }
-        )
+    if spec.output_tmpfs_mb > 0:
+        mounts.append(output_mount(spec))
     for mount in spec.mounts:
         mounts.append(
             {
