@@ -128,6 +128,37 @@ def _cross_validate(p: dict[str, Any], folds: int | None) -> tuple[str, list[flo
     return scoring, [float(s) for s in scores]
 
 
+def _importances(pipe: Any) -> list[tuple[str, float]]:
+    """Each input feature's share of the model's importance, largest first.
+
+    Trees give ``feature_importances_``; linear models give coefficients on standardised
+    numbers, whose sizes compare (averaged over classes). One-hot columns of a categorical
+    feature add up to that feature, so a feature is ranked as the user named it.
+    """
+    model = pipe.named_steps["model"]
+    if hasattr(model, "feature_importances_"):
+        raw = [float(v) for v in model.feature_importances_]
+    elif hasattr(model, "coef_"):
+        import numpy as np
+
+        coef = np.abs(np.atleast_2d(model.coef_))
+        raw = [float(v) for v in coef.mean(axis=0)]
+    else:
+        return []
+    names = [str(n).split("__", 1)[-1] for n in pipe.named_steps["prep"].get_feature_names_out()]
+    if len(names) != len(raw):
+        return []
+    sources = (
+        pipe.named_steps["prep"].feature_names_in_ if hasattr(pipe.named_steps["prep"], "feature_names_in_") else []
+    )
+    totals: dict[str, float] = {}
+    for name, value in zip(names, raw, strict=True):
+        owner = next((str(c) for c in sources if name == str(c) or name.startswith(f"{c}_")), name)
+        totals[owner] = totals.get(owner, 0.0) + value
+    whole = sum(totals.values()) or 1.0
+    return sorted(((n, v / whole) for n, v in totals.items()), key=lambda t: -t[1])
+
+
 def train(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Result:
     """Hold-out evaluation, k-fold CV, then refit on all rows and save under a name."""
     from sklearn.model_selection import train_test_split
@@ -168,14 +199,13 @@ def train(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Resu
             [[k, round(v, 6)] for k, v in holdout.items()] + [[f"cv_{scoring}_mean", round(cv["mean"], 6)]],
         )
     ]
-    if hasattr(model, "feature_importances_"):
-        names = p["pipe"].named_steps["prep"].get_feature_names_out()
-        pairs = sorted(zip(names, model.feature_importances_, strict=True), key=lambda t: -t[1])
+    pairs = _importances(p["pipe"])
+    if pairs:
         tables.append(
             Table(
                 "feature_importance",
                 ["feature", "importance"],
-                [[n.split("__", 1)[-1], round(float(v), 6)] for n, v in pairs[:20]],
+                [[n, round(v, 6)] for n, v in pairs[:20]],
             )
         )
     answer = (
@@ -184,6 +214,8 @@ def train(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Resu
         f"{headline} {holdout[headline]:.3f}, {len(scores)}-fold CV {scoring} "
         f"{cv['mean']:.3f}. {'Replaced' if replaced else 'Saved'} as model {name}."
     )
+    if pairs:
+        answer += " Most important features: " + ", ".join(f"{n} ({v:.2f})" for n, v in pairs[:3]) + "."
     if p["dropped"]:
         answer += f" Ignored identifier-like columns: {', '.join(p['dropped'])}."
     return Result(

@@ -134,6 +134,27 @@ def test_learner_is_deterministic_and_persists(learner: Box) -> None:
     assert gone["ok"] and "det_gb" not in learner.task("list models")["data"]["items"]
 
 
+def test_learner_names_the_features_that_matter(learner: Box, tmp_path: Path) -> None:
+    """The answer says which features drive the model (a tree's importances, a linear model's
+    coefficients on standardised inputs), with a categorical feature counted once by its name."""
+    import random
+
+    rng = random.Random(3)
+    lines = ["noise,colour,signal,label"]
+    for _ in range(120):
+        signal = rng.uniform(0, 10)
+        lines.append(f"{rng.uniform(0, 10):.3f},{rng.choice(['red', 'blue'])},{signal:.3f},{int(signal > 5)}")
+    data = tmp_path / "signal.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for algorithm in ("decision tree", "logistic regression"):
+        done = learner.task(f"train classifier {algorithm} on signal.csv target label", [data])
+        assert done["ok"], done
+        assert "Most important features: signal (" in done["answer"], done["answer"]
+        table = next(t for t in done["tables"] if t["name"] == "feature_importance")
+        features = [row[0] for row in table["rows"]]
+        assert features[0] == "signal" and features.count("colour") == 1, features
+
+
 def test_learner_needs_plan_and_bad_plan(learner: Box) -> None:
     """Free text asks for a plan; a plan without a target is refused as ``bad_plan``."""
     iris = SPECIALISTS / "machine-learning" / "golden" / "iris.csv"
