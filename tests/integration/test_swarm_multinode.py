@@ -7,8 +7,10 @@ removes everything afterwards. The host engine's own swarm state is never touche
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,6 +149,14 @@ def test_replicas_on_three_nodes_answer_through_the_gateway_and_a_lost_node_move
             answer = gateway.request(name, _task("select 2 + 3 as five"))
             assert answer.get("ok") is True, answer
             assert "5" in json.dumps(answer)
+        # the container calls reach a task on a worker through that node's own engine
+        assert "READY database" in rt.logs(on_worker)
+        assert rt.stats(on_worker).memory_limit_bytes == 128 << 20
+        with tarfile.open(fileobj=io.BytesIO(rt.read_dir(on_worker, "/opt/specialist", 4 << 20))) as tar:
+            assert any(n.endswith("handler.py") for n in tar.getnames())
+        rt.pause(on_worker)
+        rt.unpause(on_worker)
+        assert gateway.request(on_worker, _task("select 1 as one")).get("ok") is True
         views = {v.name: v for v in rt.nodes(namespace)}
         assert all(v.state == "ready" for v in views.values()), views
         assert sum(v.replicas.get("database", 0) for v in views.values()) == 3

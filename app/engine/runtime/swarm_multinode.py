@@ -224,6 +224,14 @@ class MultiNode:
 
     # -- nodes ----------------------------------------------------------------------------
 
+    def hostname(self, node_id: str) -> str:
+        """The node's hostname (the key of ``swarm_node_engines``); '' when it is not in the swarm."""
+        try:
+            with docker_errors(f"inspect node {node_id}"):
+                return str(self.api.inspect_node(node_id)["Description"]["Hostname"])
+        except NotFound:
+            return ""
+
     def node_state(self, node_id: str) -> str:
         """``ready``, ``down``, ``unknown`` or ``disconnected`` as the manager sees the node."""
         try:

@@ -20,8 +20,9 @@ exchange folder, so every service is constrained to this engine's node
 copies its image to every node, and the replica joins the namespace's channel overlay, reached
 through the gateway on this node (:mod:`app.engine.runtime.swarm_channel`); a replica whose node
 is down reads as ``dead``. Calls that need the task's container (``pause``, ``read_dir``,
-``stats``, ``follow_logs``) use the local engine and say so when the task runs elsewhere;
-``logs`` falls back to the service log API.
+``stats``, ``follow_logs``, ``kill``) use the engine of the task's node: this one, or in the
+multi-node mode that node's own API from ``swarm_node_engines``, and say so when neither can be
+reached; ``logs`` falls back to the service log API.
 
 Images, volumes and the local container calls are delegated to a
 :class:`~app.engine.runtime.docker_runtime.DockerRuntime` on the same engine. Services are
@@ -105,7 +106,9 @@ class SwarmRuntime:
         self.local = local or DockerRuntime(settings)
         self._node_id = ""
         self._net_lock = threading.Lock()
-        self._stats_ids: dict[str, str] = {}  # replica -> its task's container (the stats hot path)
+        # replica -> the engine and id of its task's container (the stats hot path)
+        self._stats_ids: dict[str, tuple[DockerRuntime, str]] = {}
+        self._node_engines: dict[str, DockerRuntime] = {}  # node id -> its own engine (multi-node)
         self.start_timeout_s = max(60.0, settings.docker_timeout_s * 2)
         self._multi: MultiNode | None = None
 
@@ -115,8 +118,11 @@ class SwarmRuntime:
         return self.local.client.api
 
     def close(self) -> None:
-        """Close the client's connections (the next call reconnects)."""
+        """Close the clients' connections (the next call reconnects)."""
         self.local.close()
+        for engine in self._node_engines.values():
+            engine.close()
+        self._node_engines.clear()
 
     # -- the swarm ------------------------------------------------------------------------
 
@@ -310,14 +316,36 @@ class SwarmRuntime:
             return state.container_id, state
         return "", state
 
-    def _need_local(self, name: str, what: str) -> str:
+    def _need_container(self, name: str, what: str) -> tuple[DockerRuntime, str]:
+        """The engine that runs the task's container, and the container's id.
+
+        This node's engine, or in the multi-node mode the node's own from ``swarm_node_engines``;
+        ``EngineError`` when neither can reach it.
+        """
         cid, state = self._local_container(name)
-        if not cid:
-            where = f"runs on node {state.node_id}" if state.node_id else f"has no container ({state.state})"
-            raise EngineError(
-                f"{what} of {name}: its task {where}; only tasks on this node can be reached without the gateway"
-            )
-        return cid
+        if cid:
+            return self.local, cid
+        remote = self._node_engine(state.node_id) if state.container_id and state.node_id else None
+        if remote is not None:
+            return remote, state.container_id
+        where = f"runs on node {state.node_id}" if state.node_id else f"has no container ({state.state})"
+        raise EngineError(
+            f"{what} of {name}: its task {where}, whose engine this one cannot reach "
+            "(swarm_multi_node with the node in swarm_node_engines)"
+        )
+
+    def _node_engine(self, node_id: str) -> DockerRuntime | None:
+        """A local-style runtime on another node's own Docker API (multi-node), cached per node."""
+        multi = self.multi_node
+        if multi is None:
+            return None
+        if node_id not in self._node_engines:
+            hostname = multi.hostname(node_id)
+            url = self._settings.swarm_node_engines.get(hostname)
+            if not url:
+                return None
+            self._node_engines[node_id] = DockerRuntime(self._settings.model_copy(update={"docker_url": url}))
+        return self._node_engines[node_id]
 
     def get(self, name: str) -> ContainerInfo:
         """The replica's service with its task's state; ``NotFound`` when absent."""
@@ -437,12 +465,13 @@ class SwarmRuntime:
             pass
 
     def kill(self, name: str) -> None:
-        """SIGKILL the task's container now (this node), else stop the service."""
-        cid, _ = self._local_container(name)
-        if cid:
-            self.local.kill(cid)
-        else:
+        """SIGKILL the task's container now (on whichever node's engine is reachable), else stop the service."""
+        try:
+            engine, cid = self._need_container(name, "kill")
+        except EngineError:
             self.set_replicas(name, 0)
+            return
+        engine.kill(cid)
 
     def remove(self, name: str) -> None:
         """Remove the service and wait until its task's container is gone (absent is no error).
@@ -493,12 +522,14 @@ class SwarmRuntime:
             multi.remove_volumes({"label": f"{LABEL_OUTPUT_OF}={name}"})
 
     def pause(self, name: str) -> None:
-        """Freeze the task's container (on this node)."""
-        self.local.pause(self._need_local(name, "pause"))
+        """Freeze the task's container (through its node's engine)."""
+        engine, cid = self._need_container(name, "pause")
+        engine.pause(cid)
 
     def unpause(self, name: str) -> None:
-        """Thaw the task's container (on this node)."""
-        self.local.unpause(self._need_local(name, "resume"))
+        """Thaw the task's container (through its node's engine)."""
+        engine, cid = self._need_container(name, "resume")
+        engine.unpause(cid)
 
     # -- what runs inside -----------------------------------------------------------------
 
@@ -511,12 +542,12 @@ class SwarmRuntime:
         cached = self._stats_ids.get(name)
         if cached:
             try:
-                return self.local.stats(cached)
+                return cached[0].stats(cached[1])
             except NotFound:
                 self._stats_ids.pop(name, None)
-        cid = self._need_local(name, "stats")
-        self._stats_ids[name] = cid
-        return self.local.stats(cid)
+        engine, cid = self._need_container(name, "stats")
+        self._stats_ids[name] = (engine, cid)
+        return engine.stats(cid)
 
     def logs(self, name: str, tail: int = 200) -> str:
         """The task's last lines: its container on this node, else the service log API."""
@@ -531,12 +562,18 @@ class SwarmRuntime:
             return b"".join(bytes(c) for c in chunks).decode("utf-8", "replace")
 
     def read_dir(self, name: str, path: str, max_bytes: int) -> bytes:
-        """A tar of ``path`` made inside the task's container (on this node)."""
-        return self.local.read_dir(self._need_local(name, f"read {path}"), path, max_bytes)
+        """A tar of ``path`` made inside the task's container (``tar`` run by its node's engine).
+
+        How a task's outputs come back from any node: the multi-node mode has no shared
+        folder, but the node's own engine can run ``tar`` in the container.
+        """
+        engine, cid = self._need_container(name, f"read {path}")
+        return engine.read_dir(cid, path, max_bytes)
 
     def follow_logs(self, name: str, stop: threading.Event) -> Iterator[str]:
-        """Follow the task container's output (on this node)."""
-        return self.local.follow_logs(self._need_local(name, "follow logs"), stop)
+        """Follow the task container's output (through its node's engine)."""
+        engine, cid = self._need_container(name, "follow logs")
+        return engine.follow_logs(cid, stop)
 
     def events(self, stop: threading.Event) -> Iterator[RuntimeEvent]:
         """Events of our task containers on this node, named after their replica (service)."""
