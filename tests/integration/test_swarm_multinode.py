@@ -159,6 +159,8 @@ def test_replicas_on_three_nodes_answer_through_the_gateway_and_a_lost_node_move
         assert gateway.request(on_worker, _task("select 1 as one")).get("ok") is True
         views = {v.name: v for v in rt.nodes(namespace)}
         assert all(v.state == "ready" for v in views.values()), views
+        # doctor: every node's engine reachable and holding the images replicas run
+        assert multi.image_problems([image], list(views), cluster.manager.container) == []
         assert sum(v.replicas.get("database", 0) for v in views.values()) == 3
 
         # a worker is lost: its node reads down, its replica dead, the work goes elsewhere once
@@ -166,6 +168,10 @@ def test_replicas_on_three_nodes_answer_through_the_gateway_and_a_lost_node_move
         cluster.stop_node(lost, kill=True)
         wait_for("node down", lambda: {v.name: v.state for v in rt.nodes(namespace)}[lost.container] == "down", 30)
         assert rt.get(on_worker).status == "dead"
+        assert any(
+            p.startswith(f"{lost.container}: engine unreachable")
+            for p in multi.image_problems([image], [n.container for n in cluster.nodes], cluster.manager.container)
+        )
         assert rt.replica_lost(on_worker)
         attempts: list[str] = []
 

@@ -95,6 +95,22 @@ class Probes:
         )
         return DoctorCheck("swarm", bool(nodes) and not bad, detail, "" if not bad else "`docker node ls` shows why")
 
+    @staticmethod
+    def _swarm_images(runtime: SwarmRuntime, refs: list[str]) -> DoctorCheck | None:
+        """Multi-node swarm: every node's own engine is reachable and holds the images built here."""
+        multi = runtime.multi_node
+        if multi is None:
+            return None
+        try:
+            nodes = runtime.nodes()
+            own = next((n.name for n in nodes if n.id == runtime.node_id()), "")
+            problems = multi.image_problems(refs, [n.name for n in nodes], own)
+        except EngineError as exc:
+            return DoctorCheck("swarm images", False, exc.message.splitlines()[0], "check swarm_node_engines")
+        detail = f"{len(refs)} image(s) on {len(nodes)} node(s)" if not problems else "; ".join(problems)
+        fix = "" if not problems else "set swarm_node_engines; images are copied at the next start of a replica"
+        return DoctorCheck("swarm images", not problems, detail, fix)
+
     def doctor(self) -> list[DoctorCheck]:
         """Every check with a fix for what fails."""
         checks: list[DoctorCheck] = []
@@ -109,13 +125,15 @@ class Probes:
                 )
             )
             built = []
+            built_tags: list[str] = []  # what replicas run on any node (the base image: the manager's gateway only)
             for spec in self.parts.catalogue.specs.values():
                 try:
-                    _, ok = self.parts.images.image_state(spec)
+                    tag, ok = self.parts.images.image_state(spec)
                 except EngineError:
                     ok = False
                 if ok:
                     built.append(spec.id)
+                    built_tags.append(tag)
             n = len(self.parts.catalogue.specs)
             checks.append(
                 DoctorCheck(
@@ -127,6 +145,9 @@ class Probes:
             )
             if isinstance(self.parts.runtime, SwarmRuntime):
                 checks.append(self._swarm(self.parts.runtime))
+                images = self._swarm_images(self.parts.runtime, built_tags)
+                if images is not None:
+                    checks.append(images)
         else:
             checks.append(DoctorCheck("base image", False, "cannot check: Docker is down", docker.fix))
         checks.extend(self.parts.model_doctor())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from app.engine.runtime.swarm_channel import (
     node_engines,
     subnet_of,
 )
-from app.engine.runtime.swarm_images import ImageCopy, distribute_image
+from app.engine.runtime.swarm_images import ImageCopy, distribute_image, has_image
 
 __all__ = ["CONTAINER_UID", "MultiNode"]
 
@@ -221,6 +222,34 @@ class MultiNode:
             for target in targets.values():
                 target.close()
         return removed
+
+    def image_problems(self, refs: Sequence[str], hostnames: Sequence[str], own_hostname: str) -> list[str]:
+        """What keeps ``refs`` (present on the engine's node) from being on every node, for ``doctor``.
+
+        One line per node that has no engine URL in ``swarm_node_engines`` (images cannot be
+        copied there), cannot be reached, or lacks some of the images; empty when all is well.
+        """
+        ids: dict[str, str] = {}
+        for ref in refs:
+            try:
+                with docker_errors(f"inspect image {ref}"):
+                    ids[ref] = str(self.api.inspect_image(ref)["Id"])
+            except NotFound:
+                continue  # not built here yet: nothing to copy
+        others = [h for h in hostnames if h != own_hostname]
+        urls = {h: u for h, u in self.settings.swarm_node_engines.items() if h in others}
+        problems = [f"{h}: no engine URL in swarm_node_engines" for h in others if h not in urls]
+        clients, unreachable = node_engines(urls, self.settings.docker_timeout_s)
+        try:
+            problems += [f"{h}: engine unreachable ({why})" for h, why in unreachable.items()]
+            for host, client in clients.items():
+                missing = [ref for ref, image_id in ids.items() if not has_image(client, image_id)]
+                if missing:
+                    problems.append(f"{host}: missing {', '.join(missing)}")
+        finally:
+            for client in clients.values():
+                client.close()
+        return sorted(problems)
 
     # -- nodes ----------------------------------------------------------------------------
 
