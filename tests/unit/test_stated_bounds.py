@@ -25,6 +25,9 @@ from app.engine.tasks.verify import check_result
         ("people who did NOT join after 2019", "WHERE start_year <= 2019", False),  # a negation: other side
         ("how many orders are there after 2019?", "WHERE amount > 50", False),  # 2019 is not compared
         ("items over 10 kg", "weight >= 10", True),
+        ("products rated 4.5 stars or better", "WHERE stars > 4.5", True),
+        ("products rated 4.5 stars or better", "WHERE stars >= 4.5", False),
+        ("parcels of 10 kg and over", "weight > 10", True),
     ],
 )
 def test_strictness_of_a_stated_bound(task: str, program: str, flagged: bool) -> None:

@@ -18,8 +18,8 @@ _STRICT_UP = r"after|later\s+than|more\s+than|greater\s+than|above|exceeding|ove
 _STRICT_DOWN = r"before|earlier\s+than|less\s+than|fewer\s+than|below|under|lower\s+than|cheaper\s+than"
 _AT_LEAST = r"at\s+least|no\s+less\s+than|no\s+fewer\s+than|not\s+less\s+than|from"
 _AT_MOST = r"at\s+most|no\s+more\s+than|not\s+more\s+than|up\s+to"
-_OR_UP = r"later|after|more|over|above|up|higher|greater|newer"
-_OR_DOWN = r"earlier|before|less|fewer|under|below|lower|older"
+_OR_UP = r"later|after|more|over|above|up|higher|greater|newer|better|bigger|larger|longer"
+_OR_DOWN = r"earlier|before|less|fewer|under|below|lower|older|cheaper|smaller|shorter"
 
 
 def _before(words: str) -> re.Pattern[str]:
@@ -27,7 +27,8 @@ def _before(words: str) -> re.Pattern[str]:
 
 
 def _after(words: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\d.]){_NUM}\s*[$€£%]?\s+(?:or|and)\s+(?:{words})\b", re.I)
+    # a unit may sit between: "4.5 stars or better", "10 kg and over"
+    return re.compile(rf"(?<![\d.]){_NUM}(?:\s*[$€£%]|\s+[^\W\d]{{1,12}})?\s+(?:or|and)\s+(?:{words})\b", re.I)
 
 
 # words before the number ("after 2019", "more than 20", "at least 3") and after it ("2020 or later")
