@@ -191,3 +191,17 @@ def test_a_page_of_hundreds_of_tables_or_columns_gives_a_bounded_preview(tmp_pat
     (tmp_path / "program.py").write_text(wrap_sql("SELECT COUNT(*) FROM big_t1", ["big.html"]), encoding="utf-8")
     done = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "2", done.stderr
+
+
+def test_the_preview_lists_the_few_values_a_text_column_takes() -> None:
+    from app.engine.llm.page_preview import page_preview
+
+    cards = "".join(
+        f"<li class='card'><h3>Item {i}</h3><span class='stock'>{'Sold out' if i % 3 == 0 else 'In stock'}</span>"
+        f"<span class='price'>{10 + i},00 €</span></li>"
+        for i in range(1, 10)
+    )
+    html = f"<html><body><nav><a href='/a'>A</a><a href='/b'>B</a></nav><main><ul>{cards}</ul></main></body></html>"
+    preview = page_preview(html, "shop_")
+    assert "values of stock: 'In stock' (6), 'Sold out' (3)" in preview  # a filter can spell them exactly
+    assert "values of name" not in preview and "values of price" not in preview  # unique names, numbers

@@ -20,6 +20,9 @@ _CELL = 48  # characters of a cell shown
 _MAX_DESCRIBED = 8
 _MAX_COLUMNS = 40
 _MAX_NAMED = 600  # characters of the names of tables not described
+_MAX_CATEGORIES = 4  # text columns per table whose few values are all listed
+_MAX_VALUES = 8
+_CATEGORY_CHARS = 24  # longer values are names or prose, not categories
 
 
 def _kind(values: list[object]) -> str:
@@ -52,7 +55,32 @@ def _describe(table: HtmlTable, role: str) -> str:
     ]
     for row in rows[: _SHOWN_ROWS.get(role, 3)]:
         lines.append("  " + " | ".join(_shown(v) for v in row[: len(columns)]))
+    lines.extend(_categories(columns, kinds, rows))
     return "\n".join(lines)
+
+
+def _categories(columns: list[str], kinds: list[str], rows: list[list[object]]) -> list[str]:
+    """Every value of a text column that only takes a few (links' area, an item's stock or class).
+
+    A filter must spell a value exactly as the page does; the sample rows may not show it.
+    """
+    out: list[str] = []
+    for i, (column, kind) in enumerate(zip(columns, kinds, strict=True)):
+        if kind != "text" or len(out) >= _MAX_CATEGORIES:
+            continue
+        counts: dict[str, int] = {}
+        for row in rows:
+            if i < len(row) and row[i] not in (None, ""):
+                key = str(row[i])
+                counts[key] = counts.get(key, 0) + 1
+        if (
+            2 <= len(counts) <= _MAX_VALUES
+            and len(rows) > len(counts)
+            and all(len(k) <= _CATEGORY_CHARS for k in counts)
+        ):
+            shown = ", ".join(f"{k!r} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+            out.append(f"  values of {column}: {shown}")
+    return out
 
 
 def page_preview(html: str, prefix: str) -> str:
