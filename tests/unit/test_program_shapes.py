@@ -166,3 +166,17 @@ def test_calls_through_the_wrong_module_are_pointed_at_the_one_that_has_the_func
     assert rehome_calls("df = sp.DataFrame({'r': roots})\n", ["sympy", "pandas"]) == (
         "from pandas import DataFrame\ndf = DataFrame({'r': roots})\n"
     )
+
+
+def test_a_tables_preview_lists_the_values_of_its_category_columns(tmp_path: Path) -> None:
+    from app.engine.tasks.input_preview import describe_input
+
+    lines = ["id,city,status,amount"] + [
+        f"{i},{['Paris', 'Lyon', 'Nice'][i % 3]},{'paid' if i % 4 else 'open'},{i * 3}" for i in range(1, 41)
+    ]
+    data = tmp_path / "orders.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    preview = describe_input(data, "orders.csv")
+    assert "values of city: 'Lyon' (14), 'Nice' (13), 'Paris' (13)" in preview  # a filter spells them as the file
+    assert "values of status: 'paid' (30), 'open' (10)" in preview
+    assert "values of id" not in preview and "values of amount" not in preview

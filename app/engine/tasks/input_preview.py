@@ -72,7 +72,7 @@ def _kind(values: list[str]) -> str:
     return "text"
 
 
-def _describe_table(text: str, name: str) -> str:
+def _describe_table(text: str, name: str, path: Path | None = None) -> str:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         return "(empty file)"
@@ -84,7 +84,44 @@ def _describe_table(text: str, name: str) -> str:
     sep = "'\\t'" if delimiter == "\t" else repr(delimiter)
     cols = ", ".join(f"{h.strip()} ({k})" for h, k in zip(header, kinds, strict=False))
     sample = "\n".join(lines[:6])
-    return f"{said}-separated table (sep={sep}), {len(header)} columns\ncolumns: {cols}\nfirst lines:\n{sample}"
+    described = f"{said}-separated table (sep={sep}), {len(header)} columns\ncolumns: {cols}\nfirst lines:\n{sample}"
+    few = _few_values(path, delimiter, header, kinds) if path is not None else []
+    return described + "".join(f"\n{line}" for line in few)
+
+
+CATEGORY_BYTES = 256 * 1024  # how much of a table is read to list the values of its category columns
+_MAX_CATEGORIES, _MAX_VALUES, _CATEGORY_CHARS = 4, 8, 24
+
+
+def _few_values(path: Path, delimiter: str, header: list[str], kinds: list[str]) -> list[str]:
+    """Every value of a text column that takes only a few short ones ('Paris', 'yes'/'no').
+
+    A filter must spell a value exactly as the file does; the first lines may not show it.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            chunk = fh.read(CATEGORY_BYTES)
+    except OSError:
+        return []
+    complete = chunk if len(chunk) < CATEGORY_BYTES else chunk[: chunk.rfind("\n") + 1]
+    rows = [r for r in csv.reader(complete.splitlines()[1:], delimiter=delimiter) if any(c.strip() for c in r)]
+    out: list[str] = []
+    for i, (column, kind) in enumerate(zip(header, kinds, strict=False)):
+        if kind != "text" or len(out) >= _MAX_CATEGORIES:
+            continue
+        counts: dict[str, int] = {}
+        for row in rows:
+            if i < len(row) and row[i].strip():
+                counts[row[i].strip()] = counts.get(row[i].strip(), 0) + 1
+        if (
+            2 <= len(counts) <= _MAX_VALUES
+            and len(rows) > len(counts)
+            and all(len(k) <= _CATEGORY_CHARS for k in counts)
+        ):
+            shown = ", ".join(f"{k!r} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+            scope = "" if len(chunk) < CATEGORY_BYTES else f" in the first {len(rows)} rows"
+            out.append(f"values of {column.strip()}{scope}: {shown}")
+    return out
 
 
 def _is_table(text: str) -> bool:
@@ -168,7 +205,7 @@ def describe_input(path: Path, name: str, max_bytes: int = 4096) -> str:
     if lower.endswith(".json"):
         return _describe_json(text, path)
     if lower.endswith(_TEXT_TABLES) and table_columns(path, name) and _is_table(text):
-        return _describe_table(text, name)
+        return _describe_table(text, name, path)
     if lower.endswith(".py"):  # a script is read whole (up to a bound): its usage and functions matter
         try:
             code = path.read_text(encoding="utf-8", errors="replace")[:SCRIPT_CHARS]
