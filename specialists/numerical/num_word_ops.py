@@ -159,8 +159,7 @@ def compound_interest(plan: dict[str, Any]) -> Result:
     what = "interest earned" if plan.get("report") == "interest" else "balance"
     return Result(
         answer=(
-            f"{what} = {wanted:.2f} (exactly {wanted:.10g}; balance {balance:.2f} = {formula}, "
-            f"interest {interest:.2f})"
+            f"{what} = {wanted:.2f} (exactly {wanted:.10g}; balance {balance:.2f} = {formula}, interest {interest:.2f})"
         ),
         data={"value": wanted, "balance": balance, "interest": interest},
         operation_kind="python",

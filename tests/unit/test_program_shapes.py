@@ -180,3 +180,24 @@ def test_a_tables_preview_lists_the_values_of_its_category_columns(tmp_path: Pat
     assert "values of city: 'Lyon' (14), 'Nice' (13), 'Paris' (13)" in preview  # a filter spells them as the file
     assert "values of status: 'paid' (30), 'open' (10)" in preview
     assert "values of id" not in preview and "values of amount" not in preview
+
+
+def test_a_sqlite_preview_lists_the_values_of_category_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    from app.engine.tasks.input_preview import describe_input
+
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as con:
+        con.execute("create table sales (id integer primary key, store text, qty integer, note text)")
+        con.executemany(
+            "insert into sales (store, qty, note) values (?, ?, ?)",
+            [(["Paris", "Lyon"][i % 2], i, f"note number {i} with words") for i in range(10)],
+        )
+    con.close()
+    preview = describe_input(db, "shop.db")
+    assert (
+        "-- values of sales.store: 'Lyon' (5), 'Paris' (5)" in preview
+        or "-- values of sales.store: 'Paris' (5), 'Lyon' (5)" in preview
+    )
+    assert "values of sales.note" not in preview and "values of sales.qty" not in preview

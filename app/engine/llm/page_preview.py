@@ -7,6 +7,8 @@ The names, columns and values are those the program's database will hold
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.engine.llm.html_tables import HtmlTable, page_tables
 from app.engine.llm.table_cells import number
 
@@ -59,7 +61,7 @@ def _describe(table: HtmlTable, role: str) -> str:
     return "\n".join(lines)
 
 
-def _categories(columns: list[str], kinds: list[str], rows: list[list[object]]) -> list[str]:
+def _categories(columns: list[str], kinds: list[str], rows: Sequence[Sequence[object]]) -> list[str]:
     """Every value of a text column that only takes a few (links' area, an item's stock or class).
 
     A filter must spell a value exactly as the page does; the sample rows may not show it.

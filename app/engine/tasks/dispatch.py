@@ -74,8 +74,13 @@ class CoderLike(Protocol):
         timeout_s: float = 120.0,
         style: str = "",
         overrides: Mapping[str, float] | None = None,
+        failed_program: str = "",
     ) -> str:
-        """A program for ``text`` (``style``/``overrides``: the chosen variant's prompt and parameters)."""
+        """A program for ``text``.
+
+        ``style``/``overrides`` are the chosen variant's prompt and parameters; ``failed_program``
+        is the previous attempt's program when it crashed, to be repaired.
+        """
         ...
 
     def plan(

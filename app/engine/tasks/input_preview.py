@@ -11,6 +11,7 @@ import csv
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from app.engine.llm.page_preview import PAGE_TABLES, page_preview
 from app.engine.llm.sql_program import page_prefixes
@@ -220,6 +221,30 @@ def describe_input(path: Path, name: str, max_bytes: int = 4096) -> str:
     return "\n".join(line[:200] for line in lines)
 
 
+def _sqlite_categories(conn: Any, table: str, count: int) -> list[str]:
+    """``-- values of t.col: ...`` for text columns that take only a few short values."""
+    if count > 200_000 or count < 2:
+        return []  # a GROUP BY per column stays cheap
+    out: list[str] = []
+    quoted = table.replace('"', '""')
+    for column in [r[1] for r in conn.execute(f'pragma table_info("{quoted}")')][:40]:
+        if len(out) >= _MAX_CATEGORIES:
+            break
+        col = str(column).replace('"', '""')
+        found = conn.execute(
+            f'select "{col}", count(*) from "{quoted}" where "{col}" is not null and typeof("{col}") = \'text\' '  # noqa: S608
+            f'group by "{col}" order by 2 desc limit {_MAX_VALUES + 1}'
+        ).fetchall()
+        total = sum(n for _, n in found)
+        if (
+            2 <= len(found) <= _MAX_VALUES
+            and total > len(found)
+            and all(len(str(v)) <= _CATEGORY_CHARS for v, _ in found)
+        ):
+            out.append(f"-- values of {table}.{column}: " + ", ".join(f"{v!r} ({n})" for v, n in found))
+    return out
+
+
 def _describe_sqlite(path: Path) -> str:
     import sqlite3
 
@@ -235,6 +260,7 @@ def _describe_sqlite(path: Path) -> str:
             sample = conn.execute(f'select * from "{table}" limit 2').fetchall()  # noqa: S608 - names from sqlite_master
             count = conn.execute(f'select count(*) from "{table}"').fetchone()[0]  # noqa: S608
             out.append(f"-- {count} rows, e.g. " + "; ".join(repr(r)[:140] for r in sample))
+            out.extend(_sqlite_categories(conn, table, count))
         return "\n".join(out) if rows else "(no tables)"
     except sqlite3.Error as exc:
         return f"(not a readable SQLite file: {exc})"
