@@ -10,7 +10,8 @@ trace of real tasks (``bench/traces/bursty.json``: quiet, a burst of dozens, qui
 stream, quiet). ``warm`` is the reference: every specialist held at ``max_replicas`` from
 the start, so its p95 is the "warm p95". Figures per policy:
 
-- latency p50/p95 (submit → result) and the ratio to the warm p95;
+- latency p50/p95 (submit → result) and the ratio to the warm p95; p95 of the tasks submitted in
+  the burst and in the steady segment;
 - container-seconds over the trace: running, paused and held (= running + paused), integrated
   exactly from the containers' state events (starting counts as running), not sampled;
 - stability: ticks from the first to the last scale-up decision after the burst's step change,
@@ -168,7 +169,8 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
                     why = f"{view.error_kind}: {(view.error or '').splitlines()[0] if view.error else ''}"[:160]
                     reasons[why] = reasons.get(why, 0) + 1
             with lock:
-                latencies = [finished[h.id] - submitted for submitted, h in handles if h.id in finished]
+                timed = [(submitted - t0, finished[h.id] - submitted) for submitted, h in handles if h.id in finished]
+            latencies = [lat for _, lat in timed]
             end = trace["end_s"] / speed
             remaining = end - (time.monotonic() - t0)
             if remaining > 0:
@@ -182,6 +184,9 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
             orch.close(remove_containers=True)
     result = summarise(policy, trace, samples, decisions, latencies, failed, cold, resumed, speed)
     result.update(tier_figures(timeline, horizon, trace, speed))
+    for segment in ("burst", "steady"):
+        lo, hi = (x / speed for x in trace["segments"][segment])
+        result[f"p95_{segment}_s"] = round(pct([lat for t, lat in timed if lo <= t <= hi], 0.95) or 0.0, 3)
     result["failure_reasons"] = reasons
     return result
 

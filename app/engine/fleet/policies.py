@@ -18,9 +18,14 @@ resumes in well under 0.1 s, tasks arrive in bursts from one person or a script)
 
 - it scales **up** at once when tasks wait for a slot (no up-delay: a waiting task is the
   user waiting), and to the number the burst needs in one step;
-- it scales **down** into *paused* replicas (no CPU, memory kept, resumed in milliseconds)
-  instead of removing them, after a short 30 s stabilisation (HPA keeps 300 s, Ray 600 s,
-  because their replicas are expensive to bring back; a paused one is not);
+- it is **tiered**: it counts the replicas a specialist *holds*, running or paused (no CPU,
+  memory kept, resumed in milliseconds), and only that count scales up and down; whether a
+  held replica runs or is paused is a change of tier made by events, not by this policy
+  (:mod:`~app.engine.fleet.tiers`: paused at task end when the gaps between tasks are many
+  times the measured resume cost, resumed by the next task);
+- the held count comes down after a short 30 s stabilisation, into paused replicas first
+  (HPA keeps 300 s, Ray 600 s, because their replicas are expensive to bring back; a paused
+  one is not);
 - HPA's 10 % tolerance keeps the count still under steady load;
 - it keeps replicas warm (paused) only as long as the observed arrival gaps say another task is
   likely (3 × the p90 gap, within [120 s, the manifest's ``idle_ttl_s``]) and then scales to
