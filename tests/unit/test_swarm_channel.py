@@ -67,7 +67,9 @@ def test_a_replica_for_any_node_has_no_host_folder_and_joins_the_channel() -> No
 def test_a_replica_with_a_network_of_its_own_keeps_it_and_joins_the_channel_too() -> None:
     body = _body()
     body["TaskTemplate"]["Networks"] = [{"Target": "switchboard-t1-net-web"}]  # type: ignore[index]
-    out = channel_service_spec(body, channel="switchboard-t1-channel", subnet="10.210.3.0/24")
+    out = channel_service_spec(
+        body, channel="switchboard-t1-channel", subnet="10.210.3.0/24", keep_network="switchboard-t1-net-web"
+    )
     assert out["TaskTemplate"]["Networks"] == [
         {"Target": "switchboard-t1-net-web"},
         {"Target": "switchboard-t1-channel"},

@@ -79,14 +79,16 @@ def gateway_service_name(namespace: str) -> str:
     return _scoped(namespace, "gateway")
 
 
-def channel_service_spec(body: Mapping[str, Any], *, channel: str, subnet: str) -> dict[str, Any]:
+def channel_service_spec(
+    body: Mapping[str, Any], *, channel: str, subnet: str, keep_network: str | None = None
+) -> dict[str, Any]:
     """A replica's service spec (``swarm_spec.service_spec``) made placeable on any node.
 
     - the node constraint goes (Swarm spreads the replicas over nodes instead), reservations stay;
     - bind mounts (the exchange folders, which exist on the engine's node only) become small
       tmpfs mounts at the same place, so the server's socket lives inside the container;
     - the replica joins ``channel`` instead of its isolation bridge (the overlay is internal too),
-      or as well as its own network when it has one (``needs_network``);
+      and keeps ``keep_network``, the network of its own it has when it ``needs_network``;
     - the command runs under the relay (``channel_relay``), inside the ``setpriv`` wrapper, and
       the server's socket moves to :data:`REPLICA_SOCKET` (the relay's target);
     - the endpoint is ``dnsrr``: the service name resolves to the task's address.
@@ -117,9 +119,8 @@ def channel_service_spec(body: Mapping[str, Any], *, channel: str, subnet: str) 
             }
         mounts.append(mount)
     container["Mounts"] = mounts
-    networks = [n for n in template.get("Networks", []) if not str(n.get("Target", "")).endswith("-iso")]
-    networks = [n for n in networks if "-iso-" not in str(n.get("Target", ""))]
-    template["Networks"] = [*networks, {"Target": channel}]
+    own = [n for n in template.get("Networks", []) if keep_network and n.get("Target") == keep_network]
+    template["Networks"] = [*own, {"Target": channel}]
     template["Placement"] = {"Preferences": [{"Spread": {"SpreadDescriptor": "node.id"}}]}
     spec["EndpointSpec"] = {"Mode": "dnsrr"}
     return spec
