@@ -44,8 +44,8 @@ class MultiNode:
     Parameters
     ----------
     settings
-        ``namespace``, ``data_dir`` (the gateway's socket folder is ``<data_dir>/gateway``, on
-        the engine's node), ``swarm_channel_encrypted``, ``swarm_node_engines``, ``base_image``.
+        ``namespace``, ``data_dir`` (the gateway's socket folder is ``<data_dir>/gateway/<namespace>``,
+        on the engine's node), ``swarm_channel_encrypted``, ``swarm_node_engines``, ``base_image``.
     client
         The docker SDK client of the engine's node (a swarm manager).
     node_id
@@ -58,7 +58,7 @@ class MultiNode:
         self.node_id = node_id
         self.network = channel_network_name(settings.namespace)
         self.gateway_name = gateway_service_name(settings.namespace)
-        self.socket_dir = Path(settings.data_dir) / "gateway"
+        self.socket_dir = Path(settings.data_dir) / "gateway" / settings.namespace
         self._lock = threading.Lock()
         self._subnet = ""
         self._copied: set[str] = set()
