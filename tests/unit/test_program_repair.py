@@ -81,3 +81,10 @@ def test_the_same_error_twice_starts_afresh(tmp_path: Path) -> None:
     view = _run(tmp_path, coder)
     assert view.state == "succeeded"
     assert coder.given == ["", "crash(1)", ""], "the repair did not help: attempt 3 is sampled anew"
+
+
+def test_a_repair_that_returns_the_same_program_is_sampled_anew(tmp_path: Path) -> None:
+    coder = ScriptedCoder("crash(1)", "crash(2)", "crash(2)", "print(3025)")
+    view = _run(tmp_path, coder)
+    assert view.state == "succeeded"
+    assert coder.given == ["", "crash(1)", "crash(2)", ""], "the repeated program is not run again"

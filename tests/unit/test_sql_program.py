@@ -81,6 +81,37 @@ def test_a_broken_query_fails_with_sqlites_message(folder: Path) -> None:
     assert done.returncode != 0 and "no such column: nope" in done.stderr
 
 
+def test_a_wrong_name_is_answered_with_the_schema(folder: Path) -> None:
+    query = "SELECT c.category FROM categories c JOIN products p ON p.category = c.id"
+    (folder / "program.py").write_text(wrap_sql(query, ["shop.db"]), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "program.py"], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode != 0 and "no such table: categories" in done.stderr
+    assert "the tables are: products(id, name, category, price)" in done.stderr
+    assert "categories" not in done.stderr.split("the tables are:")[1].split(";")[0]
+    (folder / "program.py").write_text(wrap_sql("SELECT o.category FROM orders o", ["shop.db"]), encoding="utf-8")
+    (folder / "program.py").write_text(wrap_sql("SELECT price FROM orders", ["shop.db"]), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "program.py"], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "no such table: orders" in done.stderr
+
+
+def test_a_missing_column_names_the_table_that_has_it(tmp_path: Path) -> None:
+    con = sqlite3.connect(tmp_path / "shop.db")
+    con.executescript(
+        "CREATE TABLE books (id INTEGER, price REAL); CREATE TABLE sales (book_id INTEGER, qty INTEGER, store TEXT);"
+        "INSERT INTO books VALUES (1, 10.0); INSERT INTO sales VALUES (1, 2, 'Paris');"
+    )
+    con.close()
+    (tmp_path / "program.py").write_text(wrap_sql("SELECT SUM(qty * price) FROM sales", ["shop.db"]), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "no such column: price" in done.stderr and "price is a column of books" in done.stderr
+
+
 def test_replies_and_programs_give_their_sql_back() -> None:
     assert extract_sql("Here you go:\n```sql\nSELECT 1;\n```\n") == "SELECT 1;"
     assert extract_sql("```\nselect name from t\n```") == "select name from t"

@@ -26,6 +26,11 @@ _HINTS = (
         "that key or column does not exist: use the exact names shown for the input files",
     ),
     (
+        re.compile(r"(?:could not convert string to float|invalid literal for int\(\) with base 10): '[^\d']*'$", re.I),
+        "a text without digits (a header row, a label) was converted to a number: skip the header line "
+        "(next(reader), csv.DictReader) or keep only the rows that hold numbers",
+    ),
+    (
         re.compile(r"could not convert string to float|invalid literal for int", re.I),
         "clean the text first (thousands separators, currency signs, decimal commas) before converting to numbers",
     ),

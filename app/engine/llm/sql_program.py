@@ -366,6 +366,19 @@ def where_found(con, sql):
     return notes
 
 
+def schema_note(con, message):
+    """For a wrong name: the tables with their columns, and which table has a missing column."""
+    tables = table_columns(con)
+    note = "the tables are: " + "; ".join(f"{t}({', '.join(c[:25])})" for t, c in list(tables.items())[:15])
+    missing = re.search(r"no such (?:column|table): (?:\\w+\\.)?(\\w+)", message)
+    if missing:
+        name = missing.group(1).lower()
+        owners = [t for t, cols in tables.items() if name in [c.lower() for c in cols]]
+        if owners:
+            note += f"; {missing.group(1)} is a column of {', '.join(owners)}"
+    return note
+
+
 COMPARED = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)"?\\s*(?:>=|<=|>|<)\\s*(-?\\d+(?:\\.\\d+)?)\\b')
 
 
@@ -399,7 +412,10 @@ if misuse:
     raise SystemExit(misuse)
 cols, rows, changed = None, [], 0
 for statement in statements(SQL):
-    cur = con.execute(statement)
+    try:
+        cur = con.execute(statement)
+    except sqlite3.OperationalError as exc:
+        raise SystemExit(f"{exc}; {schema_note(con, str(exc))}") from None
     if cur.description:
         cols, rows = [d[0] for d in cur.description], cur.fetchall()
     else:

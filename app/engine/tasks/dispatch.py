@@ -43,6 +43,7 @@ from app.engine.store import BlobStore, FileRecord, Store, TaskRecord
 from app.engine.store.task_view import task_view
 from app.engine.tasks.answer_table import table_from_answer
 from app.engine.tasks.input_preview import describe_input, table_columns
+from app.engine.tasks.input_staging import clear_inputs, stage_inputs
 from app.engine.tasks.verify import SHAPE_PROBLEM, agree, check_result, is_soft
 
 __all__ = ["Dispatcher", "InputRecord", "Job", "PlannerLike"]
@@ -375,21 +376,11 @@ class Dispatcher:
                     raise TaskFailed("cancelled while waiting for Docker", kind="cancelled") from exc
 
     def _stage_inputs(self, job: Job, replica: Replica) -> list[dict[str, Any]]:
-        if job.inputs:
-            replica.exchange.prepare_task(job.task_id)
-        refs = []
-        for item in job.inputs:
-            dest = replica.exchange.task_in(job.task_id) / item.name
-            self.blobs.link_into(item.sha256, dest)
-            refs.append(
-                {
-                    "name": item.name,
-                    "path": f"/input/{job.task_id}/{item.name}",
-                    "bytes": item.bytes,
-                    "sha256": item.sha256,
-                }
-            )
-        return refs
+        """Link (or, through the Swarm gateway, upload) the inputs; an unreachable replica is a container gone."""
+        try:
+            return stage_inputs(replica, self.blobs, job.task_id, job.inputs)
+        except ConnectionLost as exc:
+            raise _ContainerGone(replica.name, str(exc)) from exc
 
     def _call(self, job: Job, replica: Replica, request: TaskRequest) -> TaskResponse:
         try:
@@ -437,8 +428,13 @@ class Dispatcher:
         return TaskFailed(f"{problem}; container {replica.name} was replaced", kind="internal")
 
     def _execute(self, job: Job, replica: Replica) -> TaskView:
-        refs = self._stage_inputs(job, replica)
         try:
+            try:
+                refs = self._stage_inputs(job, replica)
+            except TaskFailed as exc:
+                return self._finish(
+                    job, TaskState.FAILED, error_kind=exc.kind, error=exc.message, container=replica.name
+                )
             request = TaskRequest(
                 id=job.task_id,
                 text=job.text,
@@ -491,7 +487,7 @@ class Dispatcher:
                 job, TaskState.SUCCEEDED, response=response, artifacts=artifacts, container=replica.name
             )
         finally:
-            replica.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs))
+            clear_inputs(replica, job.task_id, had_inputs=bool(job.inputs))
 
     def _plan_if_needed(self, job: Job, replica: Replica, request: TaskRequest, response: TaskResponse) -> TaskResponse:
         if response.ok or response.error is None or response.error.kind != "needs_plan" or not job.planning:
@@ -637,6 +633,17 @@ class Dispatcher:
                 overrides=job.variant_options,
                 failed_program=crashed,
             )
+            if any(code.strip() == a["program"].strip() for a in attempts):  # the same program fails the same way
+                code = self.coder.write(
+                    job.spec,
+                    job.text,
+                    previews,
+                    attempt=max(n, 3),  # sampled, not greedy: a different program
+                    feedback=feedback,
+                    timeout_s=max(1.0, max(job.timeout_s, PROGRAM_BUDGET_S) - self._elapsed_s(job)),
+                    style=job.variant_prompt,
+                    overrides=job.variant_options,
+                )
             crashed = ""
             record: dict[str, Any] = {
                 "attempt": n,
@@ -764,7 +771,7 @@ class Dispatcher:
             job.program_artifacts = self._collect(job, sandbox, response) if response.ok else []
             return response
         finally:
-            sandbox.exchange.clear_task(job.task_id, had_inputs=bool(job.inputs))
+            clear_inputs(sandbox, job.task_id, had_inputs=bool(job.inputs))
             job.replica = None
             self.lifecycle.release(sandbox)
 
