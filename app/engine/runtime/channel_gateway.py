@@ -45,6 +45,18 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
             pass
 
 
+def _keepalive(sock: socket.socket) -> None:
+    """Probe an idle upstream connection, so a vanished peer is noticed.
+
+    A replica whose node went away sends no reset: without probes the copying threads of its
+    connection would wait for it forever (about 20 s with these).
+    """
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 2)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+
+
 def _header(conn: socket.socket) -> dict[str, object]:
     raw = b""
     while not raw.endswith(b"\n"):
@@ -73,6 +85,7 @@ def _serve(conn: socket.socket, port: int, connect_timeout_s: float) -> None:
             upstream = socket.create_connection((name, port), timeout=connect_timeout_s)
             upstream.settimeout(None)
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _keepalive(upstream)
         except (OSError, ValueError) as exc:
             _reply(conn, False, f"{type(exc).__name__}: {exc}"[:300])
             return

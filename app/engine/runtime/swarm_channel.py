@@ -80,13 +80,20 @@ def gateway_service_name(namespace: str) -> str:
 
 
 def channel_service_spec(
-    body: Mapping[str, Any], *, channel: str, subnet: str, keep_network: str | None = None
+    body: Mapping[str, Any],
+    *,
+    channel: str,
+    subnet: str,
+    keep_network: str | None = None,
+    input_bytes: int = EXCHANGE_TMPFS_BYTES,
 ) -> dict[str, Any]:
     """A replica's service spec (``swarm_spec.service_spec``) made placeable on any node.
 
     - the node constraint goes (Swarm spreads the replicas over nodes instead), reservations stay;
     - bind mounts (the exchange folders, which exist on the engine's node only) become small
-      tmpfs mounts at the same place, so the server's socket lives inside the container;
+      tmpfs mounts at the same place, so the server's socket lives inside the container; the
+      one at ``/input`` takes ``input_bytes`` (uploaded inputs, the server's cap; a tmpfs uses
+      the replica's memory only for what it holds);
     - the replica joins ``channel`` instead of its isolation bridge (the overlay is internal too),
       and keeps ``keep_network``, the network of its own it has when it ``needs_network``;
     - the command runs under the relay (``channel_relay``), inside the ``setpriv`` wrapper, and
@@ -107,6 +114,7 @@ def channel_service_spec(
             f"SWITCHBOARD_SOCKET={REPLICA_SOCKET}",
             f"SWITCHBOARD_CHANNEL_PORT={CHANNEL_PORT}",
             f"SWITCHBOARD_CHANNEL_SUBNET={subnet}",
+            f"SWITCHBOARD_MAX_INPUT_BYTES={input_bytes}",
         ]
     )
     mounts = []
@@ -115,7 +123,10 @@ def channel_service_spec(
             mount = {
                 "Type": "tmpfs",
                 "Target": mount["Target"],
-                "TmpfsOptions": {"SizeBytes": EXCHANGE_TMPFS_BYTES, "Mode": 0o1777},
+                "TmpfsOptions": {
+                    "SizeBytes": input_bytes if mount["Target"] == "/input" else EXCHANGE_TMPFS_BYTES,
+                    "Mode": 0o1777,
+                },
             }
         mounts.append(mount)
     container["Mounts"] = mounts

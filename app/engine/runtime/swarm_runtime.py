@@ -268,7 +268,13 @@ class SwarmRuntime:
         multi = self.multi_node
         if multi is not None:  # any node: the image on every node, the exchange through the channel
             multi.ensure_image(spec.image)
-            body = channel_service_spec(body, channel=multi.network, subnet=multi.ensure(), keep_network=spec.network)
+            body = channel_service_spec(
+                body,
+                channel=multi.network,
+                subnet=multi.ensure(),
+                keep_network=spec.network,
+                input_bytes=self._settings.max_input_bytes,
+            )
         with docker_errors(f"create service {spec.name}"):
             self.api.create_service(
                 body["TaskTemplate"],

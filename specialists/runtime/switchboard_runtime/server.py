@@ -22,6 +22,7 @@ from typing import Any
 from switchboard_runtime.api import InputFile, SpecialistError, Task
 from switchboard_runtime.jsonsafe import dumps
 from switchboard_runtime.results import error_message, result_message
+from switchboard_runtime.uploads import check_put, receive, remove_inputs
 
 __all__ = ["Server", "load_handler", "main"]
 
@@ -128,10 +129,33 @@ class Server:
                     return
                 if not line.strip():
                     continue
+                upload = put_request(line)
                 try:
+                    if upload is not None:
+                        if not self._receive(conn, reader, upload):
+                            return
+                        continue
                     conn.sendall(self.safe_respond(line))
                 except OSError:
                     return
+
+    def _receive(self, conn: socket.socket, reader: Any, request: dict[str, Any]) -> bool:
+        """A streamed input (``uploads``); ``False`` when the connection must close (it ended short)."""
+        task_id = request.get("id")
+        refused = check_put(request)
+        if refused:
+            conn.sendall(dumps(error_message(task_id, "bad_input", refused)))
+            return True
+        conn.sendall(dumps({"v": PROTOCOL_VERSION, "ok": True, "kind": "ready", "id": task_id}))
+        try:
+            path, problem = receive(request, reader)
+        except EOFError:
+            return False
+        if problem:
+            conn.sendall(dumps(error_message(task_id, "limit", problem)))
+        else:
+            conn.sendall(dumps({"v": PROTOCOL_VERSION, "ok": True, "kind": "stored", "id": task_id, "path": path}))
+        return True
 
     def safe_respond(self, line: bytes) -> bytes:
         """:meth:`respond`, with anything it raises (RecursionError, MemoryError) answered too.
@@ -191,6 +215,8 @@ class Server:
             return error_message(task_id, "bad_input", "cleanup needs a plain task id.")
         root = Path(os.environ.get("SWITCHBOARD_OUTPUT_ROOT", "/output"))
         shutil.rmtree(root / task_id, ignore_errors=True)
+        if request.get("inputs") is True:  # uploaded inputs (a replica with no shared input folder)
+            remove_inputs(task_id)
         return {"v": PROTOCOL_VERSION, "ok": True, "kind": "cleaned", "id": task_id}
 
     def pong(self) -> dict[str, Any]:
@@ -265,6 +291,21 @@ class Server:
         if "error" in box:
             return map_exception(task.id, box["error"])
         return box.get("result")
+
+
+def put_request(line: bytes) -> dict[str, Any] | None:
+    """The header of a streamed input when ``line`` is one (short lines only: a task line is not parsed twice)."""
+    if len(line) > 4096 or b'"put"' not in line:
+        return None
+    import json
+
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(request, dict) and request.get("kind") == "put" and request.get("v") == PROTOCOL_VERSION:
+        return request
+    return None
 
 
 def build_task(request: dict[str, Any]) -> Task:
