@@ -31,7 +31,8 @@ from app.engine.fleet.budget import Candidate, LoadedModel, ModelMemory, Victim,
 from app.engine.fleet.crashloop import CrashGuard
 from app.engine.fleet.demand import DemandBook
 from app.engine.fleet.exchange import Exchange
-from app.engine.fleet.transport import SocketClient, wait_for_socket
+from app.engine.fleet.replica_channel import ReplicaChannel, channel_for
+from app.engine.fleet.transport import SocketClient
 from app.engine.runtime.protocol import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
@@ -128,8 +129,17 @@ class Lifecycle:
         self.on_idle: Callable[[Replica], None] | None = None  # a replica's last task ended (dispatcher thread)
         self.model_memory: ModelMemory | None = None  # loaded models count in the memory budget
         self.resumes: dict[str, deque[float]] = {sid: deque(maxlen=50) for sid in specs}  # seconds, latest last
+        self._channel: ReplicaChannel | None = None
 
     # ----------------------------------------------------------------- queries
+    @property
+    def channel(self) -> ReplicaChannel:
+        """How replicas are reached: exchange-folder sockets, or the Swarm gateway (multi-node)."""
+        if self._channel is None:
+            multi = self.settings.runtime_backend == "swarm" and self.settings.swarm_multi_node
+            self._channel = channel_for(self.runtime, multi)
+        return self._channel
+
     def add_specialist(self, spec: SpecialistSpec) -> None:
         """Make a specialist added to the running engine (an accepted proposal) startable."""
         self.specs[spec.id] = spec
@@ -399,7 +409,7 @@ class Lifecycle:
             def alive() -> bool:
                 return self.runtime.get(name).status in ("created", "running")
 
-            if not wait_for_socket(exchange.socket, timeout_s=60.0, alive=alive):
+            if not self.channel.wait_ready(name, exchange, 60.0, alive):
                 tail = self.runtime.logs(name, tail=20)
                 raise EngineError(f"container {name} did not become ready; its last output:\n{tail}")
         except BaseException:
@@ -417,7 +427,7 @@ class Lifecycle:
             specialist=spec.id,
             image=image,
             exchange=exchange,
-            client=SocketClient(exchange.socket, max_idle=spec.scaling.concurrency),
+            client=self.channel.client(name, exchange, spec.scaling.concurrency),
             slots=1
             if spec.scaling.fresh_per_task or sandbox or spec.id in self.fresh_override
             else spec.scaling.concurrency,
@@ -667,6 +677,7 @@ class Lifecycle:
         if replica is None:
             return
         self._decide("container_died", name, reason)
+        node_lost = self.channel.lost(name)  # asked before the service goes; a lost node is not the image's fault
         try:
             self.remove(name, reason=reason)
         except EnvironmentUnavailable:
@@ -674,8 +685,24 @@ class Lifecycle:
         except EngineError:
             pass
         # a one-task container dies with its task: that says nothing about the image
-        if not replica.sandbox and not replica.fresh and not reason.startswith(TASK_CAUSED) and self._backend_up():
+        if node_lost:
+            self._drop_lost(replica.specialist)
+        elif not replica.sandbox and not replica.fresh and not reason.startswith(TASK_CAUSED) and self._backend_up():
             self.crashed(replica.specialist, f"{name} died: {reason}")
+
+    def _drop_lost(self, specialist: str) -> None:
+        """Remove the idle replicas of ``specialist`` whose node is lost too, so a retry is not sent there.
+
+        A replica with a task in flight is left to that task: its call ends with the node's loss
+        (``ChannelClient``) and the dispatcher retries it elsewhere.
+        """
+        for other in self.replicas(specialist):
+            if other.inflight == 0 and not other.retired and self.channel.lost(other.name):
+                self._decide("container_died", other.name, "node lost")
+                try:
+                    self.remove(other.name, reason="node lost")
+                except EngineError:
+                    pass
 
     def _backend_up(self) -> bool:
         try:
@@ -755,8 +782,7 @@ class Lifecycle:
             usable = (
                 spec is not None
                 and info.status == "running"
-                and exchange.socket.exists()
-                and wait_for_socket(exchange.socket, timeout_s=2.0)
+                and self.channel.wait_ready(info.name, exchange, 2.0, None)
                 and not spec.scaling.fresh_per_task
             )
             if not usable or spec is None:
@@ -769,7 +795,7 @@ class Lifecycle:
                 specialist=spec.id,
                 image=info.image,
                 exchange=exchange,
-                client=SocketClient(exchange.socket, max_idle=spec.scaling.concurrency),
+                client=self.channel.client(info.name, exchange, spec.scaling.concurrency),
                 slots=spec.scaling.concurrency,
             )
             pool = self.pool(spec.id)
