@@ -16,17 +16,6 @@ from app.ui.ops import run_op
 __all__ = ["FleetController"]
 
 
-def nodes_text(node: Any) -> str:
-    """One node in a line: name, role, state, what our replicas reserve, replicas per specialist."""
-    role = node.role + (" leader" if node.leader else "")
-    state = node.state if node.availability == "active" else f"{node.state}, {node.availability}"
-    reps = ", ".join(f"{sid} {n}" for sid, n in sorted(node.replicas.items())) or "no replicas"
-    return (
-        f"{node.name} ({role}, {state}) {node.reserved_cpus:g}/{node.cpus:g} CPUs, "
-        f"{node.reserved_memory_mb}/{node.memory_mb} MiB: {reps}"
-    )
-
-
 class FleetController(QObject):
     """Lifecycle buttons (confirmed when destructive), live container state, logs and builds."""
 
@@ -116,9 +105,8 @@ class FleetController(QObject):
                 w.task_list.set_specialists([s.id for s in specialists])
         self.container_views = containers
         w.container_list.set_containers(containers)
-        w.nodes_label.setVisible(bool(nodes))
-        if nodes:
-            w.nodes_label.setText("Swarm nodes:  " + "   ·   ".join(nodes_text(n) for n in nodes))
+        w.node_list.setVisible(bool(nodes))
+        w.node_list.set_nodes(nodes)
         if containers and not w.container_list.selected() and not w.container_detail.container:
             w.container_list.selectRow(0)  # the detail pane shows something useful from the start
         tasks_today = sum(s.tasks_today for s in specialists)

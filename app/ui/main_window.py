@@ -28,6 +28,7 @@ from widgets.container_detail import ContainerDetail
 from widgets.container_list import ContainerList
 from widgets.icons import icon
 from widgets.improvements_panel import ImprovementsPanel
+from widgets.node_list import NodeList
 from widgets.result_view import ResultView
 from widgets.status_bar import HealthLights
 from widgets.task_console import TaskConsole
@@ -145,14 +146,9 @@ class MainWindow(QMainWindow):
         containers_page = QWidget()
         containers_layout = QVBoxLayout(containers_page)
         containers_layout.setContentsMargins(10, 10, 10, 10)
-        self.nodes_label = QLabel("")  # the swarm's nodes; hidden on the local Docker backend
-        self.nodes_label.setObjectName("muted")
-        self.nodes_label.setWordWrap(True)
-        self.nodes_label.setToolTip(
-            "Swarm nodes: role, state, CPUs and memory reserved by replicas / total, replicas per specialist"
-        )
-        self.nodes_label.hide()
-        containers_layout.addWidget(self.nodes_label)
+        self.node_list = NodeList()  # the swarm's nodes; hidden on the local Docker backend
+        self.node_list.hide()
+        containers_layout.addWidget(self.node_list)
         self.containers_splitter = QSplitter(Qt.Orientation.Vertical)
         self.containers_splitter.setObjectName("containersSplitter")
         self.containers_splitter.addWidget(self.container_list)

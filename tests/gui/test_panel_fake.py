@@ -296,7 +296,7 @@ def test_swarm_nodes_show_in_the_containers_tab_only_on_a_swarm(qtbot, fake_pane
     window, controller, orch = fake_panel
     controller.fleet.refresh()
     qtbot.waitUntil(lambda: not controller.fleet._refreshing, timeout=3000)
-    assert window.nodes_label.isHidden()  # the local Docker backend has no nodes
+    assert window.node_list.isHidden()  # the local Docker backend has no nodes
     orch.swarm_nodes = [
         NodeView(
             id="n1",
@@ -325,7 +325,11 @@ def test_swarm_nodes_show_in_the_containers_tab_only_on_a_swarm(qtbot, fake_pane
         ),
     ]
     controller.fleet.refresh()
-    qtbot.waitUntil(lambda: not window.nodes_label.isHidden(), timeout=3000)
-    text = window.nodes_label.text()
-    assert "box-1 (manager leader, ready) 1/2 CPUs, 768/24000 MiB: database 1, numerical 2" in text
-    assert "box-2 (worker, down, drain) 0/4 CPUs, 0/8000 MiB: no replicas" in text
+    qtbot.waitUntil(lambda: not window.node_list.isHidden(), timeout=3000)
+    assert window.node_list.rows() == [
+        ["box-1", "manager (leader)", "ready", "1 / 2", "768 / 24,000 MiB", "database 1, numerical 2"],
+        ["box-2", "worker", "down, drain", "0 / 4", "0 / 8,000 MiB", "–"],
+    ]
+    orch.swarm_nodes = []  # back on the local backend (or the manager went away): hidden again
+    controller.fleet.refresh()
+    qtbot.waitUntil(lambda: window.node_list.isHidden(), timeout=3000)
