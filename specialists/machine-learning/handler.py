@@ -69,12 +69,27 @@ def validate_plan(plan: Any) -> dict[str, Any]:
     return clean
 
 
+def _columns(task: Task) -> list[str]:
+    """The header of the first table input (empty when there is none or it cannot be read)."""
+    for item in task.inputs:
+        if item.name.lower().endswith((".csv", ".tsv", ".txt")):
+            try:
+                with open(item.path, encoding="utf-8-sig", errors="replace") as fh:
+                    first = fh.readline()
+            except OSError:
+                return []
+            sep = "\t" if first.count("\t") > first.count(",") else ","
+            return [c.strip().strip('"') for c in first.split(sep)]
+    return []
+
+
 def handle(task: Task) -> Result:
     """Run a typed command or a plan against the task's files and the model store."""
     planned = task.plan is not None
     plan = validate_plan(task.plan) if planned else parse_text(task.text)
     if planned:  # a model wrote it: hold it to the task's words and the saved models
-        plan = ground_plan(plan, task.text, [str(m.get("name", "")) for m in list_models(task.data_dir)])
+        saved = [str(m.get("name", "")) for m in list_models(task.data_dir)]
+        plan = ground_plan(plan, task.text, saved, _columns(task))
     os.environ.setdefault("JOBLIB_TEMP_FOLDER", tempfile.gettempdir())
     try:
         result = run_action(plan, task.inputs, task.data_dir, task.output_dir)

@@ -79,9 +79,25 @@ def _stated(number: int, text: str) -> bool:
     return any(n == number and re.search(rf"\b{w}\b", text, re.I) for w, n in _WORDS.items())
 
 
-def ground_plan(plan: dict[str, Any], text: str, saved: list[str]) -> dict[str, Any]:
-    """``plan`` corrected against the task ``text`` and the ``saved`` model names."""
+_CLUSTER_WORDS = re.compile(
+    r"\b(cluster\w*|group\w*|segment\w*|k.?means|unsupervised|natural\s+groups|similar|regroup\w*|grupp\w*|agrup\w*)",
+    re.I,
+)
+
+
+def _named_column(text: str, columns: list[str]) -> str | None:
+    """The one input column the task names as a word ("tells the species apart"), if exactly one."""
+    named = [c for c in columns if c and re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text, re.I)]
+    return named[0] if len(named) == 1 else None
+
+
+def ground_plan(plan: dict[str, Any], text: str, saved: list[str], columns: list[str] | None = None) -> dict[str, Any]:
+    """``plan`` corrected against the task ``text``, the ``saved`` model names and the input's ``columns``."""
     plan = dict(plan)
+    target = _named_column(text, columns or [])
+    if plan.get("action") == "cluster" and target is not None and not _CLUSTER_WORDS.search(text):
+        # "which measurement tells the species apart": a named label column is learned, not clustered
+        plan = {"action": "train", "target": target, **({"file": plan["file"]} if "file" in plan else {})}
     for key in ("k", "folds"):  # a number nobody asked for is the model's guess: let the specialist choose
         if key in plan and not _stated(int(plan[key]), text):
             del plan[key]

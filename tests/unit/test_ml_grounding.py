@@ -50,3 +50,13 @@ def test_the_algorithm_the_task_names_is_the_one_used() -> None:
     assert ground_plan(plan, "train something on flats.csv", [])["algorithm"] == "random_forest"  # none named
     cluster = {"action": "cluster", "algorithm": "kmeans", "k": 3}
     assert ground_plan(cluster, "hierarchical clustering into 3 groups", [])["algorithm"] == "agglomerative"
+
+
+def test_a_named_label_column_is_learned_not_clustered() -> None:
+    columns = ["height_cm", "leaf_width_cm", "sun_hours", "species"]
+    clustered = {"action": "cluster", "file": "plants.csv"}
+    text = "In plants.csv, which measurement tells the species apart best?"
+    assert ground_plan(clustered, text, [], columns) == {"action": "train", "target": "species", "file": "plants.csv"}
+    asked = "group the plants in plants.csv into natural clusters; do they match the species?"
+    assert ground_plan(clustered, asked, [], columns)["action"] == "cluster", "clustering asked for stays"
+    assert ground_plan(clustered, "which measurement matters most?", [], columns)["action"] == "cluster"
