@@ -124,6 +124,11 @@ def test_a_crashed_program_is_shown_for_repair(bank: ExampleBank) -> None:
     assert repair[:-1] == fresh[:-1], "only the task's own message changes (prompt cache)"
     no_module = writer.messages(spec, "t", [], 2, "it failed: No module named 'pandas'", "import pandas\n")
     assert "pandas is not installed here" in no_module[-1]["content"], "a repair is told what is missing too"
+    invented = writer.messages(spec, "t", [], 2, "it failed: FileNotFoundError: No such file or directory: 'task.txt'")
+    assert "task.txt does not exist: no file is attached" in invented[-1]["content"]
+    dropped = [("data.csv", "columns: a")]
+    real = writer.messages(spec, "t", dropped, 2, "it failed: No such file or directory: 'data.csv'")
+    assert "does not exist" not in real[-1]["content"], "an attached file is there: the hint would be wrong"
 
 
 def test_prefix_is_the_same_for_different_tasks_of_a_specialist(bank: ExampleBank) -> None:
@@ -173,6 +178,11 @@ def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> Non
         ("what's the average delay?", "NaT", "", [], "missing value"),
         ("Which genres have an average book price above 14 euros?", "genre\nclassic\nliterary", "", [], ""),
         ("What is the average book price?", "about fourteen", "", [], "printed none"),
+        ("What's the shop's email address?", "name\nStadtflitzer 3", "", [], "email address"),
+        ("What's the shop's email address?", "laden@radhaus-weber.example", "", [], ""),
+        ("Get me the links to each product's detail page.", "Trowel\nKettle", "", [], "no URL"),
+        ("Get me the links to each product's detail page.", "https://x.example/p/1\n/p/2", "", [], ""),
+        ("How many links are in the menu?", "5", "", [], ""),
         ("Is this matrix invertible? A = [[2, 1], [1, 2]]. Give me its determinant.", "True", "", [], "printed none"),
         ("Revenue went from 84,000 to 97,500. By what percentage did it grow?", "it grew", "", [], "printed none"),
         ("Is this matrix invertible? A = [[2, 1], [1, 2]]. Give me its determinant.", "True\n3.0", "", [], ""),

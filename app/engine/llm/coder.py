@@ -175,6 +175,15 @@ class ProgramWriter:
         elif feedback:
             redo = "Write corrected SQL." if sql else "Write a corrected program."
             user += f"\n\nA previous program for this task was wrong: {feedback[:600]}\n{redo}"
+        absent = re.search(r"No such file or directory: '([^']{1,120})'", feedback)
+        names = [name for name, _ in inputs]
+        if absent and absent.group(1).rsplit("/", 1)[-1] not in names:
+            user += (
+                f" {absent.group(1)} does not exist: "
+                + (f"the only files are {', '.join(names)}." if names else "no file is attached.")
+                + " Values the task states are written into the program itself; a file the task asks to make "
+                "is written before it is read."
+            )
         missing = re.search(r"No module named '([\w.]+)'", feedback)
         if missing:
             user += (

@@ -19,6 +19,7 @@ from app.engine.llm.answer_shape import answer_shape
 from app.engine.llm.scrape_helpers import HELPERS
 from app.engine.llm.sql_program import NO_ROWS, NOTE, sql_of
 from app.engine.tasks.stated_bounds import bound_mismatches
+from app.engine.tasks.unstated_filters import unstated_filters
 
 __all__ = ["SHAPE_PROBLEM", "agree", "answer_key", "check_result", "is_soft"]
 
@@ -38,6 +39,11 @@ _QUANTITY_ASK = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"[-−]?\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_ASKS_EMAIL = re.compile(
+    r"\b(e-?mail|courriel|correo electr[oó]nico)(\s+address(es)?|s)?\b(?!\s+(subject|body|text))", re.I
+)
+_ASKS_LINK = re.compile(r"\b(links?|urls?|hrefs?|web addresse?s?|liens?|enlaces?)\b", re.I)
+_LINK = re.compile(r"https?://|www\.|(?:^|[\s|,])/[\w.-]|\w\.(?:html?|php)\b|mailto:", re.I | re.M)
 _ERROR_WORDS = re.compile(
     r"^(Traceback|Error|Exception)|\b(nan|NaN|NaT|inf)\b|not found|no such|\[Errno 2\] No such file|can't open file",
     re.M,
@@ -85,6 +91,10 @@ def check_result(
             "give the item's name first, then its figure (ORDER BY the figure ... LIMIT 1)"
         )
     asks_number = _NUMERIC_ASK.search(task) or _QUANTITY_ASK.search(task)
+    if not asks_number and _ASKS_EMAIL.search(task) and "@" not in text:
+        return "the task asks for an email address but the answer holds none (look for mailto: links and texts with @)"
+    if not asks_number and _ASKS_LINK.search(task) and not _LINK.search(text):
+        return "the task asks for links but the answer holds no URL or path (print the href values)"
     if asks_number and shape.kind not in ("one", "list") and not _NUMBER.search(text):
         return "the task asks for a number but the program printed none"
     if shape.kind == "value" and _NUMERIC_ASK.search(task) and _ZERO.fullmatch(last):
@@ -107,6 +117,13 @@ def check_result(
     mismatched = bound_mismatches(task, written)
     if mismatched:  # not a matter of shape: agreeing attempts with the wrong bound are all wrong
         return "; ".join(mismatched)
+    invented = unstated_filters(task, written, sql=sql_of(program) is not None)
+    if invented:
+        shown = ", ".join(repr(v) for v in invented[:3])
+        return (
+            f"{SHAPE_PROBLEM}the program filters on {shown}, which the task does not mention; keep only the "
+            "conditions the task states"
+        )
     unpassed = _values_not_passed(task, program)
     if unpassed:
         return (
@@ -165,6 +182,7 @@ _PROBABILITY = re.compile(r"\b(probabilit(y|é|à)|probabilidad|wahrscheinlichke
 _PERCENT = re.compile(r"%|\b(percent|per cent|pourcentage|prozent|porcentaje)\b", re.I)
 _SIZE = re.compile(
     r"\b(area|surface|volume|length|distance|perimeter|circumference|radius|diameter|variance|standard deviation|"
+    r"height|how (?:high|tall|far|long|wide|deep)|width|depth|"
     r"aire|superficie|fläche|flaeche|área|longueur|länge|écart[- ]type|standardabweichung)\b",
     re.I,
 )
