@@ -117,8 +117,22 @@ _BINOMIAL_BLOCK = re.compile(
 )
 
 
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+
+
 def binomial_plan(low: str) -> dict[str, Any] | None:
-    """A ``binomial`` plan: n independent trials with success probability p, k successes asked."""
+    """A ``binomial`` plan: n independent trials with success probability p, k successes asked.
+
+    Counts may be words ("at least one six in four rolls").
+    """
+    low = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], low)
     if not re.search(r"\b(?:probability|chance|likelihood|likely)\b", low) or _BINOMIAL_BLOCK.search(low):
         return None
     counts = list(_COUNT.finditer(low))

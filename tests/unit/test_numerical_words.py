@@ -108,6 +108,7 @@ def test_sample_and_population_spread_differ(math_stack: None) -> None:
             "<=",
         ),
         ("toss 5 fair coins; probability that exactly 2 coins show heads?", 5, 2, "1/2", "=="),
+        ("flip a fair coin three times: chance of exactly two heads?", 3, 2, "1/2", "=="),
     ],
 )
 def test_binomial_questions_name_n_k_and_p(text: str, n: int, k: int, p: str, relation: str) -> None:
