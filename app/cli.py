@@ -109,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--specialist")
     p.add_argument("--path", choices=["explicit", "planned", "all"], default="all")
     p.add_argument(
-        "--split", choices=["dev", "holdout", "fresh", "all"], default="all", help="natural suites: which part"
+        "--split",
+        choices=["dev", "holdout", "fresh", "fresh2", "all"],
+        default="all",
+        help="natural suites: which part",
     )
     p.add_argument("--limit", type=int, help="first N cases per specialist")
     p = add("dataset", "a specialist's curated examples: list, export (JSONL), remove one")
