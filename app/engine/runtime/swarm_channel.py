@@ -55,6 +55,7 @@ EXCHANGE_TMPFS_BYTES = 1 << 20  # what a bind-mounted exchange folder becomes on
 # for uid 10001. A tmpfs over a folder the image has (/run/switchboard, /output) keeps that
 # folder's root 0755 on Swarm: TmpfsOptions.Mode is not applied over an existing folder.
 REPLICA_SOCKET = "/tmp/switchboard/specialist.sock"
+REPLICA_INPUTS = "/tmp/switchboard/input"  # uploaded inputs (``put``): /input/<task>/<name> there
 _HERE = Path(__file__).resolve().parent
 
 
@@ -91,9 +92,10 @@ def channel_service_spec(
 
     - the node constraint goes (Swarm spreads the replicas over nodes instead), reservations stay;
     - bind mounts (the exchange folders, which exist on the engine's node only) become small
-      tmpfs mounts at the same place, so the server's socket lives inside the container; the
-      one at ``/input`` takes ``input_bytes`` (uploaded inputs, the server's cap; a tmpfs uses
-      the replica's memory only for what it holds);
+      tmpfs mounts at the same place, so the server's socket lives inside the container;
+    - inputs are uploaded over the channel into :data:`REPLICA_INPUTS` (under ``/tmp``, the
+      tmpfs of ``limits.tmpfs_mb``; ``/input`` stays root-owned on Swarm, like ``/run``), at
+      most ``input_bytes`` each;
     - the replica joins ``channel`` instead of its isolation bridge (the overlay is internal too),
       and keeps ``keep_network``, the network of its own it has when it ``needs_network``;
     - the command runs under the relay (``channel_relay``), inside the ``setpriv`` wrapper, and
@@ -115,6 +117,7 @@ def channel_service_spec(
             f"SWITCHBOARD_CHANNEL_PORT={CHANNEL_PORT}",
             f"SWITCHBOARD_CHANNEL_SUBNET={subnet}",
             f"SWITCHBOARD_MAX_INPUT_BYTES={input_bytes}",
+            f"SWITCHBOARD_INPUT_ROOT={REPLICA_INPUTS}",
         ]
     )
     mounts = []
@@ -123,10 +126,7 @@ def channel_service_spec(
             mount = {
                 "Type": "tmpfs",
                 "Target": mount["Target"],
-                "TmpfsOptions": {
-                    "SizeBytes": input_bytes if mount["Target"] == "/input" else EXCHANGE_TMPFS_BYTES,
-                    "Mode": 0o1777,
-                },
+                "TmpfsOptions": {"SizeBytes": EXCHANGE_TMPFS_BYTES, "Mode": 0o1777},
             }
         mounts.append(mount)
     container["Mounts"] = mounts

@@ -3,9 +3,9 @@
 A replica on this host reads ``/input/<task>`` from its bind-mounted exchange folder, so the
 stored blobs are hard-linked there. A replica reached through the Swarm channel gateway
 (another node, no shared folder) gets each input uploaded over the channel instead
-(:meth:`~app.engine.fleet.channel_client.ChannelClient.upload`), into a tmpfs ``/input`` of its
-own; the server there removes them with the task's ``cleanup``. The wire request names the
-same ``/input/<task>/<name>`` paths either way.
+(:meth:`~app.engine.fleet.channel_client.ChannelClient.upload`), into a tmpfs folder of its
+own (``<upload root>/<task>/<name>``, the path its ``stored`` answer names and the task request
+then carries); the server there removes them with the task's ``cleanup``.
 """
 
 from __future__ import annotations
@@ -53,16 +53,17 @@ def stage_inputs(replica: Replica, blobs: BlobStore, task_id: str, inputs: Seque
 
     Raises :class:`~app.engine.fleet.transport.ConnectionLost` when the replica cannot be reached
     (the dispatcher treats that as a container gone) and :class:`TaskFailed` when it refuses
-    an input (over its cap, a digest mismatch, its ``/input`` full).
+    an input (over its cap, a digest mismatch, its upload folder full).
     """
     remote = isinstance(replica.client, ChannelClient)
     if inputs and not remote:
         replica.exchange.prepare_task(task_id)
     refs = []
     for item in inputs:
+        path = f"/input/{task_id}/{item.name}"
         if isinstance(replica.client, ChannelClient):
             try:
-                replica.client.upload(
+                stored = replica.client.upload(
                     task_id, item.name, blobs.path(item.sha256), item.sha256, upload_timeout_s(item.bytes)
                 )
             except ConnectionLost:
@@ -73,11 +74,10 @@ def stage_inputs(replica: Replica, blobs: BlobStore, task_id: str, inputs: Seque
                 raise TaskFailed(
                     f"input {item.name} could not be given to {replica.name}: {exc}", kind="limit"
                 ) from exc
+            path = str(stored.get("path") or path)  # where the replica keeps uploads (under /tmp on Swarm)
         else:
             blobs.link_into(item.sha256, replica.exchange.task_in(task_id) / item.name)
-        refs.append(
-            {"name": item.name, "path": f"/input/{task_id}/{item.name}", "bytes": item.bytes, "sha256": item.sha256}
-        )
+        refs.append({"name": item.name, "path": path, "bytes": item.bytes, "sha256": item.sha256})
     return refs
 
 

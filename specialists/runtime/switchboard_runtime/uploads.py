@@ -1,15 +1,16 @@
 """Inputs that arrive over the connection (``put``), for a replica with no shared input folder.
 
 On one host the engine links a task's inputs into the bind-mounted ``/input``. A replica on
-another Swarm node has no such folder: its ``/input`` is a tmpfs of its own, and the engine
-sends each input on the wire connection as a streamed upload, so an input may be far larger
-than a request line (8 MiB):
+another Swarm node has no such folder, so the engine sends each input on the wire connection
+as a streamed upload into ``$SWITCHBOARD_INPUT_ROOT`` (on Swarm ``/tmp/switchboard/input``, in
+the replica's ``/tmp`` tmpfs), and an input may be far larger than a request line (8 MiB):
 
 1. ``{"v": 1, "kind": "put", "id": <task>, "name": <file>, "bytes": N, "sha256": <hex>}``
 2. the server checks the header (plain names, ``N`` within ``$SWITCHBOARD_MAX_INPUT_BYTES``)
    and answers ``{"ok": true, "kind": "ready"}`` or an error (nothing else is read then);
-3. the engine sends exactly ``N`` bytes; the server writes them to ``/input/<task>/<file>``
-   (a temporary name first), checks the digest and answers ``stored`` or an error.
+3. the engine sends exactly ``N`` bytes; the server writes them to ``<root>/<task>/<file>``
+   (a temporary name first), checks the digest and answers ``stored`` with that path (which
+   the task request then names) or an error.
 
 A write that fails (the tmpfs is full) still reads all ``N`` bytes, so the connection stays in
 step and can carry the next request. ``cleanup`` with ``"inputs": true`` removes the folder.
