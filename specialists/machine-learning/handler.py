@@ -13,7 +13,7 @@ from typing import Any
 
 from ml_actions import run_action
 from ml_commands import ACTIONS, ALGORITHMS, parse_text
-from ml_grounding import ground_plan
+from ml_grounding import ground_plan, needs_inline_values
 from ml_store import list_models
 from switchboard_runtime.api import BadPlan, Result, SpecialistError, Task
 
@@ -90,6 +90,11 @@ def handle(task: Task) -> Result:
     if planned:  # a model wrote it: hold it to the task's words and the saved models
         saved = [str(m.get("name", "")) for m in list_models(task.data_dir)]
         plan = ground_plan(plan, task.text, saved, _columns(task))
+        if needs_inline_values(plan, task.text):
+            raise BadPlan(
+                "the task asks for a prediction at values it states; a plan cannot carry them, so a program "
+                "must fit the model and predict for those values"
+            )
     os.environ.setdefault("JOBLIB_TEMP_FOLDER", tempfile.gettempdir())
     try:
         result = run_action(plan, task.inputs, task.data_dir, task.output_dir)

@@ -371,7 +371,7 @@ def cluster(plan: dict[str, Any], inputs: list[InputFile], data_dir: Path) -> Re
     sizes = df.assign(cluster=labels).groupby("cluster").size()
     rows = [[int(c), int(sizes[c])] + [float(v) for v in profile.loc[c]] for c in sizes.index]
     data = {
-        "value": score,
+        "value": k,  # the headline: how many groups ("how many segments are there?")
         "silhouette": score,
         "k": k,
         "sizes": [int(s) for s in sizes],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["ground_plan"]
+__all__ = ["ground_plan", "needs_inline_values"]
 
 # "save it as X", "call it X", "keep it as X", "name it X", "store as X"; French, Spanish, German
 _NAME_GIVEN = re.compile(
@@ -89,6 +89,19 @@ def _named_column(text: str, columns: list[str]) -> str | None:
     """The one input column the task names as a word ("tells the species apart"), if exactly one."""
     named = [c for c in columns if c and re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text, re.I)]
     return named[0] if len(named) == 1 else None
+
+
+# "predict the temperature on day 31", "estimate the rent of a 70 m² flat": values a plan cannot carry
+_INLINE_PREDICTION = re.compile(
+    r"\b(predict\w*|estimat\w*|forecast\w*|what would|how much would|pr[ée]di\w*|vorhers\w*|sch[äa]tz\w*)\b"
+    r"[^.?!]{0,60}?(?<![\w.])\d+(?:[.,]\d+)?(?!\s*(?:-?\s*folds?\b|%|percent))",
+    re.I,
+)
+
+
+def needs_inline_values(plan: dict[str, Any], text: str) -> bool:
+    """Whether the task asks for a prediction at values it states, which no plan action can take."""
+    return plan.get("action") in ("train", "cross_validate", "predict") and bool(_INLINE_PREDICTION.search(text))
 
 
 def ground_plan(plan: dict[str, Any], text: str, saved: list[str], columns: list[str] | None = None) -> dict[str, Any]:

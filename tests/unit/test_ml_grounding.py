@@ -60,3 +60,14 @@ def test_a_named_label_column_is_learned_not_clustered() -> None:
     asked = "group the plants in plants.csv into natural clusters; do they match the species?"
     assert ground_plan(clustered, asked, [], columns)["action"] == "cluster", "clustering asked for stays"
     assert ground_plan(clustered, "which measurement matters most?", [], columns)["action"] == "cluster"
+
+
+def test_a_prediction_at_stated_values_is_not_a_plan() -> None:
+    from ml_grounding import needs_inline_values
+
+    train = {"action": "train", "target": "temp_c"}
+    assert needs_inline_values(train, "Fit a linear trend to spring_temps.csv and predict the temperature on day 31.")
+    assert needs_inline_values(train, "estimate the rent of a 70 m² flat with 2 rooms using rents.csv")
+    assert not needs_inline_values(train, "train a model to predict churn with 5-fold cross-validation")
+    assert not needs_inline_values(train, "predict churned for the customers in churn_new.csv")
+    assert not needs_inline_values({"action": "cluster"}, "predict 3 groups")
