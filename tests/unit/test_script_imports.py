@@ -61,3 +61,17 @@ def test_programs_without_a_dropped_script_import_are_unchanged() -> None:
     assert import_dropped_scripts(code, ["collatz.py"]) == code
     assert import_dropped_scripts("from collatz import steps\n", []) == "from collatz import steps\n"
     assert import_dropped_scripts("def broken(:\n", ["collatz.py"]) == "def broken(:\n"
+
+
+def test_a_script_launched_by_name_runs_with_this_python(tmp_path: Path) -> None:
+    from app.engine.llm.program_fix import launch_scripts_with_python
+
+    (tmp_path / "stats.py").write_text("import sys\nprint(sum(map(float, sys.argv[1:])))\n", encoding="utf-8")
+    written = 'import subprocess\ndone = subprocess.run(["stats.py", "4", "8"], capture_output=True, text=True)\n'
+    written += "print(done.stdout.strip())\n"
+    fixed = launch_scripts_with_python(written)
+    assert 'subprocess.run([sys.executable, "stats.py", "4", "8"]' in fixed and fixed.startswith("import sys\n")
+    assert _run(tmp_path, fixed).stdout.strip() == "12.0"
+    named = launch_scripts_with_python('import sys, subprocess\nsubprocess.run(["python3", "stats.py"])\n')
+    assert 'subprocess.run([sys.executable, "stats.py"])' in named and named.count("import sys") == 1
+    assert launch_scripts_with_python("print(1)\n") == "print(1)\n"

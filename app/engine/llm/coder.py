@@ -32,7 +32,7 @@ from app.engine.llm.examples import Example, ExampleBank
 from app.engine.llm.page_preview import split_page_preview
 from app.engine.llm.pandas_compat import fix_pandas
 from app.engine.llm.plan_writer import write_plan
-from app.engine.llm.program_fix import complete_imports, rehome_calls
+from app.engine.llm.program_fix import complete_imports, launch_scripts_with_python, rehome_calls
 from app.engine.llm.scrape_helpers import add_scrape_helpers
 from app.engine.llm.script_imports import import_dropped_scripts
 from app.engine.llm.sql_program import (
@@ -266,5 +266,5 @@ class ProgramWriter:
         if "pandas" in spec.program.libraries:
             code = fix_pandas(code)
         code = complete_imports(rehome_calls(code, spec.program.libraries), spec.program.libraries)
-        code = import_dropped_scripts(code, [name for name, _ in inputs])
+        code = launch_scripts_with_python(import_dropped_scripts(code, [name for name, _ in inputs]))
         return add_scrape_helpers(code) if "selectolax" in spec.program.libraries else code

@@ -15,7 +15,7 @@ import builtins
 import re
 from collections.abc import Iterable
 
-__all__ = ["complete_imports", "free_names", "rehome_calls"]
+__all__ = ["complete_imports", "free_names", "launch_scripts_with_python", "rehome_calls"]
 
 _MODULES = {  # alias -> import line (always allowed: standard library or the alias's library)
     "pd": ("pandas", "import pandas as pd"),
@@ -213,3 +213,23 @@ def complete_imports(code: str, libraries: Iterable[str]) -> str:
     if future:  # __future__ imports must stay first
         head, body = "".join(future), "".join(ln for ln in code.splitlines(keepends=True) if ln not in future)
     return head + "\n".join(lines) + "\n" + body
+
+
+_SCRIPT_FIRST = re.compile(
+    r"(?P<call>subprocess\.(?:run|call|check_call|check_output|Popen)\(\s*\[\s*)"
+    r"(?:(?P<py>['\"](?:python3?|py)['\"])\s*,\s*)?(?P<script>['\"][\w./-]+\.py['\"])"
+)
+
+
+def launch_scripts_with_python(code: str) -> str:
+    """``subprocess.run(["stats.py", ...])`` (not executable here) or ``["python", ...]`` run by this Python.
+
+    A dropped script has no executable bit and ``python`` may not be on the sandbox's PATH;
+    ``sys.executable`` is the interpreter that has the specialist's libraries.
+    """
+    fixed = _SCRIPT_FIRST.sub(lambda m: f"{m.group('call')}sys.executable, {m.group('script')}", code)
+    if fixed == code:
+        return code
+    if not re.search(r"^\s*import\s+(?:[\w, ]*\b)?sys\b", fixed, re.M):
+        fixed = "import sys\n" + fixed
+    return fixed
