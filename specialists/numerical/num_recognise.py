@@ -170,7 +170,9 @@ _ODE_AT_CALL = re.compile(rf"\by\s*\(\s*(?P<at>{_NUM})\s*\)(?!\s*=)")
 _ODE_AT_WORD = re.compile(rf"\b(?:at|for|when|until|to|after)\s+(?:(?P<var>[a-z])\s*=\s*)?(?P<at>{_NUM})(?![\w.])")
 _ODE_AT_EQ = re.compile(rf"\b(?P<var>[a-z])\s*=\s*(?P<at>{_NUM})(?![\w.])")
 _MINIMIZE = re.compile(
-    rf"^(?:find\s+the\s+)?(?P<op>minimi[sz]e|maximi[sz]e|minimum\s+of|maximum\s+of)\s+(?P<expr>.+?)"
+    rf"^(?:(?:find|what\s+is|what's|compute|determine)\s+)?(?:the\s+)?"
+    rf"(?P<op>minimi[sz]e|maximi[sz]e|(?:minimum|maximum|smallest|largest|lowest|highest)\s+(?:value\s+)?of)\s+"
+    rf"(?:(?:the\s+)?(?:function\s+)?[a-z]\s*\(\s*[a-z]\s*\)\s*=\s*|y\s*=\s*)?(?P<expr>.+?)"
     rf"(?:\s+for\s+(?P<var>[a-z]))?(?:\s+(?:on|over|in|between|from)\s*\[?\s*(?P<lo>{_NUM})\s*(?:,|to|and)\s*(?P<hi>{_NUM})\s*\]?)?\s*$"
 )
 _FFT = re.compile(
@@ -586,7 +588,7 @@ def _ode(low: str, raw: str, *, relaxed: bool = False) -> dict[str, Any] | None:
 
 
 def _minimize(m: re.Match[str], raw: str) -> dict[str, Any]:
-    goal = "maximize" if m["op"].startswith("maxim") else "minimize"
+    goal = "maximize" if m["op"].startswith(("maxim", "largest", "highest")) else "minimize"
     return {
         "op": "minimize",
         "goal": goal,

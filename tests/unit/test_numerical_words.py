@@ -220,3 +220,16 @@ def test_compound_interest_and_percentage_change(math_stack: None) -> None:
 def test_money_questions_it_does_not_model_go_to_the_model(text: str) -> None:
     plan = recognise(text, has_csv=False)
     assert plan is None or plan["op"] not in ("compound_interest", "percent_change")
+
+
+@pytest.mark.parametrize(
+    ("text", "goal", "expression"),
+    [
+        ("Find the minimum value of f(x) = x^2 - 6x + 13.", "minimize", "x^2 - 6x + 13"),
+        ("what is the largest value of y = -x^2 + 4x on [0, 3]", "maximize", "-x^2 + 4x"),
+        ("minimize x^2 + 4x + 1", "minimize", "x^2 + 4x + 1"),
+    ],
+)
+def test_extremum_phrasings(text: str, goal: str, expression: str) -> None:
+    plan = recognise(text, has_csv=False)
+    assert plan is not None and plan["op"] == "minimize" and plan["goal"] == goal and plan["expression"] == expression
