@@ -183,6 +183,8 @@ def test_writer_refuses_a_spec_without_program_section(bank: ExampleBank) -> Non
         ("Get me the links to each product's detail page.", "Trowel\nKettle", "", [], "no URL"),
         ("Get me the links to each product's detail page.", "https://x.example/p/1\n/p/2", "", [], ""),
         ("How many links are in the menu?", "5", "", [], ""),
+        ("What is the hotel's phone number?", "Rates per night, breakfast included.", "", [], "phone number"),
+        ("What is the hotel's phone number?", "+353 21 477 0000", "", [], ""),
         ("Is this matrix invertible? A = [[2, 1], [1, 2]]. Give me its determinant.", "True", "", [], "printed none"),
         ("Revenue went from 84,000 to 97,500. By what percentage did it grow?", "it grew", "", [], "printed none"),
         ("Is this matrix invertible? A = [[2, 1], [1, 2]]. Give me its determinant.", "True\n3.0", "", [], ""),

@@ -42,6 +42,8 @@ _NUMBER = re.compile(r"[-−]?\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _ASKS_EMAIL = re.compile(
     r"\b(e-?mail|courriel|correo electr[oó]nico)(\s+address(es)?|s)?\b(?!\s+(subject|body|text))", re.I
 )
+_ASKS_PHONE = re.compile(r"\b(phone|telephone|tel|mobile number|t[ée]l[ée]phone|telefon\w*|tel[ée]fono)\b", re.I)
+_PHONE = re.compile(r"\+?\d[\d\s().\-/]{5,}\d")
 _ASKS_LINK = re.compile(r"\b(links?|urls?|hrefs?|web addresse?s?|liens?|enlaces?)\b", re.I)
 _LINK = re.compile(r"https?://|www\.|(?:^|[\s|,])/[\w.-]|\w\.(?:html?|php)\b|mailto:", re.I | re.M)
 _ERROR_WORDS = re.compile(
@@ -93,6 +95,8 @@ def check_result(
     asks_number = _NUMERIC_ASK.search(task) or _QUANTITY_ASK.search(task)
     if not asks_number and _ASKS_EMAIL.search(task) and "@" not in text:
         return "the task asks for an email address but the answer holds none (look for mailto: links and texts with @)"
+    if not _NUMERIC_ASK.search(task) and _ASKS_PHONE.search(task) and not _PHONE.search(text):
+        return "the task asks for a phone number but the answer holds none (look for tel: links and texts)"
     if not asks_number and _ASKS_LINK.search(task) and not _LINK.search(text):
         return "the task asks for links but the answer holds no URL or path (print the href values)"
     if asks_number and shape.kind not in ("one", "list") and not _NUMBER.search(text):
