@@ -44,6 +44,7 @@ from app.engine.store.task_view import task_view
 from app.engine.tasks.answer_table import table_from_answer
 from app.engine.tasks.input_preview import describe_input, table_columns
 from app.engine.tasks.input_staging import clear_inputs, stage_inputs
+from app.engine.tasks.named_values import category_values
 from app.engine.tasks.verify import SHAPE_PROBLEM, agree, check_result, is_soft
 
 __all__ = ["Dispatcher", "InputRecord", "Job", "PlannerLike"]
@@ -600,6 +601,7 @@ class Dispatcher:
         assert self.coder is not None
         previews = previews if previews is not None else self._previews(request)
         columns = [c for r in request.inputs for c in table_columns(self.blobs.path(r.sha256), r.name)]
+        categories = category_values(previews)
         attempts: list[dict[str, Any]] = []
         earlier = (job.plan or {}).get("plans")  # plans the model tried first (language "plan")
         job.plan = {
@@ -671,7 +673,7 @@ class Dispatcher:
             if shaped and not response.tables and (table := table_from_answer(response.answer)) is not None:
                 response = response.model_copy(update={"tables": [TableData.model_validate(table)]})
             tables = [t.model_dump() for t in response.tables]
-            problem = check_result(job.text, response.answer, code, columns, tables)
+            problem = check_result(job.text, response.answer, code, columns, tables, categories)
             if not problem and asks_for_chart(job.text) and self._asked_chart_missing(job):
                 problem = (
                     f"{SHAPE_PROBLEM}the task asks for a chart but the program saved no .png: draw it with matplotlib "

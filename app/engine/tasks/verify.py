@@ -18,6 +18,7 @@ from typing import Any
 from app.engine.llm.answer_shape import answer_shape
 from app.engine.llm.scrape_helpers import HELPERS
 from app.engine.llm.sql_program import NO_ROWS, NOTE, sql_of
+from app.engine.tasks.named_values import unused_named_values
 from app.engine.tasks.stated_bounds import bound_mismatches
 from app.engine.tasks.unstated_filters import unstated_filters
 
@@ -65,6 +66,7 @@ def check_result(
     program: str,
     columns: Iterable[str],
     tables: Sequence[Mapping[str, Any]] = (),
+    categories: Sequence[str] = (),
 ) -> str:
     """A sentence naming what is wrong with the result, or ``""`` when it passes."""
     text = answer.strip()
@@ -121,6 +123,13 @@ def check_result(
     mismatched = bound_mismatches(task, written)
     if mismatched:  # not a matter of shape: agreeing attempts with the wrong bound are all wrong
         return "; ".join(mismatched)
+    ignored = unused_named_values(task, written, categories)
+    if ignored:
+        shown = ", ".join(repr(v) for v in ignored[:3])
+        return (
+            f"{SHAPE_PROBLEM}the task names {shown}, a value in the data, but the program never uses it; "
+            "filter on it (spelled as in the data)"
+        )
     invented = unstated_filters(task, written, sql=sql_of(program) is not None)
     if invented:
         shown = ", ".join(repr(v) for v in invented[:3])
