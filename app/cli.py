@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", choices=["explicit", "planned", "all"], default="all")
     p.add_argument(
         "--split",
-        choices=["dev", "holdout", "fresh", "fresh2", "all"],
+        choices=["dev", "holdout", "fresh", "fresh2", "fresh3", "all"],
         default="all",
         help="natural suites: which part",
     )

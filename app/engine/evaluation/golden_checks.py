@@ -71,7 +71,7 @@ class GoldenCase(BaseModel):
     path: Literal["explicit", "planned"] = "explicit"
     check: GoldenCheck
     plan: dict[str, Any] | None = None
-    split: Literal["dev", "holdout", "fresh", "fresh2"] | None = None  # natural: only dev is tuned on
+    split: Literal["dev", "holdout", "fresh", "fresh2", "fresh3"] | None = None  # natural: only dev is tuned on
     line: int = Field(0, exclude=True)
 
 

@@ -1,4 +1,5 @@
 """Print the mean and the largest of the numbers given on the command line."""
+
 import sys
 
 if len(sys.argv) < 2:
