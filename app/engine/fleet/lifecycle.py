@@ -31,6 +31,7 @@ from app.engine.fleet.budget import Candidate, LoadedModel, ModelMemory, Victim,
 from app.engine.fleet.crashloop import CrashGuard
 from app.engine.fleet.demand import DemandBook
 from app.engine.fleet.exchange import Exchange
+from app.engine.fleet.node_room import no_room_reason
 from app.engine.fleet.replica_channel import ReplicaChannel, channel_for
 from app.engine.fleet.transport import SocketClient
 from app.engine.runtime.protocol import (
@@ -245,6 +246,10 @@ class Lifecycle:
                     "stop a specialist or raise budget_max_containers"
                 )
             return victims[:1]
+        room = self._node_room(spec)
+        if room:  # across nodes a replica must fit on one of them
+            self._decide("refuse_budget", spec.id, room)
+            raise OverBudget(room)
         used_mb = sum(c.memory_mb for c in candidates) + sum(starting) + sum(m.memory_mb for m in models)
         free_mb = self.settings.budget_max_memory_mb - used_mb
         victims = choose_victims(spec.limits.memory_mb, free_mb, candidates, models, protect=spec.id)
@@ -258,6 +263,20 @@ class Lifecycle:
             )
             raise OverBudget(reason)
         return victims
+
+    def _node_room(self, spec: SpecialistSpec) -> str:
+        """In the Swarm multi-node mode: why no node can take ``spec`` now ("" when one can)."""
+        if not (self.settings.runtime_backend == "swarm" and self.settings.swarm_multi_node):
+            return ""
+        source = getattr(self.runtime, "nodes", None)
+        if source is None:
+            return ""
+        try:
+            views = source(self.settings.namespace)
+        except EngineError as exc:
+            log.debug("node capacity unknown: %s", exc)
+            return ""  # the scheduler still refuses what does not fit; the start then times out with its reason
+        return no_room_reason(views, spec.id, spec.limits.memory_mb, spec.limits.cpus)
 
     def _above_min(self, specialist: str, live: list[Replica]) -> bool:
         spec = self.specs.get(specialist)
