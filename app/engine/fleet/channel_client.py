@@ -16,6 +16,8 @@ Two things differ from a local socket:
   dispatcher retries once on another replica, as for a container that died.
 - **Inputs are uploaded** (:meth:`ChannelClient.upload`): a ``put`` request line, then the
   file's bytes, into the replica's ``/input/<task>`` (a tmpfs there).
+- **Outputs are downloaded** over a :meth:`ChannelClient.stream` (``fleet/output_download.py``):
+  a ``get_outputs`` line, the server's header line, then the files' bytes.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from app.engine.core.errors import EngineError
 from app.engine.fleet.transport import MAX_LINE, BadAnswer, ConnectionLost, SocketClient, parse_answer
 
-__all__ = ["ChannelClient", "Connector"]
+__all__ = ["ChannelClient", "ChannelReader", "Connector"]
+
+T = TypeVar("T")
 
 POLL_S = 1.0  # silence before asking whether the replica's node is still there
 ANSWER_CAP = 64 * 1024  # a ping or put answer is small
@@ -74,7 +78,7 @@ class ChannelClient(SocketClient):
         self.name = name
         self._gateway = gateway
         self._lost = lost
-        self._poll_s = poll_s
+        self.poll_s = poll_s
         self._socks: list[socket.socket] = []
         self._sock_lock = threading.Lock()
 
@@ -88,7 +92,7 @@ class ChannelClient(SocketClient):
         try:
             return self._gateway.connect(self.name)
         except (EngineError, OSError) as exc:
-            if self._node_lost():
+            if self.node_lost():
                 raise ConnectionLost(f"node lost: replica {self.name} cannot be reached ({exc})") from exc
             raise ConnectionLost(f"the replica {self.name} does not answer through the gateway: {exc}") from exc
 
@@ -107,7 +111,8 @@ class ChannelClient(SocketClient):
         for sock in idle:
             sock.close()
 
-    def _node_lost(self) -> bool:
+    def node_lost(self) -> bool:
+        """Whether the replica's node is gone (``False`` when the manager does not answer)."""
         try:
             return self._lost()
         except EngineError:
@@ -133,6 +138,31 @@ class ChannelClient(SocketClient):
             message = error.get("message") if isinstance(error, dict) else error
             raise EngineError(f"the replica {self.name} refused input {name}: {message or answer}")
         return answer
+
+    def stream(self, message: dict[str, Any], timeout_s: float, body: Callable[[ChannelReader], T]) -> T:
+        """Send one message, then let ``body`` read the answer (a header line and bytes) from a reader.
+
+        The connection is kept only when ``body`` returned and left no byte unread (in step
+        for the next request); otherwise it is closed. ``timeout_s`` bounds each silence, not
+        the whole transfer. Errors as :meth:`call`.
+        """
+        sock = self._open()
+        ok = False
+        try:
+            sock.sendall(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+            reader = ChannelReader(self, sock, timeout_s)
+            result = body(reader)
+            ok = not reader.pending
+            return result
+        except (ConnectionLost, BadAnswer, TimeoutError):
+            raise
+        except OSError as exc:
+            raise ConnectionLost(f"connection to the specialist failed: {exc}") from exc
+        finally:
+            if ok:
+                self._keep(sock)
+            else:
+                sock.close()
 
     def _exchange(self, head: bytes, body: Path | None, timeout_s: float, max_bytes: int) -> dict[str, Any]:
         sock = self._open()
@@ -169,15 +199,15 @@ class ChannelClient(SocketClient):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no answer from the specialist within {timeout_s:g} s")
-            sock.settimeout(min(self._poll_s, remaining))
+            sock.settimeout(min(self.poll_s, remaining))
             try:
                 data = sock.recv(min(1 << 16, max_bytes - size))
             except TimeoutError:
-                if self._node_lost():
+                if self.node_lost():
                     raise ConnectionLost(f"node lost: the node of replica {self.name} is not ready") from None
                 continue
             if not data:
-                if self._node_lost():
+                if self.node_lost():
                     raise ConnectionLost(f"node lost: the node of replica {self.name} is not ready")
                 raise ConnectionLost("the specialist closed the connection before answering")
             end = data.find(b"\n")
@@ -190,3 +220,60 @@ class ChannelClient(SocketClient):
             size += len(data)
             if size >= max_bytes:
                 return b"".join(chunks)  # parse_answer names the cap
+
+
+class ChannelReader:
+    """Buffered reads of one answer on a channel connection: a line, then exact byte counts.
+
+    Each read waits at most ``timeout_s`` of silence, asking ``ChannelClient``'s lost-node check
+    every ``poll_s`` meanwhile, as :meth:`ChannelClient.call` does.
+    """
+
+    def __init__(self, client: ChannelClient, sock: socket.socket, timeout_s: float) -> None:
+        self._client = client
+        self._sock = sock
+        self._timeout_s = timeout_s
+        self._buffer = b""
+
+    @property
+    def pending(self) -> bool:
+        """Whether bytes were received that no read took (the connection is out of step)."""
+        return bool(self._buffer)
+
+    def line(self, max_bytes: int) -> bytes:
+        """One line with its newline; ``BadAnswer`` when none ends within ``max_bytes``."""
+        while True:
+            end = self._buffer.find(b"\n")
+            if 0 <= end < max_bytes:
+                line, self._buffer = self._buffer[: end + 1], self._buffer[end + 1 :]
+                return line
+            if len(self._buffer) >= max_bytes:
+                raise BadAnswer(f"the specialist's answer line is longer than {max_bytes:,} bytes")
+            self._buffer += self._recv(1 << 16)
+
+    def read(self, size: int) -> bytes:
+        """Between 1 and ``size`` bytes (``size`` > 0); ``ConnectionLost`` when the connection ends."""
+        if not self._buffer:
+            self._buffer = self._recv(max(size, 1 << 16))
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def _recv(self, size: int) -> bytes:
+        deadline = time.monotonic() + self._timeout_s
+        name = self._client.name
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the specialist sent nothing for {self._timeout_s:g} s")
+            self._sock.settimeout(min(self._client.poll_s, remaining))
+            try:
+                data = self._sock.recv(min(size, 1 << 20))
+            except TimeoutError:
+                if self._client.node_lost():
+                    raise ConnectionLost(f"node lost: the node of replica {name} is not ready") from None
+                continue
+            if data:
+                return data
+            if self._client.node_lost():
+                raise ConnectionLost(f"node lost: the node of replica {name} is not ready")
+            raise ConnectionLost("the specialist closed the connection in the middle of its answer")

@@ -33,7 +33,7 @@ from app.engine.core.specs import SpecialistSpec
 from app.engine.core.states import TaskState
 from app.engine.core.views import ArtifactView, TaskView
 from app.engine.fleet.lifecycle import Lifecycle, Replica
-from app.engine.fleet.outputs import collect_outputs
+from app.engine.fleet.output_download import collect_replica_outputs
 from app.engine.fleet.thresholds import hourly_cost
 from app.engine.fleet.transport import BadAnswer, ConnectionLost, excerpt
 from app.engine.fleet.wire import InputRef, TableData, TaskRequest, TaskResponse
@@ -784,9 +784,10 @@ class Dispatcher:
         if not response.artifacts:
             return []
         try:
-            found = collect_outputs(
+            found = collect_replica_outputs(  # through the engine, or (multi-node) over the channel
                 self.lifecycle.runtime,
                 replica.name,
+                replica.client,
                 job.task_id,
                 self.blobs,
                 max_bytes=job.spec.limits.output_mb * 1024 * 1024,

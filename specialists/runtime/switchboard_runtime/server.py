@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from switchboard_runtime.api import InputFile, SpecialistError, Task
+from switchboard_runtime.downloads import list_outputs, send_outputs
 from switchboard_runtime.jsonsafe import dumps
 from switchboard_runtime.results import error_message, result_message
 from switchboard_runtime.uploads import check_put, receive, remove_inputs
@@ -129,10 +130,13 @@ class Server:
                     return
                 if not line.strip():
                     continue
-                upload = put_request(line)
+                streamed = stream_request(line)
                 try:
-                    if upload is not None:
-                        if not self._receive(conn, reader, upload):
+                    if streamed is not None and streamed["kind"] == "get_outputs":
+                        self._send_outputs(conn, streamed)
+                        continue
+                    if streamed is not None:
+                        if not self._receive(conn, reader, streamed):
                             return
                         continue
                     conn.sendall(self.safe_respond(line))
@@ -156,6 +160,24 @@ class Server:
         else:
             conn.sendall(dumps({"v": PROTOCOL_VERSION, "ok": True, "kind": "stored", "id": task_id, "path": path}))
         return True
+
+    def _send_outputs(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        """A task's output files (``downloads``): one header line, then exactly the bytes it lists."""
+        task_id = request.get("id")
+        try:
+            listing, kind, problem = list_outputs(request)
+        except OSError as exc:  # a folder that cannot be read: answered, the connection stays in step
+            listing, kind, problem = None, "internal", f"Cannot list the outputs: {exc.strerror or exc}."
+        if listing is None:
+            conn.sendall(dumps(error_message(task_id if isinstance(task_id, str) else None, kind, problem)))
+            return
+        try:
+            head = {"v": PROTOCOL_VERSION, "ok": True, "kind": "outputs", "id": task_id}
+            head.update({"files": listing.files, "bytes": listing.total, "skipped": listing.skipped})
+            conn.sendall(dumps(head))
+            send_outputs(conn.sendall, listing)
+        finally:
+            listing.close()
 
     def safe_respond(self, line: bytes) -> bytes:
         """:meth:`respond`, with anything it raises (RecursionError, MemoryError) answered too.
@@ -293,9 +315,12 @@ class Server:
         return box.get("result")
 
 
-def put_request(line: bytes) -> dict[str, Any] | None:
-    """The header of a streamed input when ``line`` is one (short lines only: a task line is not parsed twice)."""
-    if len(line) > 4096 or b'"put"' not in line:
+def stream_request(line: bytes) -> dict[str, Any] | None:
+    """A ``put`` (streamed input) or ``get_outputs`` (streamed files) request when ``line`` is one.
+
+    Short lines only, so a task line is not parsed twice.
+    """
+    if len(line) > 4096 or (b'"put"' not in line and b'"get_outputs"' not in line):
         return None
     import json
 
@@ -303,7 +328,11 @@ def put_request(line: bytes) -> dict[str, Any] | None:
         request = json.loads(line)
     except ValueError:
         return None
-    if isinstance(request, dict) and request.get("kind") == "put" and request.get("v") == PROTOCOL_VERSION:
+    if (
+        isinstance(request, dict)
+        and request.get("kind") in ("put", "get_outputs")
+        and request.get("v") == PROTOCOL_VERSION
+    ):
         return request
     return None
 
