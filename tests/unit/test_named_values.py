@@ -27,3 +27,19 @@ def test_a_named_value_the_program_ignores() -> None:
     assert unused_named_values("total km", "SELECT SUM(km) FROM trips", values) == []
     problem = check_result(task, "7398.5", "SELECT SUM(km) FROM trips", [], [], values)
     assert problem.startswith("answer shape: ") and "'van'" in problem
+
+
+def test_the_writer_is_not_shown_the_value_lists(tmp_path: Path) -> None:
+    from app.engine.core.specs import load_catalogue
+    from app.engine.llm.coder import ProgramWriter
+    from app.engine.llm.examples import ExampleBank
+
+    lines = ["customer,region,qty"] + [f"C{i % 3},{['North', 'South'][i % 2]},{i}" for i in range(20)]
+    (tmp_path / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    preview = describe_input(tmp_path / "orders.csv", "orders.csv")
+    assert "values of region" in preview  # the checks read it
+    root = Path(__file__).resolve().parents[2]
+    spec = load_catalogue(root / "specialists").specs["data-analytics"]
+    writer = ProgramWriter(None, "m", ExampleBank(tmp_path / "bank", root / "specialists"))  # type: ignore[arg-type]
+    shown = writer.messages(spec, "total qty per region", [("orders.csv", preview)], 1, "")[-1]["content"]
+    assert "values of" not in shown and "customer" in shown

@@ -15,6 +15,7 @@ from app.engine.tasks.verify import check_result
         ("Which bikes in stock cost less than 1000?", "WHERE stock_class = 'in' AND price < 1000", True, []),
         ("revenue of the Paris store", "SUM(CASE WHEN store = 'Paris' THEN qty END)", True, []),
         ("how many cancelled orders?", "WHERE status = 'canceled'", True, []),
+        ("total km driven by our vans", "WHERE kind = 'van'", True, []),
         ("visits in March 2024", "WHERE visit_date LIKE '2024-03-%'", True, []),
         ("customers who churned", "WHERE churned = 'yes'", True, []),
         ("orders per month", "strftime('%Y-%m', d) = '2024-01'", True, []),

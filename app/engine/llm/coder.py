@@ -43,6 +43,7 @@ from app.engine.llm.sql_program import (
     sql_preview,
     wrap_sql,
 )
+from app.engine.llm.value_lists import without_value_lists
 
 __all__ = ["CORE_EXAMPLES", "ProgramWriter", "extract_program", "writes_sql"]
 
@@ -153,7 +154,7 @@ class ProgramWriter:
         if inputs:
             user += "\n\nInput files (in the current folder):\n" + "\n".join(
                 f"--- {name}\n{sql_preview(name, preview) if sql else split_page_preview(preview)[0]}"
-                for name, preview in inputs
+                for name, preview in ((n, without_value_lists(p)) for n, p in inputs)
             )
         elif not sql:
             user += (

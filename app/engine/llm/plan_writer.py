@@ -21,6 +21,7 @@ from app.engine.core.schema import schema_errors
 from app.engine.core.specs import SpecialistSpec
 from app.engine.llm.chat import ChatService
 from app.engine.llm.planner import grammar_schema
+from app.engine.llm.value_lists import without_value_lists
 
 __all__ = ["plan_messages", "write_plan"]
 
@@ -41,7 +42,9 @@ def plan_messages(
         msgs.append({"role": "assistant", "content": example.plan})
     user = text.strip()
     if inputs:
-        user += "\n\nAttached files:\n" + "\n".join(f"--- {name}\n{preview}" for name, preview in inputs)
+        user += "\n\nAttached files:\n" + "\n".join(
+            f"--- {name}\n{without_value_lists(preview)}" for name, preview in inputs
+        )
     if feedback:
         user += f"\n\nA previous plan for this task was rejected: {feedback[:500]}\nWrite a corrected plan."
     msgs.append({"role": "user", "content": user})

@@ -10,25 +10,13 @@ the program.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+
+from app.engine.llm.value_lists import category_values
 
 __all__ = ["category_values", "unused_named_values"]
 
-_VALUES_LINE = re.compile(r"^(?:--\s*|\s*)values of [^:]+:\s*(?P<values>.+)$", re.M)
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'\s*\(\d+\)|\"((?:[^\"\\]|\\.)*)\"\s*\(\d+\)")
 _FLAGS = {"yes", "no", "true", "false", "none", "null", "oui", "non", "ja", "nein"}
-
-
-def category_values(previews: Iterable[tuple[str, str]]) -> list[str]:
-    """Every value listed on a "values of ..." line of the inputs' previews."""
-    found: list[str] = []
-    for _, preview in previews:
-        for line in _VALUES_LINE.finditer(preview):
-            for single, double in _QUOTED.findall(line.group("values")):
-                value = single or double
-                if value and value not in found:
-                    found.append(value)
-    return found
 
 
 def _named(value: str, task: str) -> bool:

@@ -48,8 +48,8 @@ def _mentioned(value: str, task_words: set[str]) -> bool:
     if re.fullmatch(r"%[a-zA-Z%-]+", value.strip()):
         return True  # a strftime format
     for word in words:
-        if word in task_words:
-            continue
+        if word in task_words or any(t.startswith(word) and len(t) - len(word) <= 2 for t in task_words):
+            continue  # as written, or in the plural (van / vans, box / boxes)
         if len(word) >= 4 and any(len(t) >= 4 and t[:4] == word[:4] for t in task_words):
             continue  # cancelled / canceled, garden / gardening
         return False
