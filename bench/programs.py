@@ -23,7 +23,9 @@ from app.engine.orchestrator import Orchestrator
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", choices=["dev", "holdout", "fresh", "fresh2", "fresh3", "all"], default="all")
+    parser.add_argument(
+        "--split", default="all", help="dev, holdout, fresh, fresh2, fresh3, all, or several: holdout,fresh3"
+    )
     parser.add_argument("--specialist")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--case", action="append", help="run only this case id (repeatable), e.g. to re-run failures")

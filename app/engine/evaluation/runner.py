@@ -71,7 +71,10 @@ def run_golden(
             golden = spec.folder / f"{suite}.jsonl"
             if not golden.exists():
                 continue
-            cases = [c for c in load_golden(golden) if path in ("all", c.path) and split in ("all", c.split)]
+            splits = split.split(",")  # one split, several ("holdout,fresh3") or "all"
+            cases = [
+                c for c in load_golden(golden) if path in ("all", c.path) and ("all" in splits or c.split in splits)
+            ]
             cases = [c for c in cases if case_ids is None or c.id in case_ids]
             cases = cases[:limit] if limit is not None else cases
             if spec.needs_network and any("sb-testsite" in c.text for c in cases) and site is None:
