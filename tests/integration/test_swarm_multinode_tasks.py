@@ -1,9 +1,11 @@
 """The Orchestrator's normal task path on three Docker engines (``tests/swarm_cluster.py``).
 
 With ``swarm_multi_node`` the facade's tasks reach their replica through the channel gateway
-(kept-open connections), their input files are uploaded over that channel (no shared folder
-on another node), and a task whose replica's node is lost mid-run is retried once on a replica
-Swarm places on a ready node. About a minute and a half; everything is removed afterwards.
+(kept-open connections), their input files are uploaded over that channel and their output
+files come back over it (no shared folder on another node, and no worker's engine in
+``swarm_node_engines``: the test copies the image to the workers itself), and a task whose
+replica's node is lost mid-run is retried once on a replica Swarm places on a ready node.
+About a minute; everything is removed afterwards.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 from app.engine.core.config import load_settings
+from app.engine.core.errors import EngineError
 from app.engine.core.events import Decision
 from app.engine.fleet.channel_client import ChannelClient
 from app.engine.orchestrator import Orchestrator
@@ -40,8 +43,11 @@ def cluster(docker_client: Any) -> Iterator[SwarmCluster]:
     assert not any(made.leftovers().values()), made.leftovers()
 
 
-def _images_on_manager(docker_client: Any, cluster: SwarmCluster) -> None:
-    """What the engine's node would hold: base, runtime and database images (built on the host)."""
+def _images_on_nodes(docker_client: Any, cluster: SwarmCluster) -> None:
+    """Base, runtime and database images on the engine's node, the database image on the workers.
+
+    Copied by the test, so the engine needs no worker's own Docker API (``swarm_node_engines``).
+    """
     from app.engine.core.specs import load_catalogue
     from app.engine.runtime.docker_runtime import DockerRuntime
     from app.engine.runtime.images import ImageBuilder
@@ -52,6 +58,7 @@ def _images_on_manager(docker_client: Any, cluster: SwarmCluster) -> None:
     manager = {cluster.manager.container: cluster.manager.client()}
     for ref in (settings.base_image, builder.runtime_tag(), image):
         distribute_image(docker_client, ref, manager)
+    distribute_image(docker_client, image, {n.container: n.client() for n in cluster.workers})
 
 
 def _database(path: Path) -> Path:
@@ -80,11 +87,11 @@ def test_tasks_with_inputs_run_on_a_worker_through_the_gateway_and_a_lost_node_i
         runtime_backend="swarm",
         swarm_multi_node=True,
         swarm_channel_encrypted=False,  # no IPsec ESP in this kernel: docs/scale-out.md
-        swarm_node_engines={n.container: n.url for n in cluster.nodes},
+        swarm_node_engines={},  # no worker's engine: outputs must come over the channel
         ollama_autostart=False,
         llama_autostart=False,
     )
-    _images_on_manager(docker_client, cluster)
+    _images_on_nodes(docker_client, cluster)
     db = _database(tmp_path / "big.db")
     hosts = {n.node_id: n for n in cluster.nodes}
     orch = Orchestrator(settings)
@@ -113,6 +120,28 @@ def test_tasks_with_inputs_run_on_a_worker_through_the_gateway_and_a_lost_node_i
         (replica,) = orch.lifecycle.replicas("database")
         assert isinstance(replica.client, ChannelClient)  # through the gateway, not an exchange socket
         assert not (settings.data_dir / "exchange" / name / "in" / done.id).exists()  # uploaded, not linked
+
+        # a task there that writes a file (a write runs on a copy of the dropped database, the
+        # copy its output, larger than a request line): the file comes back over the channel,
+        # since this engine cannot reach the worker's own (the old path, read_dir, refuses)
+        wrote = orch.submit(
+            "create table firsts as select id, substr(body, 1, 8) as code from t where id <= 3",
+            specialist="database",
+            files=[db],
+        ).future.result(timeout=120)
+        assert wrote.state == "succeeded", wrote.error
+        assert orch.task(wrote.id).container == name  # the same replica, on the worker
+        (copy,) = wrote.artifacts
+        assert copy.name == "big.db" and copy.bytes > 8 << 20, wrote.artifacts
+        with sqlite3.connect(f"file:{copy.path}?mode=ro", uri=True) as conn:
+            assert conn.execute("select code from firsts order by id").fetchall() == [
+                ("00000000",),
+                ("00000001",),
+                ("00000002",),
+            ]
+        conn.close()
+        with pytest.raises(EngineError, match="cannot reach"):
+            rt.read_dir(name, "/output", max_bytes=1 << 20)
 
         # the worker is lost while the next task runs there: the task is retried once elsewhere
         slow = orch.submit(SLOW, specialist="database", files=[db], timeout_s=150)
