@@ -55,6 +55,18 @@ def test_adaptive_scales_a_burst_up_in_one_step_to_what_it_needs() -> None:
     assert plan.running == 7 and plan.panic and "wait for a slot" in plan.reason
 
 
+def test_adaptive_does_not_start_replicas_for_a_queue_that_drains_before_they_are_ready() -> None:
+    # 17 tasks of 40 ms on 4 slots drain in 5 x 0.04 = 0.2 s; a cold start takes 0.3 s
+    quick = AdaptivePolicy().decide(obs(0, running=1, current=17, service_s=0.04, cold_start_s=0.3))
+    assert quick.running == 1 and "drains on 4 slots in 0.20 s" in quick.reason
+    # 2 s tasks: the queue takes 10 s on one replica, so more replicas pay for their start
+    slow = AdaptivePolicy().decide(obs(0, running=1, current=17, service_s=2.0, cold_start_s=0.3))
+    assert slow.running == 7 and slow.panic
+    # from zero there is nothing to drain on; unknown times never hold a scale-up back
+    assert AdaptivePolicy().decide(obs(0, running=0, current=3, service_s=0.01, cold_start_s=0.3)).running >= 1
+    assert AdaptivePolicy().decide(obs(0, running=1, current=17, service_s=0.04)).running == 7
+
+
 def test_adaptive_does_not_scale_down_while_panicking_nor_before_the_down_window() -> None:
     policy = AdaptivePolicy(down_window_s=30, panic_hold_s=10)
     policy.decide(obs(0, running=1, current=17))

@@ -46,6 +46,7 @@ class TaskStateChanged(EngineEvent):
     container: str | None = None
     error: str | None = None
     duration_ms: float | None = None
+    service_ms: float | None = None  # the time inside a replica, as the specialist measured it (not waits)
 
 
 @dataclass(frozen=True, kw_only=True)

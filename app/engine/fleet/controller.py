@@ -35,6 +35,7 @@ from app.engine.core.events import Decision, EventBus, TaskStateChanged
 from app.engine.core.specs import SpecialistSpec
 from app.engine.core.states import TaskState
 from app.engine.core.views import ScalingView
+from app.engine.fleet.demand import percentile
 from app.engine.fleet.lifecycle import Lifecycle, Replica
 from app.engine.fleet.policies import Observation, Plan, Policy, make_policy, money
 from app.engine.fleet.thresholds import MIN_TASKS, Thresholds, hourly_cost
@@ -153,7 +154,10 @@ class FleetController:
             and event.specialist
             and event.duration_ms is not None
         ):
-            self.observe_finished(event.specialist, event.duration_ms / 1000.0, event.state == TaskState.SUCCEEDED)
+            service = event.service_ms / 1000.0 if event.service_ms is not None else None
+            self.observe_finished(
+                event.specialist, event.duration_ms / 1000.0, event.state == TaskState.SUCCEEDED, service
+            )
 
     def _tier_figures(self, sid: str, now: float) -> tuple[list[float], float]:
         """Recent arrival gaps and the measured resume cost of ``sid``."""
@@ -214,9 +218,9 @@ class FleetController:
             )
         )
 
-    def observe_finished(self, specialist: str, latency_s: float, ok: bool) -> None:
-        """A task of ``specialist`` finished (any thread)."""
-        self.lifecycle.demand.finish(specialist, self.clock(), latency_s, ok)
+    def observe_finished(self, specialist: str, latency_s: float, ok: bool, service_s: float | None = None) -> None:
+        """A task of ``specialist`` finished (any thread); ``service_s``: its time inside the replica."""
+        self.lifecycle.demand.finish(specialist, self.clock(), latency_s, ok, service_s)
 
     def _observe(self, spec: SpecialistSpec, now: float) -> Observation | None:
         sid = spec.id
@@ -245,6 +249,7 @@ class FleetController:
             idle = window.idle_for(now)
             gap = window.gap_p90(now)
             p95 = window.latency_p95(now, STATS_WINDOW_S)
+            service = window.service_p50(now, STATS_WINDOW_S)
             errors, finished = window.error_rate(now, STATS_WINDOW_S)
             running_s, paused_s = window.replica_seconds(now, STATS_WINDOW_S)
         if not managed and not starting and not ever_busy and spec.scaling.min_replicas == 0:
@@ -297,6 +302,8 @@ class FleetController:
             idle_ttl_s=spec.scaling.idle_ttl_s,
             cost_per_task=cost,
             cost_threshold=th.cost,
+            service_s=service,
+            cold_start_s=percentile(list(self.lifecycle.cold_starts.get(sid, ())), 0.5),
         )
 
     # ------------------------------------------------------------------ decide and act

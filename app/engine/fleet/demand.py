@@ -39,6 +39,7 @@ class DemandWindow:
     arrivals: deque[float] = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
     finished: deque[tuple[float, float, bool]] = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
     replicas: deque[tuple[float, int, int]] = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
+    services: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
     last_busy: float | None = None  # when concurrency was last above zero
 
     def sample(self, now: float, value: float) -> None:
@@ -60,9 +61,15 @@ class DemandWindow:
         if count:
             self.last_busy = now
 
-    def finish(self, now: float, latency_s: float, ok: bool) -> None:
-        """Record one finished task."""
+    def finish(self, now: float, latency_s: float, ok: bool, service_s: float | None = None) -> None:
+        """Record one finished task (``service_s``: its time inside the replica, when known)."""
         self.finished.append((now, latency_s, ok))
+        if service_s is not None:
+            self.services.append((now, service_s))
+
+    def service_p50(self, now: float, window_s: float) -> float | None:
+        """Median time (s) tasks spent inside a replica within ``window_s`` (waits and starts excluded)."""
+        return percentile([s for t, s in self.services if t > now - window_s], 0.5)
 
     def _trim(self, now: float) -> None:
         while self.concurrency and self.concurrency[0][0] < now - HISTORY_S:
@@ -143,10 +150,10 @@ class DemandBook:
         with self._lock:
             yield self._windows.setdefault(specialist, DemandWindow())
 
-    def finish(self, specialist: str, now: float, latency_s: float, ok: bool) -> None:
+    def finish(self, specialist: str, now: float, latency_s: float, ok: bool, service_s: float | None = None) -> None:
         """Record a finished task (any thread)."""
         with self._lock:
-            self._windows.setdefault(specialist, DemandWindow()).finish(now, latency_s, ok)
+            self._windows.setdefault(specialist, DemandWindow()).finish(now, latency_s, ok, service_s)
 
     def arrive(self, specialist: str, now: float, count: int = 1) -> None:
         """Record arrivals (any thread)."""

@@ -130,6 +130,7 @@ class Lifecycle:
         self.on_idle: Callable[[Replica], None] | None = None  # a replica's last task ended (dispatcher thread)
         self.model_memory: ModelMemory | None = None  # loaded models count in the memory budget
         self.resumes: dict[str, deque[float]] = {sid: deque(maxlen=50) for sid in specs}  # seconds, latest last
+        self.cold_starts: dict[str, deque[float]] = {sid: deque(maxlen=50) for sid in specs}  # run -> ready, seconds
         self._channel: ReplicaChannel | None = None
 
     # ----------------------------------------------------------------- queries
@@ -146,6 +147,7 @@ class Lifecycle:
         self.specs[spec.id] = spec
         self._pools.setdefault(spec.id, _Pool())
         self.resumes.setdefault(spec.id, deque(maxlen=50))
+        self.cold_starts.setdefault(spec.id, deque(maxlen=50))
 
     def pool(self, specialist: str) -> _Pool:
         """The pool of a known specialist (``NotFound`` otherwise)."""
@@ -422,6 +424,7 @@ class Lifecycle:
         self.bus.publish(
             ContainerStateChanged(container=name, specialist=spec.id, state=ContainerState.STARTING, reason=reason)
         )
+        began = time.monotonic()
         try:
             self.runtime.run(self.launch_spec(spec, image, name, exchange, sandbox=sandbox))
 
@@ -441,6 +444,8 @@ class Lifecycle:
                 )
             )
             raise
+        if not sandbox:
+            self.cold_starts.setdefault(spec.id, deque(maxlen=50)).append(time.monotonic() - began)
         replica = Replica(
             name=name,
             specialist=spec.id,

@@ -88,6 +88,18 @@ class Observation:
     idle_ttl_s: float = 900.0
     cost_per_task: float | None = None  # containers' cost over the stats window / tasks finished
     cost_threshold: float = math.inf
+    service_s: float | None = None  # median time a task spends inside a replica (waits excluded)
+    cold_start_s: float | None = None  # median time from starting a replica to its being ready
+
+    def drains_before_a_start(self, capacity: int) -> bool:
+        """Whether the tasks in flight and waiting finish on ``capacity`` slots before a new replica is ready.
+
+        Then a new replica only adds a cold start (Ray's reasoning, with measured times instead
+        of its fixed 30 s up-delay). Unknown times never hold a scale-up back.
+        """
+        if self.service_s is None or self.cold_start_s is None or capacity <= 0:
+            return False
+        return math.ceil(self.current / capacity) * self.service_s < self.cold_start_s
 
     @property
     def costly(self) -> bool:
@@ -193,6 +205,17 @@ class AdaptivePolicy:
         if waiting or want_now >= 2 * max(have, 1):
             mem.panic_until = obs.now + self.panic_hold_s
         panic = obs.now < mem.panic_until
+        if want_now > have and (waiting or panic) and obs.drains_before_a_start(capacity):
+            assert obs.service_s is not None and obs.cold_start_s is not None
+            mem.wanted.append((obs.now, have))
+            return Plan(
+                have,
+                reason=(
+                    f"{_figures(obs)}: the queue drains on {capacity} slots in "
+                    f"{math.ceil(obs.current / capacity) * obs.service_s:.2f} s, before a new replica would be ready "
+                    f"({obs.cold_start_s:.2f} s)"
+                ),
+            )
         if want_now > have and (waiting or panic):
             target = max(want_now, have + 1)
             mem.wanted.append((obs.now, target))

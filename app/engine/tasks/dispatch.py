@@ -892,5 +892,15 @@ class Dispatcher:
             artifacts=tuple(art_files),
         )
         view = task_view(record, self.blobs)
-        self._publish(job, state, container=container, error=error, duration_ms=duration_ms)
+        self._publish(
+            job, state, container=container, error=error, duration_ms=duration_ms, service_ms=_service_ms(response)
+        )
         return view
+
+
+def _service_ms(response: TaskResponse | None) -> float | None:
+    """How long a replica worked on the task (its own timing), or None (a sandboxed program, no answer)."""
+    if response is None or response.path == "program":
+        return None
+    total = response.timings.get("total_ms") if isinstance(response.timings, dict) else None
+    return float(total) if isinstance(total, int | float) and total >= 0 else None
