@@ -159,7 +159,8 @@ def test_one_task_containers_past_the_container_budget_wait_for_room_instead_of_
             assert len(r.lifecycle.replicas("echo")) == 3 and len(r.runtime.started) == 3, "never past the budget"
             assert r.recorder.decisions("refuse_budget"), "the three others were refused"
             r.runtime.gate.set()
-            assert [f.result(timeout=10).state for f in futures] == [TaskState.SUCCEEDED] * 6, "they waited for room"
+            views = [f.result(timeout=10) for f in futures]
+            assert [v.state for v in views] == [TaskState.SUCCEEDED] * 6, [v.error for v in views]
             assert len(r.runtime.started) == 6
         finally:
             controller.stop()

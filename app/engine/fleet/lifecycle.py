@@ -364,7 +364,10 @@ class Lifecycle:
         like a task waiting for a slot; with no such container it fails at once (nothing frees).
         """
         with self._budget_freed:
-            ending = any((r.fresh or r.sandbox) and r.inflight > 0 for r in self.replicas())
+            # a one-task container ends by itself: while it holds its task, and after it (being removed);
+            # counting only those holding a task raced with one whose task had just ended. A start in
+            # progress changes the budget too (it becomes one of those, or fails and frees its room).
+            ending = bool(self._reserved_mb) or any(r.fresh or r.sandbox for r in self.replicas())
             remaining = deadline - time.monotonic()
             if not ending or remaining <= 0:
                 return False
