@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from app.engine.llm.html_tables import HtmlTable, page_tables
 from app.engine.llm.table_cells import number
+from app.engine.llm.value_lists import MAX_CATEGORIES, few_values
 
 __all__ = ["PAGE_TABLES", "page_preview", "split_page_preview"]
 
@@ -22,9 +23,6 @@ _CELL = 48  # characters of a cell shown
 _MAX_DESCRIBED = 8
 _MAX_COLUMNS = 40
 _MAX_NAMED = 600  # characters of the names of tables not described
-_MAX_CATEGORIES = 4  # text columns per table whose few values are all listed
-_MAX_VALUES = 8
-_CATEGORY_CHARS = 24  # longer values are names or prose, not categories
 
 
 def _kind(values: list[object]) -> str:
@@ -68,19 +66,15 @@ def _categories(columns: list[str], kinds: list[str], rows: Sequence[Sequence[ob
     """
     out: list[str] = []
     for i, (column, kind) in enumerate(zip(columns, kinds, strict=True)):
-        if kind != "text" or len(out) >= _MAX_CATEGORIES:
+        if kind != "text" or len(out) >= MAX_CATEGORIES:
             continue
         counts: dict[str, int] = {}
         for row in rows:
             if i < len(row) and row[i] not in (None, ""):
                 key = str(row[i])
                 counts[key] = counts.get(key, 0) + 1
-        if (
-            2 <= len(counts) <= _MAX_VALUES
-            and len(rows) > len(counts)
-            and all(len(k) <= _CATEGORY_CHARS for k in counts)
-        ):
-            shown = ", ".join(f"{k!r} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        shown = few_values(counts, len(rows))
+        if shown is not None:
             out.append(f"  values of {column}: {shown}")
     return out
 

@@ -1,18 +1,34 @@
-"""The "values of ..." lines of input previews: read for the checks, kept out of the prompt.
+"""The "values of ..." lines of input previews: one rule writes them, the checks read them.
 
-:mod:`app.engine.tasks.input_preview` lists the few values a category column takes. The
-checks use them (:mod:`app.engine.tasks.named_values`); the program writer is not shown them.
+The previews of table files, SQLite files and saved pages list the few values a category
+column takes (:func:`few_values`, the one rule for all three). The checks use them
+(:mod:`app.engine.tasks.named_values`); the program writer is not shown them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-__all__ = ["category_values", "without_value_lists"]
+__all__ = ["MAX_CATEGORIES", "category_values", "few_values", "without_value_lists"]
+
+MAX_CATEGORIES = 4  # columns of one table whose few values are listed
+_MAX_VALUES = 8
+_CATEGORY_CHARS = 24  # longer values are names or prose, not categories
 
 _VALUES_LINE = re.compile(r"^(?:--\s*|\s*)values of [^:]+:\s*(?P<values>.+)$", re.M)
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'\s*\(\d+\)|\"((?:[^\"\\]|\\.)*)\"\s*\(\d+\)")
+
+
+def few_values(counts: Mapping[str, int], rows: int) -> str | None:
+    """``'a' (n), 'b' (m)``, most frequent first, when a column of ``rows`` rows is a category.
+
+    A category takes 2 to 8 short values and repeats some of them; anything else (names,
+    prose, one value, unique keys) gives ``None``.
+    """
+    if 2 <= len(counts) <= _MAX_VALUES and rows > len(counts) and all(len(k) <= _CATEGORY_CHARS for k in counts):
+        return ", ".join(f"{k!r} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return None
 
 
 def without_value_lists(preview: str) -> str:

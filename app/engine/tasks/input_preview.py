@@ -15,6 +15,7 @@ from typing import Any
 
 from app.engine.llm.page_preview import PAGE_TABLES, page_preview
 from app.engine.llm.sql_program import page_prefixes
+from app.engine.llm.value_lists import MAX_CATEGORIES, few_values
 from app.engine.tasks.html_outline import html_outline
 
 __all__ = ["describe_input", "table_columns"]
@@ -91,7 +92,6 @@ def _describe_table(text: str, name: str, path: Path | None = None) -> str:
 
 
 CATEGORY_BYTES = 256 * 1024  # how much of a table is read to list the values of its category columns
-_MAX_CATEGORIES, _MAX_VALUES, _CATEGORY_CHARS = 4, 8, 24
 
 
 def _few_values(path: Path, delimiter: str, header: list[str], kinds: list[str]) -> list[str]:
@@ -108,18 +108,14 @@ def _few_values(path: Path, delimiter: str, header: list[str], kinds: list[str])
     rows = [r for r in csv.reader(complete.splitlines()[1:], delimiter=delimiter) if any(c.strip() for c in r)]
     out: list[str] = []
     for i, (column, kind) in enumerate(zip(header, kinds, strict=False)):
-        if kind != "text" or len(out) >= _MAX_CATEGORIES:
+        if kind != "text" or len(out) >= MAX_CATEGORIES:
             continue
         counts: dict[str, int] = {}
         for row in rows:
             if i < len(row) and row[i].strip():
                 counts[row[i].strip()] = counts.get(row[i].strip(), 0) + 1
-        if (
-            2 <= len(counts) <= _MAX_VALUES
-            and len(rows) > len(counts)
-            and all(len(k) <= _CATEGORY_CHARS for k in counts)
-        ):
-            shown = ", ".join(f"{k!r} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        shown = few_values(counts, len(rows))
+        if shown is not None:
             scope = "" if len(chunk) < CATEGORY_BYTES else f" in the first {len(rows)} rows"
             out.append(f"values of {column.strip()}{scope}: {shown}")
     return out
@@ -228,20 +224,17 @@ def _sqlite_categories(conn: Any, table: str, count: int) -> list[str]:
     out: list[str] = []
     quoted = table.replace('"', '""')
     for column in [r[1] for r in conn.execute(f'pragma table_info("{quoted}")')][:40]:
-        if len(out) >= _MAX_CATEGORIES:
+        if len(out) >= MAX_CATEGORIES:
             break
         col = str(column).replace('"', '""')
         found = conn.execute(
             f'select "{col}", count(*) from "{quoted}" where "{col}" is not null and typeof("{col}") = \'text\' '  # noqa: S608
-            f'group by "{col}" order by 2 desc limit {_MAX_VALUES + 1}'
+            f'group by "{col}" order by 2 desc limit 9'  # one more than a category may take
         ).fetchall()
-        total = sum(n for _, n in found)
-        if (
-            2 <= len(found) <= _MAX_VALUES
-            and total > len(found)
-            and all(len(str(v)) <= _CATEGORY_CHARS for v, _ in found)
-        ):
-            out.append(f"-- values of {table}.{column}: " + ", ".join(f"{v!r} ({n})" for v, n in found))
+        counts = {str(v): int(n) for v, n in found}
+        shown = few_values(counts, sum(counts.values()))
+        if shown is not None:
+            out.append(f"-- values of {table}.{column}: {shown}")
     return out
 
 
