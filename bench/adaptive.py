@@ -19,7 +19,8 @@ the start, so its p95 is the "warm p95". Figures per policy:
   specialist holds (running + paused: ``steady_direction_changes``) and, for comparison, of
   the running count alone (``steady_running_flips``: every pause and resume moves it);
 - tier changes (pauses + resumes) per minute, over the trace and in the steady segment;
-- cold starts and resumes; failed tasks with their reasons (error kind and first line).
+- cold starts and resumes, of which woken ahead of an expected task, and the replicas paused
+  again because that task was overdue; failed tasks with their reasons (error kind and first line).
 
 Bounded: at most the trace's length plus two minutes per policy; loopback only.
 """
@@ -89,7 +90,7 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
         orch.start().result(timeout=300)
         specialists = sorted({e["specialist"] for e in trace["events"]})
         decisions: list[tuple[float, Decision]] = []
-        cold = resumed = 0
+        cold = resumed = woken = overdue = 0
         lock = threading.Lock()
         t0 = 0.0
 
@@ -107,16 +108,18 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
                     finished[e.task_id] = time.monotonic()
 
         def on_state(e: ContainerStateChanged) -> None:
-            nonlocal cold, resumed
+            nonlocal cold, resumed, woken, overdue
             with lock:
                 states.append((time.monotonic() - t0, e.container, e.state))
                 if e.state == ContainerState.STARTING:
                     cold += 1
                 elif e.state == ContainerState.PAUSED:
                     paused_now.add(e.container)
+                    overdue += e.reason.startswith("the expected task is overdue")
                 elif e.state == ContainerState.RUNNING and e.container in paused_now:
                     paused_now.discard(e.container)
                     resumed += 1
+                    woken += e.reason.startswith("woken")
 
         try:
             for sid in specialists:
@@ -130,7 +133,7 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
             orch.bus.subscribe(Decision, on_decision)
             orch.bus.subscribe(ContainerStateChanged, on_state)
             orch.bus.subscribe(TaskStateChanged, on_task)
-            cold = resumed = 0
+            cold = resumed = woken = overdue = 0
             samples: list[tuple[float, dict[str, tuple[int, int]]]] = []
             stop = threading.Event()
             with lock:
@@ -152,6 +155,7 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             handles = []
+            names: list[str] = []
             for event in trace["events"]:
                 delay = event["t"] / speed - (time.monotonic() - t0)
                 if delay > 0:
@@ -160,6 +164,7 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
                 handles.append(
                     (time.monotonic(), orch.submit(event["text"], specialist=event["specialist"], files=files))
                 )
+                names.append(event["specialist"])
             failed = 0
             reasons: dict[str, int] = {}
             for _, handle in handles:
@@ -170,6 +175,11 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
                     reasons[why] = reasons.get(why, 0) + 1
             with lock:
                 timed = [(submitted - t0, finished[h.id] - submitted) for submitted, h in handles if h.id in finished]
+                tasks_detail = [
+                    {"t": round(at - t0, 3), "specialist": sid, "latency_s": round(finished[h.id] - at, 4)}
+                    for (at, h), sid in zip(handles, names, strict=True)
+                    if h.id in finished
+                ]
             latencies = [lat for _, lat in timed]
             end = trace["end_s"] / speed
             remaining = end - (time.monotonic() - t0)
@@ -188,6 +198,8 @@ def run_policy(policy: str, trace: dict[str, Any], orders: Path, speed: float) -
         lo, hi = (x / speed for x in trace["segments"][segment])
         result[f"p95_{segment}_s"] = round(pct([lat for t, lat in timed if lo <= t <= hi], 0.95) or 0.0, 3)
     result["failure_reasons"] = reasons
+    result["woken_ahead"], result["overdue_repauses"] = woken, overdue
+    result["tasks_detail"] = tasks_detail
     return result
 
 
@@ -278,6 +290,51 @@ def summarise(
     }
 
 
+def across_rounds(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per policy over the rounds: the median and the range of p95, p95 per segment and container-seconds."""
+    rows = []
+    for policy in dict.fromkeys(r["policy"] for r in results):
+        mine = [r for r in results if r["policy"] == policy]
+        row: dict[str, Any] = {"policy": policy, "rounds": len(mine), "failed": sum(r["failed"] for r in mine)}
+        for key in ("p50_s", "p95_s", "p95_burst_s", "p95_steady_s", "running_container_s", "held_container_s"):
+            values = [r[key] for r in mine if r.get(key) is not None]
+            if values:
+                row[key] = {"median": round(statistics.median(values), 3), "min": min(values), "max": max(values)}
+        rows.append(row)
+    return rows
+
+
+def pooled_comparison(rows: list[dict[str, Any]], base: str = "adaptive", draws: int = 4000) -> dict[str, Any]:
+    """p95 of every round's tasks pooled per policy, and ``base`` minus each other's p95 with a 95 % bootstrap CI.
+
+    A CI that holds 0 means the rounds cannot tell the two p95s apart; one wholly above 0 means
+    ``base`` is slower. Seeded, so the same tasks give the same interval.
+    """
+    pooled: dict[str, list[float]] = {}
+    for row in rows:
+        pooled.setdefault(row["policy"], []).append(row["latency_s"])
+    out: dict[str, Any] = {"p95_pooled_s": {k: round(pct(v, 0.95) or 0.0, 4) for k, v in pooled.items()}}
+    mine = pooled.get(base)
+    if not mine:
+        return out
+    rng = random.Random(0)
+    for other, theirs in pooled.items():
+        if other == base:
+            continue
+        diffs = sorted(
+            (pct(rng.choices(mine, k=len(mine)), 0.95) or 0.0) - (pct(rng.choices(theirs, k=len(theirs)), 0.95) or 0.0)
+            for _ in range(draws)
+        )
+        low, high = diffs[int(0.025 * draws)], diffs[int(0.975 * draws) - 1]
+        observed = (pct(mine, 0.95) or 0.0) - (pct(theirs, 0.95) or 0.0)
+        out[f"{base}_minus_{other}_p95_s"] = {
+            "observed": round(observed, 4),
+            "ci95": [round(low, 4), round(high, 4)],
+            "tasks": [len(mine), len(theirs)],
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -285,18 +342,44 @@ def main() -> None:
     )
     parser.add_argument("--trace", type=Path, default=HERE / "traces" / "bursty.json")
     parser.add_argument("--speed", type=float, default=1.0, help="replay faster (>1) or slower; windows are not scaled")
+    parser.add_argument("--tasks-out", type=Path, help="also write every task's submit time and latency (JSON lines)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the policies this many rounds (interleaved); report each round's"
+    )
+    parser.add_argument(
+        "--compare-tasks",
+        type=Path,
+        help="only compare the pooled p95s of a --tasks-out file (adaptive against each other policy)",
+    )
     args = parser.parse_args()
+    if args.compare_tasks is not None:
+        rows = [json.loads(line) for line in args.compare_tasks.read_text().splitlines() if line.strip()]
+        print(json.dumps(pooled_comparison(rows), indent=2))
+        return
     trace = json.loads(args.trace.read_text())
     results = []
     with tempfile.TemporaryDirectory(prefix="sb-adaptive-data-") as tmp:
         orders = Path(tmp) / "orders.csv"
         make_orders(orders)
-        for policy in args.policies:
-            began = time.monotonic()
-            result = run_policy(policy, trace, orders, args.speed)
-            result["wall_s"] = round(time.monotonic() - began)
-            print(json.dumps(result), flush=True)
-            results.append(result)
+        for round_no in range(1, args.repeat + 1):
+            for policy in args.policies:
+                began = time.monotonic()
+                result = run_policy(policy, trace, orders, args.speed)
+                result["wall_s"] = round(time.monotonic() - began)
+                result["round"] = round_no
+                detail = result.pop("tasks_detail")
+                if args.tasks_out is not None:
+                    with args.tasks_out.open("a") as out:
+                        for row in detail:
+                            out.write(json.dumps({"policy": policy, "round": round_no, **row}) + "\n")
+                print(json.dumps(result), flush=True)
+                results.append(result)
+    if args.repeat > 1:
+        print(json.dumps(across_rounds(results), indent=2))
+        if args.tasks_out is not None:
+            rows = [json.loads(line) for line in args.tasks_out.read_text().splitlines() if line.strip()]
+            print(json.dumps(pooled_comparison(rows), indent=2))
+        return
     by = {r["policy"]: r for r in results}
     warm = by.get("warm")
     if warm and warm["p95_s"]:

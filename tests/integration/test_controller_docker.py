@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -9,7 +10,8 @@ import pytest
 
 from app.engine.core.config import Settings
 from app.engine.core.errors import Quarantined
-from app.engine.core.events import Decision
+from app.engine.core.events import ContainerStateChanged, Decision
+from app.engine.core.states import ContainerState
 from app.engine.fleet.controller import FleetController
 from app.engine.orchestrator import Orchestrator
 from tests.integration.test_engine_chain import _kill_when_running
@@ -119,5 +121,31 @@ def test_a_specialist_whose_containers_keep_dying_is_quarantined_until_released(
         assert orch.release("database") is True
         ok = orch.submit("SELECT 1 AS one", specialist="database").future.result(timeout=300)
         assert ok.state == "succeeded", ok.error
+    finally:
+        orch.close(remove_containers=True)
+
+
+def test_a_regular_stream_is_paused_between_tasks_and_woken_ahead_of_each(
+    engine_settings: Callable[..., Settings],
+) -> None:
+    orch = Orchestrator(engine_settings(autoscale_tick_s=1.0))
+    states: list[ContainerStateChanged] = []
+    try:
+        orch.start().result(timeout=120)
+        orch.build("numerical").result(timeout=900)
+        orch.bus.subscribe(ContainerStateChanged, states.append)
+        views = []
+        began = time.monotonic()
+        for i in range(9):  # a task every 2 s
+            time.sleep(max(0.0, began + 2.0 * i - time.monotonic()))
+            views.append(orch.submit(f"integrate x^{i % 3} from 0 to 2", specialist="numerical").future.result(60))
+        assert all(v.state == "succeeded" for v in views), [v.error for v in views if v.state != "succeeded"]
+        woken = [s for s in states if s.state == ContainerState.RUNNING and s.reason.startswith("woken")]
+        assert len(woken) >= 2, [(s.state, s.reason) for s in states]
+        assert re.search(r"before the next expected task \(regular gaps [12]\.\d\d-[12]\.\d\d s", woken[-1].reason)
+        paused = [s for s in states if s.state == ContainerState.PAUSED and s.container == woken[-1].container]
+        assert paused, "paused between tasks (docker pause), then woken ahead"
+        assert orch.controller is not None and orch.controller.wake_counts["woken"] >= len(woken) - 1
+        assert len(orch.lifecycle.replicas("numerical")) == 1, "one held replica: tier changes, not scaling"
     finally:
         orch.close(remove_containers=True)

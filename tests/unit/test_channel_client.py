@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +19,7 @@ import pytest
 from app.engine.core.errors import EngineError
 from app.engine.fleet.channel_client import ChannelClient
 from app.engine.fleet.transport import ConnectionLost
-
-RUNTIME = Path(__file__).resolve().parents[2] / "specialists" / "runtime"
+from tests.unit.host_runtime import Gateway, host_runtime
 
 HANDLER = """
 import hashlib, time
@@ -37,49 +33,13 @@ def handle(task):
 """
 
 
-class Gateway:
-    """Connects to a Unix socket and counts connections (``GatewayClient.connect``'s contract)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.connects = 0
-
-    def connect(self, replica: str) -> socket.socket:
-        self.connects += 1
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(str(self.path))
-        except OSError as exc:
-            sock.close()
-            raise EngineError(f"cannot reach {replica}: {exc}") from exc
-        return sock
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """A runtime server with a small upload cap; its socket and its input root."""
-    (tmp_path / "handler.py").write_text(HANDLER)
-    sock = tmp_path / "s.sock"
     inputs = tmp_path / "input"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(RUNTIME),
-        "SWITCHBOARD_SOCKET": str(sock),
-        "SWITCHBOARD_HANDLER": str(tmp_path / "handler.py"),
-        "SWITCHBOARD_SPECIALIST": "toy",
-        "SWITCHBOARD_INPUT_ROOT": str(inputs),
-        "SWITCHBOARD_MAX_INPUT_BYTES": str(12 << 20),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "switchboard_runtime"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().decode().strip() == "READY toy"
-    try:
+    env = {"SWITCHBOARD_INPUT_ROOT": str(inputs), "SWITCHBOARD_MAX_INPUT_BYTES": str(12 << 20)}
+    with host_runtime(tmp_path, HANDLER, env) as sock:
         yield sock, inputs
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
 
 
 def _task(task_id: str, text: str, inputs: list[dict[str, object]]) -> dict[str, object]:

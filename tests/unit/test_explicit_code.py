@@ -9,21 +9,17 @@ reported missing here too, whatever the host has.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-SPECIALISTS = Path(__file__).resolve().parents[2] / "specialists"
-FOLDER = SPECIALISTS / "code-execution"
+from tests.unit.specialist_code import load_handler, specialist_folder
+
+FOLDER = specialist_folder("code-execution")
 GOLDEN = FOLDER / "golden"
-for _path in (SPECIALISTS / "runtime", FOLDER):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
 
 from switchboard_runtime.api import InputFile, SpecialistError, Task  # noqa: E402
 
@@ -39,15 +35,7 @@ ARGV = "import sys\nprint('argv', sys.argv[1:])\n"
 
 
 def _handler() -> ModuleType:
-    """Import handler.py under a unique name (every specialist's handler is called handler.py)."""
-    name = "code_execution_handler_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FOLDER / "handler.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_handler("code-execution")
 
 
 @pytest.fixture

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sqlite3
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-SPECIALISTS = Path(__file__).resolve().parents[2] / "specialists"
-FOLDER = SPECIALISTS / "database"
+from tests.unit.specialist_code import load_handler, specialist_folder
+
+FOLDER = specialist_folder("database")
 GOLDEN = FOLDER / "golden"
-for _path in (SPECIALISTS / "runtime", FOLDER):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
 
 from db_sql import load_dump, syntax_error, trim_trailing_prose  # noqa: E402
 from switchboard_runtime.api import InputFile, SpecialistError, Task  # noqa: E402
@@ -34,15 +30,7 @@ COMMIT;
 
 
 def _handler() -> ModuleType:
-    """Import handler.py under a unique name (every specialist's handler is called handler.py)."""
-    name = "database_handler_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FOLDER / "handler.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_handler("database")
 
 
 def _task(text: str, tmp_path: Path, files: list[Path] | None = None, plan: dict[str, Any] | None = None) -> Task:

@@ -7,21 +7,17 @@ and scipy (installed in the specialist's image) and skip cleanly where they are 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-SPECIALISTS = Path(__file__).resolve().parents[2] / "specialists"
-FOLDER = SPECIALISTS / "numerical"
-for _path in (SPECIALISTS / "runtime", FOLDER):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from tests.unit.specialist_code import load_handler, specialist_folder
+
+FOLDER = specialist_folder("numerical")
 
 from num_parse import matrix_literal, normalise  # noqa: E402
 from num_recognise import recognise  # noqa: E402
@@ -29,15 +25,7 @@ from switchboard_runtime.api import InputFile, SpecialistError, Task  # noqa: E4
 
 
 def _handler() -> ModuleType:
-    """Import handler.py under a unique name (every specialist's handler is called handler.py)."""
-    name = "numerical_handler_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FOLDER / "handler.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_handler("numerical")
 
 
 @pytest.fixture

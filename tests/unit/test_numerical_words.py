@@ -7,35 +7,23 @@ and skip cleanly where they are missing. Expected values are computed here indep
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import statistics
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-SPECIALISTS = Path(__file__).resolve().parents[2] / "specialists"
-FOLDER = SPECIALISTS / "numerical"
-for _path in (SPECIALISTS / "runtime", FOLDER):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from tests.unit.specialist_code import load_handler, specialist_folder
+
+specialist_folder("numerical")  # its modules import by bare name
 
 from num_recognise import recognise  # noqa: E402
 from switchboard_runtime.api import SpecialistError  # noqa: E402
 
 
 def _handler() -> ModuleType:
-    name = "numerical_handler_words_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FOLDER / "handler.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_handler("numerical")
 
 
 @pytest.fixture

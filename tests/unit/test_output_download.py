@@ -11,8 +11,6 @@ import hashlib
 import json
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +21,7 @@ from app.engine.fleet.channel_client import ChannelClient
 from app.engine.fleet.output_download import collect_replica_outputs, download_outputs
 from app.engine.fleet.transport import BadAnswer
 from app.engine.store import BlobStore
-
-RUNTIME = Path(__file__).resolve().parents[2] / "specialists" / "runtime"
+from tests.unit.host_runtime import Gateway, host_runtime
 
 HANDLER = """
 from switchboard_runtime.api import Result
@@ -38,49 +35,13 @@ def handle(task):
 """
 
 
-class Gateway:
-    """Connects to a Unix socket and counts connections (``GatewayClient.connect``'s contract)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.connects = 0
-
-    def connect(self, replica: str) -> socket.socket:
-        self.connects += 1
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(str(self.path))
-        except OSError as exc:
-            sock.close()
-            raise EngineError(f"cannot reach {replica}: {exc}") from exc
-        return sock
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """A runtime server whose tasks write under ``<tmp>/output``; its socket and that root."""
-    (tmp_path / "handler.py").write_text(HANDLER)
-    sock = tmp_path / "s.sock"
     root = tmp_path / "output"
     root.mkdir()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(RUNTIME),
-        "SWITCHBOARD_SOCKET": str(sock),
-        "SWITCHBOARD_HANDLER": str(tmp_path / "handler.py"),
-        "SWITCHBOARD_SPECIALIST": "toy",
-        "SWITCHBOARD_OUTPUT_ROOT": str(root),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "switchboard_runtime"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().decode().strip() == "READY toy"
-    try:
+    with host_runtime(tmp_path, HANDLER, {"SWITCHBOARD_OUTPUT_ROOT": str(root)}) as sock:
         yield sock, root
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
 
 
 def _run(client: ChannelClient, root: Path, task_id: str) -> None:

@@ -10,6 +10,7 @@ from app.engine.core.states import TaskState
 from app.engine.fleet.controller import FleetController
 from app.engine.fleet.policies import make_policy
 from app.engine.fleet.tiers import TierRule
+from app.engine.fleet.wakes import WakeEntry
 from tests.unit.fake_runtime import make_rig, make_spec
 
 
@@ -110,5 +111,67 @@ def test_min_replicas_stay_running_between_tasks(tmp_path: Path) -> None:
                 controller.tick(clock.advance(3))
             time.sleep(0.1)
             assert r.runtime.paused == [] and len(r.lifecycle.replicas("echo")) == 1
+        finally:
+            controller.stop()
+
+
+def test_regular_gaps_wake_a_paused_replica_ahead_of_the_next_task() -> None:
+    rule = TierRule()
+    wake = rule.wake_ahead([3.0, 3.02, 2.98, 3.01, 3.0], last_arrival=100.0, resume_s=0.02)
+    assert wake is not None
+    assert abs(wake.at - (100.0 + 2.98 - 0.09)) < 1e-9, "2 x resume + 50 ms before the shortest gap"
+    assert abs(wake.overdue - (100.0 + 3.02 + 0.09)) < 1e-9, "overdue after the longest gap and the same lead"
+    assert "woken 90 ms before the next expected task (regular gaps 2.98-3.02 s" in wake.reason
+    assert rule.wake_ahead([3.0, 0.4, 7.5, 2.0, 4.1], 100.0, 0.02) is None, "Poisson-like gaps: nothing to tell"
+    assert rule.wake_ahead([3.0] * 3, 100.0, 0.02) is None, "three gaps are no pattern"
+    assert rule.wake_ahead([3.0, 3.0, 3.0, 3.8], 100.0, 0.02) is not None, "a spread of 27 % of the median"
+    assert rule.wake_ahead([3.0, 3.0, 3.0, 4.0], 100.0, 0.02) is None, "a spread of 33 %: irregular"
+    assert rule.wake_ahead([0.1] * 8 + [3.0] * 3, 100.0, 0.02) is None, "three regular gaps after a burst: too few"
+    after_burst = rule.wake_ahead([0.1] * 6 + [51.0] + [3.0] * 4, 100.0, 0.02)
+    assert after_burst is not None and "regular gaps 3.00-3.00 s" in after_burst.reason, "the run since the burst"
+    assert rule.regular_run([9.0, 3.1, 2.9, 3.0, 3.05]) == [3.1, 2.9, 3.0, 3.05]
+
+
+def test_a_regular_stream_finds_its_replica_woken_and_an_overdue_one_is_paused_again(tmp_path: Path) -> None:
+    with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=2)]) as r:
+        clock = FakeClock()
+        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
+        controller.backlog = r.dispatcher.backlog
+
+        def newest() -> list[WakeEntry]:
+            """The entries made at the replica's last pause (older ones are dropped when run)."""
+            (replica,) = r.lifecycle.replicas("echo")
+            return [e for e in controller.wakes.pending() if e.served == replica.served and replica.paused]
+
+        try:
+            for i in range(8):  # a 1 ms task every 3 s
+                if i:
+                    controller.wakes.run_due(clock.advance(3.0))
+                assert r.dispatcher.submit(r.job(f"task {i}")).result(timeout=10).state == TaskState.SUCCEEDED
+                if i >= 4:  # four gaps make a pattern: paused at task end (by the tier thread), wake planned
+                    _wait(lambda: len(newest()) == 2)
+            (replica,) = r.lifecycle.replicas("echo")
+            resume, recheck = newest()
+            assert (resume.action, recheck.action) == ("resume", "recheck")
+            assert clock.t + 2.5 < resume.due < clock.t + 3.0 < recheck.due
+            before = len(r.runtime.resumed)
+            controller.wakes.run_due(resume.due)
+            assert not replica.paused and len(r.runtime.resumed) == before + 1, "woken ahead of the task"
+            clock.t = resume.due + 0.1
+            woken = controller.wake_counts["woken"]
+            assert r.dispatcher.submit(r.job("on time")).result(timeout=10).state == TaskState.SUCCEEDED
+            assert len(r.runtime.resumed) == before + 1, "the task found it running: no resume of its own"
+            _wait(lambda: len(newest()) == 2)
+            controller.wakes.run_due(recheck.due)
+            assert controller.wake_counts["overdue"] == 0, "the old recheck is dropped: the replica served since"
+            resume, recheck = newest()
+            controller.wakes.run_due(resume.due)
+            assert not replica.paused and controller.wake_counts["woken"] == woken + 1
+            paused = len(r.runtime.paused)
+            controller.wakes.run_due(recheck.due)  # no task came
+            assert replica.paused and len(r.runtime.paused) == paused + 1, "paused again when the task is overdue"
+            assert controller.wake_counts["overdue"] == 1
+            verdict = r.recorder.decisions("tier")[-1]
+            assert verdict.data["wake_ahead"] is True and "ms before the next expected task" in verdict.reason
         finally:
             controller.stop()

@@ -13,7 +13,8 @@ With a *tiered* policy (the adaptive one) the plan counts the replicas a special
 running or paused, and only that count scales up or down on the tick. Whether a held replica
 runs or is paused is a tier change made by events (:mod:`~app.engine.fleet.tiers`): paused at
 task end when the gaps between tasks are long against the measured resume cost, resumed by
-the next task's ``acquire``, and paused on the tick once a burst is over.
+the next task's ``acquire`` (or woken just ahead of it when the gaps are regular, by the
+:mod:`~app.engine.fleet.wakes` schedule), and paused on the tick once a burst is over.
 
 Threads: the loop runs on ``switchboard-controller``; :meth:`poke` and :meth:`observe_finished`
 are called from dispatcher threads and only touch locked state. :meth:`tick` takes ``now`` so
@@ -39,7 +40,8 @@ from app.engine.fleet.demand import percentile
 from app.engine.fleet.lifecycle import Lifecycle, Replica
 from app.engine.fleet.policies import Observation, Plan, Policy, make_policy, money
 from app.engine.fleet.thresholds import MIN_TASKS, Thresholds, hourly_cost
-from app.engine.fleet.tiers import TierRule
+from app.engine.fleet.tiers import TierRule, Wake
+from app.engine.fleet.wakes import WakeEntry, WakeSchedule
 
 __all__ = ["PIN_S", "FleetController"]
 
@@ -86,8 +88,10 @@ class FleetController:
         lifecycle.on_demand = "from_zero"
         lifecycle.on_waiting = self.poke
         self.tiers = TierRule()
-        self._tier_verdicts: dict[str, bool] = {}  # specialist -> pauses at task end (published on change)
+        self._tier_verdicts: dict[str, tuple[bool, bool]] = {}  # specialist -> (pauses, wakes ahead), on change
         self._tier_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sb-tier")
+        self.wakes = WakeSchedule(self.clock, self._run_wake)
+        self.wake_counts = {"woken": 0, "overdue": 0}  # replicas woken ahead of a task; paused again unused
         if self.policy.tiered:
             lifecycle.on_idle = self._on_idle
         if self.policy.fresh_per_task:
@@ -117,6 +121,8 @@ class FleetController:
             return
         self._thread = threading.Thread(target=self._loop, name="switchboard-controller", daemon=True)
         self._thread.start()
+        if self.policy.tiered:
+            self.wakes.start()
 
     def stop(self) -> None:
         """Stop the loop and wait for starts in progress (bounded)."""
@@ -125,6 +131,7 @@ class FleetController:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.lifecycle.on_idle = None
+        self.wakes.stop()
         self._starts.shutdown(wait=True, cancel_futures=True)
         self._tier_pool.shutdown(wait=True, cancel_futures=True)
 
@@ -159,11 +166,12 @@ class FleetController:
                 event.specialist, event.duration_ms / 1000.0, event.state == TaskState.SUCCEEDED, service
             )
 
-    def _tier_figures(self, sid: str, now: float) -> tuple[list[float], float]:
-        """Recent arrival gaps and the measured resume cost of ``sid``."""
+    def _tier_figures(self, sid: str, now: float) -> tuple[list[float], float, float | None]:
+        """Recent arrival gaps, the measured resume cost and the last arrival of ``sid``."""
         with self.lifecycle.demand.locked(sid) as window:
             gaps = window.recent_gaps(now)
-        return gaps, self.tiers.resume_cost(list(self.lifecycle.resumes.get(sid, ())))
+            last = window.arrivals[-1] if window.arrivals else None
+        return gaps, self.tiers.resume_cost(list(self.lifecycle.resumes.get(sid, ()))), last
 
     def _on_idle(self, replica: Replica) -> None:
         """A replica's last task ended (dispatcher thread): pause it now if the gaps say so."""
@@ -175,9 +183,13 @@ class FleetController:
         spec = self.lifecycle.specs.get(sid)
         if spec is None:
             return
-        gaps, resume_s = self._tier_figures(sid, self.clock())
+        now = self.clock()
+        gaps, resume_s, last = self._tier_figures(sid, now)
         why = self.tiers.pause_at_idle(gaps, resume_s)
-        self._publish_tier_verdict(sid, why, gaps, resume_s)
+        wake = self.tiers.wake_ahead(gaps, last, resume_s) if why is not None and last is not None else None
+        if wake is not None and wake.at - now < self.tiers.min_gap_s:
+            why = wake = None  # the next task is due too soon for a pause to pay
+        self._publish_tier_verdict(sid, why, gaps, resume_s, wake)
         if why is None:
             return
         pool = self.lifecycle.pool(sid)
@@ -186,26 +198,53 @@ class FleetController:
             if pool.waiting or len(running) <= spec.scaling.min_replicas:
                 return  # a task waits for this slot, or min_replicas stay running
         try:
-            self._tier_pool.submit(self._tier_pause, replica.name, why)
+            self._tier_pool.submit(self._tier_pause, replica.name, why, wake, replica.served)
         except RuntimeError:
             return  # shutting down
 
-    def _tier_pause(self, name: str, why: str) -> None:
+    def _tier_pause(self, name: str, why: str, wake: Wake | None = None, served: int = 0) -> None:
         try:
-            self.lifecycle.pause(name, reason=why, tier=True)
+            paused = self.lifecycle.pause(name, reason=why, tier=True)
         except EngineError as exc:
             log.info("could not pause %s: %s", name, exc)
+            return
+        if paused and wake is not None:
+            self.wakes.add(wake.at, name, "resume", served, wake.reason)
+            self.wakes.add(wake.overdue, name, "recheck", served, wake.reason)
 
-    def _publish_tier_verdict(self, sid: str, why: str | None, gaps: list[float], resume_s: float) -> None:
-        """Say when a specialist starts or stops pausing its replicas between tasks (not each pause)."""
-        verdict = why is not None
+    def _run_wake(self, entry: WakeEntry) -> None:
+        """Resume a replica ahead of its expected task, or pause it again when that task is overdue."""
+        replica = self.lifecycle.find(entry.replica)
+        if replica is None or replica.retired or replica.served != entry.served or self._stop.is_set():
+            return  # gone, or it served a task since: a newer entry speaks for it
+        if entry.action == "resume":
+            if replica.paused and self.lifecycle.resume(entry.replica, reason=entry.reason) is not None:
+                self.wake_counts["woken"] += 1
+            return
+        if replica.paused or replica.inflight:
+            return
+        try:
+            overdue = self.lifecycle.pause(
+                entry.replica, reason="the expected task is overdue: paused until a task comes", tier=True
+            )
+        except EngineError as exc:
+            log.info("could not pause %s: %s", entry.replica, exc)
+            return
+        self.wake_counts["overdue"] += overdue
+
+    def _publish_tier_verdict(
+        self, sid: str, why: str | None, gaps: list[float], resume_s: float, wake: Wake | None = None
+    ) -> None:
+        """Say when a specialist starts or stops pausing (or waking ahead) between tasks (not each pause)."""
+        verdict = (why is not None, wake is not None)
         if self._tier_verdicts.get(sid) == verdict:
             return
         self._tier_verdicts[sid] = verdict
         gap = self.tiers.typical_gap(gaps)
         shown = f"typical gap {gap:.1f} s" if gap is not None else f"fewer than {self.tiers.min_gaps} recent gaps"
+        woken = f"; {wake.reason}" if wake is not None else ""
         reason = (
-            f"{sid}: idle replicas are paused at task end ({why})"
+            f"{sid}: idle replicas are paused at task end ({why}{woken})"
             if why is not None
             else f"{sid}: idle replicas stay running between tasks ({shown}, resume {resume_s * 1000:.0f} ms)"
         )
@@ -214,7 +253,12 @@ class FleetController:
                 kind="tier",
                 subject=sid,
                 reason=reason,
-                data={"pause_at_idle": verdict, "typical_gap_s": gap, "resume_s": resume_s},
+                data={
+                    "pause_at_idle": verdict[0],
+                    "wake_ahead": verdict[1],
+                    "typical_gap_s": gap,
+                    "resume_s": resume_s,
+                },
             )
         )
 
@@ -425,7 +469,7 @@ class FleetController:
                 for replica in extra:
                     self.lifecycle.remove(replica.name, reason=f"scale to {after}")
                 running = [r for r in running if r not in extra]
-        gaps, resume_s = self._tier_figures(sid, obs.now)
+        gaps, resume_s, _ = self._tier_figures(sid, obs.now)
         after_s = self.tiers.pause_after_s(gaps, resume_s)
         if obs.idle_s < after_s or obs.current > 0:
             return

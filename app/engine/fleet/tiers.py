@@ -15,8 +15,18 @@ running or is paused until its next task:
   ``pause_after_s`` = max(``min_gap_s``, ``ratio`` × resume cost, 3 × the typical gap).
 
 The resume cost is the p95 of the replica resumes measured by the lifecycle (unpause call), or
-``prior_resume_s`` until three were measured. Pure functions over plain figures, so unit tests
-need no clock.
+``prior_resume_s`` until three were measured.
+
+**Waking ahead.** When the recent gaps are *regular* (the latest ``min_gaps`` or more, up to
+``recent``, lie within ``regular_spread`` × their median of each other: a periodic job, a
+polling client; never a Poisson stream, whose gaps spread by several times), the next arrival
+can be told, so a replica
+paused at task end is resumed ``lead`` seconds before the earliest the next task is due (the
+shortest recent gap after the last arrival), where ``lead`` = 2 × the resume cost +
+``wake_margin_s``. The task then finds it running and pays no resume, while the replica still
+spends most of the gap paused. If no task came by the latest it was due (the longest recent gap
++ ``lead``), the replica is paused again. A pause that would last under ``min_gap_s`` before the
+wake is not made at all. Pure functions over plain figures, so unit tests need no clock.
 """
 
 from __future__ import annotations
@@ -27,7 +37,16 @@ from dataclasses import dataclass
 
 from app.engine.fleet.demand import percentile
 
-__all__ = ["TierRule"]
+__all__ = ["TierRule", "Wake"]
+
+
+@dataclass(frozen=True)
+class Wake:
+    """When a paused replica is resumed ahead of its next expected task, and when that task is overdue."""
+
+    at: float  # resume then (clock seconds)
+    overdue: float  # pause again if no task came by then
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,8 @@ class TierRule:
     prior_resume_s: float = 0.05  # assumed resume cost until three resumes were measured
     recent: int = 8  # gaps that make the typical gap
     min_gaps: int = 4  # fewer say nothing about the pattern
+    regular_spread: float = 0.3  # gaps within this share of their median of each other are regular
+    wake_margin_s: float = 0.05  # woken this much earlier than 2 x the resume cost before the task is due
 
     def resume_cost(self, measured_s: Sequence[float]) -> float:
         """p95 of the measured resumes, or the prior while fewer than three were measured."""
@@ -62,3 +83,35 @@ class TierRule:
         """Seconds without work after which the decision tick pauses a specialist's idle replicas."""
         gap = self.typical_gap(gaps_s)
         return max(self.min_gap_s, self.ratio * resume_s, 3.0 * gap if gap is not None else 0.0)
+
+    def regular_run(self, gaps_s: Sequence[float]) -> list[float]:
+        """The longest run of the latest gaps (at most ``recent``) that lie within ``regular_spread`` of their median.
+
+        A stream that just became regular (after a burst or a quiet spell) is told by its own gaps,
+        not held back by the older ones still in the window.
+        """
+        last = list(gaps_s)[-self.recent :]
+        run: list[float] = []
+        for gap in reversed(last):
+            candidate = [gap, *run]
+            typical = statistics.median(candidate)
+            if typical <= 0 or max(candidate) - min(candidate) > self.regular_spread * typical:
+                break
+            run = candidate
+        return run
+
+    def wake_ahead(self, gaps_s: Sequence[float], last_arrival: float, resume_s: float) -> Wake | None:
+        """When to resume a replica paused now, if the recent gaps are regular enough to tell."""
+        last = self.regular_run(gaps_s)
+        if len(last) < self.min_gaps:
+            return None  # irregular, or regular for too short a while: the next arrival cannot be told
+        shortest, longest = min(last), max(last)
+        lead = 2.0 * resume_s + self.wake_margin_s
+        return Wake(
+            at=last_arrival + shortest - lead,
+            overdue=last_arrival + longest + lead,
+            reason=(
+                f"woken {lead * 1000:.0f} ms before the next expected task "
+                f"(regular gaps {shortest:.2f}-{longest:.2f} s, resume {resume_s * 1000:.0f} ms)"
+            ),
+        )
