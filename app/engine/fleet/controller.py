@@ -91,6 +91,7 @@ class FleetController:
         self._tier_verdicts: dict[str, tuple[bool, bool]] = {}  # specialist -> (pauses, wakes ahead), on change
         self._tier_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sb-tier")
         self.wakes = WakeSchedule(self.clock, self._run_wake)
+        self._planned_wakes: dict[str, float] = {}  # specialist -> when its latest planned wake is due
         self.wake_counts = {"woken": 0, "overdue": 0}  # replicas woken ahead of a task; paused again unused
         if self.policy.tiered:
             lifecycle.on_idle = self._on_idle
@@ -208,9 +209,17 @@ class FleetController:
         except EngineError as exc:
             log.info("could not pause %s: %s", name, exc)
             return
-        if paused and wake is not None:
-            self.wakes.add(wake.at, name, "resume", served, wake.reason)
-            self.wakes.add(wake.overdue, name, "recheck", served, wake.reason)
+        if not paused or wake is None:
+            return
+        replica = self.lifecycle.find(name)
+        sid = replica.specialist if replica is not None else name
+        with self._lock:  # one expected task wakes one replica, however many were paused for it
+            planned = self._planned_wakes.get(sid)
+            if planned is not None and abs(planned - wake.at) <= wake.overdue - wake.at:
+                return
+            self._planned_wakes[sid] = wake.at
+        self.wakes.add(wake.at, name, "resume", served, wake.reason)
+        self.wakes.add(wake.overdue, name, "recheck", served, wake.reason)
 
     def _run_wake(self, entry: WakeEntry) -> None:
         """Resume a replica ahead of its expected task, or pause it again when that task is overdue."""
