@@ -45,7 +45,9 @@ def test_the_rule_pauses_only_when_the_gaps_are_long_against_the_measured_resume
     why = rule.pause_at_idle(stream, 0.016)
     assert why is not None and "typical gap 3.0 s ≥ 20 × resume 16 ms" in why
     assert rule.pause_at_idle([0.1] * 8, 0.016) is None, "a burst: the next task is due before a pause pays"
-    assert rule.pause_at_idle([3.0] * 3, 0.016) is None, "three gaps say nothing about a pattern"
+    assert rule.pause_at_idle([3.0, 0.4, 7.5], 0.016) is None, "three irregular gaps say nothing about a pattern"
+    assert rule.pause_at_idle([0.1] * 6 + [51.0, 3.0, 3.1], 0.016) is not None, "a stream just begun: its own gaps"
+    assert rule.pause_at_idle([0.1] * 6 + [51.0, 3.0], 0.016) is None, "one gap of a new stream is not yet a pattern"
     assert rule.pause_at_idle([3.0] * 6, 0.2) is None, "a slow resume (200 ms) needs gaps of 4 s"
     assert rule.pause_at_idle([0.5] * 6, 0.001) is None, "never more often than once a second"
     assert rule.pause_at_idle([0.1] * 10 + [3.0] * 5, 0.016) is not None, "the last 8 gaps, not the burst before"
@@ -123,11 +125,12 @@ def test_regular_gaps_wake_a_paused_replica_ahead_of_the_next_task() -> None:
     assert abs(wake.overdue - (100.0 + 3.02 + 0.09)) < 1e-9, "overdue after the longest gap and the same lead"
     assert "woken 90 ms before the next expected task (regular gaps 2.98-3.02 s" in wake.reason
     assert rule.wake_ahead([3.0, 0.4, 7.5, 2.0, 4.1], 100.0, 0.02) is None, "Poisson-like gaps: nothing to tell"
-    assert rule.wake_ahead([3.0] * 3, 100.0, 0.02) is None, "three gaps are no pattern"
+    assert rule.wake_ahead([3.0, 9.0], 100.0, 0.02) is None, "two gaps apart are no pattern"
     assert rule.wake_ahead([3.0, 3.0, 3.0, 3.8], 100.0, 0.02) is not None, "a spread of 27 % of the median"
-    assert rule.wake_ahead([3.0, 3.0, 3.0, 4.0], 100.0, 0.02) is None, "a spread of 33 %: irregular"
-    assert rule.wake_ahead([0.1] * 8 + [3.0] * 3, 100.0, 0.02) is None, "three regular gaps after a burst: too few"
-    after_burst = rule.wake_ahead([0.1] * 6 + [51.0] + [3.0] * 4, 100.0, 0.02)
+    assert rule.wake_ahead([3.0, 3.0, 3.0, 4.5], 100.0, 0.02) is None, "the newest gap is off the run: irregular"
+    assert rule.regular_run([3.0, 3.0, 3.0, 4.0]) == [3.0, 4.0], "two within 30 % of their median (3.5 s)"
+    assert rule.wake_ahead([0.1] * 8 + [51.0, 3.0], 100.0, 0.02) is None, "one gap after a burst: too few"
+    after_burst = rule.wake_ahead([0.1] * 6 + [51.0] + [3.0] * 2, 100.0, 0.02)
     assert after_burst is not None and "regular gaps 3.00-3.00 s" in after_burst.reason, "the run since the burst"
     assert rule.regular_run([9.0, 3.1, 2.9, 3.0, 3.05]) == [3.1, 2.9, 3.0, 3.05]
 

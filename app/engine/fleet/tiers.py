@@ -7,8 +7,9 @@ tick, and this rule decides, per replica and per event, whether one that just we
 running or is paused until its next task:
 
 - **at task end** (``Lifecycle.release``, on the dispatcher's thread): pause now when the
-  typical recent gap between the specialist's arrivals (the median of the last 8 within
-  2 minutes) is at least ``ratio`` × the measured resume cost and at least ``min_gap_s``:
+  typical recent gap between the specialist's arrivals (the median of the latest regular run
+  of gaps, below; else the median of the last 8 within 2 minutes) is at least ``ratio`` × the
+  measured resume cost and at least ``min_gap_s``:
   the next task then pays a resume that is small against the time the replica would have idled;
 - **on the decision tick** (the safety net, for the end of a burst whose gaps were too short
   at task end): pause idle replicas once the specialist has had no work for
@@ -17,10 +18,10 @@ running or is paused until its next task:
 The resume cost is the p95 of the replica resumes measured by the lifecycle (unpause call), or
 ``prior_resume_s`` until three were measured.
 
-**Waking ahead.** When the recent gaps are *regular* (the latest ``min_gaps`` or more, up to
-``recent``, lie within ``regular_spread`` × their median of each other: a periodic job, a
-polling client; never a Poisson stream, whose gaps spread by several times), the next arrival
-can be told, so a replica
+**Waking ahead.** When the recent gaps are *regular* (the latest ``min_regular`` or more, up
+to ``recent``, lie within ``regular_spread`` × their median of each other: a periodic job, a
+polling client; a Poisson stream's gaps spread by several times and rarely qualify), the next
+arrival can be told, so a replica
 paused at task end is resumed ``lead`` seconds before the earliest the next task is due (the
 shortest recent gap after the last arrival), where ``lead`` = 2 × the resume cost +
 ``wake_margin_s``. The task then finds it running and pays no resume, while the replica still
@@ -59,6 +60,7 @@ class TierRule:
     recent: int = 8  # gaps that make the typical gap
     min_gaps: int = 4  # fewer say nothing about the pattern
     regular_spread: float = 0.3  # gaps within this share of their median of each other are regular
+    min_regular: int = 2  # this many regular gaps in a row tell the next arrival
     wake_margin_s: float = 0.05  # woken this much earlier than 2 x the resume cost before the task is due
 
     def resume_cost(self, measured_s: Sequence[float]) -> float:
@@ -73,8 +75,13 @@ class TierRule:
         return statistics.median(last) if len(last) >= self.min_gaps else None
 
     def pause_at_idle(self, gaps_s: Sequence[float], resume_s: float) -> str | None:
-        """Why a replica that just went idle is paused now, or ``None`` to keep it running."""
-        gap = self.typical_gap(gaps_s)
+        """Why a replica that just went idle is paused now, or ``None`` to keep it running.
+
+        The latest gaps, when regular, speak before the median of the last ``recent``: a stream
+        that just began after a burst is told by its own gaps (and is then woken ahead).
+        """
+        run = self.regular_run(gaps_s)
+        gap = statistics.median(run) if len(run) >= self.min_regular else self.typical_gap(gaps_s)
         if gap is None or gap < max(self.min_gap_s, self.ratio * resume_s):
             return None
         return f"idle between tasks: typical gap {gap:.1f} s ≥ {self.ratio:g} × resume {resume_s * 1000:.0f} ms"
@@ -103,7 +110,7 @@ class TierRule:
     def wake_ahead(self, gaps_s: Sequence[float], last_arrival: float, resume_s: float) -> Wake | None:
         """When to resume a replica paused now, if the recent gaps are regular enough to tell."""
         last = self.regular_run(gaps_s)
-        if len(last) < self.min_gaps:
+        if len(last) < self.min_regular:
             return None  # irregular, or regular for too short a while: the next arrival cannot be told
         shortest, longest = min(last), max(last)
         lead = 2.0 * resume_s + self.wake_margin_s
