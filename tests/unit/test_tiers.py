@@ -54,6 +54,9 @@ def test_the_rule_pauses_only_when_the_gaps_are_long_against_the_measured_resume
     assert rule.pause_after_s([0.1] * 8, 0.016) == 1.0, "after a burst: 1 s without work"
     assert rule.pause_after_s([3.0] * 8, 0.016) == 9.0, "3 × the typical gap"
     assert rule.pause_after_s([], 0.2) == 4.0, "20 × a slow resume"
+    assert rule.pause_after_s([0.1] * 6 + [51.0, 3.0, 3.0], 0.016) == 9.0, (
+        "a stream just begun: 3 × its own gap, so the tick never pauses a replica woken for its next task"
+    )
 
 
 def test_a_steady_stream_pauses_between_tasks_without_changing_the_held_count(tmp_path: Path) -> None:

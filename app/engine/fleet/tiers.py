@@ -13,7 +13,8 @@ running or is paused until its next task:
   the next task then pays a resume that is small against the time the replica would have idled;
 - **on the decision tick** (the safety net, for the end of a burst whose gaps were too short
   at task end): pause idle replicas once the specialist has had no work for
-  ``pause_after_s`` = max(``min_gap_s``, ``ratio`` × resume cost, 3 × the typical gap).
+  ``pause_after_s`` = max(``min_gap_s``, ``ratio`` × resume cost, 3 × the typical gap), so a
+  replica woken ahead is never paused by the tick before its expected task is overdue.
 
 The resume cost is the p95 of the replica resumes measured by the lifecycle (unpause call), or
 ``prior_resume_s`` until three were measured.
@@ -74,21 +75,25 @@ class TierRule:
         last = list(gaps_s)[-self.recent :]
         return statistics.median(last) if len(last) >= self.min_gaps else None
 
-    def pause_at_idle(self, gaps_s: Sequence[float], resume_s: float) -> str | None:
-        """Why a replica that just went idle is paused now, or ``None`` to keep it running.
+    def stream_gap(self, gaps_s: Sequence[float]) -> float | None:
+        """The gap the tier decisions go by: of the latest regular run when there is one, else the typical gap.
 
         The latest gaps, when regular, speak before the median of the last ``recent``: a stream
         that just began after a burst is told by its own gaps (and is then woken ahead).
         """
         run = self.regular_run(gaps_s)
-        gap = statistics.median(run) if len(run) >= self.min_regular else self.typical_gap(gaps_s)
+        return statistics.median(run) if len(run) >= self.min_regular else self.typical_gap(gaps_s)
+
+    def pause_at_idle(self, gaps_s: Sequence[float], resume_s: float) -> str | None:
+        """Why a replica that just went idle is paused now, or ``None`` to keep it running."""
+        gap = self.stream_gap(gaps_s)
         if gap is None or gap < max(self.min_gap_s, self.ratio * resume_s):
             return None
         return f"idle between tasks: typical gap {gap:.1f} s ≥ {self.ratio:g} × resume {resume_s * 1000:.0f} ms"
 
     def pause_after_s(self, gaps_s: Sequence[float], resume_s: float) -> float:
         """Seconds without work after which the decision tick pauses a specialist's idle replicas."""
-        gap = self.typical_gap(gaps_s)
+        gap = self.stream_gap(gaps_s)
         return max(self.min_gap_s, self.ratio * resume_s, 3.0 * gap if gap is not None else 0.0)
 
     def regular_run(self, gaps_s: Sequence[float]) -> list[float]:
