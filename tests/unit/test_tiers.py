@@ -191,16 +191,16 @@ def test_one_expected_task_wakes_one_replica_however_many_were_paused(tmp_path: 
             first, second = r.lifecycle.start("echo"), r.lifecycle.start("echo")
             wake = TierRule().wake_ahead([3.0] * 5, clock.t, 0.02)
             assert wake is not None
-            controller._tier_pause(first.name, "idle", wake, first.served)
-            controller._tier_pause(second.name, "idle", wake, second.served)
+            controller._tier_pause(first, "idle", wake, first.served)
+            controller._tier_pause(second, "idle", wake, second.served)
             assert first.paused and second.paused
             resumes = [e for e in controller.wakes.pending() if e.action == "resume"]
             assert [e.replica for e in resumes] == [first.name], "the second replica stays paused"
             later = TierRule().wake_ahead([3.0] * 5, clock.t + 3.0, 0.02)
             assert later is not None
-            controller._tier_pause(first.name, "idle", later, first.served)  # already paused: nothing new
+            controller._tier_pause(first, "idle", later, first.served)  # already paused: nothing new
             r.lifecycle.resume(first.name, reason="test")
-            controller._tier_pause(first.name, "idle", later, first.served)
+            controller._tier_pause(first, "idle", later, first.served)
             assert len([e for e in controller.wakes.pending() if e.action == "resume"]) == 2, "the next task's wake"
         finally:
             controller.stop()

@@ -199,27 +199,26 @@ class FleetController:
             if pool.waiting or len(running) <= spec.scaling.min_replicas:
                 return  # a task waits for this slot, or min_replicas stay running
         try:
-            self._tier_pool.submit(self._tier_pause, replica.name, why, wake, replica.served)
+            self._tier_pool.submit(self._tier_pause, replica, why, wake, replica.served)
         except RuntimeError:
             return  # shutting down
 
-    def _tier_pause(self, name: str, why: str, wake: Wake | None = None, served: int = 0) -> None:
+    def _tier_pause(self, replica: Replica, why: str, wake: Wake | None = None, served: int = 0) -> None:
+        """Pause ``replica`` (tier thread) and plan its wake; ``served``: its count when it went idle."""
         try:
-            paused = self.lifecycle.pause(name, reason=why, tier=True)
+            paused = self.lifecycle.pause(replica.name, reason=why, tier=True)
         except EngineError as exc:
-            log.info("could not pause %s: %s", name, exc)
+            log.info("could not pause %s: %s", replica.name, exc)
             return
         if not paused or wake is None:
             return
-        replica = self.lifecycle.find(name)
-        sid = replica.specialist if replica is not None else name
         with self._lock:  # one expected task wakes one replica, however many were paused for it
-            planned = self._planned_wakes.get(sid)
+            planned = self._planned_wakes.get(replica.specialist)
             if planned is not None and abs(planned - wake.at) <= wake.overdue - wake.at:
                 return
-            self._planned_wakes[sid] = wake.at
-        self.wakes.add(wake.at, name, "resume", served, wake.reason)
-        self.wakes.add(wake.overdue, name, "recheck", served, wake.reason)
+            self._planned_wakes[replica.specialist] = wake.at
+        self.wakes.add(wake.at, replica.name, "resume", served, wake.reason)
+        self.wakes.add(wake.overdue, replica.name, "recheck", served, wake.reason)
 
     def _run_wake(self, entry: WakeEntry) -> None:
         """Resume a replica ahead of its expected task, or pause it again when that task is overdue."""
@@ -249,7 +248,7 @@ class FleetController:
         if self._tier_verdicts.get(sid) == verdict:
             return
         self._tier_verdicts[sid] = verdict
-        gap = self.tiers.typical_gap(gaps)
+        gap = self.tiers.stream_gap(gaps)  # the gap the decision went by
         shown = f"typical gap {gap:.1f} s" if gap is not None else f"fewer than {self.tiers.min_gaps} recent gaps"
         woken = f"; {wake.reason}" if wake is not None else ""
         reason = (
