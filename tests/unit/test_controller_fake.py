@@ -12,22 +12,8 @@ from app.engine.core.errors import Quarantined
 from app.engine.core.events import ContainerStateChanged
 from app.engine.core.states import ContainerState, TaskState
 from app.engine.fleet.controller import FleetController
-from app.engine.fleet.policies import make_policy
+from tests.unit.fake_controller import FakeClock, fake_controller, wait_until
 from tests.unit.fake_runtime import Rig, make_rig, make_spec
-
-
-class FakeClock:
-    """Monotonic seconds that move only when told to."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> float:
-        self.t += seconds
-        return self.t
 
 
 @pytest.fixture
@@ -37,30 +23,15 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         yield r
 
 
-def _wait(predicate: object, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached")
-
-
-def _controller(r: Rig, clock: FakeClock, policy: str = "adaptive") -> FleetController:
-    controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy(policy), clock=clock)
-    controller.backlog = r.dispatcher.backlog
-    return controller
-
-
 def test_a_burst_scales_up_in_one_decision_then_pauses_resumes_and_scales_to_zero(rig: Rig) -> None:
     clock = FakeClock()
-    controller = _controller(rig, clock)
+    controller = fake_controller(rig, clock)
     try:
         futures = [rig.dispatcher.submit(rig.job("wait")) for _ in range(6)]
-        _wait(lambda: rig.lifecycle.pool("echo").waiting == 4)
+        wait_until(lambda: rig.lifecycle.pool("echo").waiting == 4)
         assert len(rig.runtime.started) == 1, "only the first container starts on demand"
         controller.tick(clock.advance(1))
-        _wait(lambda: len(rig.lifecycle.replicas("echo")) == 4)
+        wait_until(lambda: len(rig.lifecycle.replicas("echo")) == 4)
         ups = rig.recorder.decisions("scale_up")
         assert len(ups) == 1 and ups[0].reason.startswith("scaled echo 1→4: 6 in flight or waiting")
         rig.runtime.gate.set()
@@ -101,14 +72,14 @@ def test_a_burst_scales_up_in_one_decision_then_pauses_resumes_and_scales_to_zer
 def test_min_replicas_stay_running_and_max_replicas_are_never_exceeded(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec(max_replicas=2, min_replicas=1, concurrency=1)]) as r:
         clock = FakeClock()
-        controller = _controller(r, clock)
+        controller = fake_controller(r, clock)
         try:
             controller.tick(clock.advance(1))
-            _wait(lambda: len(r.lifecycle.replicas("echo")) == 1)
+            wait_until(lambda: len(r.lifecycle.replicas("echo")) == 1)
             futures = [r.dispatcher.submit(r.job("wait")) for _ in range(5)]
-            _wait(lambda: r.lifecycle.pool("echo").waiting == 1)  # the dispatcher holds the other three
+            wait_until(lambda: r.lifecycle.pool("echo").waiting == 1)  # the dispatcher holds the other three
             controller.tick(clock.advance(1))
-            _wait(lambda: len(r.lifecycle.replicas("echo")) == 2)
+            wait_until(lambda: len(r.lifecycle.replicas("echo")) == 2)
             controller.tick(clock.advance(1))
             assert len(r.runtime.started) == 2
             r.runtime.gate.set()
@@ -128,7 +99,7 @@ def test_the_loop_wakes_when_a_task_waits_and_stops_cleanly(rig: Rig) -> None:
     controller.start()
     try:
         futures = [rig.dispatcher.submit(rig.job("wait")) for _ in range(5)]
-        _wait(lambda: len(rig.lifecycle.replicas("echo")) >= 3, timeout_s=10)  # long before the 30 s tick
+        wait_until(lambda: len(rig.lifecycle.replicas("echo")) >= 3, timeout_s=10)  # long before the 30 s tick
         rig.runtime.gate.set()
         for f in futures:
             assert f.result(timeout=10).state == TaskState.SUCCEEDED
@@ -139,11 +110,11 @@ def test_the_loop_wakes_when_a_task_waits_and_stops_cleanly(rig: Rig) -> None:
 
 def test_per_task_policy_runs_every_task_in_a_fresh_container(rig: Rig) -> None:
     clock = FakeClock()
-    controller = _controller(rig, clock, "per_task")
+    controller = fake_controller(rig, clock, "per_task")
     try:
         for text in ("a", "b", "c"):
             assert rig.dispatcher.submit(rig.job(text)).result(timeout=10).state == TaskState.SUCCEEDED
-        _wait(lambda: len(rig.runtime.removed) == 3)
+        wait_until(lambda: len(rig.runtime.removed) == 3)
         assert len(rig.runtime.started) == 3 and rig.lifecycle.replicas("echo") == []
     finally:
         controller.stop()
@@ -151,10 +122,10 @@ def test_per_task_policy_runs_every_task_in_a_fresh_container(rig: Rig) -> None:
 
 def test_one_task_containers_past_the_container_budget_wait_for_room_instead_of_failing(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=2)], budget_max_containers=3) as r:
-        controller = _controller(r, FakeClock(), "per_task")
+        controller = fake_controller(r, FakeClock(), "per_task")
         try:
             futures = [r.dispatcher.submit(r.job("wait")) for _ in range(6)]
-            _wait(lambda: len(r.runtime.started) == 3)
+            wait_until(lambda: len(r.runtime.started) == 3)
             time.sleep(0.2)
             assert len(r.lifecycle.replicas("echo")) == 3 and len(r.runtime.started) == 3, "never past the budget"
             assert r.recorder.decisions("refuse_budget"), "the three others were refused"
@@ -170,7 +141,7 @@ def test_a_budget_refusal_with_nothing_ending_fails_the_task_at_once(tmp_path: P
     specs = [make_spec("echo"), make_spec("solo", fresh_per_task=True)]
     with make_rig(tmp_path, specs, budget_max_containers=1) as r:
         busy = r.dispatcher.submit(r.job("wait"))  # a standing container holding its task: it stays
-        _wait(lambda: len(r.runtime.started) == 1)
+        wait_until(lambda: len(r.runtime.started) == 1)
         began = time.monotonic()
         refused = r.dispatcher.submit(r.job("hello", specialist="solo")).result(timeout=10)
         assert refused.state == TaskState.FAILED and "container budget reached (1/1 running)" in (refused.error or "")
@@ -237,10 +208,10 @@ def test_a_one_task_container_dying_with_its_task_is_not_a_crash_loop(tmp_path: 
 def test_the_controller_never_starts_standing_containers_for_a_one_task_specialist(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec(fresh_per_task=True, max_replicas=4)]) as r:
         clock = FakeClock()
-        controller = _controller(r, clock)
+        controller = fake_controller(r, clock)
         try:
             future = r.dispatcher.submit(r.job("wait"))
-            _wait(lambda: len(r.runtime.started) == 1)
+            wait_until(lambda: len(r.runtime.started) == 1)
             for _ in range(5):
                 controller.tick(clock.advance(2))
             time.sleep(0.2)
@@ -253,18 +224,18 @@ def test_the_controller_never_starts_standing_containers_for_a_one_task_speciali
 
 def test_a_count_the_user_pinned_is_left_alone_until_the_pin_expires(rig: Rig) -> None:
     clock = FakeClock()
-    controller = _controller(rig, clock)
+    controller = fake_controller(rig, clock)
     try:
         controller.pin("echo", 2, for_s=60)  # the user's own scale call starts the second one
         futures = [rig.dispatcher.submit(rig.job("wait")) for _ in range(6)]
-        _wait(lambda: len(rig.runtime.started) == 1)
+        wait_until(lambda: len(rig.runtime.started) == 1)
         for _ in range(5):
             controller.tick(clock.advance(2))
         time.sleep(0.2)
         assert len(rig.runtime.started) == 1, "no starts of the controller's own while pinned"
         assert controller.plan_views()[0].pinned == 2
         controller.tick(clock.advance(60))
-        _wait(lambda: len(rig.lifecycle.replicas("echo")) == 4)
+        wait_until(lambda: len(rig.lifecycle.replicas("echo")) == 4)
         rig.runtime.gate.set()
         assert all(f.result(timeout=10).state == TaskState.SUCCEEDED for f in futures)
     finally:

@@ -24,6 +24,7 @@ from app.engine.fleet.thresholds import (
     default_cost_per_task,
     hourly_cost,
 )
+from tests.unit.fake_controller import FakeClock
 from tests.unit.fake_runtime import Rig, make_rig, make_spec
 
 CPU_HOUR, GB_HOUR = 0.05, 0.01
@@ -114,20 +115,6 @@ def test_above_the_cost_threshold_latency_buys_no_replica_and_the_warm_pool_keep
 
 
 # ---------------------------------------------------------------------- the controller
-
-
-class FakeClock:
-    """Monotonic seconds that move only when told to."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> float:
-        self.t += seconds
-        return self.t
 
 
 class Watching(AdaptivePolicy):

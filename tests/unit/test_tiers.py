@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from app.engine.core.states import TaskState
-from app.engine.fleet.controller import FleetController
-from app.engine.fleet.policies import make_policy
 from app.engine.fleet.tiers import TierRule
 from app.engine.fleet.wakes import WakeEntry
+from tests.unit.fake_controller import FakeClock, fake_controller, wait_until
 from tests.unit.fake_runtime import make_rig, make_spec
-
-
-class FakeClock:
-    """Monotonic seconds that move only when told to."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> float:
-        self.t += seconds
-        return self.t
-
-
-def _wait(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 def test_the_rule_pauses_only_when_the_gaps_are_long_against_the_measured_resume() -> None:
@@ -62,14 +37,13 @@ def test_the_rule_pauses_only_when_the_gaps_are_long_against_the_measured_resume
 def test_a_steady_stream_pauses_between_tasks_without_changing_the_held_count(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=2)]) as r:
         clock = FakeClock()
-        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
-        controller.backlog = r.dispatcher.backlog
+        controller = fake_controller(r, clock)
         try:
             for i in range(12):  # a 1 ms task every 3 s
                 assert r.dispatcher.submit(r.job(f"task {i}")).result(timeout=10).state == TaskState.SUCCEEDED
                 controller.tick(clock.advance(1.5))
                 controller.tick(clock.advance(1.5))
-            _wait(lambda: all(x.paused for x in r.lifecycle.replicas("echo")))
+            wait_until(lambda: all(x.paused for x in r.lifecycle.replicas("echo")))
             assert len(r.runtime.started) == 1, "one replica held all along: no cold start after the first"
             assert len(r.lifecycle.replicas("echo")) == 1
             paused, resumed = len(r.runtime.paused), len(r.runtime.resumed)
@@ -90,8 +64,7 @@ def test_a_steady_stream_pauses_between_tasks_without_changing_the_held_count(tm
 def test_a_burst_keeps_its_replicas_running_at_task_end_and_pauses_them_on_the_tick(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=2)]) as r:
         clock = FakeClock()
-        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
-        controller.backlog = r.dispatcher.backlog
+        controller = fake_controller(r, clock)
         try:
             futures = [r.dispatcher.submit(r.job(f"task {i}")) for i in range(10)]  # ten at once: gaps of ~0
             assert all(f.result(timeout=10).state == TaskState.SUCCEEDED for f in futures)
@@ -109,7 +82,7 @@ def test_a_burst_keeps_its_replicas_running_at_task_end_and_pauses_them_on_the_t
 def test_min_replicas_stay_running_between_tasks(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec(max_replicas=2, min_replicas=1, concurrency=1)]) as r:
         clock = FakeClock()
-        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
+        controller = fake_controller(r, clock)
         try:
             for i in range(8):
                 assert r.dispatcher.submit(r.job(f"task {i}")).result(timeout=10).state == TaskState.SUCCEEDED
@@ -141,8 +114,7 @@ def test_regular_gaps_wake_a_paused_replica_ahead_of_the_next_task() -> None:
 def test_a_regular_stream_finds_its_replica_woken_and_an_overdue_one_is_paused_again(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=2)]) as r:
         clock = FakeClock()
-        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
-        controller.backlog = r.dispatcher.backlog
+        controller = fake_controller(r, clock)
 
         def newest() -> list[WakeEntry]:
             """The entries made at the replica's last pause (older ones are dropped when run)."""
@@ -155,7 +127,7 @@ def test_a_regular_stream_finds_its_replica_woken_and_an_overdue_one_is_paused_a
                     controller.wakes.run_due(clock.advance(3.0))
                 assert r.dispatcher.submit(r.job(f"task {i}")).result(timeout=10).state == TaskState.SUCCEEDED
                 if i >= 4:  # four gaps make a pattern: paused at task end (by the tier thread), wake planned
-                    _wait(lambda: len(newest()) == 2)
+                    wait_until(lambda: len(newest()) == 2)
             (replica,) = r.lifecycle.replicas("echo")
             resume, recheck = newest()
             assert (resume.action, recheck.action) == ("resume", "recheck")
@@ -167,7 +139,7 @@ def test_a_regular_stream_finds_its_replica_woken_and_an_overdue_one_is_paused_a
             woken = controller.wake_counts["woken"]
             assert r.dispatcher.submit(r.job("on time")).result(timeout=10).state == TaskState.SUCCEEDED
             assert len(r.runtime.resumed) == before + 1, "the task found it running: no resume of its own"
-            _wait(lambda: len(newest()) == 2)
+            wait_until(lambda: len(newest()) == 2)
             controller.wakes.run_due(recheck.due)
             assert controller.wake_counts["overdue"] == 0, "the old recheck is dropped: the replica served since"
             resume, recheck = newest()
@@ -186,7 +158,7 @@ def test_a_regular_stream_finds_its_replica_woken_and_an_overdue_one_is_paused_a
 def test_one_expected_task_wakes_one_replica_however_many_were_paused(tmp_path: Path) -> None:
     with make_rig(tmp_path, [make_spec(max_replicas=3, concurrency=1)]) as r:
         clock = FakeClock()
-        controller = FleetController(r.settings, r.lifecycle, r.bus, policy=make_policy("adaptive"), clock=clock)
+        controller = fake_controller(r, clock)
         try:
             first, second = r.lifecycle.start("echo"), r.lifecycle.start("echo")
             wake = TierRule().wake_ahead([3.0] * 5, clock.t, 0.02)
