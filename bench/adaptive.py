@@ -352,8 +352,15 @@ def main() -> None:
         help="only compare the pooled p95s of a --tasks-out file (adaptive against each other policy)",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be 1 or more, not {args.repeat}")
     if args.compare_tasks is not None:
-        rows = [json.loads(line) for line in args.compare_tasks.read_text().splitlines() if line.strip()]
+        try:
+            rows = [json.loads(line) for line in args.compare_tasks.read_text().splitlines() if line.strip()]
+            if not all(isinstance(r, dict) and {"policy", "latency_s"} <= r.keys() for r in rows):
+                raise ValueError("every line needs a policy and a latency_s")
+        except (OSError, ValueError) as exc:
+            parser.error(f"--compare-tasks {args.compare_tasks}: not a --tasks-out file ({exc})")
         print(json.dumps(pooled_comparison(rows), indent=2))
         return
     trace = json.loads(args.trace.read_text())
